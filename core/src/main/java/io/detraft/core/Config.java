@@ -1,0 +1,81 @@
+package io.detraft.core;
+
+/**
+ * A replica's configuration, validated once here. Times are in ticks; the host decides how
+ * long a tick is.
+ *
+ * @param id this replica's node id, positive
+ * @param group the Raft group id, positive
+ * @param electionTimeoutTicks base election timeout; each election draws a timeout uniformly
+ *     from {@code [electionTimeoutTicks, 2 * electionTimeoutTicks)} (§5.2)
+ * @param heartbeatIntervalTicks how often a leader sends heartbeats; well below the timeout
+ * @param preVote campaign only after a PreVote round shows a majority would vote (thesis §9.6),
+ *     so a partitioned node rejoining cannot force a term change
+ * @param checkQuorum a leader that has not heard from a majority within an election timeout
+ *     steps down, and followers that heard from a leader within one ignore vote requests
+ * @param forwardProposals a follower forwards proposals to the leader; otherwise it answers
+ *     "not leader" with its leader hint
+ * @param maxAppendBytes upper bound on the entry bytes in one AppendRequest (at least one
+ *     entry is always sent)
+ * @param maxInflightAppends how many AppendRequests may be unacknowledged to one follower in
+ *     the replicate state
+ */
+public record Config(
+    long id,
+    long group,
+    int electionTimeoutTicks,
+    int heartbeatIntervalTicks,
+    boolean preVote,
+    boolean checkQuorum,
+    boolean forwardProposals,
+    long maxAppendBytes,
+    int maxInflightAppends) {
+
+  public Config {
+    Invariants.check(id > 0, "id must be positive: %s", id);
+    Invariants.check(group > 0, "group must be positive: %s", group);
+    Invariants.check(heartbeatIntervalTicks >= 1, "heartbeatIntervalTicks must be >= 1");
+    Invariants.check(
+        electionTimeoutTicks > heartbeatIntervalTicks,
+        "electionTimeoutTicks (%s) must exceed heartbeatIntervalTicks (%s)",
+        electionTimeoutTicks,
+        heartbeatIntervalTicks);
+    Invariants.check(maxAppendBytes >= 1, "maxAppendBytes must be >= 1");
+    Invariants.check(maxInflightAppends >= 1, "maxInflightAppends must be >= 1");
+  }
+
+  /** Sensible defaults: election 10 ticks, heartbeat 1, PreVote and CheckQuorum on. */
+  public static Config defaults(long id) {
+    return new Config(id, 1, 10, 1, true, true, true, 1 << 20, 256);
+  }
+
+  public Config withGroup(long group) {
+    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends);
+  }
+
+  public Config withTimeouts(int electionTimeoutTicks, int heartbeatIntervalTicks) {
+    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends);
+  }
+
+  public Config withPreVote(boolean preVote) {
+    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends);
+  }
+
+  public Config withCheckQuorum(boolean checkQuorum) {
+    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends);
+  }
+
+  public Config withForwardProposals(boolean forwardProposals) {
+    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends);
+  }
+
+  public Config withFlowControl(long maxAppendBytes, int maxInflightAppends) {
+    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends);
+  }
+}

@@ -1,0 +1,34 @@
+package io.detraft.core;
+
+import java.util.List;
+
+/**
+ * The narrow, read-only seam through which the core reads what the host has persisted. The
+ * host writes through its own implementation (see {@link MemoryLogStorage}) while following
+ * the Ready contract; the core never writes here.
+ *
+ * <p>Indexes: stored entries are {@code [firstIndex(), lastIndex()]}; {@code term(firstIndex()
+ * - 1)} is also known (the term of the entry a snapshot or the empty log starts after, 0 for
+ * an empty log at index 0).
+ */
+public interface LogStorage {
+  /** The hard state persisted last, {@link HardState#EMPTY} for a new replica. */
+  HardState hardState();
+
+  /** The membership this replica starts with. */
+  Membership membership();
+
+  long firstIndex();
+
+  long lastIndex();
+
+  /** The term of the entry at {@code index}, for {@code firstIndex()-1 <= index <= lastIndex()}. */
+  long term(long index);
+
+  /**
+   * Entries in {@code [lo, hi)} whose sizes add up to at most {@code maxBytes}, but always at
+   * least one entry when {@code lo < hi}. Requires {@code firstIndex() <= lo <= hi <=
+   * lastIndex()+1}.
+   */
+  List<Entry> entries(long lo, long hi, long maxBytes);
+}

@@ -1,0 +1,80 @@
+package io.detraft.core;
+
+import java.util.List;
+
+/**
+ * Everything replicas say to each other. Every message names its Raft group, sender, receiver
+ * and the sender's term; the receiver handles terms once, at the top of {@code step}, before
+ * any per-role logic. Node id 0 means "none".
+ */
+public sealed interface Message
+    permits Message.VoteRequest,
+        Message.VoteResponse,
+        Message.AppendRequest,
+        Message.AppendResponse,
+        Message.Heartbeat,
+        Message.HeartbeatResponse,
+        Message.Propose {
+
+  long group();
+
+  long from();
+
+  long to();
+
+  long term();
+
+  /**
+   * RequestVote (§5.2), or a PreVote probe when {@code preVote} is set: then {@code term} is the
+   * term the sender would campaign in, and the receiver changes no state by answering.
+   */
+  record VoteRequest(
+      long group, long from, long to, long term, long lastLogIndex, long lastLogTerm,
+      boolean preVote)
+      implements Message {}
+
+  /** The answer to a {@link VoteRequest}; {@code term} echoes the request's term when granted. */
+  record VoteResponse(long group, long from, long to, long term, boolean granted, boolean preVote)
+      implements Message {}
+
+  /**
+   * AppendEntries (§5.3): entries follow the one at {@code prevLogIndex}, which must have
+   * {@code prevLogTerm} on the receiver.
+   */
+  record AppendRequest(
+      long group, long from, long to, long term, long prevLogIndex, long prevLogTerm,
+      List<Entry> entries, long leaderCommit)
+      implements Message {
+    public AppendRequest {
+      entries = List.copyOf(entries);
+    }
+  }
+
+  /**
+   * The answer to an {@link AppendRequest}. Accepted: {@code index} is the last index the
+   * follower now knows to match the leader. Rejected: {@code index} is the rejected
+   * {@code prevLogIndex}, and ({@code hintIndex}, {@code hintTerm}) is the follower's largest
+   * entry at or below it whose term is at most the leader's {@code prevLogTerm}, letting the
+   * leader skip a whole conflicting term per round trip instead of one entry.
+   */
+  record AppendResponse(
+      long group, long from, long to, long term, boolean rejected, long index, long hintIndex,
+      long hintTerm)
+      implements Message {}
+
+  /**
+   * Leader liveness. {@code commit} is at most what the receiver is known to have, so a
+   * follower never learns a commit index beyond its own matching log.
+   */
+  record Heartbeat(long group, long from, long to, long term, long commit) implements Message {}
+
+  record HeartbeatResponse(long group, long from, long to, long term) implements Message {}
+
+  /** Proposals a follower forwards to the leader it knows. {@code term} is 0: not a Raft term. */
+  record Propose(long group, long from, long to, long term, List<byte[]> data)
+      implements Message {
+    public Propose {
+      data = List.copyOf(data);
+    }
+  }
+}

@@ -1,0 +1,225 @@
+package io.detraft.core;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A replica's log: the part the host has persisted (read through {@link LogStorage}) followed
+ * by the unstable part, entries this replica accepted that the host has not yet persisted.
+ *
+ * <p>Invariants: {@code applied <= committed <= lastIndex()}; the unstable entries are
+ * contiguous from {@code unstableOffset}; {@code unstableOffset <= storage.lastIndex() + 1} (an
+ * unstable suffix may replace stored entries that a new leader overwrote).
+ */
+final class RaftLog {
+  final LogStorage storage;
+  /** Entries not yet handed to the host for persistence, or handed out and not yet advanced. */
+  private final ArrayList<Entry> unstable = new ArrayList<>();
+  /** Index of unstable.get(0); equals storage.lastIndex() + 1 when nothing is unstable. */
+  private long unstableOffset;
+  /** Highest index known to be committed (replicated on a quorum with a current-term entry). */
+  long committed;
+  /** Highest index the host applied to its state machine. */
+  long applied;
+
+  RaftLog(LogStorage storage, long committed, long applied) {
+    this.storage = storage;
+    this.unstableOffset = storage.lastIndex() + 1;
+    Invariants.check(
+        committed <= storage.lastIndex(),
+        "durable commit index %s is beyond the durable log (last index %s): storage lost data",
+        committed, storage.lastIndex());
+    Invariants.check(applied <= committed, "applied %s > committed %s", applied, committed);
+    this.committed = committed;
+    this.applied = Math.max(applied, storage.firstIndex() - 1);
+  }
+
+  long firstIndex() {
+    return storage.firstIndex();
+  }
+
+  long lastIndex() {
+    return unstable.isEmpty() ? storage.lastIndex() : unstableOffset + unstable.size() - 1;
+  }
+
+  long lastTerm() {
+    return term(lastIndex());
+  }
+
+  /** The last index the host has persisted and that no unstable entry replaces. */
+  long stableLastIndex() {
+    return unstableOffset - 1;
+  }
+
+  /** The term of the entry at {@code index}, or -1 if it is unknown (compacted or absent). */
+  long term(long index) {
+    if (index < firstIndex() - 1 || index > lastIndex()) {
+      return -1;
+    }
+    if (index >= unstableOffset) {
+      return unstable.get((int) (index - unstableOffset)).term();
+    }
+    return storage.term(index);
+  }
+
+  boolean matchTerm(long index, long term) {
+    return term(index) == term;
+  }
+
+  /** §5.4.1: a candidate's log is at least as up to date as ours. */
+  boolean isUpToDate(long lastIndex, long lastTerm) {
+    long ourLastTerm = lastTerm();
+    return lastTerm > ourLastTerm || (lastTerm == ourLastTerm && lastIndex >= lastIndex());
+  }
+
+  /**
+   * The follower side of AppendEntries (§5.3): if our log has {@code prevIndex} at
+   * {@code prevTerm}, appends what is new in {@code entries} (truncating a conflicting suffix),
+   * advances the commit index and returns the last index now known to match the leader; else
+   * returns -1.
+   */
+  long maybeAppend(long prevIndex, long prevTerm, long leaderCommit, List<Entry> entries) {
+    if (!matchTerm(prevIndex, prevTerm)) {
+      return -1;
+    }
+    long lastNew = prevIndex + entries.size();
+    long conflict = findConflict(entries);
+    if (conflict != 0) {
+      Invariants.check(
+          conflict > committed,
+          "entry %s conflicts with committed entry (commit %s)", conflict, committed);
+      append(entries.subList((int) (conflict - prevIndex - 1), entries.size()));
+    }
+    commitTo(Math.min(leaderCommit, lastNew));
+    return lastNew;
+  }
+
+  /** The index of the first entry that is new or whose term differs from ours; 0 if none. */
+  private long findConflict(List<Entry> entries) {
+    for (Entry e : entries) {
+      if (!matchTerm(e.index(), e.term())) {
+        return e.index();
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * The conflict hint: the largest index at or below {@code index} whose term is at most
+   * {@code term}, as {index, term}. The leader may skip everything after it, because an entry
+   * of a larger term there cannot match, and one of an equal term matches by log matching.
+   */
+  long[] findConflictByTerm(long index, long term) {
+    long i = Math.min(index, lastIndex());
+    while (i > 0) {
+      long t = term(i);
+      if (t == -1) {
+        return new long[] {i, 0};
+      }
+      if (t <= term) {
+        return new long[] {i, t};
+      }
+      i--;
+    }
+    return new long[] {0, 0};
+  }
+
+  /** Appends entries starting at most one past the end; a suffix from their index is replaced. */
+  void append(List<Entry> entries) {
+    if (entries.isEmpty()) {
+      return;
+    }
+    long first = entries.get(0).index();
+    Invariants.check(first > committed, "append at %s would overwrite commit %s", first, committed);
+    Invariants.check(first <= lastIndex() + 1, "append at %s leaves a gap after %s", first,
+        lastIndex());
+    if (first <= unstableOffset) {
+      // Replaces the whole unstable part, and stored entries from `first` on.
+      unstable.clear();
+      unstableOffset = first;
+    } else {
+      while (unstableOffset + unstable.size() > first) {
+        unstable.remove(unstable.size() - 1);
+      }
+    }
+    unstable.addAll(entries);
+  }
+
+  List<Entry> unstableEntries() {
+    return List.copyOf(unstable);
+  }
+
+  /** The host persisted entries up to {@code index} (in {@code term}). */
+  void stableTo(long index, long term) {
+    if (index < unstableOffset || !matchTerm(index, term)) {
+      return; // A later append replaced what was persisted; it stays unstable.
+    }
+    int count = (int) (index - unstableOffset + 1);
+    unstable.subList(0, count).clear();
+    unstableOffset = index + 1;
+  }
+
+  /** Entries in {@code [lo, lastIndex()]} up to about {@code maxBytes} (at least one). */
+  List<Entry> entriesFrom(long lo, long maxBytes) {
+    return slice(lo, lastIndex() + 1, maxBytes);
+  }
+
+  /** Committed entries the host has not applied yet. */
+  List<Entry> nextCommittedEntries() {
+    return slice(applied + 1, committed + 1, Long.MAX_VALUE);
+  }
+
+  boolean hasNextCommittedEntries() {
+    return committed > applied;
+  }
+
+  private List<Entry> slice(long lo, long hi, long maxBytes) {
+    if (lo >= hi) {
+      return List.of();
+    }
+    Invariants.check(lo >= firstIndex() && hi <= lastIndex() + 1, "slice [%s, %s) out of range",
+        lo, hi);
+    List<Entry> out = new ArrayList<>();
+    if (lo < unstableOffset) {
+      out.addAll(storage.entries(lo, Math.min(hi, unstableOffset), maxBytes));
+      if (out.size() < Math.min(hi, unstableOffset) - lo) {
+        return out; // Size limit reached inside the stored part.
+      }
+    }
+    long bytes = 0;
+    for (Entry e : out) {
+      bytes += e.sizeBytes();
+    }
+    for (long i = Math.max(lo, unstableOffset); i < hi; i++) {
+      Entry e = unstable.get((int) (i - unstableOffset));
+      bytes += e.sizeBytes();
+      if (!out.isEmpty() && bytes > maxBytes) {
+        break;
+      }
+      out.add(e);
+    }
+    return out;
+  }
+
+  /** Commits {@code index} if it holds an entry of {@code term} (§5.4.2); true if it advanced. */
+  boolean maybeCommit(long index, long term) {
+    if (index > committed && matchTerm(index, term)) {
+      commitTo(index);
+      return true;
+    }
+    return false;
+  }
+
+  void commitTo(long index) {
+    if (index > committed) {
+      Invariants.check(index <= lastIndex(), "commit %s beyond last index %s", index, lastIndex());
+      committed = index;
+    }
+  }
+
+  void appliedTo(long index) {
+    Invariants.check(index <= committed && index >= applied,
+        "applied %s outside [%s, %s]", index, applied, committed);
+    applied = index;
+  }
+}

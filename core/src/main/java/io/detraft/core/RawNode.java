@@ -1,0 +1,83 @@
+package io.detraft.core;
+
+/**
+ * The public face of one Raft replica: a single-threaded, deterministic state machine driven
+ * by the host through the Ready contract (see the package documentation).
+ */
+public final class RawNode {
+  private final Raft raft;
+  /** The Ready handed out and not yet advanced, or null. */
+  private Ready outstanding;
+
+  /** A replica over {@code storage}, with nothing applied yet. */
+  public RawNode(Config config, LogStorage storage, long seed) {
+    this(config, storage, seed, 0);
+  }
+
+  /**
+   * A replica over {@code storage} whose state machine already reflects every entry up to
+   * {@code appliedIndex} (which must not exceed the durable commit index).
+   */
+  public RawNode(Config config, LogStorage storage, long seed, long appliedIndex) {
+    this.raft = new Raft(config, storage, new Prng(seed), appliedIndex);
+  }
+
+  /** Advances logical time by one tick. */
+  public void tick() {
+    checkNoOutstandingReady();
+    raft.tick();
+  }
+
+  /**
+   * Handles a message from another replica.
+   *
+   * @throws IllegalArgumentException if the message is for another group or node
+   */
+  public void step(Message message) {
+    checkNoOutstandingReady();
+    if (message.group() != raft.config.group() || message.to() != raft.id) {
+      throw new IllegalArgumentException(
+          "message for group " + message.group() + " node " + message.to()
+              + " delivered to group " + raft.config.group() + " node " + raft.id);
+    }
+    raft.step(message);
+  }
+
+  /** Proposes a command; see {@link ProposeResult} for what the answer promises. */
+  public ProposeResult propose(byte[] data) {
+    checkNoOutstandingReady();
+    return raft.propose(data);
+  }
+
+  /** Starts an election now (PreVote first when configured), as if the election timer fired. */
+  public void campaign() {
+    checkNoOutstandingReady();
+    raft.hup();
+  }
+
+  public boolean hasReady() {
+    return outstanding == null && raft.hasReady();
+  }
+
+  /** Collects the pending work; the host must call {@link #advance} when it is done. */
+  public Ready ready() {
+    checkNoOutstandingReady();
+    outstanding = raft.ready();
+    return outstanding;
+  }
+
+  /** Tells the node that the host persisted, sent and applied everything in {@code ready}. */
+  public void advance(Ready ready) {
+    Invariants.check(ready != null && ready == outstanding, "advance without matching ready()");
+    outstanding = null;
+    raft.advance(ready);
+  }
+
+  public Status status() {
+    return raft.status();
+  }
+
+  private void checkNoOutstandingReady() {
+    Invariants.check(outstanding == null, "a Ready is outstanding: call advance() first");
+  }
+}
