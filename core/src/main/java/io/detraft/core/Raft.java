@@ -531,7 +531,7 @@ final class Raft {
     return !outbox.isEmpty()
         || !softState().equals(lastSoftState)
         || !hardState().equals(lastHardState)
-        || !log.unstableEntries().isEmpty()
+        || log.hasUnstableEntries()
         || log.hasNextCommittedEntries();
   }
 

@@ -145,6 +145,10 @@ final class RaftLog {
     unstable.addAll(entries);
   }
 
+  boolean hasUnstableEntries() {
+    return !unstable.isEmpty();
+  }
+
   List<Entry> unstableEntries() {
     return List.copyOf(unstable);
   }
