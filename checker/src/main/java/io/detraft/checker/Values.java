@@ -1,0 +1,82 @@
+package io.detraft.checker;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Checks, freezes and prints Jepsen-like values. */
+final class Values {
+  private Values() {}
+
+  /**
+   * Returns an unmodifiable deep copy of {@code value}, or throws if it holds a type that the
+   * checkers do not understand. Lists keep nulls (unlike {@code List.copyOf}) because Jepsen
+   * values use them, e.g. {@code [key, nil]} for a read that found nothing.
+   */
+  static Object freeze(Object value, long opIndex) {
+    if (value == null
+        || value instanceof Long
+        || value instanceof String
+        || value instanceof Boolean) {
+      return value;
+    }
+    if (value instanceof List<?> list) {
+      List<Object> copy = new ArrayList<>(list.size());
+      for (Object element : list) {
+        copy.add(freeze(element, opIndex));
+      }
+      return Collections.unmodifiableList(copy);
+    }
+    if (value instanceof Map<?, ?> map) {
+      Map<Object, Object> copy = new LinkedHashMap<>();
+      for (Map.Entry<?, ?> entry : map.entrySet()) {
+        copy.put(freeze(entry.getKey(), opIndex), freeze(entry.getValue(), opIndex));
+      }
+      return Collections.unmodifiableMap(copy);
+    }
+    throw new IllegalArgumentException("op " + opIndex + ": value of type "
+        + value.getClass().getName() + " is not allowed (use null, Long, String, Boolean, "
+        + "List or Map; write 1L, not 1)");
+  }
+
+  /** A short, Jepsen-ish rendering: strings quoted, null as nil, lists in brackets. */
+  static String format(Object value) {
+    StringBuilder out = new StringBuilder();
+    append(out, value);
+    return out.toString();
+  }
+
+  private static void append(StringBuilder out, Object value) {
+    if (value == null) {
+      out.append("nil");
+    } else if (value instanceof String string) {
+      out.append('"').append(string).append('"');
+    } else if (value instanceof List<?> list) {
+      out.append('[');
+      for (int i = 0; i < list.size(); i++) {
+        if (i > 0) {
+          out.append(' ');
+        }
+        append(out, list.get(i));
+      }
+      out.append(']');
+    } else if (value instanceof Map<?, ?> map) {
+      out.append('{');
+      boolean first = true;
+      for (Map.Entry<?, ?> entry : map.entrySet()) {
+        if (!first) {
+          out.append(", ");
+        }
+        first = false;
+        append(out, entry.getKey());
+        out.append(' ');
+        append(out, entry.getValue());
+      }
+      out.append('}');
+    } else {
+      out.append(value);
+    }
+  }
+}
