@@ -9,8 +9,9 @@ package io.detraft.core;
  * @param electionTimeoutTicks base election timeout; each election draws a timeout uniformly
  *     from {@code [electionTimeoutTicks, 2 * electionTimeoutTicks)} (§5.2)
  * @param heartbeatIntervalTicks how often a leader sends heartbeats; well below the timeout
- * @param preVote campaign only after a PreVote round shows a majority would vote (thesis §9.6),
- *     so a partitioned node rejoining cannot force a term change
+ * @param preVote campaign only after a PreVote round shows a majority would vote (thesis §9.6);
+ *     replicas that heard from a leader within an election timeout refuse PreVotes, so a
+ *     partitioned node rejoining cannot force a term change
  * @param checkQuorum a leader that has not heard from a majority within an election timeout
  *     steps down, and followers that heard from a leader within one ignore vote requests
  * @param forwardProposals a follower forwards proposals to the leader; otherwise it answers

@@ -23,6 +23,8 @@ final class Progress {
   State state = State.PROBE;
   /** In PROBE: an AppendRequest is outstanding, so sending is paused. */
   boolean probeSent;
+  /** The highest commit index sent to the follower. */
+  long sentCommit;
   /** Heard from the follower since the last CheckQuorum round. */
   boolean recentActive;
   final Inflights inflights;

@@ -48,7 +48,10 @@ final class Raft {
   private final TreeMap<Long, Boolean> votes = new TreeMap<>();
   /** Leader only: each voter's progress, self included, in id order. */
   private final TreeMap<Long, Progress> progress = new TreeMap<>();
-  /** Leader only: entries were appended since the last broadcast (batches proposals). */
+  /**
+   * Leader only: entries were appended or the commit index advanced since the last broadcast;
+   * the broadcast waits for the next Ready so many proposals share one AppendRequest.
+   */
   private boolean broadcastPending;
 
   /** Output waiting for the next Ready. */
@@ -286,6 +289,13 @@ final class Raft {
     boolean canVote = vote == m.from()
         || (vote == 0 && leader == 0)
         || (m.preVote() && m.term() > term);
+    // Thesis §9.6: a replica that heard from a leader within an election timeout refuses
+    // PreVotes, with or without CheckQuorum; so a rejoining node with an up-to-date log
+    // cannot depose a healthy leader.
+    boolean leaderAlive = leader != 0 && electionElapsed < config.electionTimeoutTicks();
+    if (m.preVote() && leaderAlive) {
+      canVote = false;
+    }
     if (canVote && log.isUpToDate(m.lastLogIndex(), m.lastLogTerm())) {
       send(new VoteResponse(config.group(), id, m.from(), m.term(), true, m.preVote()));
       if (!m.preVote()) {
@@ -439,11 +449,18 @@ final class Raft {
       p.inflights.freeUpTo(m.index());
     }
     if (maybeCommit()) {
-      broadcastAppend();
-    } else if (wasPaused || p.state == Progress.State.REPLICATE) {
+      broadcastPending = true; // One broadcast per Ready carries the new commit index.
+      return;
+    }
+    if (wasPaused || p.state == Progress.State.REPLICATE) {
       while (maybeSendAppend(m.from(), false)) {
         // Fill the inflight window.
       }
+    }
+    if (!broadcastPending && p.sentCommit < log.committed) {
+      // Its acknowledgement arrived after the commit advanced: tell it now, not at the next
+      // heartbeat, or its state machine lags a heartbeat interval behind.
+      maybeSendAppend(m.from(), true);
     }
   }
 
@@ -500,6 +517,7 @@ final class Raft {
     send(new AppendRequest(config.group(), id, to, term, prevIndex, prevTerm, entries,
         log.committed));
     p.sentAppend(prevIndex + entries.size(), !entries.isEmpty());
+    p.sentCommit = Math.max(p.sentCommit, log.committed);
     return true;
   }
 
@@ -563,7 +581,7 @@ final class Raft {
       log.stableTo(last.index(), last.term());
       if (role == Role.LEADER && progress.get(id).maybeUpdate(log.stableLastIndex())
           && maybeCommit()) {
-        broadcastAppend();
+        broadcastPending = true;
       }
     }
     List<Entry> committed = ready.committedEntries();
