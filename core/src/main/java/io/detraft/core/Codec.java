@@ -4,7 +4,9 @@ import io.detraft.core.Message.AppendRequest;
 import io.detraft.core.Message.AppendResponse;
 import io.detraft.core.Message.Heartbeat;
 import io.detraft.core.Message.HeartbeatResponse;
+import io.detraft.core.Message.InstallSnapshot;
 import io.detraft.core.Message.Propose;
+import io.detraft.core.Message.SnapshotResponse;
 import io.detraft.core.Message.VoteRequest;
 import io.detraft.core.Message.VoteResponse;
 import java.util.ArrayList;
@@ -55,6 +57,8 @@ public final class Codec {
   private static final int TAG_HEARTBEAT = 5;
   private static final int TAG_HEARTBEAT_RESPONSE = 6;
   private static final int TAG_PROPOSE = 7;
+  private static final int TAG_INSTALL_SNAPSHOT = 8;
+  private static final int TAG_SNAPSHOT_RESPONSE = 9;
   private static final int TAG_ENTRY = 16;
 
   /** Smallest encodings of list elements, to bound a count before allocating for it. */
@@ -119,6 +123,24 @@ public final class Codec {
       for (byte[] data : m.data()) {
         out.writeBytes(data);
       }
+    } else if (message instanceof InstallSnapshot m) {
+      out.writeByte(TAG_INSTALL_SNAPSHOT);
+      writeHeader(out, m);
+      out.writeLong(m.snapshotIndex());
+      out.writeLong(m.snapshotTerm());
+      out.writeLong(m.voters().length);
+      for (long voter : m.voters()) {
+        out.writeLong(voter);
+      }
+      out.writeLong(m.totalBytes());
+      out.writeLong(m.offset());
+      out.writeBytes(m.chunk());
+      // `done` is implied by offset + chunk length == totalBytes.
+    } else if (message instanceof SnapshotResponse m) {
+      out.writeByte(TAG_SNAPSHOT_RESPONSE);
+      writeHeader(out, m);
+      out.writeLong(m.snapshotIndex());
+      out.writeLong(m.nextOffset());
     } else {
       throw new IllegalArgumentException("unknown message type " + message.getClass());
     }
@@ -218,11 +240,42 @@ public final class Codec {
         }
         yield new Propose(group, from, to, term, data);
       }
+      case TAG_INSTALL_SNAPSHOT -> readInstallSnapshot(in, group, from, to, term);
+      case TAG_SNAPSHOT_RESPONSE -> new SnapshotResponse(group, from, to, term,
+          in.readLong("snapshotIndex"), in.readLong("nextOffset"));
       // readHeader lets only message tags through.
       default -> throw new IllegalStateException("unreachable: tag " + tag);
     };
     in.expectEnd();
     return message;
+  }
+
+  private static InstallSnapshot readInstallSnapshot(Reader in, long group, long from, long to,
+      long term) {
+    long snapshotIndex = in.readLong("snapshotIndex");
+    long snapshotTerm = in.readLong("snapshotTerm");
+    int voterCount = in.readCount("voter count", 1);
+    long[] voters = new long[voterCount];
+    for (int i = 0; i < voterCount; i++) {
+      int at = in.position();
+      voters[i] = in.readLong("voter");
+      if (voters[i] <= 0) {
+        throw new CodecException(at, "voter id must be positive, found %d", voters[i]);
+      }
+    }
+    int totalAt = in.position();
+    long totalBytes = in.readLong("totalBytes");
+    long offset = in.readLong("offset");
+    byte[] chunk = in.readBytes("chunk");
+    if (totalBytes < 0 || offset < 0 || offset > totalBytes - chunk.length) {
+      throw new CodecException(totalAt, "chunk [%d, +%d) lies outside a snapshot of %d bytes",
+          offset, chunk.length, totalBytes);
+    }
+    if (snapshotIndex < 1 || snapshotTerm < 1) {
+      throw new CodecException(totalAt, "snapshot index and term must be >= 1");
+    }
+    return new InstallSnapshot(group, from, to, term, snapshotIndex, snapshotTerm, voters,
+        totalBytes, offset, chunk, offset + chunk.length == totalBytes);
   }
 
   /** Decodes a whole array holding exactly one entry written by {@link #encodeEntry}. */
@@ -379,7 +432,7 @@ public final class Codec {
       readVersion();
       int at = position();
       int tag = readByte("type tag");
-      if (tag < TAG_VOTE_REQUEST || tag > TAG_PROPOSE) {
+      if (tag < TAG_VOTE_REQUEST || tag > TAG_SNAPSHOT_RESPONSE) {
         throw new CodecException(at, "unknown message tag %d", tag);
       }
       return tag;

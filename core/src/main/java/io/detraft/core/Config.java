@@ -20,6 +20,7 @@ package io.detraft.core;
  *     entry is always sent)
  * @param maxInflightAppends how many AppendRequests may be unacknowledged to one follower in
  *     the replicate state
+ * @param snapshotChunkBytes the size of one InstallSnapshot chunk
  */
 public record Config(
     long id,
@@ -30,7 +31,8 @@ public record Config(
     boolean checkQuorum,
     boolean forwardProposals,
     long maxAppendBytes,
-    int maxInflightAppends) {
+    int maxInflightAppends,
+    int snapshotChunkBytes) {
 
   public Config {
     Invariants.check(id > 0, "id must be positive: %s", id);
@@ -43,40 +45,46 @@ public record Config(
         heartbeatIntervalTicks);
     Invariants.check(maxAppendBytes >= 1, "maxAppendBytes must be >= 1");
     Invariants.check(maxInflightAppends >= 1, "maxInflightAppends must be >= 1");
+    Invariants.check(snapshotChunkBytes >= 1, "snapshotChunkBytes must be >= 1");
   }
 
   /** Sensible defaults: election 10 ticks, heartbeat 1, PreVote and CheckQuorum on. */
   public static Config defaults(long id) {
-    return new Config(id, 1, 10, 1, true, true, true, 1 << 20, 256);
+    return new Config(id, 1, 10, 1, true, true, true, 1 << 20, 256, 1 << 20);
   }
 
   public Config withGroup(long group) {
     return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends);
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes);
   }
 
   public Config withTimeouts(int electionTimeoutTicks, int heartbeatIntervalTicks) {
     return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends);
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes);
   }
 
   public Config withPreVote(boolean preVote) {
     return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends);
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes);
   }
 
   public Config withCheckQuorum(boolean checkQuorum) {
     return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends);
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes);
   }
 
   public Config withForwardProposals(boolean forwardProposals) {
     return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends);
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes);
   }
 
   public Config withFlowControl(long maxAppendBytes, int maxInflightAppends) {
     return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends);
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes);
+  }
+
+  public Config withSnapshotChunkBytes(int snapshotChunkBytes) {
+    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes);
   }
 }

@@ -31,4 +31,11 @@ public interface LogStorage {
    * lastIndex()+1}.
    */
   List<Entry> entries(long lo, long hi, long maxBytes);
+
+  /**
+   * The latest snapshot, {@link Snapshot#empty} if none. Its index is {@code firstIndex() - 1}
+   * or lower (entries after a snapshot may be kept), and {@code term(snapshot().index())}
+   * is its term whenever that index is still in range.
+   */
+  Snapshot snapshot();
 }

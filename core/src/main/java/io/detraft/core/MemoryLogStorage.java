@@ -16,10 +16,12 @@ public final class MemoryLogStorage implements LogStorage {
   private long baseTerm;
   /** entries.get(i) has index baseIndex + 1 + i. */
   private final ArrayList<Entry> entries = new ArrayList<>();
+  private Snapshot snapshot;
 
   public MemoryLogStorage(Membership membership) {
     Invariants.check(membership != null, "membership is null");
     this.membership = membership;
+    this.snapshot = Snapshot.empty(membership);
   }
 
   @Override
@@ -95,6 +97,49 @@ public final class MemoryLogStorage implements LogStorage {
       Invariants.check(e.index() == lastIndex() + 1, "entries not contiguous at %s", e.index());
       entries.add(e);
     }
+  }
+
+  @Override
+  public Snapshot snapshot() {
+    return snapshot;
+  }
+
+  /**
+   * Records a snapshot the host took of its state machine at {@code index} (applied, so
+   * committed and stored), with the membership in force there. The log is not compacted;
+   * see {@link #compact}.
+   */
+  public Snapshot createSnapshot(long index, Membership membershipAtIndex, byte[] data) {
+    Invariants.check(index > snapshot.index(), "snapshot at %s is not newer than %s", index,
+        snapshot.index());
+    Invariants.check(index <= lastIndex(), "snapshot at %s beyond last index %s", index,
+        lastIndex());
+    snapshot = new Snapshot(index, term(index), membershipAtIndex, data);
+    return snapshot;
+  }
+
+  /** Discards entries up to {@code index}, which must be covered by the snapshot. */
+  public void compact(long index) {
+    Invariants.check(index <= snapshot.index(), "compact(%s) beyond snapshot at %s", index,
+        snapshot.index());
+    if (index <= baseIndex) {
+      return;
+    }
+    long newBaseTerm = term(index);
+    entries.subList(0, (int) (index - baseIndex)).clear();
+    baseIndex = index;
+    baseTerm = newBaseTerm;
+  }
+
+  /** Replaces the whole log with a snapshot received from the leader. */
+  public void installSnapshot(Snapshot received) {
+    Invariants.check(received.index() > snapshot.index() || snapshot.isEmpty(),
+        "installed snapshot at %s is older than ours at %s", received.index(), snapshot.index());
+    entries.clear();
+    baseIndex = received.index();
+    baseTerm = received.term();
+    snapshot = received;
+    membership = received.membership();
   }
 
   /** Drops every entry at {@code index} and above. */

@@ -14,7 +14,9 @@ public sealed interface Message
         Message.AppendResponse,
         Message.Heartbeat,
         Message.HeartbeatResponse,
-        Message.Propose {
+        Message.Propose,
+        Message.InstallSnapshot,
+        Message.SnapshotResponse {
 
   long group();
 
@@ -77,4 +79,35 @@ public sealed interface Message
       data = List.copyOf(data);
     }
   }
+
+  /**
+   * One chunk of a snapshot a leader streams to a follower whose needed entries were compacted
+   * (§7). Chunks are sent one at a time, in order; the follower assembles them in memory and
+   * installs the snapshot on the chunk with {@code done}.
+   *
+   * @param snapshotIndex index of the last entry the snapshot covers
+   * @param snapshotTerm term of that entry
+   * @param voters the membership at {@code snapshotIndex}
+   * @param totalBytes size of the whole snapshot
+   * @param offset position of {@code chunk} in the snapshot
+   */
+  record InstallSnapshot(
+      long group, long from, long to, long term, long snapshotIndex, long snapshotTerm,
+      long[] voters, long totalBytes, long offset, byte[] chunk, boolean done)
+      implements Message {
+    public InstallSnapshot {
+      Invariants.check(offset >= 0 && offset + chunk.length <= totalBytes,
+          "chunk [%s, +%s) outside snapshot of %s bytes", offset, chunk.length, totalBytes);
+      Invariants.check(done == (offset + chunk.length == totalBytes), "done flag inconsistent");
+    }
+  }
+
+  /**
+   * The answer to an {@link InstallSnapshot}: the follower wants the chunk at
+   * {@code nextOffset} next; {@code nextOffset == totalBytes} means it installed the snapshot
+   * (or already had its entries), 0 that it restarts the install.
+   */
+  record SnapshotResponse(long group, long from, long to, long term, long snapshotIndex,
+      long nextOffset)
+      implements Message {}
 }

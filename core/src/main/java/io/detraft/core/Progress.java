@@ -6,14 +6,16 @@ package io.detraft.core;
  * <p>PROBE: the leader does not know where the logs diverge; it sends one AppendRequest and
  * waits for the answer (or a heartbeat answer) before sending another. REPLICATE: the logs
  * match up to {@code match}; the leader streams entries optimistically, up to the inflight
- * window.
+ * window. SNAPSHOT: the entries the follower needs are compacted; the leader streams it a
+ * snapshot one chunk at a time.
  *
  * <p>Invariant: {@code 0 <= match < next}.
  */
 final class Progress {
   enum State {
     PROBE,
-    REPLICATE
+    REPLICATE,
+    SNAPSHOT
   }
 
   /** Highest index known to be replicated on the follower. */
@@ -28,6 +30,13 @@ final class Progress {
   /** Heard from the follower since the last CheckQuorum round. */
   boolean recentActive;
   final Inflights inflights;
+  /** In SNAPSHOT: the snapshot being sent, the offset the follower wants next, and whether a
+   *  chunk is unacknowledged (which pauses sending, as {@code probeSent} does). */
+  Snapshot snapshot;
+  long snapshotOffset;
+  boolean chunkInFlight;
+  /** Offset of the chunk sent last, to tell a retry from progress; -1 if none. */
+  long lastChunkOffset = -1;
 
   Progress(long next, int maxInflight) {
     this.next = next;
@@ -35,9 +44,23 @@ final class Progress {
   }
 
   void becomeProbe() {
+    if (state == State.SNAPSHOT) {
+      // The follower installed the snapshot (or no longer needs it): continue after it.
+      match = Math.max(match, snapshot.index());
+      snapshot = null;
+    }
     state = State.PROBE;
     next = match + 1;
     probeSent = false;
+    inflights.reset();
+  }
+
+  void becomeSnapshot(Snapshot toSend) {
+    state = State.SNAPSHOT;
+    snapshot = toSend;
+    snapshotOffset = 0;
+    chunkInFlight = false;
+    lastChunkOffset = -1;
     inflights.reset();
   }
 
@@ -92,11 +115,16 @@ final class Progress {
   }
 
   boolean isPaused() {
-    return state == State.PROBE ? probeSent : inflights.full();
+    return switch (state) {
+      case PROBE -> probeSent;
+      case REPLICATE -> inflights.full();
+      case SNAPSHOT -> chunkInFlight;
+    };
   }
 
   void checkInvariants() {
     Invariants.check(match >= 0 && match < next, "progress: match %s next %s", match, next);
+    Invariants.check((state == State.SNAPSHOT) == (snapshot != null), "snapshot state mismatch");
   }
 
   @Override

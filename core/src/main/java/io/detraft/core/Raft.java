@@ -4,10 +4,13 @@ import io.detraft.core.Message.AppendRequest;
 import io.detraft.core.Message.AppendResponse;
 import io.detraft.core.Message.Heartbeat;
 import io.detraft.core.Message.HeartbeatResponse;
+import io.detraft.core.Message.InstallSnapshot;
 import io.detraft.core.Message.Propose;
+import io.detraft.core.Message.SnapshotResponse;
 import io.detraft.core.Message.VoteRequest;
 import io.detraft.core.Message.VoteResponse;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.TreeMap;
 
@@ -27,7 +30,9 @@ final class Raft {
   final Config config;
   final RaftLog log;
   private final Prng prng;
-  private final Membership membership;
+  /** The voters; replaced when a snapshot from the leader is restored. */
+  private Membership membership;
+  final Coverage coverage = new Coverage();
 
   /** Latest term this replica has seen (§5.1). Persisted. */
   private long term;
@@ -53,6 +58,9 @@ final class Raft {
    * the broadcast waits for the next Ready so many proposals share one AppendRequest.
    */
   private boolean broadcastPending;
+
+  /** Follower only: the snapshot being received from the leader, or null. */
+  private IncomingSnapshot incoming;
 
   /** Output waiting for the next Ready. */
   private final List<Message> outbox = new ArrayList<>();
@@ -101,6 +109,7 @@ final class Raft {
       if (config.checkQuorum() && !quorumRecentlyActive()) {
         // CheckQuorum: a leader cut off from a majority stops serving (thesis §6.2), so a
         // client is not left waiting on a leader that can no longer commit.
+        coverage.hit(Mark.CHECK_QUORUM_STEP_DOWN);
         becomeFollower(term, 0);
         return;
       }
@@ -211,6 +220,7 @@ final class Raft {
       Invariants.check(newTerm > term, "term must not go backwards: %s -> %s", term, newTerm);
       term = newTerm;
       vote = 0;
+      incoming = null; // A new leader may send a different snapshot.
     }
     leader = 0;
     electionElapsed = 0;
@@ -232,6 +242,7 @@ final class Raft {
     }
     if (m.term() > term) {
       if (m instanceof VoteRequest request && inLease()) {
+        coverage.hit(Mark.VOTE_IGNORED_IN_LEASE);
         // CheckQuorum's lease: we heard from a live leader less than an election timeout ago,
         // so this candidate is disruptive (thesis §4.2.3); do not even adopt its term.
         return;
@@ -241,7 +252,8 @@ final class Raft {
       // A PreVote request carries a term the sender has not adopted, and a granted PreVote
       // answer echoes it; neither may move our term. A rejected one carries the voter's term.
       if (!preVoteMessage) {
-        boolean fromLeader = m instanceof AppendRequest || m instanceof Heartbeat;
+        boolean fromLeader = m instanceof AppendRequest || m instanceof Heartbeat
+            || m instanceof InstallSnapshot;
         becomeFollower(m.term(), fromLeader ? m.from() : 0);
       }
     } else if (m.term() < term) {
@@ -271,7 +283,8 @@ final class Raft {
   /** A message from an older term. */
   private void stepStale(Message m) {
     if ((config.checkQuorum() || config.preVote())
-        && (m instanceof AppendRequest || m instanceof Heartbeat)) {
+        && (m instanceof AppendRequest || m instanceof Heartbeat
+            || m instanceof InstallSnapshot)) {
       // A leader of an old term may be cut off from everyone with a higher term: with PreVote
       // or CheckQuorum nobody else would tell it (no disruptive votes reach it), so we answer
       // with our term and it steps down.
@@ -294,6 +307,7 @@ final class Raft {
     // cannot depose a healthy leader.
     boolean leaderAlive = leader != 0 && electionElapsed < config.electionTimeoutTicks();
     if (m.preVote() && leaderAlive) {
+      coverage.hit(Mark.PRE_VOTE_REFUSED_LEADER_ALIVE);
       canVote = false;
     }
     if (canVote && log.isUpToDate(m.lastLogIndex(), m.lastLogTerm())) {
@@ -312,7 +326,10 @@ final class Raft {
       handleAppendResponse(response);
     } else if (m instanceof HeartbeatResponse response) {
       handleHeartbeatResponse(response);
-    } else if (m instanceof AppendRequest || m instanceof Heartbeat) {
+    } else if (m instanceof SnapshotResponse response) {
+      handleSnapshotResponse(response);
+    } else if (m instanceof AppendRequest || m instanceof Heartbeat
+        || m instanceof InstallSnapshot) {
       Invariants.check(false, "two leaders in term %s: %s and %s", term, id, m.from());
     }
     // Vote responses for an election already won are ignored.
@@ -325,6 +342,9 @@ final class Raft {
     } else if (m instanceof Heartbeat heartbeat) {
       becomeFollower(term, m.from());
       handleHeartbeat(heartbeat);
+    } else if (m instanceof InstallSnapshot chunk) {
+      becomeFollower(term, m.from());
+      handleInstallSnapshot(chunk);
     } else if (m instanceof VoteResponse response) {
       if (response.preVote() != (role == Role.PRE_CANDIDATE)) {
         return; // An answer from an earlier phase.
@@ -353,6 +373,10 @@ final class Raft {
       electionElapsed = 0;
       leader = m.from();
       handleHeartbeat(heartbeat);
+    } else if (m instanceof InstallSnapshot chunk) {
+      electionElapsed = 0;
+      leader = m.from();
+      handleInstallSnapshot(chunk);
     }
   }
 
@@ -388,6 +412,47 @@ final class Raft {
   private void handleHeartbeat(Heartbeat m) {
     log.commitTo(m.commit());
     send(new HeartbeatResponse(config.group(), id, m.from(), term));
+  }
+
+  /** Assembles snapshot chunks in order; installs the snapshot once the last one arrives. */
+  private void handleInstallSnapshot(InstallSnapshot m) {
+    long index = m.snapshotIndex();
+    if (index <= log.committed) {
+      // Everything it covers is committed here already: nothing to install.
+      incoming = null;
+      send(new SnapshotResponse(config.group(), id, m.from(), term, index, m.totalBytes()));
+      return;
+    }
+    boolean sameSnapshot = incoming != null && incoming.index == index
+        && incoming.term == m.snapshotTerm() && incoming.totalBytes == m.totalBytes();
+    if (m.offset() == 0) {
+      incoming = new IncomingSnapshot(index, m.snapshotTerm(), m.totalBytes());
+    } else if (!sameSnapshot || incoming.size() != m.offset()) {
+      // A chunk out of order, or of an install we no longer have (we restarted): ask for the
+      // chunk we need, from the start if we hold nothing of this snapshot.
+      long wanted = sameSnapshot ? incoming.size() : 0;
+      send(new SnapshotResponse(config.group(), id, m.from(), term, index, wanted));
+      return;
+    }
+    incoming.append(m.chunk());
+    if (!m.done()) {
+      send(new SnapshotResponse(config.group(), id, m.from(), term, index, incoming.size()));
+      return;
+    }
+    Snapshot snapshot = new Snapshot(index, m.snapshotTerm(), new Membership(m.voters()),
+        incoming.bytes());
+    incoming = null;
+    if (log.matchTerm(index, snapshot.term())) {
+      // We hold its last entry, so by log matching our log already contains the snapshot's
+      // history: keep the log (and any entries after it) and just commit.
+      coverage.hit(Mark.SNAPSHOT_FAST_FORWARD);
+      log.commitTo(index);
+    } else {
+      coverage.hit(Mark.SNAPSHOT_RESTORED);
+      log.restore(snapshot);
+      membership = snapshot.membership();
+    }
+    send(new SnapshotResponse(config.group(), id, m.from(), term, index, m.totalBytes()));
   }
 
   // ---------------------------------------------------------------- leader side
@@ -431,6 +496,9 @@ final class Raft {
       if (m.hintTerm() > 0) {
         matchHint = log.findConflictByTerm(m.hintIndex(), m.hintTerm())[0];
       }
+      if (matchHint < m.index() - 1) {
+        coverage.hit(Mark.CONFLICT_HINT_SKIP);
+      }
       if (p.maybeDecreaseTo(m.index(), matchHint)) {
         if (p.state == Progress.State.REPLICATE) {
           p.becomeProbe();
@@ -442,6 +510,12 @@ final class Raft {
     boolean wasPaused = p.isPaused();
     if (!p.maybeUpdate(m.index())) {
       return;
+    }
+    if (p.state == Progress.State.SNAPSHOT) {
+      if (p.match < p.snapshot.index()) {
+        return;
+      }
+      p.becomeProbe(); // It caught up by log after all.
     }
     if (p.state == Progress.State.PROBE) {
       p.becomeReplicate();
@@ -464,6 +538,28 @@ final class Raft {
     }
   }
 
+  private void handleSnapshotResponse(SnapshotResponse m) {
+    Progress p = progress.get(m.from());
+    if (p == null) {
+      return;
+    }
+    p.recentActive = true;
+    if (p.state != Progress.State.SNAPSHOT || p.snapshot.index() != m.snapshotIndex()) {
+      return; // About a snapshot we no longer send.
+    }
+    p.chunkInFlight = false;
+    if (m.nextOffset() >= p.snapshot.data().length) {
+      p.becomeProbe(); // Installed: replicate what follows the snapshot.
+      maybeSendAppend(m.from(), true);
+      return;
+    }
+    if (m.nextOffset() < p.snapshotOffset && m.nextOffset() == 0) {
+      coverage.hit(Mark.SNAPSHOT_INSTALL_RESTARTED);
+    }
+    p.snapshotOffset = m.nextOffset();
+    maybeSendAppend(m.from(), true);
+  }
+
   private void handleHeartbeatResponse(HeartbeatResponse m) {
     Progress p = progress.get(m.from());
     if (p == null) {
@@ -471,6 +567,8 @@ final class Raft {
     }
     p.recentActive = true;
     p.probeSent = false;
+    // A chunk unanswered for a heartbeat round is presumed lost and sent again.
+    p.chunkInFlight = false;
     if (p.state == Progress.State.REPLICATE && p.inflights.full()) {
       // The follower is alive, but acknowledgements may have been lost: let one more through.
       p.inflights.freeFirst();
@@ -507,9 +605,19 @@ final class Raft {
     if (p.isPaused()) {
       return false;
     }
+    if (p.state == Progress.State.SNAPSHOT) {
+      sendSnapshotChunk(to, p);
+      return true;
+    }
     long prevIndex = p.next - 1;
     long prevTerm = log.term(prevIndex);
-    Invariants.check(prevTerm >= 0, "no term for index %s (compacted?)", prevIndex);
+    if (prevTerm < 0 || p.next < log.firstIndex()) {
+      // §7: the entries it needs were compacted away; send the snapshot instead.
+      coverage.hit(Mark.SNAPSHOT_SENT);
+      p.becomeSnapshot(log.latestSnapshot());
+      sendSnapshotChunk(to, p);
+      return true;
+    }
     List<Entry> entries = log.entriesFrom(p.next, config.maxAppendBytes());
     if (entries.isEmpty() && !sendIfEmpty) {
       return false;
@@ -519,6 +627,20 @@ final class Raft {
     p.sentAppend(prevIndex + entries.size(), !entries.isEmpty());
     p.sentCommit = Math.max(p.sentCommit, log.committed);
     return true;
+  }
+
+  private void sendSnapshotChunk(long to, Progress p) {
+    Snapshot snapshot = p.snapshot;
+    int offset = (int) p.snapshotOffset;
+    int end = (int) Math.min((long) offset + config.snapshotChunkBytes(), snapshot.data().length);
+    if (p.lastChunkOffset == offset) {
+      coverage.hit(Mark.SNAPSHOT_CHUNK_RETRY);
+    }
+    send(new InstallSnapshot(config.group(), id, to, term, snapshot.index(), snapshot.term(),
+        snapshot.membership().voters(), snapshot.data().length, offset,
+        Arrays.copyOfRange(snapshot.data(), offset, end), end == snapshot.data().length));
+    p.chunkInFlight = true;
+    p.lastChunkOffset = offset;
   }
 
   private void broadcastHeartbeat() {
@@ -550,6 +672,7 @@ final class Raft {
         || !softState().equals(lastSoftState)
         || !hardState().equals(lastHardState)
         || log.hasUnstableEntries()
+        || log.pendingSnapshot() != null
         || log.hasNextCommittedEntries();
   }
 
@@ -558,12 +681,15 @@ final class Raft {
     SoftState soft = softState();
     HardState hard = hardState();
     List<Entry> entries = log.unstableEntries();
+    Snapshot snapshot = log.pendingSnapshot();
     boolean mustSync = !entries.isEmpty()
+        || snapshot != null
         || hard.term() != lastHardState.term()
         || hard.vote() != lastHardState.vote();
     Ready ready = new Ready(
         soft.equals(lastSoftState) ? null : soft,
         hard.equals(lastHardState) ? null : hard,
+        snapshot,
         entries,
         log.nextCommittedEntries(),
         outbox,
@@ -575,6 +701,9 @@ final class Raft {
   }
 
   void advance(Ready ready) {
+    if (ready.snapshot() != null) {
+      log.snapshotStable(ready.snapshot());
+    }
     List<Entry> entries = ready.entries();
     if (!entries.isEmpty()) {
       Entry last = entries.get(entries.size() - 1);

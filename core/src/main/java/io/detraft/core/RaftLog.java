@@ -17,6 +17,12 @@ final class RaftLog {
   private final ArrayList<Entry> unstable = new ArrayList<>();
   /** Index of unstable.get(0); equals storage.lastIndex() + 1 when nothing is unstable. */
   private long unstableOffset;
+  /**
+   * A snapshot received from the leader and not yet persisted by the host, or null. While set,
+   * it replaces the stored log: nothing at or below its index is readable, and the unstable
+   * entries follow it.
+   */
+  private Snapshot pendingSnapshot;
   /** Highest index known to be committed (replicated on a quorum with a current-term entry). */
   long committed;
   /** Highest index the host applied to its state machine. */
@@ -29,17 +35,26 @@ final class RaftLog {
         committed <= storage.lastIndex(),
         "durable commit index %s is beyond the durable log (last index %s): storage lost data",
         committed, storage.lastIndex());
-    Invariants.check(applied <= committed, "applied %s > committed %s", applied, committed);
-    this.committed = committed;
-    this.applied = Math.max(applied, storage.firstIndex() - 1);
+    // A snapshot covers only committed entries, even if the commit index was not yet synced.
+    this.committed = Math.max(committed, storage.snapshot().index());
+    Invariants.check(applied <= this.committed, "applied %s > committed %s", applied,
+        this.committed);
+    Invariants.check(
+        applied >= storage.snapshot().index(),
+        "applied %s is below the stored snapshot at %s: restore the snapshot first",
+        applied, storage.snapshot().index());
+    this.applied = applied;
   }
 
   long firstIndex() {
-    return storage.firstIndex();
+    return pendingSnapshot != null ? pendingSnapshot.index() + 1 : storage.firstIndex();
   }
 
   long lastIndex() {
-    return unstable.isEmpty() ? storage.lastIndex() : unstableOffset + unstable.size() - 1;
+    if (!unstable.isEmpty()) {
+      return unstableOffset + unstable.size() - 1;
+    }
+    return pendingSnapshot != null ? pendingSnapshot.index() : storage.lastIndex();
   }
 
   long lastTerm() {
@@ -58,6 +73,9 @@ final class RaftLog {
     }
     if (index >= unstableOffset) {
       return unstable.get((int) (index - unstableOffset)).term();
+    }
+    if (pendingSnapshot != null) {
+      return pendingSnapshot.term(); // index == pendingSnapshot.index() by the range check.
     }
     return storage.term(index);
   }
@@ -163,18 +181,54 @@ final class RaftLog {
     unstableOffset = index + 1;
   }
 
+  /**
+   * Replaces the whole log with a snapshot from the leader (§7): everything up to its index is
+   * committed, and nothing of the old log is kept, because the caller checked that the old log
+   * does not hold the snapshot's last entry.
+   */
+  void restore(Snapshot snapshot) {
+    Invariants.check(snapshot.index() > committed, "restore at %s does not advance commit %s",
+        snapshot.index(), committed);
+    pendingSnapshot = snapshot;
+    unstable.clear();
+    unstableOffset = snapshot.index() + 1;
+    committed = snapshot.index();
+  }
+
+  Snapshot pendingSnapshot() {
+    return pendingSnapshot;
+  }
+
+  /** The host persisted the pending snapshot and restored its state machine from it. */
+  void snapshotStable(Snapshot snapshot) {
+    if (pendingSnapshot == snapshot) {
+      pendingSnapshot = null;
+      applied = Math.max(applied, snapshot.index());
+    }
+  }
+
+  /** The snapshot a leader sends: pending (rare) or the stored one. */
+  Snapshot latestSnapshot() {
+    return pendingSnapshot != null ? pendingSnapshot : storage.snapshot();
+  }
+
   /** Entries in {@code [lo, lastIndex()]} up to about {@code maxBytes} (at least one). */
   List<Entry> entriesFrom(long lo, long maxBytes) {
     return slice(lo, lastIndex() + 1, maxBytes);
   }
 
-  /** Committed entries the host has not applied yet. */
+  /**
+   * Committed entries the host has not applied yet. With a pending snapshot, the entries after
+   * it: the host restores the snapshot first.
+   */
   List<Entry> nextCommittedEntries() {
-    return slice(applied + 1, committed + 1, Long.MAX_VALUE);
+    long from = pendingSnapshot != null ? pendingSnapshot.index() + 1 : applied + 1;
+    return slice(from, committed + 1, Long.MAX_VALUE);
   }
 
   boolean hasNextCommittedEntries() {
-    return committed > applied;
+    long appliedOrSnapshot = pendingSnapshot != null ? pendingSnapshot.index() : applied;
+    return committed > appliedOrSnapshot;
   }
 
   private List<Entry> slice(long lo, long hi, long maxBytes) {
@@ -222,7 +276,7 @@ final class RaftLog {
   }
 
   void appliedTo(long index) {
-    Invariants.check(index <= committed && index >= applied,
+    Invariants.check(index <= committed && index >= applied && pendingSnapshot == null,
         "applied %s outside [%s, %s]", index, applied, committed);
     applied = index;
   }

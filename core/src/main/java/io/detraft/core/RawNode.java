@@ -77,6 +77,11 @@ public final class RawNode {
     return raft.status();
   }
 
+  /** How often this replica reached each rare path ({@link Mark}). */
+  public Coverage coverage() {
+    return raft.coverage;
+  }
+
   private void checkNoOutstandingReady() {
     Invariants.check(outstanding == null, "a Ready is outstanding: call advance() first");
   }

@@ -7,6 +7,8 @@ import java.util.List;
  *
  * @param softState the new role/leader, or null if unchanged
  * @param hardState the hard state to persist, or null if unchanged
+ * @param snapshot a snapshot received from the leader, or null: persist it (it replaces the
+ *     whole log), then restore the state machine from it before applying committed entries
  * @param entries entries to append to storage (persist before sending)
  * @param committedEntries entries to apply to the state machine, in index order
  * @param messages messages to send once the writes are durable
@@ -16,6 +18,7 @@ import java.util.List;
 public record Ready(
     SoftState softState,
     HardState hardState,
+    Snapshot snapshot,
     List<Entry> entries,
     List<Entry> committedEntries,
     List<Message> messages,

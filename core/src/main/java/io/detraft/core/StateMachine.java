@@ -8,4 +8,10 @@ package io.detraft.core;
 public interface StateMachine {
   /** Applies the command committed at {@code index} and returns its result (may be empty). */
   byte[] apply(long index, byte[] command);
+
+  /** Serializes the whole state, as of the last applied entry. */
+  byte[] snapshot();
+
+  /** Replaces the whole state with a {@link #snapshot()} image. */
+  void restore(byte[] snapshot);
 }

@@ -9,7 +9,9 @@ import io.detraft.core.Message.AppendRequest;
 import io.detraft.core.Message.AppendResponse;
 import io.detraft.core.Message.Heartbeat;
 import io.detraft.core.Message.HeartbeatResponse;
+import io.detraft.core.Message.InstallSnapshot;
 import io.detraft.core.Message.Propose;
+import io.detraft.core.Message.SnapshotResponse;
 import io.detraft.core.Message.VoteRequest;
 import io.detraft.core.Message.VoteResponse;
 import java.util.ArrayList;
@@ -71,8 +73,22 @@ class CodecProperties {
         .map(h -> new HeartbeatResponse(h.group, h.from, h.to, h.term));
     Arbitrary<Message> proposes = Combinators.combine(headers(), data().list().ofMaxSize(5))
         .as((h, data) -> new Propose(h.group, h.from, h.to, h.term, data));
+    Arbitrary<Message> snapshotResponses = Combinators.combine(headers(), anyLong(), anyLong())
+        .as((h, index, offset) -> new SnapshotResponse(h.group, h.from, h.to, h.term, index,
+            offset));
     return Arbitraries.oneOf(voteRequests, voteResponses, appendRequests(), appendResponses,
-        heartbeats, heartbeatResponses, proposes);
+        heartbeats, heartbeatResponses, proposes, installSnapshots(), snapshotResponses);
+  }
+
+  static Arbitrary<Message> installSnapshots() {
+    Arbitrary<long[]> voters = Arbitraries.longs().between(1, Long.MAX_VALUE)
+        .array(long[].class).ofMaxSize(7);
+    Arbitrary<Long> positive = Arbitraries.longs().between(1, Long.MAX_VALUE);
+    return Combinators.combine(headers(), positive, positive, voters, data(),
+            Arbitraries.longs().between(0, 1 << 20), Arbitraries.longs().between(0, 1 << 20))
+        .as((h, index, term, ids, chunk, before, after) -> new InstallSnapshot(h.group, h.from,
+            h.to, h.term, index, term, ids, before + chunk.length + after, before, chunk,
+            after == 0));
   }
 
   record EntryBody(long term, EntryType type, byte[] data) {}

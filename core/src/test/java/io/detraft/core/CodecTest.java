@@ -9,7 +9,9 @@ import io.detraft.core.Message.AppendRequest;
 import io.detraft.core.Message.AppendResponse;
 import io.detraft.core.Message.Heartbeat;
 import io.detraft.core.Message.HeartbeatResponse;
+import io.detraft.core.Message.InstallSnapshot;
 import io.detraft.core.Message.Propose;
+import io.detraft.core.Message.SnapshotResponse;
 import io.detraft.core.Message.VoteRequest;
 import io.detraft.core.Message.VoteResponse;
 import java.util.ArrayList;
@@ -50,11 +52,25 @@ class CodecTest {
     all.add(new Propose(1, 2, 1, 0, List.of()));
     all.add(new Propose(1, 2, 1, 0, List.of(new byte[0])));
     all.add(new Propose(1, 2, 1, 0, List.of("a".getBytes(), new byte[0], new byte[200])));
+    all.add(new InstallSnapshot(1, 1, 2, 3, 10, 2, new long[] {1, 2, 3}, 5, 0, new byte[5],
+        true));
+    all.add(new InstallSnapshot(1, 1, 2, 3, MAX, MAX, new long[] {MAX}, MAX, MAX - 2,
+        new byte[] {1, 2}, true));
+    all.add(new InstallSnapshot(1, 1, 2, 3, 10, 2, new long[0], 100, 40, new byte[10], false));
+    all.add(new SnapshotResponse(1, 2, 1, 3, 10, 0));
+    all.add(new SnapshotResponse(MIN, MAX, MIN, MAX, MAX, MAX));
     return all;
   }
 
-  /** Record equality, except that Propose's byte arrays are compared by content. */
+  /** Record equality, except that byte and id arrays are compared by content. */
   static boolean sameMessage(Message a, Message b) {
+    if (a instanceof InstallSnapshot sa && b instanceof InstallSnapshot sb) {
+      return sa.group() == sb.group() && sa.from() == sb.from() && sa.to() == sb.to()
+          && sa.term() == sb.term() && sa.snapshotIndex() == sb.snapshotIndex()
+          && sa.snapshotTerm() == sb.snapshotTerm() && Arrays.equals(sa.voters(), sb.voters())
+          && sa.totalBytes() == sb.totalBytes() && sa.offset() == sb.offset()
+          && Arrays.equals(sa.chunk(), sb.chunk()) && sa.done() == sb.done();
+    }
     if (a instanceof Propose pa && b instanceof Propose pb) {
       if (pa.group() != pb.group() || pa.from() != pb.from() || pa.to() != pb.to()
           || pa.term() != pb.term() || pa.data().size() != pb.data().size()) {
@@ -172,7 +188,7 @@ class CodecTest {
     assertTrue(version.getMessage().contains("unsupported version 2"), version.getMessage());
     decodeFails(bytes(0, 5, 1, 2, 3, 4, 5));
     decodeFails(bytes(1));
-    for (int tag : new int[] {0, 8, 16, 255}) {
+    for (int tag : new int[] {0, 10, 16, 255}) {
       CodecException e = decodeFails(bytes(1, tag, 1, 2, 3, 4, 5));
       assertEquals(1, e.offset());
       assertTrue(e.getMessage().contains("unknown message tag " + tag), e.getMessage());

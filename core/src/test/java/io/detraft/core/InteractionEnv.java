@@ -4,7 +4,9 @@ import io.detraft.core.Message.AppendRequest;
 import io.detraft.core.Message.AppendResponse;
 import io.detraft.core.Message.Heartbeat;
 import io.detraft.core.Message.HeartbeatResponse;
+import io.detraft.core.Message.InstallSnapshot;
 import io.detraft.core.Message.Propose;
+import io.detraft.core.Message.SnapshotResponse;
 import io.detraft.core.Message.VoteRequest;
 import io.detraft.core.Message.VoteResponse;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +31,7 @@ import java.util.stream.Collectors;
  * <pre>
  * add-nodes N [pre-vote=false] [check-quorum=false] [forward=true] [election=10]
  *             [heartbeat=1] [max-append-bytes=1048576] [max-inflight=256]
+ *             [snapshot-chunk-bytes=1048576]
  *                              nodes 1..N, all voters; seed of node i is i
  * campaign ID                  start an election now (PreVote first if configured)
  * tick ID [N]                  N ticks (default 1)
@@ -49,6 +52,8 @@ import java.util.stream.Collectors;
  *                              crossing a cut is dropped when sent and when delivered
  * heal                         remove the partition
  * restart ID                   crash and restart from what the storage holds
+ * compact ID INDEX             snapshot the state machine at INDEX (applied) and discard
+ *                              the log up to it
  * status ID / raft-state       role, term, leader, commit of one / every node
  * log [ID...]                  the entries each node's storage holds
  * applied [ID...]              the entries each node's state machine was given
@@ -65,8 +70,10 @@ final class InteractionEnv {
     final Config config;
     final MemoryLogStorage storage;
     RawNode raw;
-    /** Entries handed to the state machine, in order. */
+    /** Entries handed to the state machine, in order, after the restored snapshot if any. */
     final List<Entry> applied = new ArrayList<>();
+    /** The snapshot the state machine was last restored from (index 0: none). */
+    Snapshot restored = Snapshot.empty(Membership.of(1));
 
     Node(long id, Config config, MemoryLogStorage storage) {
       this.id = id;
@@ -76,7 +83,19 @@ final class InteractionEnv {
     }
 
     long appliedIndex() {
-      return applied.isEmpty() ? 0 : applied.get(applied.size() - 1).index();
+      return applied.isEmpty() ? restored.index() : applied.get(applied.size() - 1).index();
+    }
+
+    /** The state machine's image up to {@code index}: the data applied, comma-separated. */
+    byte[] image(long index) {
+      StringBuilder sb = new StringBuilder(new String(restored.data(), StandardCharsets.UTF_8));
+      for (Entry e : applied) {
+        if (e.index() <= index && e.data().length > 0) {
+          sb.append(sb.length() == 0 ? "" : ",").append(new String(e.data(),
+              StandardCharsets.UTF_8));
+        }
+      }
+      return sb.toString().getBytes(StandardCharsets.UTF_8);
     }
   }
 
@@ -105,6 +124,7 @@ final class InteractionEnv {
       case "partition" -> partition(args);
       case "heal" -> heal(args);
       case "restart" -> restart(args);
+      case "compact" -> compact(args);
       case "status" -> status(args);
       case "raft-state" -> raftState(args);
       case "log" -> log(args);
@@ -142,9 +162,11 @@ final class InteractionEnv {
     int heartbeat = (int) args.number("heartbeat", 1);
     long maxAppendBytes = args.number("max-append-bytes", 1 << 20);
     int maxInflight = (int) args.number("max-inflight", 256);
+    int chunkBytes = (int) args.number("snapshot-chunk-bytes", 1 << 20);
     for (long id : ids) {
-      Config config = new Config(id, GROUP, election, heartbeat, preVote, checkQuorum, forward,
-          maxAppendBytes, maxInflight);
+      Config config = Config.defaults(id).withGroup(GROUP).withTimeouts(election, heartbeat)
+          .withPreVote(preVote).withCheckQuorum(checkQuorum).withForwardProposals(forward)
+          .withFlowControl(maxAppendBytes, maxInflight).withSnapshotChunkBytes(chunkBytes);
       nodes.put(id, new Node(id, config, new MemoryLogStorage(Membership.of(ids))));
       queues.put(id, new ArrayList<>());
       out.add(id + ": " + state(nodes.get(id)));
@@ -243,6 +265,9 @@ final class InteractionEnv {
       out.add("  HardState: term=" + hard.term() + " vote=" + hard.vote() + " commit="
           + hard.commit());
     }
+    if (rd.snapshot() != null) {
+      out.add("  Snapshot: " + snapshot(rd.snapshot()));
+    }
     if (!rd.entries().isEmpty()) {
       out.add("  Entries: " + entries(rd.entries()));
     }
@@ -252,6 +277,9 @@ final class InteractionEnv {
     // 1. Persist.
     if (hard != null) {
       node.storage.setHardState(hard);
+    }
+    if (rd.snapshot() != null) {
+      node.storage.installSnapshot(rd.snapshot());
     }
     node.storage.append(rd.entries());
     // 2. Send.
@@ -271,7 +299,11 @@ final class InteractionEnv {
         queues.get(m.to()).add(wire);
       }
     }
-    // 3. Apply.
+    // 3. Apply: restore the snapshot first, then the entries after it.
+    if (rd.snapshot() != null) {
+      node.restored = rd.snapshot();
+      node.applied.clear();
+    }
     for (Entry e : rd.committedEntries()) {
       Invariants.check(e.index() == node.appliedIndex() + 1, "applied out of order: %s", e);
       node.applied.add(e);
@@ -410,6 +442,22 @@ final class InteractionEnv {
     printTransition(node, before, "");
   }
 
+  private void compact(Args args) {
+    Node node = node(args.positionalLong(0));
+    long index = args.positionalLong(1);
+    args.requirePositional(2);
+    Invariants.check(index <= node.appliedIndex(), "compact %s beyond applied %s", index,
+        node.appliedIndex());
+    Snapshot snapshot = node.storage.createSnapshot(index, node.storage.membership(),
+        node.image(index));
+    node.storage.compact(index);
+    out.add(node.id + ": " + snapshot(snapshot) + " first=" + node.storage.firstIndex());
+  }
+
+  static String snapshot(Snapshot s) {
+    return s.index() + "@" + s.term() + " " + s.membership() + " data=" + data(s.data());
+  }
+
   private void status(Args args) {
     Node node = node(args.positionalLong(0));
     args.requirePositional(1);
@@ -433,7 +481,8 @@ final class InteractionEnv {
 
   private void applied(Args args) {
     for (Node node : nodesNamedOrAll(args)) {
-      out.add(node.id + ": " + entries(node.applied));
+      String base = node.restored.isEmpty() ? "" : "snapshot " + snapshot(node.restored) + " + ";
+      out.add(node.id + ": " + base + entries(node.applied));
     }
   }
 
@@ -500,6 +549,13 @@ final class InteractionEnv {
       return head + " term=" + r.term() + " commit=" + r.commit();
     } else if (m instanceof HeartbeatResponse r) {
       return head + " term=" + r.term();
+    } else if (m instanceof InstallSnapshot r) {
+      return head + " term=" + r.term() + " snapshot=" + r.snapshotIndex() + "@"
+          + r.snapshotTerm() + " bytes=[" + r.offset() + "," + (r.offset() + r.chunk().length)
+          + ")/" + r.totalBytes() + (r.done() ? " done" : "");
+    } else if (m instanceof SnapshotResponse r) {
+      return head + " term=" + r.term() + " snapshot=" + r.snapshotIndex() + " next="
+          + r.nextOffset();
     } else if (m instanceof Propose r) {
       return head + " " + r.data().stream().map(InteractionEnv::data)
           .collect(Collectors.joining(", ", "[", "]"));

@@ -1,0 +1,27 @@
+package io.detraft.core;
+
+/**
+ * Coverage marks: rare protocol paths that tests and simulator sweeps must prove they reached
+ * (TigerBeetle's marks, FoundationDB's CODE_PROBE). Each replica counts its own hits; see
+ * {@link RawNode#coverage()}.
+ */
+public enum Mark {
+  /** A follower's log was repaired with a conflict hint that skipped entries. */
+  CONFLICT_HINT_SKIP,
+  /** A leader without a recently active quorum stepped down (CheckQuorum). */
+  CHECK_QUORUM_STEP_DOWN,
+  /** A vote request was ignored because a leader was heard from recently (lease). */
+  VOTE_IGNORED_IN_LEASE,
+  /** A PreVote was refused because a leader was heard from recently. */
+  PRE_VOTE_REFUSED_LEADER_ALIVE,
+  /** A follower sent a snapshot because the entries it needed were compacted. */
+  SNAPSHOT_SENT,
+  /** A snapshot chunk was sent again after it (or its answer) was lost. */
+  SNAPSHOT_CHUNK_RETRY,
+  /** A snapshot install restarted from offset 0 (e.g. the follower crashed mid-install). */
+  SNAPSHOT_INSTALL_RESTARTED,
+  /** A follower replaced its log with a received snapshot. */
+  SNAPSHOT_RESTORED,
+  /** A follower that already had the snapshot's entry skipped the restore. */
+  SNAPSHOT_FAST_FORWARD
+}
