@@ -128,10 +128,7 @@ public final class Codec {
       writeHeader(out, m);
       out.writeLong(m.snapshotIndex());
       out.writeLong(m.snapshotTerm());
-      out.writeLong(m.voters().length);
-      for (long voter : m.voters()) {
-        out.writeLong(voter);
-      }
+      writeMembership(out, m.membership());
       out.writeLong(m.totalBytes());
       out.writeLong(m.offset());
       out.writeBytes(m.chunk());
@@ -254,15 +251,7 @@ public final class Codec {
       long term) {
     long snapshotIndex = in.readLong("snapshotIndex");
     long snapshotTerm = in.readLong("snapshotTerm");
-    int voterCount = in.readCount("voter count", 1);
-    long[] voters = new long[voterCount];
-    for (int i = 0; i < voterCount; i++) {
-      int at = in.position();
-      voters[i] = in.readLong("voter");
-      if (voters[i] <= 0) {
-        throw new CodecException(at, "voter id must be positive, found %d", voters[i]);
-      }
-    }
+    Membership membership = readMembership(in);
     int totalAt = in.position();
     long totalBytes = in.readLong("totalBytes");
     long offset = in.readLong("offset");
@@ -274,8 +263,62 @@ public final class Codec {
     if (snapshotIndex < 1 || snapshotTerm < 1) {
       throw new CodecException(totalAt, "snapshot index and term must be >= 1");
     }
-    return new InstallSnapshot(group, from, to, term, snapshotIndex, snapshotTerm, voters,
+    return new InstallSnapshot(group, from, to, term, snapshotIndex, snapshotTerm, membership,
         totalBytes, offset, chunk, offset + chunk.length == totalBytes);
+  }
+
+  /** Encodes a membership: the data of a {@link EntryType#CONFIG_CHANGE} entry. */
+  public static byte[] encodeMembership(Membership membership) {
+    Writer out = new Writer();
+    out.writeByte(VERSION);
+    writeMembership(out, membership);
+    return out.toByteArray();
+  }
+
+  public static Membership decodeMembership(byte[] bytes) {
+    Reader in = new Reader(bytes, 0, bytes == null ? 0 : bytes.length);
+    in.readVersion();
+    Membership membership = readMembership(in);
+    in.expectEnd();
+    return membership;
+  }
+
+  private static void writeMembership(Writer out, Membership membership) {
+    out.writeLong(membership.voters().length);
+    for (long voter : membership.voters()) {
+      out.writeLong(voter);
+    }
+    out.writeLong(membership.learners().length);
+    for (long learner : membership.learners()) {
+      out.writeLong(learner);
+    }
+  }
+
+  /** Reads sorted, distinct, positive ids; a learner may not also be a voter. */
+  private static Membership readMembership(Reader in) {
+    long[] voters = readIds(in, "voter");
+    long[] learners = readIds(in, "learner");
+    int at = in.position();
+    for (long learner : learners) {
+      if (Arrays.binarySearch(voters, learner) >= 0) {
+        throw new CodecException(at, "node %d is both voter and learner", learner);
+      }
+    }
+    return new Membership(voters, learners);
+  }
+
+  private static long[] readIds(Reader in, String what) {
+    int count = in.readCount(what + " count", 1);
+    long[] ids = new long[count];
+    for (int i = 0; i < count; i++) {
+      int at = in.position();
+      ids[i] = in.readLong(what);
+      if (ids[i] <= 0 || (i > 0 && ids[i] <= ids[i - 1])) {
+        throw new CodecException(at, "%s ids must be positive and increasing, found %d", what,
+            ids[i]);
+      }
+    }
+    return ids;
   }
 
   /** Decodes a whole array holding exactly one entry written by {@link #encodeEntry}. */

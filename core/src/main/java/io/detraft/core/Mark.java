@@ -23,5 +23,19 @@ public enum Mark {
   /** A follower replaced its log with a received snapshot. */
   SNAPSHOT_RESTORED,
   /** A follower that already had the snapshot's entry skipped the restore. */
-  SNAPSHOT_FAST_FORWARD
+  SNAPSHOT_FAST_FORWARD,
+  /** A membership change was refused because the leader had not committed in its term. */
+  MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT,
+  /** A membership change was refused because another was still uncommitted. */
+  MEMBERSHIP_CHANGE_IN_FLIGHT,
+  /** An uncommitted membership change was truncated, reverting the membership. */
+  MEMBERSHIP_CHANGE_UNDONE,
+  /** A learner was promoted to voter. */
+  LEARNER_PROMOTED,
+  /** A promotion was refused because the learner had not caught up. */
+  LEARNER_NOT_CAUGHT_UP,
+  /** A leader removed (or demoted) itself and stepped down once that committed. */
+  REMOVED_LEADER_STEPPED_DOWN,
+  /** A vote request from a node that is not a voter was ignored. */
+  VOTE_FROM_NON_VOTER_IGNORED
 }

@@ -3,24 +3,50 @@ package io.detraft.core;
 import java.util.Arrays;
 
 /**
- * The voters of a group, sorted and de-duplicated so iteration order is deterministic.
- * Invariant: ids are positive (0 means "none" everywhere in detraft).
+ * The members of a group: voters, who elect leaders and form quorums, and learners, who
+ * receive the log but never vote or count towards a quorum. Both are sorted and de-duplicated
+ * so iteration order is deterministic.
+ *
+ * <p>Invariants: ids are positive (0 means "none" everywhere in detraft); no id is both a
+ * voter and a learner.
  */
-public record Membership(long[] voters) {
+public record Membership(long[] voters, long[] learners) {
   public Membership {
-    Invariants.check(voters != null, "voters is null");
+    Invariants.check(voters != null && learners != null, "voters or learners is null");
     voters = Arrays.stream(voters).sorted().distinct().toArray();
+    learners = Arrays.stream(learners).sorted().distinct().toArray();
     for (long id : voters) {
       Invariants.check(id > 0, "node ids must be positive: %s", id);
     }
+    for (long id : learners) {
+      Invariants.check(id > 0, "node ids must be positive: %s", id);
+      Invariants.check(Arrays.binarySearch(voters, id) < 0, "%s is both voter and learner", id);
+    }
   }
 
+  /** Voters only. */
   public static Membership of(long... voters) {
-    return new Membership(voters);
+    return new Membership(voters, new long[0]);
   }
 
   public boolean isVoter(long id) {
     return Arrays.binarySearch(voters, id) >= 0;
+  }
+
+  public boolean isLearner(long id) {
+    return Arrays.binarySearch(learners, id) >= 0;
+  }
+
+  public boolean isMember(long id) {
+    return isVoter(id) || isLearner(id);
+  }
+
+  /** Voters and learners, in id order. */
+  public long[] members() {
+    long[] all = Arrays.copyOf(voters, voters.length + learners.length);
+    System.arraycopy(learners, 0, all, voters.length, learners.length);
+    Arrays.sort(all);
+    return all;
   }
 
   /** The smallest number of voters that forms a majority. */
@@ -28,18 +54,58 @@ public record Membership(long[] voters) {
     return voters.length / 2 + 1;
   }
 
+  /** This membership changed by one step; see {@link MembershipChange}. */
+  public Membership apply(MembershipChange change) {
+    long id = change.node();
+    long[] v = voters;
+    long[] l = learners;
+    switch (change.type()) {
+      case ADD_VOTER -> {
+        v = with(v, id);
+        l = without(l, id);
+      }
+      case ADD_LEARNER -> l = with(l, id);
+      case PROMOTE_LEARNER -> {
+        l = without(l, id);
+        v = with(v, id);
+      }
+      case DEMOTE_VOTER -> {
+        v = without(v, id);
+        l = with(l, id);
+      }
+      case REMOVE -> {
+        v = without(v, id);
+        l = without(l, id);
+      }
+    }
+    return new Membership(v, l);
+  }
+
+  private static long[] with(long[] ids, long id) {
+    long[] out = Arrays.copyOf(ids, ids.length + 1);
+    out[ids.length] = id;
+    return out;
+  }
+
+  private static long[] without(long[] ids, long id) {
+    return Arrays.stream(ids).filter(x -> x != id).toArray();
+  }
+
   @Override
   public boolean equals(Object other) {
-    return other instanceof Membership m && Arrays.equals(voters, m.voters);
+    return other instanceof Membership m
+        && Arrays.equals(voters, m.voters)
+        && Arrays.equals(learners, m.learners);
   }
 
   @Override
   public int hashCode() {
-    return Arrays.hashCode(voters);
+    return Arrays.hashCode(voters) * 31 + Arrays.hashCode(learners);
   }
 
   @Override
   public String toString() {
-    return "voters=" + Arrays.toString(voters);
+    return "voters=" + Arrays.toString(voters)
+        + (learners.length == 0 ? "" : " learners=" + Arrays.toString(learners));
   }
 }

@@ -87,13 +87,13 @@ public sealed interface Message
    *
    * @param snapshotIndex index of the last entry the snapshot covers
    * @param snapshotTerm term of that entry
-   * @param voters the membership at {@code snapshotIndex}
+   * @param membership the membership at {@code snapshotIndex}
    * @param totalBytes size of the whole snapshot
    * @param offset position of {@code chunk} in the snapshot
    */
   record InstallSnapshot(
       long group, long from, long to, long term, long snapshotIndex, long snapshotTerm,
-      long[] voters, long totalBytes, long offset, byte[] chunk, boolean done)
+      Membership membership, long totalBytes, long offset, byte[] chunk, boolean done)
       implements Message {
     public InstallSnapshot {
       Invariants.check(offset >= 0 && offset + chunk.length <= totalBytes,

@@ -10,4 +10,7 @@ public sealed interface ProposeResult {
 
   /** Not the leader and not forwarding. {@code leaderHint} is the known leader, or 0. */
   record NotLeader(long leaderHint) implements ProposeResult {}
+
+  /** The leader refused the proposal for the stated reason; nothing was appended. */
+  record Rejected(String reason) implements ProposeResult {}
 }

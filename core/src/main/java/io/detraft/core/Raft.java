@@ -30,8 +30,6 @@ final class Raft {
   final Config config;
   final RaftLog log;
   private final Prng prng;
-  /** The voters; replaced when a snapshot from the leader is restored. */
-  private Membership membership;
   final Coverage coverage = new Coverage();
 
   /** Latest term this replica has seen (§5.1). Persisted. */
@@ -71,9 +69,8 @@ final class Raft {
     this.id = config.id();
     this.config = config;
     this.prng = prng;
-    this.membership = storage.membership();
     HardState hardState = storage.hardState();
-    this.log = new RaftLog(storage, hardState.commit(), appliedIndex);
+    this.log = new RaftLog(storage, hardState.commit(), appliedIndex, coverage);
     this.term = hardState.term();
     this.vote = hardState.vote();
     this.lastHardState = hardState;
@@ -122,9 +119,10 @@ final class Raft {
 
   /** Whether a majority (self included) was heard from since the last call; resets the flags. */
   private boolean quorumRecentlyActive() {
+    Membership membership = log.membership();
     int active = 0;
     for (var e : progress.entrySet()) {
-      if (e.getKey() == id || e.getValue().recentActive) {
+      if (membership.isVoter(e.getKey()) && (e.getKey() == id || e.getValue().recentActive)) {
         active++;
       }
       e.getValue().recentActive = false;
@@ -136,7 +134,7 @@ final class Raft {
 
   /** The election timer fired, or the host asked for an election. */
   void hup() {
-    if (role == Role.LEADER || !membership.isVoter(id)) {
+    if (role == Role.LEADER || !log.membership().isVoter(id)) {
       return;
     }
     if (config.preVote()) {
@@ -165,7 +163,7 @@ final class Raft {
       }
       return;
     }
-    for (long voter : membership.voters()) {
+    for (long voter : log.membership().voters()) {
       if (voter != id) {
         send(new VoteRequest(config.group(), id, voter, electionTerm, log.lastIndex(),
             log.lastTerm(), preVote));
@@ -174,7 +172,7 @@ final class Raft {
   }
 
   private Quorum.VoteResult tally() {
-    return Quorum.voteResult(membership, votes);
+    return Quorum.voteResult(log.membership(), votes);
   }
 
   private void becomeFollower(long newTerm, long newLeader) {
@@ -203,11 +201,7 @@ final class Raft {
     reset(term);
     role = Role.LEADER;
     leader = id;
-    for (long voter : membership.voters()) {
-      Progress p = new Progress(log.lastIndex() + 1, config.maxInflightAppends());
-      p.recentActive = true;
-      progress.put(voter, p);
-    }
+    trackMembers();
     progress.get(id).match = log.stableLastIndex();
     // §5.4.2 and §8: a leader commits entries of earlier terms only by committing one of its
     // own, so it appends an empty entry right away.
@@ -238,6 +232,12 @@ final class Raft {
     if (m instanceof Propose p) {
       stepPropose(p); // Carries no Raft term.
       checkInvariants();
+      return;
+    }
+    if (m instanceof VoteRequest && !log.membership().isVoter(m.from())) {
+      // A removed (or not yet added) node must not disrupt the group: its votes are ignored
+      // before its term can move ours.
+      coverage.hit(Mark.VOTE_FROM_NON_VOTER_IGNORED);
       return;
     }
     if (m.term() > term) {
@@ -439,8 +439,7 @@ final class Raft {
       send(new SnapshotResponse(config.group(), id, m.from(), term, index, incoming.size()));
       return;
     }
-    Snapshot snapshot = new Snapshot(index, m.snapshotTerm(), new Membership(m.voters()),
-        incoming.bytes());
+    Snapshot snapshot = new Snapshot(index, m.snapshotTerm(), m.membership(), incoming.bytes());
     incoming = null;
     if (log.matchTerm(index, snapshot.term())) {
       // We hold its last entry, so by log matching our log already contains the snapshot's
@@ -450,7 +449,6 @@ final class Raft {
     } else {
       coverage.hit(Mark.SNAPSHOT_RESTORED);
       log.restore(snapshot);
-      membership = snapshot.membership();
     }
     send(new SnapshotResponse(config.group(), id, m.from(), term, index, m.totalBytes()));
   }
@@ -475,6 +473,9 @@ final class Raft {
 
   /** Appends new entries in this term; replication waits for the next Ready (batching). */
   private void appendEntries(List<byte[]> data) {
+    if (data.isEmpty()) {
+      return;
+    }
     List<Entry> entries = new ArrayList<>(data.size());
     long index = log.lastIndex();
     for (byte[] d : data) {
@@ -483,6 +484,84 @@ final class Raft {
     log.append(entries);
     broadcastPending = true;
     // Our own acknowledgement is counted in advance(), once the host has persisted them.
+  }
+
+  /**
+   * Proposes a single-server membership change. Refused unless this replica leads, has
+   * committed an entry in its own term, and has no other change uncommitted: the first rule
+   * fixes the single-server change bug reported on raft-dev in 2015, where a change appended
+   * by a leader of an old term and one by a new leader, each a single step from the same
+   * membership, could commit with disjoint majorities.
+   */
+  ProposeResult proposeMembership(MembershipChange change) {
+    ProposeResult result = checkMembershipChange(change);
+    if (result == null) {
+      Membership next = log.membership().apply(change);
+      Entry entry = new Entry(term, log.lastIndex() + 1, EntryType.CONFIG_CHANGE,
+          Codec.encodeMembership(next));
+      log.append(List.of(entry));
+      broadcastPending = true;
+      trackMembers();
+      if (change.type() == MembershipChange.Type.PROMOTE_LEARNER) {
+        coverage.hit(Mark.LEARNER_PROMOTED);
+      }
+      result = new ProposeResult.Accepted(entry.index(), term);
+    }
+    checkInvariants();
+    return result;
+  }
+
+  /** Null if the change may be proposed now, else the answer explaining why not. */
+  private ProposeResult checkMembershipChange(MembershipChange change) {
+    if (role != Role.LEADER) {
+      return new ProposeResult.NotLeader(leader);
+    }
+    if (log.term(log.committed) != term) {
+      coverage.hit(Mark.MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT);
+      return new ProposeResult.Rejected("the leader has not yet committed an entry of term "
+          + term + "; retry shortly");
+    }
+    if (log.lastConfigIndex() > log.committed) {
+      coverage.hit(Mark.MEMBERSHIP_CHANGE_IN_FLIGHT);
+      return new ProposeResult.Rejected("membership change at index " + log.lastConfigIndex()
+          + " is not committed yet; one change at a time");
+    }
+    Membership current = log.membership();
+    long node = change.node();
+    String refusal = switch (change.type()) {
+      case ADD_VOTER -> current.isVoter(node) ? "is already a voter" : null;
+      case ADD_LEARNER -> current.isMember(node) ? "is already a member" : null;
+      case PROMOTE_LEARNER -> !current.isLearner(node) ? "is not a learner" : null;
+      case DEMOTE_VOTER, REMOVE -> !current.isMember(node) ? "is not a member"
+          : current.isVoter(node) && current.voters().length == 1 ? "is the last voter" : null;
+    };
+    if (refusal != null) {
+      return new ProposeResult.Rejected("node " + node + " " + refusal);
+    }
+    if (change.type() == MembershipChange.Type.PROMOTE_LEARNER
+        && progress.get(node).match < log.committed) {
+      // A voter that lags would slow every commit (and could cost availability) until it
+      // catches up, so it catches up as a learner first.
+      coverage.hit(Mark.LEARNER_NOT_CAUGHT_UP);
+      return new ProposeResult.Rejected("learner " + node + " has not caught up (match "
+          + progress.get(node).match + " < commit " + log.committed + ")");
+    }
+    return null;
+  }
+
+  /** Leader only: tracks progress for exactly the current members (and itself). */
+  private void trackMembers() {
+    Membership membership = log.membership();
+    progress.keySet().removeIf(node -> node != id && !membership.isMember(node));
+    for (long node : membership.members()) {
+      progress.computeIfAbsent(node, n -> {
+        Progress p = new Progress(log.lastIndex() + 1, config.maxInflightAppends());
+        p.recentActive = true; // Give a new member a CheckQuorum round to answer.
+        return p;
+      });
+    }
+    progress.computeIfAbsent(id, n -> new Progress(log.lastIndex() + 1,
+        config.maxInflightAppends()));
   }
 
   private void handleAppendResponse(AppendResponse m) {
@@ -584,8 +663,18 @@ final class Raft {
    * term's entry is unsafe).
    */
   private boolean maybeCommit() {
-    long index = Quorum.committedIndex(membership, voter -> progress.get(voter).match);
-    return log.maybeCommit(index, term);
+    long index = Quorum.committedIndex(log.membership(), voter -> progress.get(voter).match);
+    if (!log.maybeCommit(index, term)) {
+      return false;
+    }
+    if (!log.membership().isVoter(id) && log.committed >= log.lastConfigIndex()) {
+      // Thesis §4.2.2: a leader that removed itself manages the group until the change
+      // commits, then steps down; it is no voter, so it will not campaign again.
+      coverage.hit(Mark.REMOVED_LEADER_STEPPED_DOWN);
+      broadcastAppend(); // Tell the others the change committed before going quiet.
+      becomeFollower(term, 0);
+    }
+    return true;
   }
 
   private void broadcastAppend() {
@@ -637,7 +726,7 @@ final class Raft {
       coverage.hit(Mark.SNAPSHOT_CHUNK_RETRY);
     }
     send(new InstallSnapshot(config.group(), id, to, term, snapshot.index(), snapshot.term(),
-        snapshot.membership().voters(), snapshot.data().length, offset,
+        snapshot.membership(), snapshot.data().length, offset,
         Arrays.copyOfRange(snapshot.data(), offset, end), end == snapshot.data().length));
     p.chunkInFlight = true;
     p.lastChunkOffset = offset;

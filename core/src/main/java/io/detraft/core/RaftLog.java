@@ -2,6 +2,8 @@ package io.detraft.core;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * A replica's log: the part the host has persisted (read through {@link LogStorage}) followed
@@ -23,13 +25,24 @@ final class RaftLog {
    * entries follow it.
    */
   private Snapshot pendingSnapshot;
+  /**
+   * Membership takes effect when its entry is appended, committed or not (thesis §4.1), so
+   * the log itself says who the members are: the membership of the snapshot (or bootstrap)
+   * the log starts after, overridden by each CONFIG_CHANGE entry. A truncated entry's
+   * change is undone with it.
+   */
+  private Membership baseMembership;
+  /** CONFIG_CHANGE entries after the base, by index. */
+  private final TreeMap<Long, Membership> configs = new TreeMap<>();
+  private final Coverage coverage;
   /** Highest index known to be committed (replicated on a quorum with a current-term entry). */
   long committed;
   /** Highest index the host applied to its state machine. */
   long applied;
 
-  RaftLog(LogStorage storage, long committed, long applied) {
+  RaftLog(LogStorage storage, long committed, long applied, Coverage coverage) {
     this.storage = storage;
+    this.coverage = coverage;
     this.unstableOffset = storage.lastIndex() + 1;
     Invariants.check(
         committed <= storage.lastIndex(),
@@ -44,6 +57,40 @@ final class RaftLog {
         "applied %s is below the stored snapshot at %s: restore the snapshot first",
         applied, storage.snapshot().index());
     this.applied = applied;
+    Snapshot snapshot = storage.snapshot();
+    this.baseMembership = snapshot.isEmpty() ? storage.membership() : snapshot.membership();
+    // Scan what follows the snapshot for membership changes (rare entries; the scan runs
+    // once per start, over the uncompacted log).
+    long from = Math.max(snapshot.index() + 1, storage.firstIndex());
+    while (from <= storage.lastIndex()) {
+      List<Entry> batch = storage.entries(from, storage.lastIndex() + 1, 1 << 20);
+      recordConfigs(batch);
+      from += batch.size();
+    }
+  }
+
+  private void recordConfigs(List<Entry> entries) {
+    for (Entry e : entries) {
+      if (e.type() == EntryType.CONFIG_CHANGE) {
+        configs.put(e.index(), Codec.decodeMembership(e.data()));
+      }
+    }
+  }
+
+  /** The membership in force: the one of the last CONFIG_CHANGE entry in the log. */
+  Membership membership() {
+    return configs.isEmpty() ? baseMembership : configs.lastEntry().getValue();
+  }
+
+  /** The membership in force at {@code index} (at or after the snapshot the log starts at). */
+  Membership membershipAt(long index) {
+    Map.Entry<Long, Membership> e = configs.floorEntry(index);
+    return e == null ? baseMembership : e.getValue();
+  }
+
+  /** Index of the last CONFIG_CHANGE entry in the log, 0 if none. */
+  long lastConfigIndex() {
+    return configs.isEmpty() ? 0 : configs.lastKey();
   }
 
   long firstIndex() {
@@ -151,6 +198,12 @@ final class RaftLog {
     Invariants.check(first > committed, "append at %s would overwrite commit %s", first, committed);
     Invariants.check(first <= lastIndex() + 1, "append at %s leaves a gap after %s", first,
         lastIndex());
+    Map<Long, Membership> undone = configs.tailMap(first, true);
+    if (!undone.isEmpty()) {
+      coverage.hit(Mark.MEMBERSHIP_CHANGE_UNDONE);
+      undone.clear();
+    }
+    recordConfigs(entries);
     if (first <= unstableOffset) {
       // Replaces the whole unstable part, and stored entries from `first` on.
       unstable.clear();
@@ -190,6 +243,8 @@ final class RaftLog {
     Invariants.check(snapshot.index() > committed, "restore at %s does not advance commit %s",
         snapshot.index(), committed);
     pendingSnapshot = snapshot;
+    configs.clear();
+    baseMembership = snapshot.membership();
     unstable.clear();
     unstableOffset = snapshot.index() + 1;
     committed = snapshot.index();

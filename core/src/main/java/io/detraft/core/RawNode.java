@@ -49,6 +49,28 @@ public final class RawNode {
     return raft.propose(data);
   }
 
+  /**
+   * Proposes a single-server membership change (see {@link MembershipChange}); only a leader
+   * accepts, and only one change may be uncommitted at a time.
+   */
+  public ProposeResult proposeMembership(MembershipChange change) {
+    checkNoOutstandingReady();
+    return raft.proposeMembership(change);
+  }
+
+  /** The membership in force now (it changes when a CONFIG_CHANGE entry is appended). */
+  public Membership membership() {
+    return raft.log.membership();
+  }
+
+  /**
+   * The membership in force at {@code index}, for a host taking a snapshot there; valid from
+   * the snapshot the log starts at.
+   */
+  public Membership membershipAt(long index) {
+    return raft.log.membershipAt(index);
+  }
+
   /** Starts an election now (PreVote first when configured), as if the election timer fired. */
   public void campaign() {
     checkNoOutstandingReady();

@@ -81,13 +81,17 @@ class CodecProperties {
   }
 
   static Arbitrary<Message> installSnapshots() {
-    Arbitrary<long[]> voters = Arbitraries.longs().between(1, Long.MAX_VALUE)
+    Arbitrary<long[]> ids = Arbitraries.longs().between(1, Long.MAX_VALUE)
         .array(long[].class).ofMaxSize(7);
+    // Learners are drawn apart from voters (a node is never both).
+    Arbitrary<Membership> memberships = Combinators.combine(ids, ids).as((v, l) ->
+        new Membership(v, java.util.Arrays.stream(l)
+            .filter(x -> java.util.Arrays.stream(v).noneMatch(y -> y == x)).toArray()));
     Arbitrary<Long> positive = Arbitraries.longs().between(1, Long.MAX_VALUE);
-    return Combinators.combine(headers(), positive, positive, voters, data(),
+    return Combinators.combine(headers(), positive, positive, memberships, data(),
             Arbitraries.longs().between(0, 1 << 20), Arbitraries.longs().between(0, 1 << 20))
-        .as((h, index, term, ids, chunk, before, after) -> new InstallSnapshot(h.group, h.from,
-            h.to, h.term, index, term, ids, before + chunk.length + after, before, chunk,
+        .as((h, index, term, members, chunk, before, after) -> new InstallSnapshot(h.group,
+            h.from, h.to, h.term, index, term, members, before + chunk.length + after, before, chunk,
             after == 0));
   }
 

@@ -52,11 +52,11 @@ class CodecTest {
     all.add(new Propose(1, 2, 1, 0, List.of()));
     all.add(new Propose(1, 2, 1, 0, List.of(new byte[0])));
     all.add(new Propose(1, 2, 1, 0, List.of("a".getBytes(), new byte[0], new byte[200])));
-    all.add(new InstallSnapshot(1, 1, 2, 3, 10, 2, new long[] {1, 2, 3}, 5, 0, new byte[5],
+    all.add(new InstallSnapshot(1, 1, 2, 3, 10, 2, Membership.of(1, 2, 3), 5, 0, new byte[5],
         true));
-    all.add(new InstallSnapshot(1, 1, 2, 3, MAX, MAX, new long[] {MAX}, MAX, MAX - 2,
+    all.add(new InstallSnapshot(1, 1, 2, 3, MAX, MAX, new Membership(new long[] {MAX}, new long[] {1, 7}), MAX, MAX - 2,
         new byte[] {1, 2}, true));
-    all.add(new InstallSnapshot(1, 1, 2, 3, 10, 2, new long[0], 100, 40, new byte[10], false));
+    all.add(new InstallSnapshot(1, 1, 2, 3, 10, 2, new Membership(new long[0], new long[] {4}), 100, 40, new byte[10], false));
     all.add(new SnapshotResponse(1, 2, 1, 3, 10, 0));
     all.add(new SnapshotResponse(MIN, MAX, MIN, MAX, MAX, MAX));
     return all;
@@ -67,7 +67,7 @@ class CodecTest {
     if (a instanceof InstallSnapshot sa && b instanceof InstallSnapshot sb) {
       return sa.group() == sb.group() && sa.from() == sb.from() && sa.to() == sb.to()
           && sa.term() == sb.term() && sa.snapshotIndex() == sb.snapshotIndex()
-          && sa.snapshotTerm() == sb.snapshotTerm() && Arrays.equals(sa.voters(), sb.voters())
+          && sa.snapshotTerm() == sb.snapshotTerm() && sa.membership().equals(sb.membership())
           && sa.totalBytes() == sb.totalBytes() && sa.offset() == sb.offset()
           && Arrays.equals(sa.chunk(), sb.chunk()) && sa.done() == sb.done();
     }

@@ -31,7 +31,9 @@ import java.util.stream.Collectors;
  * <pre>
  * add-nodes N [pre-vote=false] [check-quorum=false] [forward=true] [election=10]
  *             [heartbeat=1] [max-append-bytes=1048576] [max-inflight=256]
- *             [snapshot-chunk-bytes=1048576]
+ *             [snapshot-chunk-bytes=1048576] [voters=1,2,...]
+ *                              nodes 1..N; the initial voters (default: all) are the
+ *                              membership every node starts with
  *                              nodes 1..N, all voters; seed of node i is i
  * campaign ID                  start an election now (PreVote first if configured)
  * tick ID [N]                  N ticks (default 1)
@@ -41,6 +43,8 @@ import java.util.stream.Collectors;
  *                              2*electionTimeout-1 ticks (covers any randomized timeout)
  * tick-heartbeat ID            heartbeatInterval ticks
  * propose ID DATA              prints the ProposeResult
+ * propose-membership ID CHANGE NODE
+ *                              CHANGE is add-voter, add-learner, promote, demote or remove
  * process-ready [ID...]        handle one Ready per node (default: all)
  * deliver-msgs [ID...] [drop=ID,...] [type=Name]
  *                              deliver queued messages to these recipients (default: all);
@@ -57,6 +61,7 @@ import java.util.stream.Collectors;
  * status ID / raft-state       role, term, leader, commit of one / every node
  * log [ID...]                  the entries each node's storage holds
  * applied [ID...]              the entries each node's state machine was given
+ * membership [ID...]           the membership each node's log puts in force
  * </pre>
  *
  * <p>Whenever stepping, ticking or campaigning changes a node's role, term or leader, the
@@ -117,6 +122,7 @@ final class InteractionEnv {
       case "tick-election" -> tickElection(args);
       case "tick-heartbeat" -> tickHeartbeat(args);
       case "propose" -> propose(args);
+      case "propose-membership" -> proposeMembership(args);
       case "process-ready" -> processReady(args);
       case "deliver-msgs" -> deliverMsgs(args);
       case "drop-msgs" -> dropMsgs(args);
@@ -129,6 +135,7 @@ final class InteractionEnv {
       case "raft-state" -> raftState(args);
       case "log" -> log(args);
       case "applied" -> applied(args);
+      case "membership" -> membership(args);
       default -> throw new IllegalArgumentException("unknown command '" + args.command + "'");
     }
     args.requireNoOtherOptions(); // Handlers read their options first, so a typo fails here.
@@ -163,17 +170,20 @@ final class InteractionEnv {
     long maxAppendBytes = args.number("max-append-bytes", 1 << 20);
     int maxInflight = (int) args.number("max-inflight", 256);
     int chunkBytes = (int) args.number("snapshot-chunk-bytes", 1 << 20);
+    List<Long> listed = args.list("voters");
+    Membership bootstrap = listed.isEmpty() ? Membership.of(ids)
+        : Membership.of(listed.stream().mapToLong(Long::longValue).toArray());
     for (long id : ids) {
       Config config = Config.defaults(id).withGroup(GROUP).withTimeouts(election, heartbeat)
           .withPreVote(preVote).withCheckQuorum(checkQuorum).withForwardProposals(forward)
           .withFlowControl(maxAppendBytes, maxInflight).withSnapshotChunkBytes(chunkBytes);
-      nodes.put(id, new Node(id, config, new MemoryLogStorage(Membership.of(ids))));
+      nodes.put(id, new Node(id, config, new MemoryLogStorage(bootstrap)));
       queues.put(id, new ArrayList<>());
       out.add(id + ": " + state(nodes.get(id)));
     }
     out.add(String.format("voters=%s pre-vote=%s check-quorum=%s forward=%s election=%d "
             + "heartbeat=%d max-append-bytes=%d max-inflight=%d",
-        Membership.of(ids).toString().substring("voters=".length()), preVote, checkQuorum,
+        bootstrap.toString().substring("voters=".length()), preVote, checkQuorum,
         forward, election, heartbeat, maxAppendBytes, maxInflight));
   }
 
@@ -239,6 +249,26 @@ final class InteractionEnv {
     String before = state(node);
     ProposeResult result = node.raw.propose(args.positional.get(1).getBytes(
         StandardCharsets.UTF_8));
+    out.add(result.toString());
+    printTransition(node, before, "");
+  }
+
+  private void proposeMembership(Args args) {
+    Node node = node(args.positionalLong(0));
+    if (args.positional.size() != 3) {
+      throw new IllegalArgumentException("usage: propose-membership ID CHANGE NODE");
+    }
+    MembershipChange.Type type = switch (args.positional.get(1)) {
+      case "add-voter" -> MembershipChange.Type.ADD_VOTER;
+      case "add-learner" -> MembershipChange.Type.ADD_LEARNER;
+      case "promote" -> MembershipChange.Type.PROMOTE_LEARNER;
+      case "demote" -> MembershipChange.Type.DEMOTE_VOTER;
+      case "remove" -> MembershipChange.Type.REMOVE;
+      default -> throw new IllegalArgumentException("unknown change " + args.positional.get(1));
+    };
+    String before = state(node);
+    ProposeResult result = node.raw.proposeMembership(
+        new MembershipChange(type, args.positionalLong(2)));
     out.add(result.toString());
     printTransition(node, before, "");
   }
@@ -479,6 +509,12 @@ final class InteractionEnv {
     }
   }
 
+  private void membership(Args args) {
+    for (Node node : nodesNamedOrAll(args)) {
+      out.add(node.id + ": " + node.raw.membership());
+    }
+  }
+
   private void applied(Args args) {
     for (Node node : nodesNamedOrAll(args)) {
       String base = node.restored.isEmpty() ? "" : "snapshot " + snapshot(node.restored) + " + ";
@@ -569,8 +605,10 @@ final class InteractionEnv {
   }
 
   static String entry(Entry e) {
-    return e.index() + "@" + e.term() + (e.type() == EntryType.NORMAL ? "" : " " + e.type())
-        + (e.data().length == 0 ? "" : " " + data(e.data()));
+    if (e.type() == EntryType.CONFIG_CHANGE) {
+      return e.index() + "@" + e.term() + " {" + Codec.decodeMembership(e.data()) + "}";
+    }
+    return e.index() + "@" + e.term() + (e.data().length == 0 ? "" : " " + data(e.data()));
   }
 
   /** Printable ASCII in quotes, anything else in hex. */

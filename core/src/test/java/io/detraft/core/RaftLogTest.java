@@ -16,7 +16,7 @@ class RaftLogTest {
   private static RaftLog logWithTerms(long... terms) {
     MemoryLogStorage storage = new MemoryLogStorage(Membership.of(1));
     storage.append(entries(1, terms));
-    return new RaftLog(storage, 0, 0);
+    return new RaftLog(storage, 0, 0, new Coverage());
   }
 
   private static List<Entry> entries(long firstIndex, long... terms) {
@@ -113,6 +113,6 @@ class RaftLogTest {
   void restartRefusesACommitIndexBeyondTheDurableLog() {
     MemoryLogStorage storage = new MemoryLogStorage(Membership.of(1));
     storage.append(entries(1, 1));
-    assertThrows(Invariants.Violation.class, () -> new RaftLog(storage, 3, 0));
+    assertThrows(Invariants.Violation.class, () -> new RaftLog(storage, 3, 0, new Coverage()));
   }
 }
