@@ -6,7 +6,10 @@ import io.detraft.core.Message.Heartbeat;
 import io.detraft.core.Message.HeartbeatResponse;
 import io.detraft.core.Message.InstallSnapshot;
 import io.detraft.core.Message.Propose;
+import io.detraft.core.Message.ReadIndexRequest;
+import io.detraft.core.Message.ReadIndexResponse;
 import io.detraft.core.Message.SnapshotResponse;
+import io.detraft.core.Message.TimeoutNow;
 import io.detraft.core.Message.VoteRequest;
 import io.detraft.core.Message.VoteResponse;
 import java.util.ArrayList;
@@ -59,6 +62,9 @@ public final class Codec {
   private static final int TAG_PROPOSE = 7;
   private static final int TAG_INSTALL_SNAPSHOT = 8;
   private static final int TAG_SNAPSHOT_RESPONSE = 9;
+  private static final int TAG_TIMEOUT_NOW = 10;
+  private static final int TAG_READ_INDEX_REQUEST = 11;
+  private static final int TAG_READ_INDEX_RESPONSE = 12;
   private static final int TAG_ENTRY = 16;
 
   /** Smallest encodings of list elements, to bound a count before allocating for it. */
@@ -90,6 +96,7 @@ public final class Codec {
       out.writeLong(m.lastLogIndex());
       out.writeLong(m.lastLogTerm());
       out.writeBoolean(m.preVote());
+      out.writeBoolean(m.transfer());
     } else if (message instanceof VoteResponse m) {
       out.writeByte(TAG_VOTE_RESPONSE);
       writeHeader(out, m);
@@ -113,9 +120,11 @@ public final class Codec {
       out.writeByte(TAG_HEARTBEAT);
       writeHeader(out, m);
       out.writeLong(m.commit());
+      out.writeLong(m.round());
     } else if (message instanceof HeartbeatResponse m) {
       out.writeByte(TAG_HEARTBEAT_RESPONSE);
       writeHeader(out, m);
+      out.writeLong(m.round());
     } else if (message instanceof Propose m) {
       out.writeByte(TAG_PROPOSE);
       writeHeader(out, m);
@@ -138,6 +147,18 @@ public final class Codec {
       writeHeader(out, m);
       out.writeLong(m.snapshotIndex());
       out.writeLong(m.nextOffset());
+    } else if (message instanceof TimeoutNow m) {
+      out.writeByte(TAG_TIMEOUT_NOW);
+      writeHeader(out, m);
+    } else if (message instanceof ReadIndexRequest m) {
+      out.writeByte(TAG_READ_INDEX_REQUEST);
+      writeHeader(out, m);
+      out.writeBytes(m.context());
+    } else if (message instanceof ReadIndexResponse m) {
+      out.writeByte(TAG_READ_INDEX_RESPONSE);
+      writeHeader(out, m);
+      out.writeLong(m.index());
+      out.writeBytes(m.context());
     } else {
       throw new IllegalArgumentException("unknown message type " + message.getClass());
     }
@@ -213,7 +234,8 @@ public final class Codec {
     long term = in.readLong("term");
     Message message = switch (tag) {
       case TAG_VOTE_REQUEST -> new VoteRequest(group, from, to, term,
-          in.readLong("lastLogIndex"), in.readLong("lastLogTerm"), in.readBoolean("preVote"));
+          in.readLong("lastLogIndex"), in.readLong("lastLogTerm"), in.readBoolean("preVote"),
+          in.readBoolean("transfer"));
       case TAG_VOTE_RESPONSE -> new VoteResponse(group, from, to, term,
           in.readBoolean("granted"), in.readBoolean("preVote"));
       case TAG_APPEND_REQUEST -> {
@@ -227,8 +249,15 @@ public final class Codec {
       case TAG_APPEND_RESPONSE -> new AppendResponse(group, from, to, term,
           in.readBoolean("rejected"), in.readLong("index"), in.readLong("hintIndex"),
           in.readLong("hintTerm"));
-      case TAG_HEARTBEAT -> new Heartbeat(group, from, to, term, in.readLong("commit"));
-      case TAG_HEARTBEAT_RESPONSE -> new HeartbeatResponse(group, from, to, term);
+      case TAG_HEARTBEAT -> new Heartbeat(group, from, to, term, in.readLong("commit"),
+          in.readLong("round"));
+      case TAG_HEARTBEAT_RESPONSE -> new HeartbeatResponse(group, from, to, term,
+          in.readLong("round"));
+      case TAG_TIMEOUT_NOW -> new TimeoutNow(group, from, to, term);
+      case TAG_READ_INDEX_REQUEST -> new ReadIndexRequest(group, from, to, term,
+          in.readBytes("context"));
+      case TAG_READ_INDEX_RESPONSE -> new ReadIndexResponse(group, from, to, term,
+          in.readLong("index"), in.readBytes("context"));
       case TAG_PROPOSE -> {
         int count = in.readCount("proposal count", MIN_PROPOSAL_BYTES);
         List<byte[]> data = new ArrayList<>(count);
@@ -475,7 +504,7 @@ public final class Codec {
       readVersion();
       int at = position();
       int tag = readByte("type tag");
-      if (tag < TAG_VOTE_REQUEST || tag > TAG_SNAPSHOT_RESPONSE) {
+      if (tag < TAG_VOTE_REQUEST || tag > TAG_READ_INDEX_RESPONSE) {
         throw new CodecException(at, "unknown message tag %d", tag);
       }
       return tag;

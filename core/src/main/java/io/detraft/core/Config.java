@@ -21,6 +21,11 @@ package io.detraft.core;
  * @param maxInflightAppends how many AppendRequests may be unacknowledged to one follower in
  *     the replicate state
  * @param snapshotChunkBytes the size of one InstallSnapshot chunk
+ * @param leaseReads serve linearizable reads from the leader's lease, without a heartbeat
+ *     round; requires CheckQuorum, and assumes clocks drift less than the margin below
+ * @param leaseDriftMarginTicks the lease is the election timeout minus this margin: followers
+ *     whose clocks run fast by less than the margin still won't elect a new leader before the
+ *     old leader's lease ends
  */
 public record Config(
     long id,
@@ -32,7 +37,9 @@ public record Config(
     boolean forwardProposals,
     long maxAppendBytes,
     int maxInflightAppends,
-    int snapshotChunkBytes) {
+    int snapshotChunkBytes,
+    boolean leaseReads,
+    int leaseDriftMarginTicks) {
 
   public Config {
     Invariants.check(id > 0, "id must be positive: %s", id);
@@ -46,45 +53,64 @@ public record Config(
     Invariants.check(maxAppendBytes >= 1, "maxAppendBytes must be >= 1");
     Invariants.check(maxInflightAppends >= 1, "maxInflightAppends must be >= 1");
     Invariants.check(snapshotChunkBytes >= 1, "snapshotChunkBytes must be >= 1");
+    Invariants.check(!leaseReads || checkQuorum,
+        "leaseReads requires checkQuorum: without it a deposed leader would not step down");
+    Invariants.check(leaseDriftMarginTicks >= 0
+            && leaseDriftMarginTicks < electionTimeoutTicks,
+        "leaseDriftMarginTicks (%s) must be in [0, electionTimeoutTicks)",
+        leaseDriftMarginTicks);
   }
 
   /** Sensible defaults: election 10 ticks, heartbeat 1, PreVote and CheckQuorum on. */
   public static Config defaults(long id) {
-    return new Config(id, 1, 10, 1, true, true, true, 1 << 20, 256, 1 << 20);
+    return new Config(id, 1, 10, 1, true, true, true, 1 << 20, 256, 1 << 20, false, 2);
   }
 
   public Config withGroup(long group) {
     return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes);
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
+        leaseReads, leaseDriftMarginTicks);
   }
 
   public Config withTimeouts(int electionTimeoutTicks, int heartbeatIntervalTicks) {
     return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes);
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
+        leaseReads, leaseDriftMarginTicks);
   }
 
   public Config withPreVote(boolean preVote) {
     return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes);
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
+        leaseReads, leaseDriftMarginTicks);
   }
 
   public Config withCheckQuorum(boolean checkQuorum) {
     return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes);
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
+        leaseReads, leaseDriftMarginTicks);
   }
 
   public Config withForwardProposals(boolean forwardProposals) {
     return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes);
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
+        leaseReads, leaseDriftMarginTicks);
   }
 
   public Config withFlowControl(long maxAppendBytes, int maxInflightAppends) {
     return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes);
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
+        leaseReads, leaseDriftMarginTicks);
   }
 
   public Config withSnapshotChunkBytes(int snapshotChunkBytes) {
     return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes);
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
+        leaseReads, leaseDriftMarginTicks);
+  }
+
+  public Config withLeaseReads(boolean leaseReads, int leaseDriftMarginTicks) {
+    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
+        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
+        leaseReads, leaseDriftMarginTicks);
   }
 }

@@ -37,5 +37,19 @@ public enum Mark {
   /** A leader removed (or demoted) itself and stepped down once that committed. */
   REMOVED_LEADER_STEPPED_DOWN,
   /** A vote request from a node that is not a voter was ignored. */
-  VOTE_FROM_NON_VOTER_IGNORED
+  VOTE_FROM_NON_VOTER_IGNORED,
+  /** A leadership transfer waited for its target to catch up before TimeoutNow. */
+  TRANSFER_WAITED_FOR_CATCH_UP,
+  /** A leadership transfer did not finish within an election timeout and was abandoned. */
+  TRANSFER_ABANDONED,
+  /** A proposal was refused because a leadership transfer was in progress. */
+  PROPOSAL_REFUSED_DURING_TRANSFER,
+  /** A replica campaigned on a TimeoutNow. */
+  TRANSFER_CAMPAIGN,
+  /** A read waited for the new leader's first commit in its term. */
+  READ_WAITED_FOR_TERM_COMMIT,
+  /** A follower obtained a read index from the leader. */
+  FOLLOWER_READ_INDEX,
+  /** A read was served from the leader's lease. */
+  LEASE_READ
 }

@@ -16,7 +16,10 @@ public sealed interface Message
         Message.HeartbeatResponse,
         Message.Propose,
         Message.InstallSnapshot,
-        Message.SnapshotResponse {
+        Message.SnapshotResponse,
+        Message.TimeoutNow,
+        Message.ReadIndexRequest,
+        Message.ReadIndexResponse {
 
   long group();
 
@@ -29,10 +32,12 @@ public sealed interface Message
   /**
    * RequestVote (§5.2), or a PreVote probe when {@code preVote} is set: then {@code term} is the
    * term the sender would campaign in, and the receiver changes no state by answering.
+   * {@code transfer} marks an election the leader asked for (TimeoutNow), which receivers
+   * must not dismiss as disruptive even though they heard from that leader recently.
    */
   record VoteRequest(
       long group, long from, long to, long term, long lastLogIndex, long lastLogTerm,
-      boolean preVote)
+      boolean preVote, boolean transfer)
       implements Message {}
 
   /** The answer to a {@link VoteRequest}; {@code term} echoes the request's term when granted. */
@@ -66,11 +71,27 @@ public sealed interface Message
 
   /**
    * Leader liveness. {@code commit} is at most what the receiver is known to have, so a
-   * follower never learns a commit index beyond its own matching log.
+   * follower never learns a commit index beyond its own matching log. {@code round} numbers
+   * the broadcast; answers echo it, and a majority of answers to round r confirms that the
+   * sender was still leader after every read registered before round r (ReadIndex).
    */
-  record Heartbeat(long group, long from, long to, long term, long commit) implements Message {}
+  record Heartbeat(long group, long from, long to, long term, long commit, long round)
+      implements Message {}
 
-  record HeartbeatResponse(long group, long from, long to, long term) implements Message {}
+  record HeartbeatResponse(long group, long from, long to, long term, long round)
+      implements Message {}
+
+  /** The leader asks a caught-up follower to start an election at once (leader transfer). */
+  record TimeoutNow(long group, long from, long to, long term) implements Message {}
+
+  /** A follower asks the leader for a read index on behalf of a local read. */
+  record ReadIndexRequest(long group, long from, long to, long term, byte[] context)
+      implements Message {}
+
+  /** The leader's answer: the read may be served once the follower applied {@code index}. */
+  record ReadIndexResponse(long group, long from, long to, long term, long index,
+      byte[] context)
+      implements Message {}
 
   /** Proposals a follower forwards to the leader it knows. {@code term} is 0: not a Raft term. */
   record Propose(long group, long from, long to, long term, List<byte[]> data)

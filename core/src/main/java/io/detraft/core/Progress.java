@@ -27,6 +27,8 @@ final class Progress {
   boolean probeSent;
   /** The highest commit index sent to the follower. */
   long sentCommit;
+  /** The highest heartbeat round the follower acknowledged (ReadIndex). */
+  long ackedRound;
   /** Heard from the follower since the last CheckQuorum round. */
   boolean recentActive;
   final Inflights inflights;

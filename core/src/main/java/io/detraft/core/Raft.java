@@ -6,9 +6,13 @@ import io.detraft.core.Message.Heartbeat;
 import io.detraft.core.Message.HeartbeatResponse;
 import io.detraft.core.Message.InstallSnapshot;
 import io.detraft.core.Message.Propose;
+import io.detraft.core.Message.ReadIndexRequest;
+import io.detraft.core.Message.ReadIndexResponse;
 import io.detraft.core.Message.SnapshotResponse;
+import io.detraft.core.Message.TimeoutNow;
 import io.detraft.core.Message.VoteRequest;
 import io.detraft.core.Message.VoteResponse;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -57,6 +61,37 @@ final class Raft {
    */
   private boolean broadcastPending;
 
+  /** Leader only: the target of a leadership transfer in progress, or 0. */
+  private long transferTarget;
+  /** Ticks since the transfer started; past an election timeout it is abandoned. */
+  private int transferElapsed;
+
+  /** A read waiting for confirmation that we are still leader. round 0: not yet sent. */
+  private record PendingRead(long round, long index, byte[] context, long requester) {
+    PendingRead inRound(long r) {
+      return new PendingRead(r, index, context, requester);
+    }
+  }
+
+  /** Leader only: reads waiting for a heartbeat round to confirm leadership, oldest first. */
+  private final ArrayDeque<PendingRead> pendingReads = new ArrayDeque<>();
+  /** Leader only: reads that arrived before the leader committed an entry of its term. */
+  private final List<PendingRead> readsBeforeTermCommit = new ArrayList<>();
+  /** Leader only: the last heartbeat round broadcast, and the tick each recent one left at. */
+  private long readRound;
+  private final TreeMap<Long, Long> roundSentTick = new TreeMap<>();
+  /** Leader only: a TimeoutNow was sent this term, so the lease can no longer be trusted. */
+  private boolean leaseRevoked;
+  /** Confirmed reads for the next Ready. */
+  private final List<ReadState> readStates = new ArrayList<>();
+  /** Ticks since this replica started: the lease's clock. */
+  private long now;
+  /**
+   * With lease reads, a restarted replica forgot the lease it may have granted a leader just
+   * before it crashed; it withholds votes for one election timeout to honour it anyway.
+   */
+  private int votesWithheldTicks;
+
   /** Follower only: the snapshot being received from the leader, or null. */
   private IncomingSnapshot incoming;
 
@@ -75,6 +110,9 @@ final class Raft {
     this.vote = hardState.vote();
     this.lastHardState = hardState;
     becomeFollower(term, 0);
+    // A replica that never had a term cannot have promised any leader a lease.
+    this.votesWithheldTicks = config.leaseReads() && term > 0 ? config.electionTimeoutTicks()
+        : 0;
     this.lastSoftState = softState();
     checkInvariants();
   }
@@ -82,6 +120,10 @@ final class Raft {
   // ---------------------------------------------------------------- time
 
   void tick() {
+    now++;
+    if (votesWithheldTicks > 0) {
+      votesWithheldTicks--;
+    }
     if (role == Role.LEADER) {
       tickLeader();
     } else {
@@ -101,6 +143,11 @@ final class Raft {
   private void tickLeader() {
     heartbeatElapsed++;
     electionElapsed++;
+    if (transferTarget != 0 && ++transferElapsed >= config.electionTimeoutTicks()) {
+      // The target did not take over in time (lagging, partitioned or crashed): resume.
+      coverage.hit(Mark.TRANSFER_ABANDONED);
+      transferTarget = 0;
+    }
     if (electionElapsed >= config.electionTimeoutTicks()) {
       electionElapsed = 0;
       if (config.checkQuorum() && !quorumRecentlyActive()) {
@@ -137,14 +184,14 @@ final class Raft {
     if (role == Role.LEADER || !log.membership().isVoter(id)) {
       return;
     }
-    if (config.preVote()) {
-      campaign(true);
-    } else {
-      campaign(false);
-    }
+    campaign(config.preVote(), false);
   }
 
-  private void campaign(boolean preVote) {
+  /**
+   * Starts a PreVote round or an election. {@code transfer}: the leader asked for it with
+   * TimeoutNow, so voters must not dismiss it as disruptive.
+   */
+  private void campaign(boolean preVote, boolean transfer) {
     long electionTerm;
     if (preVote) {
       becomePreCandidate();
@@ -157,7 +204,7 @@ final class Raft {
     if (tally() == Quorum.VoteResult.WON) {
       // A single-voter group needs no one else.
       if (preVote) {
-        campaign(false);
+        campaign(false, false);
       } else {
         becomeLeader();
       }
@@ -166,7 +213,7 @@ final class Raft {
     for (long voter : log.membership().voters()) {
       if (voter != id) {
         send(new VoteRequest(config.group(), id, voter, electionTerm, log.lastIndex(),
-            log.lastTerm(), preVote));
+            log.lastTerm(), preVote, transfer));
       }
     }
   }
@@ -224,6 +271,14 @@ final class Raft {
     votes.clear();
     progress.clear();
     broadcastPending = false;
+    transferTarget = 0;
+    transferElapsed = 0;
+    // Unconfirmed reads die with the leadership; their clients time out and retry.
+    pendingReads.clear();
+    readsBeforeTermCommit.clear();
+    roundSentTick.clear();
+    readRound = 0;
+    leaseRevoked = false;
   }
 
   // ---------------------------------------------------------------- messages
@@ -241,7 +296,7 @@ final class Raft {
       return;
     }
     if (m.term() > term) {
-      if (m instanceof VoteRequest request && inLease()) {
+      if (m instanceof VoteRequest request && !request.transfer() && inLease()) {
         coverage.hit(Mark.VOTE_IGNORED_IN_LEASE);
         // CheckQuorum's lease: we heard from a live leader less than an election timeout ago,
         // so this candidate is disruptive (thesis §4.2.3); do not even adopt its term.
@@ -276,8 +331,9 @@ final class Raft {
 
   /** Whether we believe a leader is alive (heard from it within an election timeout). */
   private boolean inLease() {
-    return config.checkQuorum() && leader != 0
-        && electionElapsed < config.electionTimeoutTicks();
+    return (config.checkQuorum() && leader != 0
+        && electionElapsed < config.electionTimeoutTicks())
+        || votesWithheldTicks > 0;
   }
 
   /** A message from an older term. */
@@ -328,6 +384,8 @@ final class Raft {
       handleHeartbeatResponse(response);
     } else if (m instanceof SnapshotResponse response) {
       handleSnapshotResponse(response);
+    } else if (m instanceof ReadIndexRequest request) {
+      handleReadRequest(request.context(), m.from());
     } else if (m instanceof AppendRequest || m instanceof Heartbeat
         || m instanceof InstallSnapshot) {
       Invariants.check(false, "two leaders in term %s: %s and %s", term, id, m.from());
@@ -353,7 +411,7 @@ final class Raft {
       switch (tally()) {
         case WON -> {
           if (role == Role.PRE_CANDIDATE) {
-            campaign(false);
+            campaign(false, false);
           } else {
             becomeLeader();
           }
@@ -377,11 +435,18 @@ final class Raft {
       electionElapsed = 0;
       leader = m.from();
       handleInstallSnapshot(chunk);
+    } else if (m instanceof ReadIndexResponse response) {
+      coverage.hit(Mark.FOLLOWER_READ_INDEX);
+      readStates.add(new ReadState(response.index(), response.context()));
+    } else if (m instanceof TimeoutNow && m.from() == leader && log.membership().isVoter(id)) {
+      // Thesis §3.10: the leader made sure our log is complete; skip PreVote and campaign.
+      coverage.hit(Mark.TRANSFER_CAMPAIGN);
+      campaign(false, true);
     }
   }
 
   private void stepPropose(Propose m) {
-    if (role == Role.LEADER) {
+    if (role == Role.LEADER && transferTarget == 0) {
       appendEntries(m.data());
     } else if (role == Role.FOLLOWER && leader != 0 && config.forwardProposals()
         && leader != m.from()) {
@@ -411,7 +476,7 @@ final class Raft {
 
   private void handleHeartbeat(Heartbeat m) {
     log.commitTo(m.commit());
-    send(new HeartbeatResponse(config.group(), id, m.from(), term));
+    send(new HeartbeatResponse(config.group(), id, m.from(), term, m.round()));
   }
 
   /** Assembles snapshot chunks in order; installs the snapshot once the last one arrives. */
@@ -458,7 +523,11 @@ final class Raft {
   ProposeResult propose(byte[] data) {
     Invariants.check(data != null, "proposal data is null");
     ProposeResult result;
-    if (role == Role.LEADER) {
+    if (role == Role.LEADER && transferTarget != 0) {
+      coverage.hit(Mark.PROPOSAL_REFUSED_DURING_TRANSFER);
+      result = new ProposeResult.Rejected("leadership transfer to " + transferTarget
+          + " in progress; retry at the new leader");
+    } else if (role == Role.LEADER) {
       appendEntries(List.of(data));
       result = new ProposeResult.Accepted(log.lastIndex(), term);
     } else if (role == Role.FOLLOWER && leader != 0 && config.forwardProposals()) {
@@ -515,6 +584,11 @@ final class Raft {
   private ProposeResult checkMembershipChange(MembershipChange change) {
     if (role != Role.LEADER) {
       return new ProposeResult.NotLeader(leader);
+    }
+    if (transferTarget != 0) {
+      coverage.hit(Mark.PROPOSAL_REFUSED_DURING_TRANSFER);
+      return new ProposeResult.Rejected("leadership transfer to " + transferTarget
+          + " in progress");
     }
     if (log.term(log.committed) != term) {
       coverage.hit(Mark.MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT);
@@ -601,6 +675,9 @@ final class Raft {
     } else {
       p.inflights.freeUpTo(m.index());
     }
+    if (m.from() == transferTarget && p.match == log.lastIndex()) {
+      sendTimeoutNow();
+    }
     if (maybeCommit()) {
       broadcastPending = true; // One broadcast per Ready carries the new commit index.
       return;
@@ -645,6 +722,8 @@ final class Raft {
       return;
     }
     p.recentActive = true;
+    p.ackedRound = Math.max(p.ackedRound, m.round());
+    releaseConfirmedReads();
     p.probeSent = false;
     // A chunk unanswered for a heartbeat round is presumed lost and sent again.
     p.chunkInFlight = false;
@@ -732,13 +811,139 @@ final class Raft {
     p.lastChunkOffset = offset;
   }
 
+  /** Sends a new heartbeat round; reads registered since the last one wait for it. */
   private void broadcastHeartbeat() {
+    readRound++;
+    roundSentTick.put(readRound, now);
+    for (int i = pendingReads.size(); i > 0; i--) {
+      PendingRead read = pendingReads.pollFirst();
+      pendingReads.addLast(read.round() == 0 ? read.inRound(readRound) : read);
+    }
     for (var e : progress.entrySet()) {
       if (e.getKey() != id) {
         // Never tell a follower of a commit index beyond what it is known to hold.
         long commit = Math.min(e.getValue().match, log.committed);
-        send(new Heartbeat(config.group(), id, e.getKey(), term, commit));
+        send(new Heartbeat(config.group(), id, e.getKey(), term, commit, readRound));
       }
+    }
+  }
+
+  // ---------------------------------------------------------------- leadership transfer
+
+  /**
+   * Hands leadership to {@code target} (thesis §3.10): stop accepting proposals, bring the
+   * target's log up to date, then tell it to campaign at once. Abandoned after an election
+   * timeout if the target has not taken over.
+   */
+  ProposeResult transferLeadership(long target) {
+    ProposeResult result;
+    if (role != Role.LEADER) {
+      result = new ProposeResult.NotLeader(leader);
+    } else if (target == id) {
+      result = new ProposeResult.Rejected("node " + id + " is already the leader");
+    } else if (!log.membership().isVoter(target)) {
+      result = new ProposeResult.Rejected("node " + target + " is not a voter");
+    } else {
+      transferTarget = target;
+      transferElapsed = 0;
+      if (progress.get(target).match == log.lastIndex()) {
+        sendTimeoutNow();
+      } else {
+        coverage.hit(Mark.TRANSFER_WAITED_FOR_CATCH_UP);
+        maybeSendAppend(target, true);
+      }
+      result = new ProposeResult.Accepted(log.lastIndex(), term);
+    }
+    checkInvariants();
+    return result;
+  }
+
+  private void sendTimeoutNow() {
+    // A TimeoutNow lets its target win votes from followers that still honour our lease, and
+    // it may arrive late; no lease read may be trusted in this term from now on.
+    leaseRevoked = true;
+    send(new TimeoutNow(config.group(), id, transferTarget, term));
+  }
+
+  // ---------------------------------------------------------------- linearizable reads
+
+  /**
+   * Requests a linearizable read (thesis §6.4). A leader confirms it is still leader with a
+   * heartbeat round (or its lease) and then releases a {@link ReadState} at the commit index
+   * it had when the read arrived; a follower asks the leader for that index.
+   */
+  ProposeResult readIndex(byte[] context) {
+    Invariants.check(context != null, "read context is null");
+    ProposeResult result;
+    if (role == Role.LEADER) {
+      handleReadRequest(context, id);
+      result = new ProposeResult.Accepted(log.committed, term);
+    } else if (role == Role.FOLLOWER && leader != 0) {
+      send(new ReadIndexRequest(config.group(), id, leader, term, context));
+      result = new ProposeResult.Forwarded(leader);
+    } else {
+      result = new ProposeResult.NotLeader(leader);
+    }
+    checkInvariants();
+    return result;
+  }
+
+  private void handleReadRequest(byte[] context, long requester) {
+    if (log.term(log.committed) != term) {
+      // Until it commits an entry of its term, a new leader may not know the latest commit
+      // index (§8): its reads wait for that.
+      coverage.hit(Mark.READ_WAITED_FOR_TERM_COMMIT);
+      readsBeforeTermCommit.add(new PendingRead(0, 0, context, requester));
+      return;
+    }
+    PendingRead read = new PendingRead(0, log.committed, context, requester);
+    Membership membership = log.membership();
+    if (membership.voters().length == 1 && membership.isVoter(id)) {
+      release(read); // Nobody else can be leader.
+    } else if (leaseValid()) {
+      coverage.hit(Mark.LEASE_READ);
+      release(read);
+    } else {
+      pendingReads.addLast(read);
+      broadcastPending = true; // The next Ready starts a heartbeat round.
+    }
+  }
+
+  /** The highest heartbeat round acknowledged by a majority of voters (self included). */
+  private long confirmedRound() {
+    return Quorum.committedIndex(log.membership(),
+        voter -> voter == id ? readRound : progress.get(voter).ackedRound);
+  }
+
+  private void releaseConfirmedReads() {
+    long confirmed = confirmedRound();
+    while (!pendingReads.isEmpty() && pendingReads.peekFirst().round() != 0
+        && pendingReads.peekFirst().round() <= confirmed) {
+      release(pendingReads.pollFirst());
+    }
+    roundSentTick.headMap(confirmed).clear(); // Only the confirmed round's tick matters now.
+  }
+
+  /**
+   * The lease (thesis §6.4.1): a majority acknowledged a heartbeat round sent less than an
+   * election timeout (minus the drift margin) ago, and each of them promised, by resetting
+   * its election timer on that heartbeat, not to vote another leader in before then.
+   */
+  private boolean leaseValid() {
+    if (!config.leaseReads() || leaseRevoked || transferTarget != 0) {
+      return false;
+    }
+    Long sentTick = roundSentTick.get(confirmedRound());
+    return sentTick != null
+        && now - sentTick < config.electionTimeoutTicks() - config.leaseDriftMarginTicks();
+  }
+
+  private void release(PendingRead read) {
+    if (read.requester() == id) {
+      readStates.add(new ReadState(read.index(), read.context()));
+    } else {
+      send(new ReadIndexResponse(config.group(), id, read.requester(), term, read.index(),
+          read.context()));
     }
   }
 
@@ -749,8 +954,19 @@ final class Raft {
   // ---------------------------------------------------------------- Ready
 
   private void flushBroadcast() {
+    if (role == Role.LEADER && !readsBeforeTermCommit.isEmpty()
+        && log.term(log.committed) == term) {
+      List<PendingRead> waiting = List.copyOf(readsBeforeTermCommit);
+      readsBeforeTermCommit.clear();
+      for (PendingRead read : waiting) {
+        handleReadRequest(read.context(), read.requester());
+      }
+    }
     if (broadcastPending && role == Role.LEADER) {
       broadcastAppend();
+      if (pendingReads.stream().anyMatch(read -> read.round() == 0)) {
+        broadcastHeartbeat();
+      }
     }
     broadcastPending = false;
   }
@@ -762,6 +978,7 @@ final class Raft {
         || !hardState().equals(lastHardState)
         || log.hasUnstableEntries()
         || log.pendingSnapshot() != null
+        || !readStates.isEmpty()
         || log.hasNextCommittedEntries();
   }
 
@@ -782,8 +999,10 @@ final class Raft {
         entries,
         log.nextCommittedEntries(),
         outbox,
+        readStates,
         mustSync);
     outbox.clear();
+    readStates.clear();
     lastSoftState = soft;
     lastHardState = hard;
     return ready;

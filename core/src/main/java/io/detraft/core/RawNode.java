@@ -71,6 +71,25 @@ public final class RawNode {
     return raft.log.membershipAt(index);
   }
 
+  /**
+   * Starts handing leadership to {@code target}; proposals are refused until the transfer
+   * ends (the target wins, or an election timeout passes).
+   */
+  public ProposeResult transferLeadership(long target) {
+    checkNoOutstandingReady();
+    return raft.transferLeadership(target);
+  }
+
+  /**
+   * Requests a linearizable read identified by {@code context}. A {@link ReadState} with the
+   * same context comes out of a later Ready; serve the read once that index is applied. A
+   * read is silently dropped if leadership changes first: time it out and retry.
+   */
+  public ProposeResult readIndex(byte[] context) {
+    checkNoOutstandingReady();
+    return raft.readIndex(context);
+  }
+
   /** Starts an election now (PreVote first when configured), as if the election timer fired. */
   public void campaign() {
     checkNoOutstandingReady();

@@ -12,6 +12,7 @@ import java.util.List;
  * @param entries entries to append to storage (persist before sending)
  * @param committedEntries entries to apply to the state machine, in index order
  * @param messages messages to send once the writes are durable
+ * @param readStates confirmed reads; serve each once its index is applied
  * @param mustSync whether the writes must be fsynced before sending (term, vote or entries
  *     changed); a commit-index-only change may be written lazily
  */
@@ -22,11 +23,13 @@ public record Ready(
     List<Entry> entries,
     List<Entry> committedEntries,
     List<Message> messages,
+    List<ReadState> readStates,
     boolean mustSync) {
 
   public Ready {
     entries = List.copyOf(entries);
     committedEntries = List.copyOf(committedEntries);
     messages = List.copyOf(messages);
+    readStates = List.copyOf(readStates);
   }
 }

@@ -11,7 +11,10 @@ import io.detraft.core.Message.Heartbeat;
 import io.detraft.core.Message.HeartbeatResponse;
 import io.detraft.core.Message.InstallSnapshot;
 import io.detraft.core.Message.Propose;
+import io.detraft.core.Message.ReadIndexRequest;
+import io.detraft.core.Message.ReadIndexResponse;
 import io.detraft.core.Message.SnapshotResponse;
+import io.detraft.core.Message.TimeoutNow;
 import io.detraft.core.Message.VoteRequest;
 import io.detraft.core.Message.VoteResponse;
 import java.util.ArrayList;
@@ -58,26 +61,34 @@ class CodecProperties {
   @Provide
   static Arbitrary<Message> messages() {
     Arbitrary<Message> voteRequests = Combinators
-        .combine(headers(), anyLong(), anyLong(), bools())
-        .as((h, index, term, pre) -> new VoteRequest(h.group, h.from, h.to, h.term, index, term,
-            pre));
+        .combine(headers(), anyLong(), anyLong(), bools(), bools())
+        .as((h, index, term, pre, transfer) -> new VoteRequest(h.group, h.from, h.to, h.term,
+            index, term, pre, transfer));
     Arbitrary<Message> voteResponses = Combinators.combine(headers(), bools(), bools())
         .as((h, granted, pre) -> new VoteResponse(h.group, h.from, h.to, h.term, granted, pre));
     Arbitrary<Message> appendResponses = Combinators
         .combine(headers(), bools(), anyLong(), anyLong(), anyLong())
         .as((h, rejected, index, hintIndex, hintTerm) -> new AppendResponse(h.group, h.from,
             h.to, h.term, rejected, index, hintIndex, hintTerm));
-    Arbitrary<Message> heartbeats = Combinators.combine(headers(), anyLong())
-        .as((h, commit) -> new Heartbeat(h.group, h.from, h.to, h.term, commit));
-    Arbitrary<Message> heartbeatResponses = headers()
-        .map(h -> new HeartbeatResponse(h.group, h.from, h.to, h.term));
+    Arbitrary<Message> heartbeats = Combinators.combine(headers(), anyLong(), anyLong())
+        .as((h, commit, round) -> new Heartbeat(h.group, h.from, h.to, h.term, commit, round));
+    Arbitrary<Message> heartbeatResponses = Combinators.combine(headers(), anyLong())
+        .as((h, round) -> new HeartbeatResponse(h.group, h.from, h.to, h.term, round));
+    Arbitrary<Message> timeouts = headers()
+        .map(h -> new TimeoutNow(h.group, h.from, h.to, h.term));
+    Arbitrary<Message> readRequests = Combinators.combine(headers(), data())
+        .as((h, context) -> new ReadIndexRequest(h.group, h.from, h.to, h.term, context));
+    Arbitrary<Message> readResponses = Combinators.combine(headers(), anyLong(), data())
+        .as((h, index, context) -> new ReadIndexResponse(h.group, h.from, h.to, h.term, index,
+            context));
     Arbitrary<Message> proposes = Combinators.combine(headers(), data().list().ofMaxSize(5))
         .as((h, data) -> new Propose(h.group, h.from, h.to, h.term, data));
     Arbitrary<Message> snapshotResponses = Combinators.combine(headers(), anyLong(), anyLong())
         .as((h, index, offset) -> new SnapshotResponse(h.group, h.from, h.to, h.term, index,
             offset));
     return Arbitraries.oneOf(voteRequests, voteResponses, appendRequests(), appendResponses,
-        heartbeats, heartbeatResponses, proposes, installSnapshots(), snapshotResponses);
+        heartbeats, heartbeatResponses, proposes, installSnapshots(), snapshotResponses,
+        timeouts, readRequests, readResponses);
   }
 
   static Arbitrary<Message> installSnapshots() {

@@ -11,7 +11,10 @@ import io.detraft.core.Message.Heartbeat;
 import io.detraft.core.Message.HeartbeatResponse;
 import io.detraft.core.Message.InstallSnapshot;
 import io.detraft.core.Message.Propose;
+import io.detraft.core.Message.ReadIndexRequest;
+import io.detraft.core.Message.ReadIndexResponse;
 import io.detraft.core.Message.SnapshotResponse;
+import io.detraft.core.Message.TimeoutNow;
 import io.detraft.core.Message.VoteRequest;
 import io.detraft.core.Message.VoteResponse;
 import java.util.ArrayList;
@@ -29,9 +32,9 @@ class CodecTest {
   /** One or more instances of every message type, including edge values. */
   static List<Message> examples() {
     List<Message> all = new ArrayList<>();
-    all.add(new VoteRequest(1, 2, 3, 4, 5, 6, false));
-    all.add(new VoteRequest(MAX, MAX, MAX, MAX, MAX, MAX, true));
-    all.add(new VoteRequest(MIN, -1, 0, MIN, -1, MIN, true));
+    all.add(new VoteRequest(1, 2, 3, 4, 5, 6, false, false));
+    all.add(new VoteRequest(MAX, MAX, MAX, MAX, MAX, MAX, true, true));
+    all.add(new VoteRequest(MIN, -1, 0, MIN, -1, MIN, true, false));
     all.add(new VoteResponse(1, 3, 2, 7, true, false));
     all.add(new VoteResponse(0, 0, 0, 0, false, true));
     all.add(new AppendRequest(1, 1, 2, 3, 0, 0, List.of(), 0));
@@ -45,10 +48,10 @@ class CodecTest {
     all.add(new AppendResponse(1, 2, 1, 5, false, 9, 0, 0));
     all.add(new AppendResponse(1, 2, 1, 5, true, 9, 7, 3));
     all.add(new AppendResponse(MIN, MAX, MIN, MAX, true, MIN, MAX, MIN));
-    all.add(new Heartbeat(1, 1, 2, 3, 4));
-    all.add(new Heartbeat(MAX, MIN, 0, -1, MAX));
-    all.add(new HeartbeatResponse(1, 2, 1, 3));
-    all.add(new HeartbeatResponse(MIN, MIN, MIN, MIN));
+    all.add(new Heartbeat(1, 1, 2, 3, 4, 0));
+    all.add(new Heartbeat(MAX, MIN, 0, -1, MAX, MAX));
+    all.add(new HeartbeatResponse(1, 2, 1, 3, 7));
+    all.add(new HeartbeatResponse(MIN, MIN, MIN, MIN, MIN));
     all.add(new Propose(1, 2, 1, 0, List.of()));
     all.add(new Propose(1, 2, 1, 0, List.of(new byte[0])));
     all.add(new Propose(1, 2, 1, 0, List.of("a".getBytes(), new byte[0], new byte[200])));
@@ -59,11 +62,24 @@ class CodecTest {
     all.add(new InstallSnapshot(1, 1, 2, 3, 10, 2, new Membership(new long[0], new long[] {4}), 100, 40, new byte[10], false));
     all.add(new SnapshotResponse(1, 2, 1, 3, 10, 0));
     all.add(new SnapshotResponse(MIN, MAX, MIN, MAX, MAX, MAX));
+    all.add(new TimeoutNow(1, 1, 2, 3));
+    all.add(new ReadIndexRequest(1, 2, 1, 3, new byte[0]));
+    all.add(new ReadIndexRequest(1, 2, 1, 3, "ctx".getBytes()));
+    all.add(new ReadIndexResponse(1, 1, 2, 3, 17, new byte[] {9, 8}));
     return all;
   }
 
   /** Record equality, except that byte and id arrays are compared by content. */
   static boolean sameMessage(Message a, Message b) {
+    if (a instanceof ReadIndexRequest ra && b instanceof ReadIndexRequest rb) {
+      return ra.group() == rb.group() && ra.from() == rb.from() && ra.to() == rb.to()
+          && ra.term() == rb.term() && Arrays.equals(ra.context(), rb.context());
+    }
+    if (a instanceof ReadIndexResponse ra && b instanceof ReadIndexResponse rb) {
+      return ra.group() == rb.group() && ra.from() == rb.from() && ra.to() == rb.to()
+          && ra.term() == rb.term() && ra.index() == rb.index()
+          && Arrays.equals(ra.context(), rb.context());
+    }
     if (a instanceof InstallSnapshot sa && b instanceof InstallSnapshot sb) {
       return sa.group() == sb.group() && sa.from() == sb.from() && sa.to() == sb.to()
           && sa.term() == sb.term() && sa.snapshotIndex() == sb.snapshotIndex()
@@ -139,28 +155,28 @@ class CodecTest {
   @Test
   void wireFormatIsPinned() {
     // Version 1, tag 5 (Heartbeat), then one-byte varints.
-    assertArrayEquals(bytes(1, 5, 1, 2, 3, 4, 5), Codec.encode(new Heartbeat(1, 2, 3, 4, 5)));
+    assertArrayEquals(bytes(1, 5, 1, 2, 3, 4, 5, 6), Codec.encode(new Heartbeat(1, 2, 3, 4, 5, 6)));
     // 300 = 0b10_0101100 -> 0xAC 0x02; booleans are single bytes.
-    assertArrayEquals(bytes(1, 1, 1, 2, 3, 0xAC, 0x02, 9, 8, 1),
-        Codec.encode(new VoteRequest(1, 2, 3, 300, 9, 8, true)));
+    assertArrayEquals(bytes(1, 1, 1, 2, 3, 0xAC, 0x02, 9, 8, 1, 0),
+        Codec.encode(new VoteRequest(1, 2, 3, 300, 9, 8, true, false)));
     // AppendRequest entries carry term, type and data but no index (it follows prevLogIndex).
     assertArrayEquals(bytes(1, 3, 1, 1, 2, 3, 4, 2, 4, 1, 3, 1, 1, 'z'),
         Codec.encode(new AppendRequest(1, 1, 2, 3, 4, 2,
             List.of(new Entry(3, 5, EntryType.CONFIG_CHANGE, "z".getBytes())), 4)));
     assertArrayEquals(bytes(1, 16, 2, 7, 0, 0), Codec.encodeEntry(Entry.normal(2, 7, null)));
     // A negative long takes ten bytes, the last holding the sign bit.
-    byte[] negative = Codec.encode(new HeartbeatResponse(-1, 0, 0, 0));
-    assertEquals(2 + 10 + 3, negative.length);
+    byte[] negative = Codec.encode(new HeartbeatResponse(-1, 0, 0, 0, 0));
+    assertEquals(2 + 10 + 4, negative.length);
     assertEquals(1, negative[11]);
   }
 
   @Test
   void decodesFromTheMiddleOfALargerArray() {
-    byte[] encoded = Codec.encode(new Heartbeat(1, 2, 3, 4, 5));
+    byte[] encoded = Codec.encode(new Heartbeat(1, 2, 3, 4, 5, 6));
     byte[] framed = new byte[encoded.length + 7];
     Arrays.fill(framed, (byte) 0x7F);
     System.arraycopy(encoded, 0, framed, 3, encoded.length);
-    assertEquals(new Heartbeat(1, 2, 3, 4, 5), Codec.decode(framed, 3, encoded.length));
+    assertEquals(new Heartbeat(1, 2, 3, 4, 5, 6), Codec.decode(framed, 3, encoded.length));
     CodecException e = assertThrows(CodecException.class,
         () -> Codec.decode(framed, 3, encoded.length + 1));
     assertEquals(encoded.length, e.offset());
@@ -188,7 +204,7 @@ class CodecTest {
     assertTrue(version.getMessage().contains("unsupported version 2"), version.getMessage());
     decodeFails(bytes(0, 5, 1, 2, 3, 4, 5));
     decodeFails(bytes(1));
-    for (int tag : new int[] {0, 10, 16, 255}) {
+    for (int tag : new int[] {0, 13, 16, 255}) {
       CodecException e = decodeFails(bytes(1, tag, 1, 2, 3, 4, 5));
       assertEquals(1, e.offset());
       assertTrue(e.getMessage().contains("unknown message tag " + tag), e.getMessage());
@@ -196,14 +212,14 @@ class CodecTest {
     // An entry is not a message, and a message is not an entry.
     decodeFails(Codec.encodeEntry(Entry.normal(1, 1, null)));
     assertThrows(CodecException.class,
-        () -> Codec.decodeEntry(Codec.encode(new Heartbeat(1, 2, 3, 4, 5))));
+        () -> Codec.decodeEntry(Codec.encode(new Heartbeat(1, 2, 3, 4, 5, 6))));
     assertThrows(CodecException.class, () -> Codec.decodeEntry(null));
   }
 
   @Test
   void rejectsTrailingBytes() {
-    CodecException e = decodeFails(bytes(1, 5, 1, 2, 3, 4, 5, 0));
-    assertEquals(7, e.offset());
+    CodecException e = decodeFails(bytes(1, 5, 1, 2, 3, 4, 5, 6, 0));
+    assertEquals(8, e.offset());
     assertTrue(e.getMessage().contains("1 trailing bytes"), e.getMessage());
     assertThrows(CodecException.class, () -> Codec.decodeEntry(bytes(1, 16, 2, 7, 0, 0, 0)));
   }
@@ -211,7 +227,7 @@ class CodecTest {
   @Test
   void rejectsNonCanonicalValues() {
     // Overlong varint: 5 written as 0x85 0x00.
-    CodecException overlong = decodeFails(bytes(1, 5, 1, 2, 3, 4, 0x85, 0x00));
+    CodecException overlong = decodeFails(bytes(1, 5, 1, 2, 3, 4, 0x85, 0x00, 0));
     assertEquals(6, overlong.offset());
     assertTrue(overlong.getMessage().contains("commit is not minimally encoded"),
         overlong.getMessage());

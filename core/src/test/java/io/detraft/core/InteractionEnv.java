@@ -6,7 +6,10 @@ import io.detraft.core.Message.Heartbeat;
 import io.detraft.core.Message.HeartbeatResponse;
 import io.detraft.core.Message.InstallSnapshot;
 import io.detraft.core.Message.Propose;
+import io.detraft.core.Message.ReadIndexRequest;
+import io.detraft.core.Message.ReadIndexResponse;
 import io.detraft.core.Message.SnapshotResponse;
+import io.detraft.core.Message.TimeoutNow;
 import io.detraft.core.Message.VoteRequest;
 import io.detraft.core.Message.VoteResponse;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +34,7 @@ import java.util.stream.Collectors;
  * <pre>
  * add-nodes N [pre-vote=false] [check-quorum=false] [forward=true] [election=10]
  *             [heartbeat=1] [max-append-bytes=1048576] [max-inflight=256]
- *             [snapshot-chunk-bytes=1048576] [voters=1,2,...]
+ *             [snapshot-chunk-bytes=1048576] [voters=1,2,...] [lease-reads=false]
  *                              nodes 1..N; the initial voters (default: all) are the
  *                              membership every node starts with
  *                              nodes 1..N, all voters; seed of node i is i
@@ -43,6 +46,8 @@ import java.util.stream.Collectors;
  *                              2*electionTimeout-1 ticks (covers any randomized timeout)
  * tick-heartbeat ID            heartbeatInterval ticks
  * propose ID DATA              prints the ProposeResult
+ * transfer-leadership ID TARGET
+ * read-index ID CTX            request a linearizable read; its ReadState shows in a Ready
  * propose-membership ID CHANGE NODE
  *                              CHANGE is add-voter, add-learner, promote, demote or remove
  * process-ready [ID...]        handle one Ready per node (default: all)
@@ -123,6 +128,8 @@ final class InteractionEnv {
       case "tick-heartbeat" -> tickHeartbeat(args);
       case "propose" -> propose(args);
       case "propose-membership" -> proposeMembership(args);
+      case "transfer-leadership" -> transferLeadership(args);
+      case "read-index" -> readIndex(args);
       case "process-ready" -> processReady(args);
       case "deliver-msgs" -> deliverMsgs(args);
       case "drop-msgs" -> dropMsgs(args);
@@ -170,13 +177,15 @@ final class InteractionEnv {
     long maxAppendBytes = args.number("max-append-bytes", 1 << 20);
     int maxInflight = (int) args.number("max-inflight", 256);
     int chunkBytes = (int) args.number("snapshot-chunk-bytes", 1 << 20);
+    boolean leaseReads = args.flag("lease-reads", false);
     List<Long> listed = args.list("voters");
     Membership bootstrap = listed.isEmpty() ? Membership.of(ids)
         : Membership.of(listed.stream().mapToLong(Long::longValue).toArray());
     for (long id : ids) {
       Config config = Config.defaults(id).withGroup(GROUP).withTimeouts(election, heartbeat)
           .withPreVote(preVote).withCheckQuorum(checkQuorum).withForwardProposals(forward)
-          .withFlowControl(maxAppendBytes, maxInflight).withSnapshotChunkBytes(chunkBytes);
+          .withFlowControl(maxAppendBytes, maxInflight).withSnapshotChunkBytes(chunkBytes)
+          .withLeaseReads(leaseReads, 2);
       nodes.put(id, new Node(id, config, new MemoryLogStorage(bootstrap)));
       queues.put(id, new ArrayList<>());
       out.add(id + ": " + state(nodes.get(id)));
@@ -253,6 +262,26 @@ final class InteractionEnv {
     printTransition(node, before, "");
   }
 
+  private void transferLeadership(Args args) {
+    Node node = node(args.positionalLong(0));
+    long target = args.positionalLong(1);
+    args.requirePositional(2);
+    String before = state(node);
+    out.add(node.raw.transferLeadership(target).toString());
+    printTransition(node, before, "");
+  }
+
+  private void readIndex(Args args) {
+    Node node = node(args.positionalLong(0));
+    if (args.positional.size() != 2) {
+      throw new IllegalArgumentException("usage: read-index ID CTX");
+    }
+    String before = state(node);
+    out.add(node.raw.readIndex(args.positional.get(1).getBytes(StandardCharsets.UTF_8))
+        .toString());
+    printTransition(node, before, "");
+  }
+
   private void proposeMembership(Args args) {
     Node node = node(args.positionalLong(0));
     if (args.positional.size() != 3) {
@@ -303,6 +332,9 @@ final class InteractionEnv {
     }
     if (!rd.committedEntries().isEmpty()) {
       out.add("  Committed: " + entries(rd.committedEntries()));
+    }
+    for (ReadState read : rd.readStates()) {
+      out.add("  ReadState: index=" + read.index() + " ctx=" + data(read.context()));
     }
     // 1. Persist.
     if (hard != null) {
@@ -570,7 +602,7 @@ final class InteractionEnv {
     String head = m.from() + "->" + m.to() + " " + m.getClass().getSimpleName();
     if (m instanceof VoteRequest r) {
       return head + " term=" + r.term() + " last=" + r.lastLogIndex() + "@" + r.lastLogTerm()
-          + (r.preVote() ? " pre" : "");
+          + (r.preVote() ? " pre" : "") + (r.transfer() ? " transfer" : "");
     } else if (m instanceof VoteResponse r) {
       return head + " term=" + r.term() + (r.granted() ? " granted" : " rejected")
           + (r.preVote() ? " pre" : "");
@@ -592,6 +624,12 @@ final class InteractionEnv {
     } else if (m instanceof SnapshotResponse r) {
       return head + " term=" + r.term() + " snapshot=" + r.snapshotIndex() + " next="
           + r.nextOffset();
+    } else if (m instanceof TimeoutNow r) {
+      return head + " term=" + r.term();
+    } else if (m instanceof ReadIndexRequest r) {
+      return head + " term=" + r.term() + " ctx=" + data(r.context());
+    } else if (m instanceof ReadIndexResponse r) {
+      return head + " term=" + r.term() + " index=" + r.index() + " ctx=" + data(r.context());
     } else if (m instanceof Propose r) {
       return head + " " + r.data().stream().map(InteractionEnv::data)
           .collect(Collectors.joining(", ", "[", "]"));
