@@ -566,12 +566,29 @@ final class Raft {
         hard.equals(lastHardState) ? null : hard,
         entries,
         log.nextCommittedEntries(),
-        outbox,
+        currentTermMessages(),
         mustSync);
     outbox.clear();
     lastSoftState = soft;
     lastHardState = hard;
     return ready;
+  }
+
+  /**
+   * The outbox without messages of an older term. Within one term a follower's log is never
+   * truncated, so an acknowledgement made before a term change may cover entries that a
+   * newer leader replaced before this Ready persisted them: sending it would claim durability
+   * for entries this node never stored (found by the simulator, seed 833). Dropping old-term
+   * messages is always safe, since messages may be lost; term 0 marks forwarded proposals.
+   */
+  private List<Message> currentTermMessages() {
+    List<Message> out = new ArrayList<>(outbox.size());
+    for (Message m : outbox) {
+      if (m.term() == 0 || m.term() >= term) {
+        out.add(m);
+      }
+    }
+    return out;
   }
 
   void advance(Ready ready) {
