@@ -998,7 +998,7 @@ final class Raft {
         snapshot,
         entries,
         log.nextCommittedEntries(),
-        outbox,
+        currentTermMessages(),
         readStates,
         mustSync);
     outbox.clear();
@@ -1006,6 +1006,23 @@ final class Raft {
     lastSoftState = soft;
     lastHardState = hard;
     return ready;
+  }
+
+  /**
+   * The outbox without messages of an older term. Within one term a follower's log is never
+   * truncated, so an acknowledgement made before a term change may cover entries that a
+   * newer leader replaced before this Ready persisted them: sending it would claim durability
+   * for entries this node never stored (found by the simulator, seed 833). Dropping old-term
+   * messages is always safe, since messages may be lost; term 0 marks forwarded proposals.
+   */
+  private List<Message> currentTermMessages() {
+    List<Message> out = new ArrayList<>(outbox.size());
+    for (Message m : outbox) {
+      if (m.term() == 0 || m.term() >= term) {
+        out.add(m);
+      }
+    }
+    return out;
   }
 
   void advance(Ready ready) {

@@ -1,0 +1,105 @@
+package io.detraft.io;
+
+import io.detraft.core.Codec;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The first bytes on every connection, dialer to listener, then the listener's answer.
+ *
+ * <pre>
+ * hello  = magic:u32 protocolVersion:u16 codecVersion:u16 from:u64 to:u64 clusterId:str
+ * answer = accepted:u8 (1 yes, 0 no) reason:str        str = length:u16 UTF-8 bytes
+ * </pre>
+ *
+ * <p>After an accepted answer the dialer sends frames ({@code length:u32 Codec bytes}) and the
+ * listener sends nothing more. Both versions must match exactly: version 1 is the only one.
+ */
+final class Handshake {
+  static final int MAGIC = 0x44524654; // "DRFT"
+  static final int PROTOCOL_VERSION = 1;
+  /** Longest cluster id or reason accepted on the wire. */
+  static final int MAX_STRING_BYTES = 1024;
+
+  record Hello(int magic, int protocolVersion, int codecVersion, long from, long to,
+      String clusterId) {}
+
+  private Handshake() {}
+
+  static void writeHello(DataOutputStream out, String clusterId, long from, long to)
+      throws IOException {
+    out.writeInt(MAGIC);
+    out.writeShort(PROTOCOL_VERSION);
+    out.writeShort(Codec.VERSION);
+    out.writeLong(from);
+    out.writeLong(to);
+    writeString(out, clusterId);
+    out.flush();
+  }
+
+  /** Reads a hello; a wrong magic is reported before reading further (it may be anything). */
+  static Hello readHello(DataInputStream in) throws IOException {
+    int magic = in.readInt();
+    if (magic != MAGIC) {
+      return new Hello(magic, 0, 0, 0, 0, "");
+    }
+    return new Hello(magic, in.readUnsignedShort(), in.readUnsignedShort(), in.readLong(),
+        in.readLong(), readString(in));
+  }
+
+  /** Null if {@code hello} may connect to node {@code self} of {@code clusterId}, else why not. */
+  static String refusal(Hello hello, String clusterId, long self) {
+    if (hello.magic() != MAGIC) {
+      return String.format("not a detraft peer (magic 0x%08x)", hello.magic());
+    }
+    if (hello.protocolVersion() != PROTOCOL_VERSION || hello.codecVersion() != Codec.VERSION) {
+      return "incompatible version: peer speaks protocol " + hello.protocolVersion()
+          + "/codec " + hello.codecVersion() + ", this node " + PROTOCOL_VERSION + "/"
+          + Codec.VERSION;
+    }
+    if (!hello.clusterId().equals(clusterId)) {
+      return "peer is in cluster '" + hello.clusterId() + "', this node in '" + clusterId + "'";
+    }
+    if (hello.to() != self) {
+      return "peer dialed node " + hello.to() + " but reached node " + self;
+    }
+    if (hello.from() <= 0 || hello.from() == self) {
+      return "peer claims invalid node id " + hello.from();
+    }
+    return null;
+  }
+
+  static void writeAnswer(DataOutputStream out, String refusal) throws IOException {
+    out.writeByte(refusal == null ? 1 : 0);
+    writeString(out, refusal == null ? "" : refusal);
+    out.flush();
+  }
+
+  /** Null if accepted, else the listener's reason. */
+  static String readAnswer(DataInputStream in) throws IOException {
+    int accepted = in.readUnsignedByte();
+    String reason = readString(in);
+    return accepted == 1 ? null : reason.isEmpty() ? "refused without a reason" : reason;
+  }
+
+  private static void writeString(DataOutputStream out, String s) throws IOException {
+    byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+    if (bytes.length > MAX_STRING_BYTES) {
+      throw new IllegalArgumentException("string too long for the handshake");
+    }
+    out.writeShort(bytes.length);
+    out.write(bytes);
+  }
+
+  private static String readString(DataInputStream in) throws IOException {
+    int length = in.readUnsignedShort();
+    if (length > MAX_STRING_BYTES) {
+      throw new IOException("handshake string of " + length + " bytes");
+    }
+    byte[] bytes = new byte[length];
+    in.readFully(bytes);
+    return new String(bytes, StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,209 @@
+package io.detraft.io;
+
+import io.detraft.core.Codec;
+import io.detraft.core.Message;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The outbound half of the link to one peer: a bounded queue the Raft thread drops messages
+ * into (never waiting), and a thread that dials, handshakes and writes them as frames.
+ *
+ * <p>When the queue is full, or the peer is unreachable, messages are dropped: Raft resends
+ * what matters (heartbeats, append retries, new elections), and a stale backlog delivered
+ * after a reconnect would only delay the fresh messages behind it. Everything available is
+ * written before one flush, so a busy link costs one syscall per batch, not per message.
+ */
+final class PeerSender implements Runnable {
+  private static final System.Logger LOG = System.getLogger(PeerSender.class.getName());
+  private static final int CONNECT_TIMEOUT_MILLIS = 1000;
+
+  private final TcpTransport transport;
+  private final long peer;
+  private final ArrayBlockingQueue<Message> queue;
+  private final Thread thread;
+  private volatile InetSocketAddress address;
+  private volatile boolean closed;
+
+  /** Volatile so that {@link #close()} can shut it from another thread. */
+  private volatile Socket socket;
+  private DataOutputStream out;
+  /** The address {@link #socket} is connected to. */
+  private InetSocketAddress connectedTo;
+  private long backoffMillis;
+  private boolean loggedFailure;
+  /** When the write in progress began (System.nanoTime), or 0: lets a watchdog spot a stall. */
+  private volatile long writeStartedNanos;
+
+  PeerSender(TcpTransport transport, long peer, InetSocketAddress address) {
+    this.transport = transport;
+    this.peer = peer;
+    this.address = address;
+    this.queue = new ArrayBlockingQueue<>(transport.options().sendQueueCapacity());
+    this.thread = new Thread(this, "detraft-send-" + transport.options().nodeId() + "-to-" + peer);
+    thread.setDaemon(true);
+  }
+
+  void start() {
+    thread.start();
+  }
+
+  /** Queues {@code message} without blocking; false if the queue is full (dropped). */
+  boolean offer(Message message) {
+    return queue.offer(message);
+  }
+
+  void setAddress(InetSocketAddress address) {
+    this.address = address;
+  }
+
+  void close() {
+    closed = true;
+    thread.interrupt();
+    closeQuietly(socket); // unblocks a write; the sender thread then sees closed
+  }
+
+  void join(long millis) throws InterruptedException {
+    thread.join(millis);
+  }
+
+  @Override
+  public void run() {
+    while (!closed) {
+      try {
+        Message first = queue.poll(100, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        if (socket == null || !address.equals(connectedTo)) {
+          closeSocket();
+          if (!connect()) {
+            transport.countDropped(1 + queue.size());
+            queue.clear(); // stale by the time we get through
+            sleepBackoff();
+            continue;
+          }
+        }
+        write(first);
+      } catch (InterruptedException e) {
+        return;
+      } catch (IOException e) {
+        if (!closed) {
+          LOG.log(System.Logger.Level.DEBUG, "link to node " + peer + " failed: " + e);
+        }
+        closeSocket();
+      }
+    }
+  }
+
+  private void write(Message first) throws IOException {
+    int maxFrame = transport.options().maxFrameBytes();
+    int written = 0;
+    writeStartedNanos = System.nanoTime() | 1; // never 0 while writing
+    for (Message m = first; m != null; m = queue.poll()) {
+      byte[] frame = Codec.encode(m);
+      if (frame.length > maxFrame) {
+        // The receiver would close the connection over it; Raft will send smaller ones.
+        LOG.log(System.Logger.Level.WARNING, "dropping a " + frame.length + "-byte message to node "
+            + peer + ": over the " + maxFrame + "-byte frame limit");
+        transport.countDropped(1);
+        continue;
+      }
+      out.writeInt(frame.length);
+      out.write(frame);
+      written++;
+    }
+    out.flush();
+    writeStartedNanos = 0;
+    transport.countSent(written);
+  }
+
+  /**
+   * Called by the transport's watchdog: a write blocked longer than the stall timeout means
+   * the peer stopped reading (or vanished without a reset); closing the socket frees this
+   * thread to reconnect instead of waiting for TCP to give up, which takes many minutes.
+   */
+  void closeIfStalled(long nowNanos, long stallNanos) {
+    long started = writeStartedNanos;
+    Socket s = socket;
+    if (started != 0 && nowNanos - started > stallNanos && s != null) {
+      LOG.log(System.Logger.Level.WARNING, "link to node " + peer + " stalled in a write for "
+          + (nowNanos - started) / 1_000_000 + " ms; reconnecting");
+      writeStartedNanos = 0;
+      closeQuietly(s);
+    }
+  }
+
+  private boolean connect() throws InterruptedException {
+    InetSocketAddress target = address;
+    Socket s = new Socket();
+    try {
+      s.setTcpNoDelay(true); // we batch ourselves; Nagle would only add latency
+      s.connect(target, CONNECT_TIMEOUT_MILLIS);
+      s.setSoTimeout((int) transport.options().handshakeTimeout().toMillis());
+      DataOutputStream o = new DataOutputStream(new BufferedOutputStream(s.getOutputStream(),
+          64 * 1024));
+      Handshake.writeHello(o, transport.options().clusterId(), transport.options().nodeId(),
+          peer);
+      String refusal = Handshake.readAnswer(new DataInputStream(s.getInputStream()));
+      if (refusal != null) {
+        LOG.log(System.Logger.Level.WARNING, "node " + peer + " at " + target
+            + " refused the connection: " + refusal);
+        s.close();
+        return false;
+      }
+      s.setSoTimeout(0);
+      socket = s;
+      out = o;
+      connectedTo = target;
+      backoffMillis = 0;
+      if (loggedFailure) {
+        LOG.log(System.Logger.Level.INFO, "connected to node " + peer + " at " + target);
+        loggedFailure = false;
+      }
+      return true;
+    } catch (IOException e) {
+      closeQuietly(s);
+      if (!loggedFailure && !closed) {
+        LOG.log(System.Logger.Level.INFO, "cannot reach node " + peer + " at " + target + " ("
+            + e.getMessage() + "); retrying with backoff");
+        loggedFailure = true;
+      }
+      return false;
+    }
+  }
+
+  /** Exponential backoff with jitter, so restarted peers are not hit in lockstep. */
+  private void sleepBackoff() throws InterruptedException {
+    long min = transport.options().reconnectBackoffMin().toMillis();
+    long max = transport.options().reconnectBackoffMax().toMillis();
+    backoffMillis = backoffMillis == 0 ? min : Math.min(max, backoffMillis * 2);
+    Thread.sleep(backoffMillis / 2 + ThreadLocalRandom.current().nextLong(backoffMillis / 2 + 1));
+  }
+
+  private void closeSocket() {
+    writeStartedNanos = 0;
+    Socket s = socket;
+    socket = null;
+    out = null;
+    connectedTo = null;
+    closeQuietly(s);
+  }
+
+  private static void closeQuietly(Socket s) {
+    if (s != null) {
+      try {
+        s.close();
+      } catch (IOException e) {
+        // Nothing left to do with it.
+      }
+    }
+  }
+}

@@ -1,0 +1,273 @@
+package io.detraft.io;
+
+import io.detraft.core.Entry;
+import io.detraft.core.HardState;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+
+/**
+ * Reads every segment of a WAL directory in order and replays its records into per-group
+ * state. Decides, for the first record that does not verify, between the two things it can
+ * be:
+ *
+ * <ul>
+ *   <li>a <b>torn tail</b>: the last fsync batch of the last segment, cut short by a crash.
+ *       Nothing in it was acknowledged (acknowledgements wait for the fsync), so it is cut off
+ *       and reported;
+ *   <li><b>corruption</b>: anything else, in particular damage followed by a later batch, or
+ *       damage in a segment that was synced before the next one began. Recovery refuses.
+ * </ul>
+ *
+ * <p>A limit no WAL can lift: damage confined to the very last batch after its fsync looks
+ * exactly like a torn write. It is reported, loudly, as a torn tail; Raft tolerates the loss
+ * of one replica's unreplicated suffix, and a committed entry lives on a majority.
+ */
+final class WalRecovery {
+  private static final System.Logger LOG = System.getLogger(WalRecovery.class.getName());
+
+  /** Per-group state rebuilt from the records, in record order. */
+  static final class GroupReplay {
+    HardState hardState = HardState.EMPTY;
+    long compactedIndex;
+    long compactedTerm;
+    /** entries.get(i) has index compactedIndex + 1 + i. */
+    final ArrayList<Entry> entries = new ArrayList<>();
+    /** Whether an entry of this group has been read yet. */
+    boolean sawEntry;
+    /**
+     * The compaction point was inferred from the first entry read, because the segments
+     * before it were deleted; a COMPACT record later in the log must confirm it.
+     */
+    boolean inferredBase;
+
+    long lastIndex() {
+      return compactedIndex + entries.size();
+    }
+  }
+
+  /** A segment file and, per group, the highest entry index it holds (for deletion). */
+  static final class SegmentInfo {
+    final long seq;
+    final Path path;
+    final Map<Long, Long> maxEntryIndex = new HashMap<>();
+
+    SegmentInfo(long seq, Path path) {
+      this.seq = seq;
+      this.path = path;
+    }
+  }
+
+  final List<SegmentInfo> segments = new ArrayList<>();
+  final TreeMap<Long, GroupReplay> groups = new TreeMap<>();
+  /** Sequence of the last BATCH record read; 0 if none. */
+  long lastBatchSeq;
+  /** Whether older segments were deleted (the first one left is not segment 1). */
+  private boolean prefixDeleted;
+  /** Where the next record goes in the last segment. */
+  int tailOffset;
+  /** What was cut off the last segment, or null. */
+  WriteAheadLog.TornTail tornTail;
+
+  private final CRC32C crc = new CRC32C();
+
+  /** Replays the segments in {@code dir}; an empty result if there are none. */
+  static WalRecovery run(Path dir) throws IOException {
+    WalRecovery recovery = new WalRecovery();
+    List<Path> files = segmentFiles(dir);
+    for (int i = 0; i < files.size(); i++) {
+      Path file = files.get(i);
+      long seq = WalFormat.segmentSeq(file.getFileName().toString());
+      if (i > 0 && seq != recovery.segments.get(i - 1).seq + 1) {
+        throw new StorageCorruptionException(file, 0,
+            "segment " + (recovery.segments.get(i - 1).seq + 1) + " is missing");
+      }
+      recovery.prefixDeleted |= i == 0 && seq != 1;
+      recovery.readSegment(file, seq, i == files.size() - 1);
+    }
+    recovery.checkGroups();
+    return recovery;
+  }
+
+  static List<Path> segmentFiles(Path dir) throws IOException {
+    try (Stream<Path> list = Files.list(dir)) {
+      return list
+          .filter(p -> WalFormat.segmentSeq(p.getFileName().toString()) >= 0)
+          .sorted()
+          .toList();
+    }
+  }
+
+  private void readSegment(Path file, long seq, boolean last) throws IOException {
+    ByteBuffer buf = readFully(file);
+    String headerProblem = WalFormat.checkSegmentHeader(buf, seq);
+    if (headerProblem != null) {
+      throw new StorageCorruptionException(file, 0, headerProblem);
+    }
+    SegmentInfo segment = new SegmentInfo(seq, file);
+    segments.add(segment);
+    int pos = WalFormat.SEGMENT_HEADER_BYTES;
+    boolean first = true;
+    int size;
+    while ((size = WalFormat.validRecordAt(buf, pos, crc)) > 0) {
+      if (first && WalFormat.type(buf, pos) != WalFormat.BATCH) {
+        throw new StorageCorruptionException(file, pos, "segment does not start with a batch");
+      }
+      first = false;
+      apply(buf, pos, size, segment, file);
+      pos += size;
+    }
+    int damageEnd = WalFormat.endOfNonZero(buf, pos);
+    if (damageEnd == pos) {
+      tailOffset = pos; // Clean end: the rest is pre-allocated zeros.
+      return;
+    }
+    int later = WalFormat.findBatch(buf, pos, lastBatchSeq + 1, lastBatchSeq + 2, crc);
+    if (later >= 0) {
+      throw new StorageCorruptionException(file, pos,
+          "record fails its checksum, but batch written after it was synced starts at offset "
+              + later);
+    }
+    if (!last) {
+      throw new StorageCorruptionException(file, pos,
+          "record fails its checksum in a segment that was synced before the next one began");
+    }
+    tornTail = new WriteAheadLog.TornTail(file, pos, damageEnd - pos);
+    tailOffset = pos;
+    LOG.log(System.Logger.Level.WARNING, "WAL torn tail: cutting " + tornTail.bytes()
+        + " bytes at offset " + tornTail.offset() + " of " + file
+        + " (an unsynced write cut short by a crash; nothing in it was acknowledged)");
+    zeroRange(file, pos, damageEnd);
+  }
+
+  private void apply(ByteBuffer buf, int pos, int size, SegmentInfo segment, Path file)
+      throws StorageCorruptionException {
+    byte type = WalFormat.type(buf, pos);
+    if (type == WalFormat.BATCH) {
+      long seq = WalFormat.longField(buf, pos, 0);
+      if (lastBatchSeq != 0 && seq != lastBatchSeq + 1) {
+        throw new StorageCorruptionException(file, pos,
+            "batch " + seq + " follows batch " + lastBatchSeq + ": records are missing");
+      }
+      lastBatchSeq = seq;
+      return;
+    }
+    long groupId = WalFormat.longField(buf, pos, 0);
+    GroupReplay group = groups.computeIfAbsent(groupId, g -> new GroupReplay());
+    switch (type) {
+      case WalFormat.ENTRY:
+        Entry entry = WalFormat.entry(buf, pos, size);
+        if (entry == null) {
+          throw new StorageCorruptionException(file, pos, "unknown entry type");
+        }
+        appendEntry(group, entry, file, pos);
+        segment.maxEntryIndex.merge(groupId, entry.index(), Math::max);
+        break;
+      case WalFormat.HARD_STATE:
+        group.hardState = new HardState(WalFormat.longField(buf, pos, 1),
+            WalFormat.longField(buf, pos, 2), WalFormat.longField(buf, pos, 3));
+        break;
+      case WalFormat.COMPACT:
+        compact(group, WalFormat.longField(buf, pos, 1), WalFormat.longField(buf, pos, 2));
+        break;
+      default:
+        throw new StorageCorruptionException(file, pos, "unknown record type " + type);
+    }
+  }
+
+  /** An append at index i discards every entry at i and above, as the Ready contract says. */
+  private void appendEntry(GroupReplay group, Entry entry, Path file, int pos)
+      throws StorageCorruptionException {
+    long index = entry.index();
+    if (index <= group.compactedIndex) {
+      return; // Already covered by a compaction point.
+    }
+    if (index > group.lastIndex() + 1 && prefixDeleted && !group.sawEntry) {
+      // The entries before it were in deleted segments. Segments are deleted only behind a
+      // synced COMPACT record, which therefore comes later; checkGroups() insists on it.
+      group.compactedIndex = index - 1;
+      group.compactedTerm = -1;
+      group.inferredBase = true;
+    }
+    group.sawEntry = true;
+    if (index > group.lastIndex() + 1) {
+      throw new StorageCorruptionException(file, pos, "entry " + index + " leaves a gap after "
+          + group.lastIndex() + " (compacted up to " + group.compactedIndex + ")");
+    }
+    int keep = (int) (index - group.compactedIndex - 1);
+    if (keep < group.entries.size()) {
+      group.entries.subList(keep, group.entries.size()).clear();
+    }
+    group.entries.add(entry);
+  }
+
+  private static void compact(GroupReplay group, long index, long term) {
+    if (index < group.compactedIndex || (index == group.compactedIndex && !group.inferredBase)) {
+      return;
+    }
+    int drop = (int) Math.min(index - group.compactedIndex, group.entries.size());
+    group.entries.subList(0, drop).clear();
+    group.compactedIndex = index;
+    group.compactedTerm = term;
+    group.inferredBase = false;
+  }
+
+  /** A commit index beyond the log means committed entries were lost: never start on that. */
+  private void checkGroups() throws StorageCorruptionException {
+    for (var e : groups.entrySet()) {
+      GroupReplay group = e.getValue();
+      Path last = segments.get(segments.size() - 1).path;
+      if (group.inferredBase) {
+        throw new StorageCorruptionException(segments.get(0).path, WalFormat.SEGMENT_HEADER_BYTES,
+            "group " + e.getKey() + ": entries up to " + group.compactedIndex
+                + " are missing and no compaction point covers them");
+      }
+      if (group.hardState.commit() > group.lastIndex()) {
+        throw new StorageCorruptionException(last, tailOffset, "group " + e.getKey()
+            + " has commit index " + group.hardState.commit() + " but its log ends at "
+            + group.lastIndex());
+      }
+    }
+  }
+
+  private static ByteBuffer readFully(Path file) throws IOException {
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+      long size = channel.size();
+      if (size > Integer.MAX_VALUE) {
+        throw new StorageCorruptionException(file, 0, "segment larger than 2 GiB");
+      }
+      ByteBuffer buf = ByteBuffer.allocate((int) size);
+      while (buf.hasRemaining() && channel.read(buf) >= 0) {
+        // Keep reading: a single read may return fewer bytes.
+      }
+      buf.flip();
+      return buf;
+    }
+  }
+
+  /**
+   * Zeroes the torn region and syncs it, so that records written after recovery are never
+   * followed by stale bytes that a later recovery could mistake for data.
+   */
+  private static void zeroRange(Path file, long from, long to) throws IOException {
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      ByteBuffer zeros = ByteBuffer.allocate(64 * 1024);
+      long pos = from;
+      while (pos < to) {
+        zeros.clear().limit((int) Math.min(zeros.capacity(), to - pos));
+        pos += channel.write(zeros, pos);
+      }
+      channel.force(false);
+    }
+  }
+}

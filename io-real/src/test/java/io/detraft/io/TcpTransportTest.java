@@ -1,0 +1,287 @@
+package io.detraft.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.detraft.core.Codec;
+import io.detraft.core.Message;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.Random;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Two transports on loopback, and raw sockets playing every kind of bad peer. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class TcpTransportTest {
+  private static final String CLUSTER = "transport-test";
+  private static final Duration SHORT = Duration.ofMillis(300);
+
+  private TcpTransport a;
+  private TcpTransport b;
+  private final BlockingQueue<Message> atA = new LinkedBlockingQueue<>();
+  private final BlockingQueue<Message> atB = new LinkedBlockingQueue<>();
+
+  @BeforeEach
+  void start() throws IOException {
+    a = TcpTransport.bind(options(CLUSTER, 1));
+    b = TcpTransport.bind(options(CLUSTER, 2));
+    a.setPeer(2, b.localAddress());
+    b.setPeer(1, a.localAddress());
+    a.start(atA::add);
+    b.start(atB::add);
+  }
+
+  @AfterEach
+  void stop() {
+    a.close();
+    b.close();
+  }
+
+  private static TcpTransport.Options options(String cluster, long id) {
+    return TcpTransport.Options.defaults(cluster, id).withTimeouts(SHORT, SHORT)
+        .withLimits(4096, 1000);
+  }
+
+  private static Message heartbeat(long from, long to, long term) {
+    return new Message.Heartbeat(1, from, to, term, 0, 0);
+  }
+
+  @Test
+  void deliversMessagesBothWaysInOrder() throws Exception {
+    for (int i = 1; i <= 500; i++) {
+      assertTrue(a.send(heartbeat(1, 2, i)));
+    }
+    assertTrue(b.send(heartbeat(2, 1, 7)));
+    for (int i = 1; i <= 500; i++) {
+      assertEquals(heartbeat(1, 2, i), atB.poll(5, TimeUnit.SECONDS));
+    }
+    assertEquals(heartbeat(2, 1, 7), atA.poll(5, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void aNodeOfAnotherClusterIsRefusedWithAReason() throws Exception {
+    try (TcpTransport stranger = TcpTransport.bind(options("other-cluster", 3))) {
+      stranger.setPeer(1, a.localAddress());
+      stranger.start(m -> { });
+      stranger.send(heartbeat(3, 1, 1));
+      LocalCluster.await(() -> a.stats().refusedConnections() > 0, Duration.ofSeconds(5),
+          "the refusal");
+    }
+    try (Socket raw = connect(a)) {
+      DataOutputStream out = new DataOutputStream(raw.getOutputStream());
+      Handshake.writeHello(out, "other-cluster", 3, 1);
+      String reason = Handshake.readAnswer(new DataInputStream(raw.getInputStream()));
+      assertTrue(reason.contains("other-cluster") && reason.contains(CLUSTER), reason);
+    }
+    assertNull(atA.poll(100, TimeUnit.MILLISECONDS));
+    assertHealthy();
+  }
+
+  @Test
+  void anIncompatibleVersionIsRefusedWithAReason() throws Exception {
+    try (Socket raw = connect(a)) {
+      DataOutputStream out = new DataOutputStream(raw.getOutputStream());
+      out.writeInt(Handshake.MAGIC);
+      out.writeShort(99);
+      out.writeShort(Codec.VERSION);
+      out.writeLong(2);
+      out.writeLong(1);
+      out.writeShort(CLUSTER.length());
+      out.writeBytes(CLUSTER);
+      String reason = Handshake.readAnswer(new DataInputStream(raw.getInputStream()));
+      assertNotNull(reason);
+      assertTrue(reason.contains("incompatible version"), reason);
+      assertClosed(raw);
+    }
+    assertHealthy();
+  }
+
+  @Test
+  void randomBytesCloseThatConnectionOnly() throws Exception {
+    Random random = new Random(42);
+    for (int round = 0; round < 5; round++) {
+      try (Socket raw = connect(a)) {
+        byte[] junk = new byte[1 + random.nextInt(2000)];
+        random.nextBytes(junk);
+        raw.getOutputStream().write(junk);
+        assertClosed(raw);
+      }
+    }
+    assertHealthy();
+  }
+
+  @Test
+  void anOversizedFrameClosesTheConnection() throws Exception {
+    try (Socket raw = authenticated(a, 2)) {
+      DataOutputStream out = new DataOutputStream(raw.getOutputStream());
+      out.writeInt(4097);
+      out.write(new byte[100]);
+      out.flush();
+      assertClosed(raw);
+    }
+    assertTrue(a.stats().malformedConnections() >= 1);
+    assertHealthy();
+  }
+
+  @Test
+  void anUndecodableFrameOrASpoofedSenderClosesTheConnection() throws Exception {
+    try (Socket raw = authenticated(a, 2)) {
+      DataOutputStream out = new DataOutputStream(raw.getOutputStream());
+      out.writeInt(5);
+      out.write(new byte[] {1, 99, 0, 0, 0}); // version 1, no such type
+      out.flush();
+      assertClosed(raw);
+    }
+    try (Socket raw = authenticated(a, 2)) {
+      DataOutputStream out = new DataOutputStream(raw.getOutputStream());
+      byte[] frame = Codec.encode(heartbeat(3, 1, 1)); // node 2's link, node 3's message
+      out.writeInt(frame.length);
+      out.write(frame);
+      out.flush();
+      assertClosed(raw);
+    }
+    assertNull(atA.poll(100, TimeUnit.MILLISECONDS));
+    assertHealthy();
+  }
+
+  @Test
+  void silentAndStalledConnectionsAreClosedAfterTheirTimeouts() throws Exception {
+    try (Socket silent = connect(a); Socket stalled = authenticated(a, 2)) {
+      stalled.getOutputStream().write(new byte[] {0, 0}); // half a length, then nothing
+      assertHealthy(); // while both hang
+      assertClosed(silent);
+      assertClosed(stalled);
+    }
+    assertHealthy();
+  }
+
+  @Test
+  void anUnreachablePeerNeverBlocksTheSenderNorGrowsItsQueue() throws Exception {
+    int freePort;
+    try (ServerSocket probe = new ServerSocket(0)) {
+      freePort = probe.getLocalPort();
+    } // closed: nobody listens there now
+    a.setPeer(9, new InetSocketAddress("127.0.0.1", freePort));
+    long start = System.nanoTime();
+    int accepted = 0;
+    for (int i = 0; i < 200_000; i++) {
+      if (a.send(heartbeat(1, 9, i))) {
+        accepted++;
+      }
+    }
+    long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertTrue(millis < 5_000, "send blocked: " + millis + " ms");
+    assertTrue(accepted < 200_000, "nothing was dropped");
+    assertTrue(a.stats().dropped() > 0);
+    assertHealthy();
+  }
+
+  @Test
+  void aPeerThatStopsReadingIsDisconnectedAndRedialed() throws Exception {
+    try (ServerSocket fake = new ServerSocket(0)) {
+      fake.setSoTimeout(10_000);
+      a.setPeer(9, new InetSocketAddress("127.0.0.1", fake.getLocalPort()));
+      Message big = new Message.Propose(1, 1, 9, 0, java.util.List.of(new byte[3000]));
+      a.send(big);
+      try (Socket first = fake.accept()) {
+        answerHello(first); // then never read again: the socket buffers fill up
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        fake.setSoTimeout(50);
+        Socket second = null;
+        while (second == null && System.nanoTime() < deadline) {
+          for (int i = 0; i < 200; i++) {
+            a.send(big);
+          }
+          try {
+            second = fake.accept();
+          } catch (SocketTimeoutException e) {
+            // not yet
+          }
+        }
+        assertNotNull(second, "the stalled link was never redialed");
+        second.close();
+      }
+    }
+    assertHealthy();
+  }
+
+  private static void answerHello(Socket socket) throws IOException {
+    DataInputStream in = new DataInputStream(socket.getInputStream());
+    Handshake.Hello hello = Handshake.readHello(in);
+    assertNull(Handshake.refusal(hello, CLUSTER, 9));
+    Handshake.writeAnswer(new DataOutputStream(socket.getOutputStream()), null);
+  }
+
+  @Test
+  void reconnectsToAPeerThatMovedAfterARestart() throws Exception {
+    b.close();
+    b = TcpTransport.bind(options(CLUSTER, 2));
+    b.setPeer(1, a.localAddress());
+    b.start(atB::add);
+    a.setPeer(2, b.localAddress());
+    LocalCluster.await(() -> {
+      a.send(heartbeat(1, 2, 5));
+      try {
+        return atB.poll(50, TimeUnit.MILLISECONDS) != null;
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+    }, Duration.ofSeconds(10), "a message over the new link");
+  }
+
+  /** B can still talk to A, and A to B. */
+  private void assertHealthy() throws InterruptedException {
+    atA.clear();
+    atB.clear();
+    assertTrue(b.send(heartbeat(2, 1, 1000)));
+    assertTrue(a.send(heartbeat(1, 2, 1000)));
+    assertEquals(heartbeat(2, 1, 1000), atA.poll(5, TimeUnit.SECONDS));
+    assertEquals(heartbeat(1, 2, 1000), atB.poll(5, TimeUnit.SECONDS));
+  }
+
+  private static Socket connect(TcpTransport target) throws IOException {
+    Socket raw = new Socket();
+    raw.connect(target.localAddress(), 1000);
+    raw.setSoTimeout(5000);
+    return raw;
+  }
+
+  /** A raw connection that passed the handshake as node {@code as}. */
+  private static Socket authenticated(TcpTransport target, long as) throws IOException {
+    Socket raw = connect(target);
+    Handshake.writeHello(new DataOutputStream(raw.getOutputStream()), CLUSTER, as,
+        target.options().nodeId());
+    assertNull(Handshake.readAnswer(new DataInputStream(raw.getInputStream())));
+    return raw;
+  }
+
+  /** The node closed {@code raw}: reads end (after any answer) within the socket timeout. */
+  private static void assertClosed(Socket raw) throws IOException {
+    InputStream in = raw.getInputStream();
+    byte[] sink = new byte[256];
+    try {
+      while (in.read(sink) >= 0) {
+        // skip a refusal answer, if any
+      }
+    } catch (SocketTimeoutException e) {
+      throw new AssertionError("connection still open after " + raw.getSoTimeout() + " ms");
+    } catch (IOException e) {
+      // reset by the node: closed too
+    }
+  }
+}

@@ -1,0 +1,295 @@
+package io.detraft.sim;
+
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.ArrayDeque;
+import java.util.Locale;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The simulator's command line: runs one seed or a range of seeds and reports.
+ *
+ * <pre>
+ * java -jar sim/target/detraft-sim.jar --seed 42            # one seed, full report
+ * java -jar sim/target/detraft-sim.jar --seeds 1..1000      # a sweep
+ * </pre>
+ *
+ * <p>Each seed runs single-threaded and alone; threads only run several seeds side by side.
+ * Output is printed in seed order whatever the thread count, and a seed prints the same
+ * lines every time (the summary's timings aside).
+ */
+public final class Main {
+  static final String USAGE = String.join("\n",
+      "usage: detraft-sim (--seed N | --seeds A..B) [--parallel K] [--safety-seconds S]",
+      "                   [--recheck R] [--quiet | --verbose]",
+      "  --seed N            run one seed and print its options, result and (on failure) trace",
+      "  --seeds A..B        run seeds A to B inclusive; print one line per failing seed",
+      "  --parallel K        seeds run side by side (default: number of cores)",
+      "  --safety-seconds S  override the seed's safety-phase length (virtual seconds)",
+      "  --recheck R         run every R-th seed twice; a different fingerprint is a failure",
+      "  --quiet             print only failing seeds and the summary",
+      "  --verbose           print every seed's options and result, full reports on failure",
+      "exit status: 0 all seeds passed (unknown verdicts are warnings), 1 a seed failed,"
+          + " 2 bad usage");
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Parsed command line. */
+  private record Arguments(long first, long last, boolean single, int parallel,
+      double safetySeconds, int recheck, boolean quiet, boolean verbose) {}
+
+  /** Runs the command line; returns the exit status. */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    Arguments arguments;
+    try {
+      arguments = parse(args);
+    } catch (IllegalArgumentException e) {
+      err.println("detraft-sim: " + e.getMessage());
+      err.println(USAGE);
+      return 2;
+    }
+    if (arguments == null) {
+      out.println(USAGE);
+      return 0;
+    }
+    return arguments.single() ? runOne(arguments, out) : sweep(arguments, out);
+  }
+
+  private static Arguments parse(String[] args) {
+    Long first = null;
+    Long last = null;
+    boolean single = false;
+    int parallel = Runtime.getRuntime().availableProcessors();
+    double safetySeconds = -1;
+    int recheck = 0;
+    boolean quiet = false;
+    boolean verbose = false;
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      switch (arg) {
+        case "--help", "-h" -> {
+          return null;
+        }
+        case "--seed" -> {
+          requireNoSeedsYet(first);
+          first = parseLong(value(args, ++i, arg), arg);
+          last = first;
+          single = true;
+        }
+        case "--seeds" -> {
+          requireNoSeedsYet(first);
+          String range = value(args, ++i, arg);
+          int dots = range.indexOf("..");
+          if (dots <= 0) {
+            throw new IllegalArgumentException("--seeds wants A..B, got '" + range + "'");
+          }
+          first = parseLong(range.substring(0, dots), arg);
+          last = parseLong(range.substring(dots + 2), arg);
+          if (last < first) {
+            throw new IllegalArgumentException("--seeds range is empty: " + range);
+          }
+        }
+        case "--parallel" -> {
+          parallel = (int) parseLong(value(args, ++i, arg), arg);
+          if (parallel < 1) {
+            throw new IllegalArgumentException("--parallel must be at least 1");
+          }
+        }
+        case "--safety-seconds" -> {
+          String text = value(args, ++i, arg);
+          try {
+            safetySeconds = Double.parseDouble(text);
+          } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--safety-seconds wants a number, got '" + text
+                + "'");
+          }
+          if (!(safetySeconds >= 0 && safetySeconds <= 3600)) {
+            throw new IllegalArgumentException("--safety-seconds must be in [0, 3600]");
+          }
+        }
+        case "--recheck" -> {
+          recheck = (int) parseLong(value(args, ++i, arg), arg);
+          if (recheck < 1) {
+            throw new IllegalArgumentException("--recheck must be at least 1");
+          }
+        }
+        case "--quiet" -> quiet = true;
+        case "--verbose" -> verbose = true;
+        default -> throw new IllegalArgumentException("unknown argument '" + arg + "'");
+      }
+    }
+    if (first == null) {
+      throw new IllegalArgumentException("give --seed N or --seeds A..B");
+    }
+    if (quiet && verbose) {
+      throw new IllegalArgumentException("--quiet and --verbose exclude each other");
+    }
+    return new Arguments(first, last, single, parallel, safetySeconds, recheck, quiet,
+        verbose);
+  }
+
+  private static void requireNoSeedsYet(Long first) {
+    if (first != null) {
+      throw new IllegalArgumentException("give either --seed or --seeds, once");
+    }
+  }
+
+  private static String value(String[] args, int i, String flag) {
+    if (i >= args.length) {
+      throw new IllegalArgumentException(flag + " needs a value");
+    }
+    return args[i];
+  }
+
+  private static long parseLong(String text, String flag) {
+    try {
+      return Long.parseLong(text.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(flag + " wants an integer, got '" + text + "'");
+    }
+  }
+
+  /** The options a seed runs with, after command-line overrides. */
+  static SimOptions optionsFor(long seed, double safetySeconds) {
+    SimOptions options = SimOptions.derive(seed);
+    return safetySeconds >= 0 ? options.withSafetySeconds(safetySeconds) : options;
+  }
+
+  private static int runOne(Arguments arguments, PrintStream out) {
+    SimOptions options = optionsFor(arguments.first(), arguments.safetySeconds());
+    out.println("options: " + options.describe());
+    long wallStart = System.nanoTime();
+    SimResult result = new Simulation(options).run();
+    double wall = (System.nanoTime() - wallStart) / 1e9;
+    out.println(result.line());
+    if (result.verdict() != SimResult.Verdict.PASS) {
+      out.print(result.report());
+    }
+    out.println(String.format(Locale.ROOT, "wall: %.2fs (%.0f simulated s per wall s)", wall,
+        result.simulatedNanos() / 1e9 / Math.max(wall, 1e-9)));
+    return result.failed() ? 1 : 0;
+  }
+
+  /** The first run of a seed, or a failure if its second run took another course. */
+  private static SimResult recheck(SimResult first, SimResult second) {
+    if (first.fingerprint() == second.fingerprint()) {
+      return first;
+    }
+    return new SimResult(first.options(), SimResult.Verdict.FAIL, "determinism",
+        "determinism: two runs of seed " + first.seed() + " ended with fingerprints "
+            + first.fingerprintHex() + " and " + second.fingerprintHex(), first.fingerprint(),
+        first.simulatedNanos(), first.traceTail(), first.stats());
+  }
+
+  /** CPU time of the whole JVM so far, or 0 where the platform does not say. */
+  private static long processCpuNanos() {
+    return ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : 0;
+  }
+
+  /** One seed's result and the CPU time its thread spent on it. */
+  private record Timed(SimResult result, long cpuNanos) {}
+
+  private static int sweep(Arguments arguments, PrintStream out) {
+    int threads = arguments.parallel();
+    long count = arguments.last() - arguments.first() + 1;
+    if (!arguments.quiet()) {
+      out.println("detraft-sim: seeds " + arguments.first() + ".." + arguments.last() + " ("
+          + count + "), " + threads + " thread(s)");
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(threads, runnable -> {
+      Thread thread = new Thread(runnable, "detraft-sim");
+      thread.setDaemon(true);
+      return thread;
+    });
+    ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
+    boolean cpuTimed = cpu.isCurrentThreadCpuTimeSupported();
+    long passed = 0;
+    long failed = 0;
+    long unknown = 0;
+    double simulatedSeconds = 0;
+    long cpuNanos = 0;
+    long wallStart = System.nanoTime();
+    long processCpuStart = processCpuNanos();
+    // A bounded window of seeds in flight: results print in seed order, memory stays flat.
+    ArrayDeque<Future<Timed>> window = new ArrayDeque<>();
+    long next = arguments.first();
+    try {
+      while (next <= arguments.last() || !window.isEmpty()) {
+        while (next <= arguments.last() && window.size() < threads * 4) {
+          long seed = next++;
+          window.add(pool.submit(() -> {
+            long cpuStart = cpuTimed ? cpu.getCurrentThreadCpuTime() : 0;
+            SimOptions options = optionsFor(seed, arguments.safetySeconds());
+            SimResult result = new Simulation(options).run();
+            if (arguments.recheck() > 0 && Math.floorMod(seed, arguments.recheck()) == 0) {
+              result = recheck(result, new Simulation(options).run());
+            }
+            long cpuUsed = cpuTimed ? cpu.getCurrentThreadCpuTime() - cpuStart : 0;
+            return new Timed(result, cpuUsed);
+          }));
+        }
+        Timed timed = window.poll().get();
+        SimResult result = timed.result();
+        cpuNanos += timed.cpuNanos();
+        simulatedSeconds += result.simulatedNanos() / 1e9;
+        switch (result.verdict()) {
+          case PASS -> passed++;
+          case FAIL -> failed++;
+          case UNKNOWN -> unknown++;
+        }
+        if (arguments.verbose()) {
+          out.println("options: " + result.options().describe());
+          out.println(result.line());
+          if (result.verdict() != SimResult.Verdict.PASS) {
+            out.print(result.report());
+          }
+        } else if (result.verdict() != SimResult.Verdict.PASS) {
+          out.println(result.line() + (result.failed()
+              ? "  [replay: java -jar sim/target/detraft-sim.jar --seed " + result.seed() + "]"
+              : ""));
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("a run threw outside its own failure handling",
+          e.getCause());
+    } finally {
+      pool.shutdownNow();
+    }
+    double wall = (System.nanoTime() - wallStart) / 1e9;
+    double cpuSeconds = cpuNanos / 1e9;
+    double processCpuSeconds = (processCpuNanos() - processCpuStart) / 1e9;
+    int cores = Math.min(threads, Runtime.getRuntime().availableProcessors());
+    out.println(String.format(Locale.ROOT,
+        "seeds: %d passed, %d failed, %d unknown (of %d)", passed, failed, unknown, count));
+    out.println(String.format(Locale.ROOT,
+        "simulated %.1fs in %.1fs wall, %d thread(s): %.0f simulated s per wall s (%.0f per"
+            + " core)", simulatedSeconds, wall, threads, simulatedSeconds / Math.max(wall, 1e-9),
+        simulatedSeconds / Math.max(wall * cores, 1e-9)));
+    if (cpuTimed && cpuSeconds > 0) {
+      // Thread CPU time is what the runs themselves cost, immune to other load on the
+      // machine; process CPU time adds the JIT compiler and the garbage collector.
+      out.println(String.format(Locale.ROOT,
+          "per core: %.0f simulated s per CPU s, %.0f seeds per core-hour (run threads: %.1f"
+              + " CPU s; whole process incl. JIT and GC: %.1f CPU s)",
+          simulatedSeconds / cpuSeconds, count / (cpuSeconds / 3600), cpuSeconds,
+          processCpuSeconds));
+    } else {
+      out.println(String.format(Locale.ROOT,
+          "per core: %.0f simulated s per core-second, %.0f seeds per core-hour (wall x %d)",
+          simulatedSeconds / (wall * cores), count / (wall * cores / 3600), cores));
+    }
+    return failed > 0 ? 1 : 0;
+  }
+}

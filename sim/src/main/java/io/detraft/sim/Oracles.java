@@ -1,0 +1,304 @@
+package io.detraft.sim;
+
+import io.detraft.core.Entry;
+import io.detraft.core.HardState;
+import io.detraft.core.Message;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Raft's safety properties, checked while the run goes (Figure 3 of the Raft paper, plus what
+ * a host owes across crashes). Each check throws a {@link SimulationFailure} naming the
+ * property; none of them depends on timing, so every one holds under any fault schedule.
+ *
+ * <p>Logs are compared through <b>chain hashes</b>: a node's chain at index {@code i} hashes
+ * its entry at {@code i} (term, type, data) with its chain at {@code i-1}, so equal chains at
+ * {@code i} mean equal logs up to {@code i}. That turns log matching and prefix comparisons
+ * into O(1) checks per entry.
+ */
+final class Oracles {
+  /** Per node: what it did in this incarnation and what it ever promised. */
+  private static final class NodeFacts {
+    /** Highest commit index in a hard state this incarnation (monotonic). */
+    long commit;
+    /** Highest index applied this incarnation; applies must be contiguous from here. */
+    long applied;
+    /** Highest commit index known to be fsynced; recovery must not come back below it. */
+    long durableCommit;
+    /** Highest term the node put in a message (it must have persisted it first). */
+    long spokenTerm;
+    /** The last non-PreVote vote granted: in {@code voteTerm} to {@code votedFor}. */
+    long voteTerm;
+    long votedFor;
+    /** The last accepted append acknowledged: up to {@code ackIndex} in {@code ackTerm}. */
+    long ackTerm;
+    long ackIndex;
+    long ackChain;
+  }
+
+  private final NodeFacts[] facts;
+  /** Whether restarts check the host's durability promises (see {@link SimHooks}). */
+  private final boolean durabilityOracles;
+  /** The leader of each term, once known. Only looked up, never iterated. */
+  private final Map<Long, Integer> leaderByTerm = new HashMap<>();
+  /** Log index -> (term, chain, node) triples seen at that index on any node. */
+  private final ArrayList<long[]> logByIndex = new ArrayList<>();
+  /** Committed entries by index, as first applied anywhere: term, chain and who applied it. */
+  private final LongList committedTerm = new LongList();
+  private final LongList committedChain = new LongList();
+  private final LongList committedBy = new LongList();
+  /**
+   * For each term, the highest index some node knew committed while in that term; entries up
+   * to it were committed in that term or earlier, so every later leader must hold them.
+   */
+  private final TreeMap<Long, Long> commitKnownInTerm = new TreeMap<>();
+  private long maxAcknowledgedIndex;
+
+  Oracles(int size, boolean durabilityOracles) {
+    this.durabilityOracles = durabilityOracles;
+    facts = new NodeFacts[size + 1];
+    for (int i = 1; i <= size; i++) {
+      facts[i] = new NodeFacts();
+    }
+    committedTerm.set(0, 0);
+    committedChain.set(0, 0);
+    committedBy.set(0, 0);
+  }
+
+  /** Log matching (§5.3): same index and term on two nodes means the same log up to there. */
+  void onAppend(int node, Entry entry, long chain) {
+    int index = (int) entry.index();
+    while (logByIndex.size() <= index) {
+      logByIndex.add(null);
+    }
+    long[] seen = logByIndex.get(index);
+    if (seen == null) {
+      logByIndex.set(index, new long[] {entry.term(), chain, node});
+      return;
+    }
+    for (int i = 0; i < seen.length; i += 3) {
+      if (seen[i] == entry.term()) {
+        if (seen[i + 1] != chain) {
+          fail("log-matching", "n" + node + " and n" + seen[i + 2] + " both hold an entry at"
+              + " index " + index + " in term " + entry.term() + ", but their logs differ at or"
+              + " before it");
+        }
+        return;
+      }
+    }
+    long[] grown = java.util.Arrays.copyOf(seen, seen.length + 3);
+    grown[seen.length] = entry.term();
+    grown[seen.length + 1] = chain;
+    grown[seen.length + 2] = node;
+    logByIndex.set(index, grown);
+  }
+
+  /** Commit never goes backwards within an incarnation; terms never go backwards. */
+  void onHardState(int node, HardState previous, HardState next) {
+    NodeFacts f = facts[node];
+    if (next.commit() < f.commit) {
+      fail("commit-monotonic", "n" + node + " commit went back from " + f.commit + " to "
+          + next.commit() + " within one incarnation");
+    }
+    f.commit = next.commit();
+    if (next.term() < previous.term()) {
+      fail("term-monotonic", "n" + node + " term went back from " + previous.term() + " to "
+          + next.term());
+    }
+    if (next.term() == previous.term() && previous.vote() != 0
+        && next.vote() != previous.vote()) {
+      fail("one-vote-per-term", "n" + node + " changed its vote in term " + next.term()
+          + " from n" + previous.vote() + " to n" + next.vote());
+    }
+  }
+
+  /**
+   * §5.4.2: a leader commits by counting replicas only an entry of its own term (earlier
+   * entries are then committed indirectly); Figure 8 shows how counting replicas of an older
+   * term's entry loses a committed entry. {@code termAtCommit} is the term of the entry at the
+   * new commit index in the leader's log (-1 if it is not stored yet).
+   */
+  void onLeaderCommit(int node, HardState next, long termAtCommit) {
+    if (termAtCommit != next.term()) {
+      fail("commit-rule", "leader n" + node + " of term " + next.term() + " advanced its commit"
+          + " index to " + next.commit() + ", whose entry has term " + termAtCommit
+          + " (only current-term entries may be committed by counting replicas, §5.4.2)");
+    }
+  }
+
+  /**
+   * At most one leader per term (§5.2), and leader completeness (§5.4): the new leader holds
+   * every entry committed in an earlier term.
+   */
+  void onLeader(int node, long term, SimNode host) {
+    Integer previous = leaderByTerm.putIfAbsent(term, node);
+    if (previous != null && previous != node) {
+      fail("election-safety", "term " + term + " has two leaders: n" + previous + " and n"
+          + node);
+    }
+    long required = 0;
+    for (long index : commitKnownInTerm.headMap(term).values()) {
+      required = Math.max(required, index);
+    }
+    if (required == 0) {
+      return;
+    }
+    if (host.lastIndex() < required
+        || host.chainAt(required) != committedChain.get((int) required)) {
+      fail("leader-completeness", "n" + node + " became leader of term " + term
+          + " but its log (last index " + host.lastIndex() + ") does not hold the committed"
+          + " entries up to " + required + " (committed in an earlier term; entry "
+          + required + " has term " + committedTerm.get((int) required) + ", first applied by n"
+          + committedBy.get((int) required) + ")");
+    }
+  }
+
+  /**
+   * State-machine safety (§5.4.3): every node applies the same entry at each index, and
+   * applies indexes in order without gaps within an incarnation.
+   */
+  void onApply(int node, Entry entry, long chain) {
+    NodeFacts f = facts[node];
+    int index = (int) entry.index();
+    if (index != f.applied + 1) {
+      fail("applied-monotonic", "n" + node + " applied index " + index + " after "
+          + f.applied + " (applies must be contiguous and never go back)");
+    }
+    f.applied = index;
+    if (index < committedTerm.size()) {
+      if (committedTerm.get(index) != entry.term() || committedChain.get(index) != chain) {
+        fail("state-machine-safety", "n" + node + " applied entry " + index + " of term "
+            + entry.term() + ", but n" + committedBy.get(index) + " applied a different entry"
+            + " (term " + committedTerm.get(index) + ") or log prefix there");
+      }
+      return;
+    }
+    if (index != committedTerm.size()) {
+      throw new IllegalStateException("committed entries recorded out of order at " + index);
+    }
+    committedTerm.set(index, entry.term());
+    committedChain.set(index, chain);
+    committedBy.set(index, node);
+  }
+
+  /** A node in {@code term} knew entries up to {@code index} committed (it applied them). */
+  void onCommitKnown(long term, long index) {
+    Long known = commitKnownInTerm.get(term);
+    if (known == null || known < index) {
+      commitKnownInTerm.put(term, index);
+    }
+  }
+
+  /** Remembers what a node promised by speaking, to check it survives the node's crash. */
+  void onSend(int node, Message message, SimNode host) {
+    NodeFacts f = facts[node];
+    if (message instanceof Message.Propose) {
+      return; // Carries no term.
+    }
+    if (message instanceof Message.VoteRequest request && request.preVote()) {
+      return; // A PreVote names a term the sender has not adopted.
+    }
+    if (message instanceof Message.VoteResponse response) {
+      if (response.preVote()) {
+        return; // Binds nothing; a granted one echoes a term not adopted.
+      }
+      if (response.granted()) {
+        f.voteTerm = response.term();
+        f.votedFor = response.to();
+      }
+    }
+    if (message instanceof Message.AppendResponse response && !response.rejected()
+        && response.index() > 0) {
+      if (response.index() > host.lastIndex()) {
+        fail("ack-beyond-log", "n" + node + " acknowledged entries up to " + response.index()
+            + " but its log ends at " + host.lastIndex() + ": " + message);
+      }
+      f.ackTerm = response.term();
+      f.ackIndex = response.index();
+      f.ackChain = host.chainAt(response.index());
+    }
+    f.spokenTerm = Math.max(f.spokenTerm, message.term());
+  }
+
+  /** An fsync completed that covered {@code hardState}. */
+  void onDurable(int node, HardState hardState) {
+    NodeFacts f = facts[node];
+    f.durableCommit = Math.max(f.durableCommit, hardState.commit());
+  }
+
+  /**
+   * A node restarts from what its disk kept: nothing it fsynced, and nothing it said, may be
+   * missing (the Ready contract: persist before you speak).
+   */
+  void onRecover(int node, HardState recovered, SimNode host) {
+    NodeFacts f = facts[node];
+    f.commit = recovered.commit();
+    f.applied = 0;
+    if (!durabilityOracles) {
+      return;
+    }
+    String who = "n" + node + " recovered " + recovered + " last index " + host.lastIndex();
+    if (recovered.commit() < f.durableCommit) {
+      fail("durability", who + ", but commit " + f.durableCommit + " had been fsynced");
+    }
+    if (recovered.term() < f.spokenTerm) {
+      fail("persist-before-speak", who + ", but it had sent a message in term "
+          + f.spokenTerm + " (a term must be durable before the node speaks in it)");
+    }
+    if (recovered.term() == f.voteTerm && recovered.vote() != f.votedFor) {
+      fail("persist-before-speak", who + ", but it had granted its vote in term "
+          + f.voteTerm + " to n" + f.votedFor + " (a lost vote lets it vote twice)");
+    }
+    if (recovered.term() == f.ackTerm && f.ackIndex > 0
+        && (host.lastIndex() < f.ackIndex || host.chainAt(f.ackIndex) != f.ackChain)) {
+      fail("persist-before-speak", who + ", but in term " + f.ackTerm
+          + " it had acknowledged holding entries up to " + f.ackIndex
+          + " (an acknowledged entry must be durable: the leader may have committed it)");
+    }
+  }
+
+  /** A client was told its operation, committed at {@code index}, took effect. */
+  void onAcknowledged(int node, long index, long term) {
+    if (index >= committedTerm.size() || committedTerm.get((int) index) != term) {
+      fail("acknowledged-write", "n" + node + " acknowledged a client operation at index "
+          + index + " term " + term + " that is not the committed entry there");
+    }
+    maxAcknowledgedIndex = Math.max(maxAcknowledgedIndex, index);
+  }
+
+  long maxAcknowledgedIndex() {
+    return maxAcknowledgedIndex;
+  }
+
+  /** The chain of the committed log at {@code index} (for convergence checks). */
+  long committedChainAt(long index) {
+    return committedChain.get((int) index);
+  }
+
+  /** Highest index applied anywhere. */
+  long maxCommittedIndex() {
+    return committedTerm.size() - 1;
+  }
+
+  /**
+   * No acknowledged write lost: {@code host}'s log holds the committed log up to every index
+   * a client was told about.
+   */
+  void checkHoldsAcknowledged(int node, SimNode host) {
+    long index = maxAcknowledgedIndex;
+    if (index == 0) {
+      return;
+    }
+    if (host.lastIndex() < index || host.chainAt(index) != committedChain.get((int) index)) {
+      fail("acknowledged-write", "n" + node + " (last index " + host.lastIndex()
+          + ") lost acknowledged writes: its log differs from the committed log at or before "
+          + index);
+    }
+  }
+
+  private static void fail(String oracle, String message) {
+    throw new SimulationFailure(oracle, message);
+  }
+}

@@ -1,0 +1,224 @@
+package io.detraft.sim;
+
+import io.detraft.core.Codec;
+import io.detraft.core.Message;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.commons.math3.distribution.AbstractRealDistribution;
+import org.apache.commons.math3.distribution.LogNormalDistribution;
+import org.apache.commons.math3.distribution.ParetoDistribution;
+
+/**
+ * The simulated network between replicas. Every message is encoded with the core's {@link
+ * Codec} when sent and decoded when delivered, so the codec is exercised by every run and a
+ * message cannot share mutable state between sender and receiver.
+ *
+ * <p>Faults: loss, duplication, delay with a heavy tail (Pareto or log-normal, from Commons
+ * Math on the run's generator), reordering (off = FIFO links), partitions (checked both when a
+ * packet is sent and when it would arrive, so a partition also eats packets in flight) and
+ * clogged links (a link holds every packet until the clog ends). In the liveness phase the
+ * network is clean: no loss, no duplication, small delays.
+ */
+final class SimNetwork {
+  /** Partition shapes the nemesis picks from. */
+  enum Shape {
+    SYMMETRIC,
+    ASYMMETRIC,
+    ISOLATE_ONE,
+    MAJORITY_MINORITY,
+    BRIDGE
+  }
+
+  private final Simulation sim;
+  private final SimOptions.NetworkOptions options;
+  private final int size;
+  private final SimRandom random;
+  private final AbstractRealDistribution tail;
+  /** cut[from][to]: packets from {@code from} to {@code to} are dropped. Ids are 1-based. */
+  private final boolean[][] cut;
+  /** The time until which a link holds its packets (0: not clogged). */
+  private final long[][] clogUntil;
+  /** Latest arrival time per link, for FIFO links. */
+  private final long[][] lastArrival;
+  private boolean clean;
+  private long sent;
+  private long dropped;
+
+  SimNetwork(Simulation sim, SimOptions.NetworkOptions options, int size, SimRandom random) {
+    this.sim = sim;
+    this.options = options;
+    this.size = size;
+    this.random = random;
+    this.tail = options.paretoTail()
+        ? new ParetoDistribution(random.asRandomGenerator(), options.tailScale(),
+            options.tailShape())
+        : new LogNormalDistribution(random.asRandomGenerator(), Math.log(options.tailScale()),
+            options.tailShape());
+    this.cut = new boolean[size + 1][size + 1];
+    this.clogUntil = new long[size + 1][size + 1];
+    this.lastArrival = new long[size + 1][size + 1];
+  }
+
+  /** Sends a message from replica {@code from}; the receiver is {@code message.to()}. */
+  void send(int from, Message message) {
+    int to = (int) message.to();
+    byte[] bytes = Codec.encode(message);
+    long hash = Trace.hashBytes(bytes);
+    long now = sim.now();
+    sent++;
+    if (cut[from][to]) {
+      drop(now, from, to, hash, "partitioned");
+      return;
+    }
+    if (!clean && random.chance(options.loss())) {
+      drop(now, from, to, hash, "lost");
+      return;
+    }
+    long arrival = arrival(now, from, to);
+    sim.trace().record(now, Trace.Kind.SEND, from, to, hash, arrival, message);
+    sim.schedule(new Event(arrival, Event.Kind.DELIVER, to, from, hash, 0, bytes));
+    if (!clean && random.chance(options.duplicate())) {
+      long copy = arrival(now, from, to);
+      sim.trace().record(now, Trace.Kind.DUPLICATE, from, to, hash, copy, null);
+      sim.schedule(new Event(copy, Event.Kind.DELIVER, to, from, hash, 0, bytes));
+    }
+  }
+
+  /** A packet arrives: unless a partition now separates the two, the receiver gets it. */
+  void deliver(Event event) {
+    int to = event.node;
+    int from = event.peer;
+    if (cut[from][to]) {
+      drop(event.time, from, to, event.first, "partitioned in flight");
+      return;
+    }
+    Message message = Codec.decode((byte[]) event.payload);
+    if (message.to() != to || message.from() != from) {
+      throw new SimulationFailure("codec", "message from n" + from + " to n" + to
+          + " decoded as from n" + message.from() + " to n" + message.to() + ": " + message);
+    }
+    sim.trace().record(event.time, Trace.Kind.DELIVER, to, from, event.first, 0, message);
+    sim.node(to).receive(message);
+  }
+
+  private long arrival(long now, int from, int to) {
+    long delay;
+    if (clean) {
+      delay = options.delayMinNanos() + random.nextLong(options.delayMinNanos());
+    } else {
+      double extra = Math.min(tail.sample(), (double) options.delayMaxNanos());
+      delay = options.delayMinNanos() + (long) extra;
+    }
+    long arrival = now + delay;
+    if (clogUntil[from][to] > now) {
+      arrival = Math.max(arrival, clogUntil[from][to] + delay);
+    }
+    if (!options.reorder() || clean) {
+      // A FIFO link: nothing overtakes what was sent before it.
+      arrival = Math.max(arrival, lastArrival[from][to]);
+      lastArrival[from][to] = arrival;
+    }
+    return arrival;
+  }
+
+  private void drop(long time, int from, int to, long hash, String reason) {
+    dropped++;
+    sim.trace().record(time, Trace.Kind.DROP, from, to, hash, 0, reason);
+  }
+
+  /** Cuts links in a randomly chosen shape; returns a description for the trace. */
+  String partition(Shape shape) {
+    heal();
+    List<Integer> ids = new ArrayList<>();
+    for (int i = 1; i <= size; i++) {
+      ids.add(i);
+    }
+    // Fisher-Yates with our generator: a random assignment of roles to nodes.
+    for (int i = ids.size() - 1; i > 0; i--) {
+      int j = random.nextInt(i + 1);
+      Integer tmp = ids.get(i);
+      ids.set(i, ids.get(j));
+      ids.set(j, tmp);
+    }
+    switch (shape) {
+      case SYMMETRIC: {
+        int split = 1 + random.nextInt(size - 1);
+        cutBetween(ids.subList(0, split), ids.subList(split, size));
+        return "symmetric " + ids.subList(0, split) + " | " + ids.subList(split, size);
+      }
+      case ISOLATE_ONE:
+        cutBetween(ids.subList(0, 1), ids.subList(1, size));
+        return "isolate " + ids.get(0);
+      case MAJORITY_MINORITY: {
+        int minority = (size - 1) / 2;
+        cutBetween(ids.subList(0, minority), ids.subList(minority, size));
+        return "minority " + ids.subList(0, minority) + " | majority "
+            + ids.subList(minority, size);
+      }
+      case BRIDGE: {
+        // ids[0] is the bridge; the rest split in two halves that only it connects.
+        int half = 1 + (size - 1) / 2;
+        List<Integer> left = ids.subList(1, half);
+        List<Integer> right = ids.subList(half, size);
+        cutBetween(left, right);
+        return "bridge " + ids.get(0) + " between " + left + " and " + right;
+      }
+      case ASYMMETRIC: {
+        StringBuilder links = new StringBuilder("asymmetric");
+        for (int from = 1; from <= size; from++) {
+          for (int to = 1; to <= size; to++) {
+            if (from != to && random.chance(0.4)) {
+              cut[from][to] = true;
+              links.append(' ').append(from).append("->").append(to);
+            }
+          }
+        }
+        return links.toString();
+      }
+      default:
+        throw new IllegalStateException("unknown shape " + shape);
+    }
+  }
+
+  private void cutBetween(List<Integer> left, List<Integer> right) {
+    for (int a : left) {
+      for (int b : right) {
+        cut[a][b] = true;
+        cut[b][a] = true;
+      }
+    }
+  }
+
+  /** Reconnects every link. */
+  void heal() {
+    for (boolean[] row : cut) {
+      java.util.Arrays.fill(row, false);
+    }
+  }
+
+  /** Holds every packet on the link {@code from -> to} until {@code until}. */
+  void clog(int from, int to, long until) {
+    clogUntil[from][to] = Math.max(clogUntil[from][to], until);
+  }
+
+  /** The liveness phase: everything healed, no loss, no duplication, short delays. */
+  void makeClean() {
+    heal();
+    for (long[] row : clogUntil) {
+      java.util.Arrays.fill(row, 0);
+    }
+    clean = true;
+  }
+
+  boolean isCut(int from, int to) {
+    return cut[from][to];
+  }
+
+  long sent() {
+    return sent;
+  }
+
+  long dropped() {
+    return dropped;
+  }
+}

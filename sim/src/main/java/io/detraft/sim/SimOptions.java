@@ -1,0 +1,272 @@
+package io.detraft.sim;
+
+import java.util.Locale;
+
+/**
+ * Every option of one run, derived from its seed ("swarm testing": each seed picks its own
+ * cluster, timeouts, fault mix and workload, so a sweep covers fault combinations that no
+ * hand-written configuration would) and printed first, so {@code --seed N} alone replays a
+ * run. Times are in nanoseconds of virtual time. Tests may override a group with the
+ * {@code withX} methods; the printed line then shows what actually ran.
+ */
+public record SimOptions(
+    long seed,
+    ClusterOptions cluster,
+    NetworkOptions network,
+    DiskOptions disk,
+    ProcessOptions process,
+    WorkloadOptions workload,
+    PhaseOptions phases) {
+
+  static final long MS = 1_000_000L;
+  static final long SECOND = 1_000_000_000L;
+
+  /**
+   * The replicas and their clocks.
+   *
+   * @param size voters, 3 or 5
+   * @param tickNanos nominal length of one core tick
+   * @param driftMax each node's tick length is {@code tickNanos * (1 + d)} with {@code d}
+   *     drawn from {@code [-driftMax, driftMax]}: clocks run at different rates
+   */
+  public record ClusterOptions(int size, long tickNanos, int electionTicks, int heartbeatTicks,
+      boolean preVote, boolean checkQuorum, boolean forwardProposals, int maxInflightAppends,
+      long maxAppendBytes, double driftMax) {
+    public ClusterOptions {
+      check(size >= 1 && size <= 9, "cluster size must be 1..9: " + size);
+      check(tickNanos > 0, "tickNanos must be positive");
+      check(driftMax >= 0 && driftMax < 0.5, "driftMax must be in [0, 0.5)");
+    }
+  }
+
+  /**
+   * Packet faults. A switched-off fault has probability 0 or {@code false}.
+   *
+   * @param delayMinNanos every packet takes at least this long
+   * @param paretoTail heavy tail: Pareto when true, log-normal otherwise
+   * @param tailScale Pareto scale (ns) or log-normal median (ns) of the extra delay
+   * @param tailShape Pareto shape (smaller = heavier) or log-normal sigma
+   * @param delayMaxNanos cap of one packet's delay
+   * @param reorder packets on one link overtake each other; off means FIFO links (TCP-like)
+   */
+  public record NetworkOptions(double loss, double duplicate, long delayMinNanos,
+      boolean paretoTail, double tailScale, double tailShape, long delayMaxNanos,
+      boolean reorder, boolean partitions, long partitionEveryNanos, long partitionMaxNanos,
+      boolean clogging, long clogEveryNanos, long clogMaxNanos) {
+    public NetworkOptions {
+      check(loss >= 0 && loss < 1 && duplicate >= 0 && duplicate < 1, "bad probabilities");
+      check(delayMinNanos > 0 && delayMaxNanos >= delayMinNanos, "bad delay bounds");
+      check(tailScale > 0 && tailShape > 0, "bad tail parameters");
+    }
+  }
+
+  /**
+   * The simulated disk: writes are buffered until fsync; a crash loses what was not synced
+   * (a random prefix of it may have reached the platter) and may tear the last write.
+   */
+  public record DiskOptions(long fsyncMinNanos, long fsyncMaxNanos, double tornWrite) {
+    public DiskOptions {
+      check(fsyncMinNanos >= 0 && fsyncMaxNanos >= fsyncMinNanos, "bad fsync bounds");
+      check(tornWrite >= 0 && tornWrite <= 1, "bad torn-write probability");
+    }
+  }
+
+  /** Process faults: crash then restart from durable state; pause (the process stops). */
+  public record ProcessOptions(boolean crashes, long crashEveryNanos, long restartMaxNanos,
+      boolean pauses, long pauseEveryNanos, long pauseMaxNanos) {
+    public ProcessOptions {
+      check(crashEveryNanos > 0 && pauseEveryNanos > 0, "fault intervals must be positive");
+      check(restartMaxNanos > 0 && pauseMaxNanos > 0, "fault durations must be positive");
+    }
+  }
+
+  /**
+   * KV clients. Each client has one operation in flight; all clients together aim at {@code
+   * opsPerSecond}. Weights pick the operation kind.
+   */
+  public record WorkloadOptions(int clients, double opsPerSecond, int getWeight, int putWeight,
+      int casWeight, int keys, long timeoutNanos, long clientLatencyNanos) {
+    public WorkloadOptions {
+      check(clients >= 1 && keys >= 1 && opsPerSecond > 0, "bad workload size");
+      check(getWeight >= 0 && putWeight >= 0 && casWeight >= 0
+          && getWeight + putWeight + casWeight > 0, "bad operation weights");
+      check(timeoutNanos > 0 && clientLatencyNanos >= 0, "bad client timings");
+    }
+  }
+
+  /**
+   * @param safetyNanos how long faults run
+   * @param livenessBoundNanos after healing, a leader must emerge and all client work finish
+   *     within this bound
+   * @param livenessOpsPerClient new operations each client must complete after healing
+   */
+  public record PhaseOptions(long safetyNanos, long livenessBoundNanos, int livenessOpsPerClient) {
+    public PhaseOptions {
+      check(safetyNanos >= 0 && livenessBoundNanos > 0 && livenessOpsPerClient >= 0,
+          "bad phase lengths");
+    }
+  }
+
+  /** The options seed {@code seed} stands for. */
+  public static SimOptions derive(long seed) {
+    // One generator per option group: adding a knob to one group leaves the others alone.
+    SimRandom root = new SimRandom(seed);
+    SimRandom c = root.fork(1);
+    int size = c.chance(0.5) ? 3 : 5;
+    int election = (int) c.between(10, 30);
+    int heartbeat = (int) c.between(1, Math.min(3, election / 4));
+    double[] drifts = {0, 0.001, 0.01, 0.05, 0.1};
+    ClusterOptions cluster = new ClusterOptions(size, 10 * MS, election, heartbeat,
+        c.chance(0.5), c.chance(0.5), c.chance(0.5), pick(c, 1, 4, 64, 256),
+        pick(c, 256, 4096, 1 << 20), drifts[c.nextInt(drifts.length)]);
+
+    SimRandom n = root.fork(2);
+    double loss = n.chance(0.5) ? n.uniform(0.001, 0.1) : 0;
+    double duplicate = n.chance(0.3) ? n.uniform(0.001, 0.05) : 0;
+    long delayMin = n.between(50_000, 500_000);
+    boolean pareto = n.chance(0.5);
+    double tailScale = n.uniform(100_000, 1_000_000);
+    double tailShape = pareto ? n.uniform(1.2, 3.0) : n.uniform(0.5, 2.0);
+    NetworkOptions network = new NetworkOptions(loss, duplicate, delayMin, pareto, tailScale,
+        tailShape, 2 * SECOND, n.chance(0.5),
+        n.chance(0.5), n.between(SECOND, 5 * SECOND), n.between(200 * MS, 4 * SECOND),
+        n.chance(0.3), n.between(SECOND, 5 * SECOND), n.between(100 * MS, 2 * SECOND));
+
+    SimRandom d = root.fork(3);
+    long fsyncMin = d.between(50_000, 1 * MS);
+    DiskOptions disk = new DiskOptions(fsyncMin, fsyncMin + logUniform(d, 100_000, 20 * MS),
+        d.chance(0.5) ? 0.5 : 0);
+
+    // Log-uniform intervals: some seeds crash a node every few hundred milliseconds (bugs
+    // with a narrow window need many crashes), others rarely (long stable stretches).
+    SimRandom p = root.fork(4);
+    ProcessOptions process = new ProcessOptions(
+        p.chance(0.6), logUniform(p, 150 * MS, 5 * SECOND), p.between(20 * MS, 3 * SECOND),
+        p.chance(0.4), logUniform(p, 300 * MS, 5 * SECOND), p.between(20 * MS, 2 * SECOND));
+
+    SimRandom w = root.fork(5);
+    WorkloadOptions workload = new WorkloadOptions((int) w.between(2, 8), 200,
+        (int) w.between(1, 4), (int) w.between(1, 4), (int) w.between(0, 3),
+        (int) w.between(1, 8), w.between(500 * MS, 3 * SECOND), w.between(100_000, MS));
+
+    SimRandom ph = root.fork(6);
+    PhaseOptions phases = new PhaseOptions(ph.between(20, 30) * SECOND, 30 * SECOND, 3);
+    return new SimOptions(seed, cluster, network, disk, process, workload, phases);
+  }
+
+  public SimOptions withCluster(ClusterOptions value) {
+    return new SimOptions(seed, value, network, disk, process, workload, phases);
+  }
+
+  public SimOptions withNetwork(NetworkOptions value) {
+    return new SimOptions(seed, cluster, value, disk, process, workload, phases);
+  }
+
+  public SimOptions withDisk(DiskOptions value) {
+    return new SimOptions(seed, cluster, network, value, process, workload, phases);
+  }
+
+  public SimOptions withProcess(ProcessOptions value) {
+    return new SimOptions(seed, cluster, network, disk, value, workload, phases);
+  }
+
+  public SimOptions withWorkload(WorkloadOptions value) {
+    return new SimOptions(seed, cluster, network, disk, process, value, phases);
+  }
+
+  public SimOptions withPhases(PhaseOptions value) {
+    return new SimOptions(seed, cluster, network, disk, process, workload, value);
+  }
+
+  /** A shorter run: the safety phase lasts {@code seconds} (tests keep {@code mvn verify} fast). */
+  public SimOptions withSafetySeconds(double seconds) {
+    return withPhases(new PhaseOptions((long) (seconds * SECOND), phases.livenessBoundNanos(),
+        phases.livenessOpsPerClient()));
+  }
+
+  /** One readable line with every option; printed before a run. */
+  public String describe() {
+    ClusterOptions c = cluster;
+    NetworkOptions n = network;
+    DiskOptions d = disk;
+    ProcessOptions p = process;
+    WorkloadOptions w = workload;
+    StringBuilder out = new StringBuilder();
+    out.append("seed=").append(seed);
+    out.append(" cluster{n=").append(c.size()).append(" tick=").append(ms(c.tickNanos()))
+        .append(" election=").append(c.electionTicks()).append("t heartbeat=")
+        .append(c.heartbeatTicks()).append("t ").append(flag("preVote", c.preVote()))
+        .append(' ').append(flag("checkQuorum", c.checkQuorum())).append(' ')
+        .append(flag("forward", c.forwardProposals())).append(" inflight=")
+        .append(c.maxInflightAppends()).append(" appendBytes=").append(c.maxAppendBytes())
+        .append(" drift=").append(pct(c.driftMax())).append('}');
+    out.append(" net{loss=").append(n.loss() > 0 ? pct(n.loss()) : "off")
+        .append(" dup=").append(n.duplicate() > 0 ? pct(n.duplicate()) : "off")
+        .append(" delay=").append(ms(n.delayMinNanos())).append('+')
+        .append(n.paretoTail()
+            ? fmt("pareto(%s,a=%.2f)", ms((long) n.tailScale()), n.tailShape())
+            : fmt("lognormal(%s,s=%.2f)", ms((long) n.tailScale()), n.tailShape()))
+        .append("<=").append(ms(n.delayMaxNanos()))
+        .append(' ').append(flag("reorder", n.reorder()))
+        .append(" partitions=").append(n.partitions()
+            ? "every~" + ms(n.partitionEveryNanos()) + ",<=" + ms(n.partitionMaxNanos()) : "off")
+        .append(" clog=").append(n.clogging()
+            ? "every~" + ms(n.clogEveryNanos()) + ",<=" + ms(n.clogMaxNanos()) : "off")
+        .append('}');
+    out.append(" disk{fsync=").append(ms(d.fsyncMinNanos())).append("..")
+        .append(ms(d.fsyncMaxNanos())).append(" torn=")
+        .append(d.tornWrite() > 0 ? pct(d.tornWrite()) : "off").append('}');
+    out.append(" process{crash=").append(p.crashes()
+            ? "every~" + ms(p.crashEveryNanos()) + ",restart<=" + ms(p.restartMaxNanos()) : "off")
+        .append(" pause=").append(p.pauses()
+            ? "every~" + ms(p.pauseEveryNanos()) + ",<=" + ms(p.pauseMaxNanos()) : "off")
+        .append('}');
+    out.append(" workload{clients=").append(w.clients()).append(" rate=")
+        .append(fmt("%.0f/s", w.opsPerSecond())).append(" mix=get").append(w.getWeight())
+        .append(":put").append(w.putWeight()).append(":cas").append(w.casWeight())
+        .append(" keys=").append(w.keys()).append(" timeout=").append(ms(w.timeoutNanos()))
+        .append(" latency=").append(ms(w.clientLatencyNanos())).append('}');
+    out.append(" phases{safety=").append(ms(phases.safetyNanos())).append(" liveness<=")
+        .append(ms(phases.livenessBoundNanos())).append(" +")
+        .append(phases.livenessOpsPerClient()).append(" ops/client}");
+    return out.toString();
+  }
+
+  /** A value whose logarithm is uniform in {@code [log low, log high]}. */
+  private static long logUniform(SimRandom random, long low, long high) {
+    return Math.round(Math.exp(random.uniform(Math.log(low), Math.log(high))));
+  }
+
+  private static int pick(SimRandom random, int... choices) {
+    return choices[random.nextInt(choices.length)];
+  }
+
+  private static String flag(String name, boolean on) {
+    return on ? name : "!" + name;
+  }
+
+  private static String pct(double fraction) {
+    return fmt("%.1f%%", fraction * 100);
+  }
+
+  /** A duration in readable units: "250us", "12.5ms", "3.2s". */
+  static String ms(long nanos) {
+    if (nanos >= SECOND) {
+      return fmt("%.1fs", nanos / 1e9);
+    }
+    if (nanos >= MS) {
+      return fmt("%.1fms", nanos / 1e6);
+    }
+    return fmt("%dus", nanos / 1000);
+  }
+
+  private static String fmt(String format, Object... args) {
+    return String.format(Locale.ROOT, format, args);
+  }
+
+  private static void check(boolean condition, String message) {
+    if (!condition) {
+      throw new IllegalArgumentException(message);
+    }
+  }
+}

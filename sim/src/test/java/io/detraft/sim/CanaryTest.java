@@ -1,0 +1,68 @@
+package io.detraft.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The simulator must catch planted host bugs, and quickly: a sweep of crash-heavy seeds must
+ * find each within {@link #MAX_SEEDS} seeds. Each run is short (a few virtual seconds, well
+ * under a second of wall time), so the test is bounded even when a canary goes unnoticed.
+ */
+class CanaryTest {
+  static final int MAX_SEEDS = 200;
+  static final double SAFETY_SECONDS = 5;
+
+  /** Runs seeds 1, 2, ... until one fails; returns its result, or fails the test. */
+  private static SimResult firstFailure(String canary, SimHooks hooks) {
+    for (long seed = 1; seed <= MAX_SEEDS; seed++) {
+      SimResult result = new Simulation(PlantedFaults.crashHeavy(seed, SAFETY_SECONDS), hooks)
+          .run();
+      if (result.failed()) {
+        System.out.println("canary '" + canary + "' caught after " + seed + " seed(s): "
+            + result.failure().lines().findFirst().orElse(""));
+        return result;
+      }
+    }
+    return fail("canary '" + canary + "' not caught within " + MAX_SEEDS + " seeds");
+  }
+
+  @Test
+  void catchesADiskThatLiesAboutFsync() {
+    SimResult result = firstFailure("fsync lies", PlantedFaults.lyingDisk());
+    assertTrue(Set.of("durability", "persist-before-speak").contains(result.oracle()),
+        result::report);
+    assertTrue(result.traceTail().contains("RESTART"), result::report);
+  }
+
+  @Test
+  void catchesAHostThatAcknowledgesBeforeFsync() {
+    SimResult result = firstFailure("ack before fsync", PlantedFaults.earlyAcknowledgements());
+    assertEquals("persist-before-speak", result.oracle(), result::report);
+    assertTrue(result.traceTail().contains("RESTART"), result::report);
+  }
+
+  /**
+   * Without the host-level durability oracles the same bugs still surface, through Raft's own
+   * properties, the core's invariants or the history checker, within the same budget.
+   */
+  @Test
+  void catchesBothWithoutDurabilityOracles() {
+    firstFailure("fsync lies, no durability oracles",
+        PlantedFaults.lyingDisk().withDurabilityOracles(false));
+    firstFailure("ack before fsync, no durability oracles",
+        PlantedFaults.earlyAcknowledgements().withDurabilityOracles(false));
+  }
+
+  @Test
+  void theCorrectHostPassesTheSameSeeds() {
+    for (long seed = 1; seed <= 10; seed++) {
+      SimResult result = new Simulation(PlantedFaults.crashHeavy(seed, SAFETY_SECONDS)).run();
+      assertFalse(result.failed(), result::report);
+    }
+  }
+}

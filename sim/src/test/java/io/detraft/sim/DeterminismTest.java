@@ -1,0 +1,77 @@
+package io.detraft.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** One seed, one run: the same seed gives the same trace fingerprint, in one JVM or two. */
+class DeterminismTest {
+  static final double SAFETY_SECONDS = 5;
+
+  @Test
+  void sameSeedSameFingerprintInProcess() {
+    for (long seed : new long[] {3, 17, -5}) {
+      SimOptions options = Main.optionsFor(seed, SAFETY_SECONDS);
+      SimResult first = new Simulation(options).run();
+      SimResult second = new Simulation(options).run();
+      assertEquals(first.fingerprintHex(), second.fingerprintHex(), "seed " + seed);
+      assertEquals(first.line(), second.line(), "seed " + seed);
+      assertEquals(first.stats(), second.stats(), "seed " + seed);
+    }
+  }
+
+  @Test
+  void differentSeedsDifferentRuns() {
+    SimResult a = new Simulation(Main.optionsFor(1, SAFETY_SECONDS)).run();
+    SimResult b = new Simulation(Main.optionsFor(2, SAFETY_SECONDS)).run();
+    assertNotEquals(a.fingerprint(), b.fingerprint());
+    assertNotEquals(a.options().describe(), b.options().describe());
+  }
+
+  @Test
+  void optionsAreAFunctionOfTheSeed() {
+    assertEquals(SimOptions.derive(99).describe(), SimOptions.derive(99).describe());
+    assertTrue(SimOptions.derive(99).describe().startsWith("seed=99 cluster{n="));
+  }
+
+  /** A child JVM running the CLI reports the fingerprint this JVM computes. */
+  @Test
+  void sameFingerprintAcrossJvms() throws Exception {
+    long seed = 11;
+    SimResult here = new Simulation(Main.optionsFor(seed, SAFETY_SECONDS)).run();
+    String java = System.getProperty("java.home") + File.separator + "bin" + File.separator
+        + "java";
+    String classpath = System.getProperty("surefire.test.class.path",
+        System.getProperty("java.class.path"));
+    List<String> command = new ArrayList<>(List.of(java, "-cp", classpath,
+        "io.detraft.sim.Main", "--seed", Long.toString(seed), "--safety-seconds",
+        Double.toString(SAFETY_SECONDS)));
+    Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+    StringBuilder output = new StringBuilder();
+    try (BufferedReader reader = new BufferedReader(
+        new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = reader.readLine()) != null) {
+        output.append(line).append('\n');
+      }
+    }
+    assertTrue(child.waitFor(120, TimeUnit.SECONDS), "child JVM did not finish");
+    assertEquals(here.failed() ? 1 : 0, child.exitValue(), output::toString);
+    Matcher fingerprint = Pattern.compile("fingerprint=([0-9a-f]{16})").matcher(output);
+    assertTrue(fingerprint.find(), () -> "no fingerprint in:\n" + output);
+    assertEquals(here.fingerprintHex(), fingerprint.group(1), output::toString);
+    assertTrue(output.toString().contains("options: " + here.options().describe()),
+        output::toString);
+  }
+}

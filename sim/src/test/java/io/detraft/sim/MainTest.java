@@ -1,0 +1,80 @@
+package io.detraft.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** The command line: exit statuses, usage on bad flags, the summary of a sweep. */
+class MainTest {
+  private record Run(int status, String out, String err) {}
+
+  private static Run run(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Run(status, out.toString(StandardCharsets.UTF_8),
+        err.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void badFlagsPrintUsageAndExitTwo() {
+    String[][] bad = {
+      {},
+      {"--bogus"},
+      {"--seed"},
+      {"--seed", "x"},
+      {"--seeds", "5"},
+      {"--seeds", "9..3"},
+      {"--seed", "1", "--seeds", "1..2"},
+      {"--seed", "1", "--parallel", "0"},
+      {"--seed", "1", "--safety-seconds", "-1"},
+      {"--seeds", "1..2", "--quiet", "--verbose"},
+      {"--seeds", "1..2", "--recheck", "0"},
+    };
+    for (String[] args : bad) {
+      Run run = run(args);
+      assertEquals(2, run.status(), String.join(" ", args));
+      assertTrue(run.err().contains("usage: detraft-sim"), run.err());
+      assertEquals("", run.out(), String.join(" ", args));
+    }
+  }
+
+  @Test
+  void helpPrintsUsage() {
+    Run run = run("--help");
+    assertEquals(0, run.status());
+    assertTrue(run.out().contains("--seeds A..B"));
+  }
+
+  @Test
+  void oneSeedPrintsOptionsAndResult() {
+    Run run = run("--seed", "4", "--safety-seconds", "3");
+    assertEquals(0, run.status(), run.out());
+    assertTrue(run.out().startsWith("options: seed=4 "), run.out());
+    assertTrue(run.out().contains("seed=4 PASS fingerprint="), run.out());
+  }
+
+  @Test
+  void sweepPrintsASummary() {
+    Run run = run("--seeds", "1..4", "--parallel", "2", "--safety-seconds", "3", "--recheck",
+        "2");
+    assertEquals(0, run.status(), run.out());
+    assertTrue(run.out().contains("seeds: 4 passed, 0 failed, 0 unknown (of 4)"), run.out());
+    assertTrue(run.out().contains("simulated s per wall s"), run.out());
+    assertTrue(run.out().contains("seeds per core-hour"), run.out());
+  }
+
+  @Test
+  void verboseSweepPrintsEverySeed() {
+    Run run = run("--seeds", "5..6", "--parallel", "1", "--safety-seconds", "2", "--verbose");
+    assertEquals(0, run.status(), run.out());
+    assertTrue(run.out().contains("options: seed=5 "), run.out());
+    assertTrue(run.out().contains("options: seed=6 "), run.out());
+    assertTrue(run.out().contains("seed=6 PASS"), run.out());
+  }
+}

@@ -1,0 +1,77 @@
+package io.detraft.sim;
+
+import io.detraft.core.Message;
+import java.util.List;
+
+/**
+ * Broken host parts, planted by tests only, that the simulator must catch ("canaries").
+ * Neither may ever be used by main code.
+ */
+final class PlantedFaults {
+  private PlantedFaults() {}
+
+  /**
+   * A disk that says an fsync completed but never makes anything durable: a crash loses every
+   * write that the background write-back did not happen to persist.
+   */
+  static final class LyingDisk implements Disk {
+    private final BufferedDisk platter;
+
+    LyingDisk(SimOptions.DiskOptions options, SimRandom random) {
+      this.platter = new BufferedDisk(options, random);
+    }
+
+    @Override
+    public void write(DiskRecord record) {
+      platter.write(record);
+    }
+
+    @Override
+    public long startSync() {
+      long latency = platter.startSync();
+      return latency; // ... and it never calls platter.completeSync(): the lie.
+    }
+
+    @Override
+    public void completeSync() {
+      // Reports success without making anything durable.
+    }
+
+    @Override
+    public void crash() {
+      platter.crash();
+    }
+
+    @Override
+    public List<DiskRecord> recover() {
+      return platter.recover();
+    }
+  }
+
+  /** A host that sends votes and append acknowledgements before their writes are durable. */
+  static boolean acknowledgesBeforeSync(Message message) {
+    return message instanceof Message.VoteResponse || message instanceof Message.AppendResponse;
+  }
+
+  static SimHooks lyingDisk() {
+    return SimHooks.defaults().withDiskFactory(
+        (node, options, random) -> new LyingDisk(options, random));
+  }
+
+  static SimHooks earlyAcknowledgements() {
+    return SimHooks.defaults().withEarlySend(PlantedFaults::acknowledgesBeforeSync);
+  }
+
+  /**
+   * A crash-heavy fault mix on top of a seed's own options: frequent crashes, quick restarts
+   * and slow fsyncs, so a crash often lands while a write is not yet durable.
+   */
+  static SimOptions crashHeavy(long seed, double safetySeconds) {
+    SimOptions options = SimOptions.derive(seed).withSafetySeconds(safetySeconds);
+    long ms = SimOptions.MS;
+    return options
+        .withProcess(new SimOptions.ProcessOptions(true, 300 * ms, 200 * ms, false, 1000 * ms,
+            100 * ms))
+        .withDisk(new SimOptions.DiskOptions(2 * ms, 20 * ms, options.disk().tornWrite()));
+  }
+}
