@@ -20,6 +20,27 @@ public final class Invariants {
     }
   }
 
+  // Primitive overloads: hot paths check invariants on every step, and the varargs form would
+  // box its arguments and allocate an array on every call, even when the check passes.
+
+  public static void check(boolean condition, String format, long a) {
+    if (!condition) {
+      throw new Violation(String.format(format, a));
+    }
+  }
+
+  public static void check(boolean condition, String format, long a, long b) {
+    if (!condition) {
+      throw new Violation(String.format(format, a, b));
+    }
+  }
+
+  public static void check(boolean condition, String format, long a, long b, long c) {
+    if (!condition) {
+      throw new Violation(String.format(format, a, b, c));
+    }
+  }
+
   public static void check(boolean condition, String message) {
     if (!condition) {
       throw new Violation(message);

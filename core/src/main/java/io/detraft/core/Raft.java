@@ -973,9 +973,13 @@ final class Raft {
 
   boolean hasReady() {
     flushBroadcast();
+    // Field comparisons, not records: hosts poll this after every event.
     return !outbox.isEmpty()
-        || !softState().equals(lastSoftState)
-        || !hardState().equals(lastHardState)
+        || role != lastSoftState.role()
+        || leader != lastSoftState.leader()
+        || term != lastHardState.term()
+        || vote != lastHardState.vote()
+        || log.committed != lastHardState.commit()
         || log.hasUnstableEntries()
         || log.pendingSnapshot() != null
         || !readStates.isEmpty()
