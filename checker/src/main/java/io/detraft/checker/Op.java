@@ -7,11 +7,11 @@ import java.util.Objects;
  * One event of a history, in the Jepsen shape.
  *
  * <p>{@code value} is a Jepsen-like value: {@code null}, {@link Long}, {@link String},
- * {@link Boolean}, or a {@link java.util.List} / {@link java.util.Map} of such values. The
- * constructor checks the value and keeps an unmodifiable deep copy, so a history can never
- * change after it was recorded. {@link Integer} is rejected on purpose: {@code Integer.valueOf(1)}
- * is not {@code equals} to {@code Long.valueOf(1)}, and a model that silently treated them as
- * different values would report false anomalies.
+ * {@link Boolean}, {@link Keyword}, or a {@link java.util.List} / {@link java.util.Map} of such
+ * values. The constructor checks the value and keeps an unmodifiable deep copy, so a history
+ * can never change after it was recorded. {@link Integer} is rejected on purpose: {@code
+ * Integer.valueOf(1)} is not {@code equals} to {@code Long.valueOf(1)}, and a model that
+ * silently treated them as different values would report false anomalies.
  *
  * @param index position in the history, {@code >= 0}
  * @param type the event type

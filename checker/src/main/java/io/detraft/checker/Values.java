@@ -19,7 +19,8 @@ final class Values {
     if (value == null
         || value instanceof Long
         || value instanceof String
-        || value instanceof Boolean) {
+        || value instanceof Boolean
+        || value instanceof Keyword) {
       return value;
     }
     if (value instanceof List<?> list) {
@@ -38,7 +39,7 @@ final class Values {
     }
     throw new IllegalArgumentException("op " + opIndex + ": value of type "
         + value.getClass().getName() + " is not allowed (use null, Long, String, Boolean, "
-        + "List or Map; write 1L, not 1)");
+        + "Keyword, List or Map; write 1L, not 1)");
   }
 
   /** A short, Jepsen-ish rendering: strings quoted, null as nil, lists in brackets. */
