@@ -1,5 +1,7 @@
 package io.detraft.core;
 
+import java.util.function.Consumer;
+
 /**
  * A replica's configuration, validated once here. Times are in ticks; the host decides how
  * long a tick is.
@@ -67,50 +69,83 @@ public record Config(
   }
 
   public Config withGroup(long group) {
-    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
-        leaseReads, leaseDriftMarginTicks);
+    return edit(b -> b.group = group);
   }
 
   public Config withTimeouts(int electionTimeoutTicks, int heartbeatIntervalTicks) {
-    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
-        leaseReads, leaseDriftMarginTicks);
+    return edit(b -> {
+      b.electionTimeoutTicks = electionTimeoutTicks;
+      b.heartbeatIntervalTicks = heartbeatIntervalTicks;
+    });
   }
 
   public Config withPreVote(boolean preVote) {
-    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
-        leaseReads, leaseDriftMarginTicks);
+    return edit(b -> b.preVote = preVote);
   }
 
   public Config withCheckQuorum(boolean checkQuorum) {
-    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
-        leaseReads, leaseDriftMarginTicks);
+    return edit(b -> b.checkQuorum = checkQuorum);
   }
 
   public Config withForwardProposals(boolean forwardProposals) {
-    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
-        leaseReads, leaseDriftMarginTicks);
+    return edit(b -> b.forwardProposals = forwardProposals);
   }
 
   public Config withFlowControl(long maxAppendBytes, int maxInflightAppends) {
-    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
-        leaseReads, leaseDriftMarginTicks);
+    return edit(b -> {
+      b.maxAppendBytes = maxAppendBytes;
+      b.maxInflightAppends = maxInflightAppends;
+    });
   }
 
   public Config withSnapshotChunkBytes(int snapshotChunkBytes) {
-    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
-        leaseReads, leaseDriftMarginTicks);
+    return edit(b -> b.snapshotChunkBytes = snapshotChunkBytes);
   }
 
   public Config withLeaseReads(boolean leaseReads, int leaseDriftMarginTicks) {
-    return new Config(id, group, electionTimeoutTicks, heartbeatIntervalTicks, preVote,
-        checkQuorum, forwardProposals, maxAppendBytes, maxInflightAppends, snapshotChunkBytes,
-        leaseReads, leaseDriftMarginTicks);
+    return edit(b -> {
+      b.leaseReads = leaseReads;
+      b.leaseDriftMarginTicks = leaseDriftMarginTicks;
+    });
+  }
+
+  /** A copy with some fields changed, validated again by the constructor. */
+  private Config edit(Consumer<Fields> change) {
+    Fields f = new Fields(this);
+    change.accept(f);
+    return new Config(f.id, f.group, f.electionTimeoutTicks, f.heartbeatIntervalTicks,
+        f.preVote, f.checkQuorum, f.forwardProposals, f.maxAppendBytes, f.maxInflightAppends,
+        f.snapshotChunkBytes, f.leaseReads, f.leaseDriftMarginTicks);
+  }
+
+  /** The record's components, mutable, for {@link #edit}. */
+  private static final class Fields {
+    long id;
+    long group;
+    int electionTimeoutTicks;
+    int heartbeatIntervalTicks;
+    boolean preVote;
+    boolean checkQuorum;
+    boolean forwardProposals;
+    long maxAppendBytes;
+    int maxInflightAppends;
+    int snapshotChunkBytes;
+    boolean leaseReads;
+    int leaseDriftMarginTicks;
+
+    Fields(Config c) {
+      id = c.id;
+      group = c.group;
+      electionTimeoutTicks = c.electionTimeoutTicks;
+      heartbeatIntervalTicks = c.heartbeatIntervalTicks;
+      preVote = c.preVote;
+      checkQuorum = c.checkQuorum;
+      forwardProposals = c.forwardProposals;
+      maxAppendBytes = c.maxAppendBytes;
+      maxInflightAppends = c.maxInflightAppends;
+      snapshotChunkBytes = c.snapshotChunkBytes;
+      leaseReads = c.leaseReads;
+      leaseDriftMarginTicks = c.leaseDriftMarginTicks;
+    }
   }
 }
