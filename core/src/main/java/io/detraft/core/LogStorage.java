@@ -34,8 +34,8 @@ public interface LogStorage {
 
   /**
    * The latest snapshot, {@link Snapshot#empty} if none. Its index is {@code firstIndex() - 1}
-   * or lower (entries after a snapshot may be kept), and {@code term(snapshot().index())}
-   * is its term whenever that index is still in range.
+   * or higher (a host may keep some entries behind its snapshot for slow followers), and
+   * {@code term(snapshot().index())} is its term whenever that index is still in range.
    */
   Snapshot snapshot();
 }

@@ -9,35 +9,82 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The in-memory image of one group's durable log, read by the core through {@link LogStorage}.
- * The runner writes it in step with the {@link WriteAheadLog} (same appends, same truncation
- * rule), so it never holds anything the WAL does not. Unlike {@code MemoryLogStorage} it starts
- * from a compaction point, which is what a WAL with deleted segments recovers to.
+ * The in-memory image of one group's durable log, read by the core through {@link LogStorage}:
+ * the latest saved snapshot and the entries the {@link WriteAheadLog} holds. The runner writes
+ * it in step with the WAL and the {@link SnapshotStore} (same appends, same truncation rule,
+ * same compaction points), so it never holds anything they do not hold durably.
+ *
+ * <p>Invariants: {@code compactedIndex <= snapshot.index() <= lastIndex()} once a snapshot
+ * exists (entries behind the snapshot may be kept for slow followers, never the other way
+ * round); without one, {@code compactedIndex == 0}.
  */
 final class GroupLog implements LogStorage {
-  private final Membership membership;
+  /** The membership the group was bootstrapped with; the snapshot's takes over once one exists. */
+  private final Membership bootstrap;
   private HardState hardState;
+  /** The latest snapshot saved durably, or the empty one. */
+  private Snapshot snapshot;
   /** Index and term of the last compacted entry; the stored entries follow it. */
   private long compactedIndex;
   private long compactedTerm;
   /** entries.get(i) has index compactedIndex + 1 + i. */
-  private final ArrayList<Entry> entries;
+  private final ArrayList<Entry> entries = new ArrayList<>();
+  /** {@link #recover} restarted the log after the snapshot, which the WAL does not know yet. */
+  private boolean resetOnRecovery;
 
-  GroupLog(Membership membership, WriteAheadLog.RecoveredGroup recovered) {
-    this.membership = membership;
-    if (recovered == null) {
-      this.hardState = HardState.EMPTY;
-      this.entries = new ArrayList<>();
-    } else {
-      if (recovered.compactedIndex() != 0) {
-        throw new IllegalStateException("group log compacted at " + recovered.compactedIndex()
-            + ", but this runner cannot load snapshots yet");
+  /** An empty log, for a group the WAL knows nothing about. */
+  GroupLog(Membership bootstrap) {
+    this.bootstrap = bootstrap;
+    this.hardState = HardState.EMPTY;
+    this.snapshot = Snapshot.empty(bootstrap);
+  }
+
+  /**
+   * The log recovered from the WAL ({@code recovered}, null if the WAL has nothing of the group)
+   * and the newest snapshot on disk ({@code snapshot}, empty if none). If the WAL's log does not
+   * hold the snapshot's last entry, the snapshot came from the leader and the crash hit before
+   * the WAL recorded its install: the log then restarts after the snapshot, as the install
+   * would have left it, in at least the snapshot's term ({@link #needsReset()} tells the runner
+   * to record that in the WAL).
+   *
+   * @throws IllegalStateException if the WAL was compacted past the snapshot (its entries are
+   *     gone and nothing else holds their effect)
+   */
+  static GroupLog recover(Membership bootstrap, WriteAheadLog.RecoveredGroup recovered,
+      Snapshot snapshot) {
+    GroupLog log = new GroupLog(bootstrap);
+    if (recovered != null) {
+      if (recovered.compactedIndex() > snapshot.index()) {
+        throw new IllegalStateException("group " + recovered.group() + ": the WAL is compacted"
+            + " up to " + recovered.compactedIndex() + ", but the newest snapshot on disk is at "
+            + snapshot.index() + " (a snapshot file was deleted?)");
       }
-      this.hardState = recovered.hardState();
-      this.compactedIndex = recovered.compactedIndex();
-      this.compactedTerm = recovered.compactedTerm();
-      this.entries = new ArrayList<>(recovered.entries());
+      log.hardState = recovered.hardState();
+      log.compactedIndex = recovered.compactedIndex();
+      log.compactedTerm = recovered.compactedTerm();
+      log.entries.addAll(recovered.entries());
     }
+    if (!snapshot.isEmpty()) {
+      if (log.lastIndex() < snapshot.index() || log.term(snapshot.index()) != snapshot.term()) {
+        log.resetTo(snapshot);
+        log.resetOnRecovery = true;
+        if (snapshot.term() > log.hardState.term()) {
+          // The new term came in the same batch and was lost with it. Hearing of a higher
+          // term is always safe, and no vote was cast in it (votes wait for the sync).
+          log.hardState = new HardState(snapshot.term(), 0, log.hardState.commit());
+        }
+      }
+      log.snapshot = snapshot;
+    }
+    return log;
+  }
+
+  /**
+   * Whether {@link #recover} restarted the log after the snapshot (and perhaps raised the
+   * term), which the WAL must now record.
+   */
+  boolean needsReset() {
+    return resetOnRecovery;
   }
 
   @Override
@@ -51,17 +98,12 @@ final class GroupLog implements LogStorage {
 
   @Override
   public Membership membership() {
-    return membership;
+    return bootstrap;
   }
 
-  /**
-   * The runner does not take snapshots yet, so its log is never compacted and the snapshot is
-   * always the empty one; a WAL recovered with a compaction point is refused in the
-   * constructor rather than read wrongly.
-   */
   @Override
   public Snapshot snapshot() {
-    return Snapshot.empty(membership);
+    return snapshot;
   }
 
   @Override
@@ -72,6 +114,10 @@ final class GroupLog implements LogStorage {
   @Override
   public long lastIndex() {
     return compactedIndex + entries.size();
+  }
+
+  long compactedIndex() {
+    return compactedIndex;
   }
 
   @Override
@@ -112,6 +158,10 @@ final class GroupLog implements LogStorage {
       throw new IllegalArgumentException("append at " + first + " outside ("
           + compactedIndex + ", " + (lastIndex() + 1) + "]");
     }
+    if (first <= snapshot.index()) {
+      throw new IllegalStateException("append at " + first + " would replace entries covered"
+          + " by the snapshot at " + snapshot.index());
+    }
     int keep = (int) (first - compactedIndex - 1);
     if (keep < entries.size()) {
       entries.subList(keep, entries.size()).clear();
@@ -119,16 +169,42 @@ final class GroupLog implements LogStorage {
     entries.addAll(newEntries);
   }
 
-  /** Drops entries up to {@code index}, which must be stored. */
+  /** Records a snapshot this node saved durably of its own state machine (entries kept). */
+  void setSnapshot(Snapshot taken) {
+    if (taken.index() <= snapshot.index() || taken.index() > lastIndex()
+        || term(taken.index()) != taken.term()) {
+      throw new IllegalArgumentException("snapshot " + taken + " does not fit the log ("
+          + compactedIndex + ", " + lastIndex() + "] after snapshot " + snapshot.index());
+    }
+    snapshot = taken;
+  }
+
+  /** Drops entries up to {@code index}, which the snapshot must cover. */
   void compact(long index) {
-    if (index <= compactedIndex || index > lastIndex()) {
+    if (index <= compactedIndex || index > snapshot.index()) {
       throw new IllegalArgumentException("compaction point " + index + " outside ("
-          + compactedIndex + ", " + lastIndex() + "]");
+          + compactedIndex + ", " + snapshot.index() + "]");
     }
     long term = term(index);
     entries.subList(0, (int) (index - compactedIndex)).clear();
     compactedIndex = index;
     compactedTerm = term;
+  }
+
+  /** Replaces the whole log with a snapshot received from the leader and saved durably. */
+  void installSnapshot(Snapshot received) {
+    if (received.index() <= snapshot.index()) {
+      throw new IllegalArgumentException("installed snapshot at " + received.index()
+          + " is not newer than ours at " + snapshot.index());
+    }
+    resetTo(received);
+    snapshot = received;
+  }
+
+  private void resetTo(Snapshot s) {
+    entries.clear();
+    compactedIndex = s.index();
+    compactedTerm = s.term();
   }
 
   private Entry entry(long index) {

@@ -2,9 +2,9 @@ package io.detraft.io;
 
 import io.detraft.core.Config;
 import io.detraft.core.Membership;
+import io.detraft.core.MembershipChange;
 import io.detraft.core.Message;
-import io.detraft.core.RawNode;
-import io.detraft.core.Ready;
+import io.detraft.core.RaftHost;
 import io.detraft.core.StateMachine;
 import io.detraft.core.Status;
 import io.detraft.io.ProposalException.Reason;
@@ -18,40 +18,45 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Hosts one node's Raft groups on real disks and sockets. One thread owns every group and runs
- * the Ready loop:
+ * Hosts one node's Raft groups on real disks and sockets. One thread owns the node's
+ * {@link RaftHost} and runs the Ready loop:
  *
  * <ol>
- *   <li>turn wall time into ticks, step every queued inbound message, propose every queued
- *       command (draining everything first is what lets one fsync cover many proposals);
- *   <li>collect the Ready of every group, append all of them to the one {@link WriteAheadLog}
- *       and fsync once if any of them must be durable (group commit across groups);
- *   <li>send their messages, apply their committed entries (completing proposals), advance.
+ *   <li>turn wall time into ticks, step every queued inbound message, hand every queued
+ *       request to its group (draining everything first is what lets one fsync cover many
+ *       proposals);
+ *   <li>take the host's batch: save any snapshot received from a leader, append every group's
+ *       entries and hard state to the one {@link WriteAheadLog}, and fsync once if any of them
+ *       must be durable (group commit across groups);
+ *   <li>send the messages; restore received snapshots, apply committed entries (completing
+ *       requests), advance; then take a snapshot of any group whose log grew long enough, and
+ *       compact its log behind it.
  * </ol>
  *
- * <p>Other threads only enqueue (bounded queues) and read published status. Proposal futures
- * complete on the Raft thread: dependent actions that are not quick belong in an
- * {@code *Async} stage. A failure of the disk or of a state machine stops the runner
- * (fail-stop): continuing after a failed fsync could acknowledge what is not durable.
+ * <p>On start, each group's newest snapshot is loaded and its state machine restored from it,
+ * and only the log after it is replayed. Other threads only enqueue (bounded queues) and read
+ * published status. Futures complete on the Raft thread: dependent actions that are not quick
+ * belong in an {@code *Async} stage. A failure of the disk or of a state machine stops the
+ * runner (fail-stop): continuing after a failed fsync could acknowledge what is not durable.
  */
 public final class NodeRunner implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(NodeRunner.class.getName());
 
   /**
    * @param nodeId this node
-   * @param dataDir where the write-ahead log lives
+   * @param dataDir where the write-ahead log and (in {@code snapshots/}) the snapshots live
    * @param tick the wall time of one Raft tick
    * @param electionTicks base election timeout in ticks (randomized up to twice that)
    * @param heartbeatTicks leader heartbeat interval in ticks
-   * @param proposalTimeout how long a proposal may wait to apply before failing
-   * @param maxQueuedProposals proposals queued for the Raft thread before OVERLOADED
+   * @param proposalTimeout how long a proposal, membership change or read may wait
+   * @param maxQueuedProposals requests queued for the Raft thread before OVERLOADED
    * @param maxQueuedMessages inbound messages queued before new ones are dropped
    * @param maxProposalBytes the largest command accepted
    * @param wal write-ahead-log options
+   * @param snapshots when to take snapshots and how much log to keep behind them
    */
   public record Options(
       long nodeId,
@@ -63,43 +68,76 @@ public final class NodeRunner implements AutoCloseable {
       int maxQueuedProposals,
       int maxQueuedMessages,
       int maxProposalBytes,
-      WriteAheadLog.Options wal) {
+      WriteAheadLog.Options wal,
+      SnapshotPolicy snapshots) {
 
     public Options {
       if (nodeId <= 0 || dataDir == null || tick.isNegative() || tick.isZero()
           || maxQueuedProposals < 1 || maxQueuedMessages < 1 || maxProposalBytes < 1
-          || maxProposalBytes > wal.segmentBytes() / 2 - 128) {
+          || maxProposalBytes > wal.segmentBytes() / 2 - 128 || snapshots == null) {
         throw new IllegalArgumentException("invalid runner options: " + this);
       }
     }
 
-    /** 10 ms ticks, elections after 200-400 ms, heartbeats every 30 ms, 5 s proposals. */
+    /**
+     * 10 ms ticks, elections after 200-400 ms, heartbeats every 30 ms, 5 s proposals, a
+     * snapshot every 10,000 entries.
+     */
     public static Options defaults(long nodeId, Path dataDir) {
       return new Options(nodeId, dataDir, Duration.ofMillis(10), 20, 3, Duration.ofSeconds(5),
-          65_536, 65_536, 1 << 20, WriteAheadLog.Options.defaults());
+          65_536, 65_536, 1 << 20, WriteAheadLog.Options.defaults(), SnapshotPolicy.defaults());
     }
 
     public Options withTiming(Duration tick, int electionTicks, int heartbeatTicks) {
       return new Options(nodeId, dataDir, tick, electionTicks, heartbeatTicks, proposalTimeout,
-          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal);
+          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal, snapshots);
     }
 
     /** Other WAL options, with the largest command they allow (a record is half a segment). */
     public Options withStorage(WriteAheadLog.Options wal, int maxProposalBytes) {
       return new Options(nodeId, dataDir, tick, electionTicks, heartbeatTicks, proposalTimeout,
-          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal);
+          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal, snapshots);
     }
 
     public Options withProposalTimeout(Duration proposalTimeout) {
       return new Options(nodeId, dataDir, tick, electionTicks, heartbeatTicks, proposalTimeout,
-          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal);
+          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal, snapshots);
+    }
+
+    public Options withSnapshots(SnapshotPolicy snapshots) {
+      return new Options(nodeId, dataDir, tick, electionTicks, heartbeatTicks, proposalTimeout,
+          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal, snapshots);
+    }
+  }
+
+  /**
+   * @param intervalEntries take a snapshot once this many entries applied since the last one
+   *     (0: only when {@link NodeRunner#snapshot} asks)
+   * @param trailingEntries entries kept behind a snapshot, so that followers lagging by less
+   *     catch up from the log instead of receiving a whole snapshot
+   * @param filesKept snapshot files kept per group (the newest ones)
+   */
+  public record SnapshotPolicy(long intervalEntries, long trailingEntries, int filesKept) {
+    public SnapshotPolicy {
+      if (intervalEntries < 0 || trailingEntries < 0 || filesKept < 1) {
+        throw new IllegalArgumentException("invalid snapshot policy: " + this);
+      }
+    }
+
+    /** Every 10,000 entries, keeping 5,000 behind; two files per group. */
+    public static SnapshotPolicy defaults() {
+      return new SnapshotPolicy(10_000, 5_000, 2);
     }
   }
 
   /**
    * A group to host.
    *
-   * @param appliedIndex what {@code stateMachine} already reflects (0 for an in-memory one)
+   * @param voters the membership the group was bootstrapped with (the log and snapshots
+   *     record every later change); a node joining an existing group passes the current
+   *     voters, which do not include it, and waits to be added
+   * @param appliedIndex what {@code stateMachine} already reflects (0 for an in-memory one);
+   *     if the newest snapshot is newer, the state machine is restored from it
    */
   public record Group(long id, Membership voters, StateMachine stateMachine, long appliedIndex) {
     public static Group of(long id, Membership voters, StateMachine stateMachine) {
@@ -107,17 +145,25 @@ public final class NodeRunner implements AutoCloseable {
     }
   }
 
-  /** A command on its way to the Raft thread. */
-  private record Proposal(long group, byte[] command, CompletableFuture<byte[]> future) {}
+  /** What a request does on the Raft thread, given its group's replica. */
+  @FunctionalInterface
+  private interface Action {
+    void run(Replica replica, long deadlineNanos) throws IOException;
+  }
+
+  /** A request on its way to the Raft thread. */
+  private record Request(long group, CompletableFuture<?> future, Action action) {}
 
   private final Options options;
   private final TcpTransport transport;
   private final WriteAheadLog wal;
-  /** In group-id order: one Ready batch visits groups in a stable order. */
+  private final SnapshotStore snapshots;
+  private final RaftHost host;
+  /** In group-id order. */
   private final List<Replica> replicas = new ArrayList<>();
   private final Map<Long, Replica> byGroup = new HashMap<>();
   private final ArrayBlockingQueue<Message> inbox;
-  private final ArrayBlockingQueue<Proposal> proposals;
+  private final ArrayBlockingQueue<Request> requests;
   private final Thread thread;
   private final long tickNanos;
   private volatile boolean running = true;
@@ -126,28 +172,29 @@ public final class NodeRunner implements AutoCloseable {
   private volatile Throwable failure;
 
   private NodeRunner(Options options, TcpTransport transport, WriteAheadLog wal,
-      List<Group> groups) {
+      SnapshotStore snapshots, List<Group> groups) throws IOException {
     this.options = options;
     this.transport = transport;
     this.wal = wal;
+    this.snapshots = snapshots;
+    this.host = new RaftHost(options.nodeId());
     this.inbox = new ArrayBlockingQueue<>(options.maxQueuedMessages());
-    this.proposals = new ArrayBlockingQueue<>(options.maxQueuedProposals());
+    this.requests = new ArrayBlockingQueue<>(options.maxQueuedProposals());
     this.tickNanos = options.tick().toNanos();
     List<Group> sorted = new ArrayList<>(groups);
     sorted.sort((a, b) -> Long.compare(a.id(), b.id()));
     for (Group g : sorted) {
+      if (byGroup.containsKey(g.id())) {
+        throw new IllegalArgumentException("group " + g.id() + " listed twice");
+      }
       Config config = Config.defaults(options.nodeId()).withGroup(g.id())
           .withTimeouts(options.electionTicks(), options.heartbeatTicks())
           .withForwardProposals(false); // answer "not leader" so every future has an outcome
-      GroupLog log = new GroupLog(g.voters(), wal.recovered().get(g.id()));
-      RawNode node = new RawNode(config, log, ThreadLocalRandom.current().nextLong(),
-          g.appliedIndex());
-      Replica replica = new Replica(g.id(), node, log, g.stateMachine());
-      if (byGroup.put(g.id(), replica) != null) {
-        throw new IllegalArgumentException("group " + g.id() + " listed twice");
-      }
+      Replica replica = Replica.recover(g, config, host, wal, snapshots);
+      byGroup.put(g.id(), replica);
       replicas.add(replica);
     }
+    wal.sync(); // what recovery wrote, if anything
     this.thread = new Thread(this::loop, "detraft-raft-" + options.nodeId());
   }
 
@@ -155,7 +202,8 @@ public final class NodeRunner implements AutoCloseable {
    * Recovers the node from {@code options.dataDir()} and starts it. The runner owns
    * {@code transport} from here on (and closes it).
    *
-   * @throws StorageCorruptionException if the WAL holds damage a crash cannot explain
+   * @throws StorageCorruptionException if the WAL or a group's newest snapshot holds damage
+   *     a crash cannot explain; the message names the file
    */
   public static NodeRunner start(Options options, TcpTransport transport, List<Group> groups)
       throws IOException {
@@ -171,8 +219,10 @@ public final class NodeRunner implements AutoCloseable {
     }
     NodeRunner runner;
     try {
-      runner = new NodeRunner(options, transport, wal, groups);
-    } catch (RuntimeException e) {
+      SnapshotStore snapshots = new SnapshotStore(options.dataDir().resolve("snapshots"),
+          options.snapshots().filesKept());
+      runner = new NodeRunner(options, transport, wal, snapshots, groups);
+    } catch (IOException | RuntimeException e) {
       transport.close();
       wal.close();
       throw e;
@@ -195,18 +245,9 @@ public final class NodeRunner implements AutoCloseable {
     if (command.length > options.maxProposalBytes()) {
       future.completeExceptionally(new ProposalException(Reason.TOO_LARGE, 0,
           command.length + " bytes, the limit is " + options.maxProposalBytes()));
-    } else if (!running) {
-      future.completeExceptionally(new ProposalException(Reason.SHUTDOWN, 0, "runner stopped"));
-    } else if (!proposals.offer(new Proposal(group, command, future))) {
-      future.completeExceptionally(new ProposalException(Reason.OVERLOADED, 0,
-          options.maxQueuedProposals() + " proposals already queued"));
-    } else if (running) {
-      wake();
-    } else {
-      // Stopped while we queued: the Raft thread may have drained the queue for the last time.
-      failQueuedProposals();
+      return future;
     }
-    return future;
+    return submit(group, future, (r, deadline) -> r.propose(command, future, deadline));
   }
 
   /** Proposes to the only group this runner hosts. */
@@ -217,13 +258,73 @@ public final class NodeRunner implements AutoCloseable {
     return propose(replicas.get(0).group, command);
   }
 
+  /**
+   * A linearizable read of {@code group} (ReadIndex), on the leader or a follower. The future
+   * completes exactly once: with the read index, once this node's state machine reflects at
+   * least that index, so a read of the state machine that follows sees every write that
+   * completed before this call; or with a {@link ProposalException} (NOT_LEADER when no
+   * leader is known, LEADERSHIP_LOST, TIMEOUT; a read is always safe to retry). It completes
+   * on the Raft thread: a dependent stage run synchronously reads the state machine while
+   * nothing else applies to it.
+   */
+  public CompletableFuture<Long> readIndex(long group) {
+    CompletableFuture<Long> future = new CompletableFuture<>();
+    return submit(group, future, (r, deadline) -> r.read(future, deadline));
+  }
+
+  /**
+   * Changes the membership of {@code group} by one step (on the leader). The future completes
+   * when the change's CONFIG_CHANGE entry applies here, or fails: NOT_LEADER, REJECTED with
+   * the leader's reason (e.g. another change not yet committed, a learner not caught up), or
+   * as a proposal does. The transport must know an added node's address (see
+   * {@link TcpTransport#setPeer}) before the change, so that the leader can reach it.
+   */
+  public CompletableFuture<Void> changeMembership(long group, MembershipChange change) {
+    CompletableFuture<byte[]> applied = new CompletableFuture<>();
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    applied.whenComplete((result, error) -> { // not thenApply: that would wrap the error
+      if (error != null) {
+        done.completeExceptionally(error);
+      } else {
+        done.complete(null);
+      }
+    });
+    submit(group, applied, (r, deadline) -> r.changeMembership(change, applied, deadline));
+    return done;
+  }
+
+  /**
+   * Hands the leadership of {@code group} from this node to {@code target}. The future
+   * completes when this node sees {@code target} lead, or fails: NOT_LEADER, REJECTED (not a
+   * voter, already leader), LEADERSHIP_LOST (another node took over) or TIMEOUT (the core
+   * abandons a transfer after an election timeout).
+   */
+  public CompletableFuture<Void> transferLeadership(long group, long target) {
+    CompletableFuture<Void> future = new CompletableFuture<>();
+    long timeout = Math.min(options.proposalTimeout().toNanos(),
+        4L * options.electionTicks() * tickNanos);
+    return submit(group, future, (r, deadline) -> r.transferLeadership(target, future,
+        System.nanoTime() + timeout));
+  }
+
+  /**
+   * Takes a snapshot of {@code group} now (unless nothing was applied since the last one) and
+   * compacts its log behind it as the policy says. Completes with the latest snapshot's index.
+   */
+  public CompletableFuture<Long> snapshot(long group) {
+    CompletableFuture<Long> future = new CompletableFuture<>();
+    return submit(group, future, (r, deadline) -> future.complete(
+        r.maybeSnapshot(options.snapshots(), wal, snapshots, true)));
+  }
+
   /** The status of {@code group} as of the last Ready handled. */
   public Status status(long group) {
-    Replica replica = byGroup.get(group);
-    if (replica == null) {
-      throw new IllegalArgumentException("no group " + group);
-    }
-    return replica.status;
+    return replica(group).status;
+  }
+
+  /** The membership of {@code group} in force as of the last Ready handled. */
+  public Membership membership(long group) {
+    return replica(group).membership;
   }
 
   /** Why the runner stopped by itself, if it did. */
@@ -253,6 +354,38 @@ public final class NodeRunner implements AutoCloseable {
     }
   }
 
+  /** Snapshots taken by this node and received from leaders, for tests. */
+  long snapshotsTaken(long group) {
+    return replica(group).snapshotsTaken;
+  }
+
+  long snapshotsInstalled(long group) {
+    return replica(group).snapshotsInstalled;
+  }
+
+  private Replica replica(long group) {
+    Replica replica = byGroup.get(group);
+    if (replica == null) {
+      throw new IllegalArgumentException("no group " + group);
+    }
+    return replica;
+  }
+
+  private <T extends CompletableFuture<?>> T submit(long group, T future, Action action) {
+    if (!running) {
+      future.completeExceptionally(new ProposalException(Reason.SHUTDOWN, 0, "runner stopped"));
+    } else if (!requests.offer(new Request(group, future, action))) {
+      future.completeExceptionally(new ProposalException(Reason.OVERLOADED, 0,
+          options.maxQueuedProposals() + " requests already queued"));
+    } else if (running) {
+      wake();
+    } else {
+      // Stopped while we queued: the Raft thread may have drained the queue for the last time.
+      failQueuedRequests();
+    }
+    return future;
+  }
+
   // ------------------------------------------------------------------ the Raft thread
 
   private void deliver(Message message) {
@@ -269,14 +402,14 @@ public final class NodeRunner implements AutoCloseable {
 
   private void loop() {
     List<Message> messages = new ArrayList<>();
-    List<Proposal> commands = new ArrayList<>();
+    List<Request> batch = new ArrayList<>();
     long nextTick = System.nanoTime() + tickNanos;
     try {
       while (running) {
         long now = System.nanoTime();
         if (now - nextTick >= 0) {
+          host.tick();
           for (Replica r : replicas) {
-            r.node.tick();
             r.expire(now);
           }
           // Missed ticks are dropped, not replayed in a burst that would fire elections.
@@ -284,27 +417,29 @@ public final class NodeRunner implements AutoCloseable {
         }
         inbox.drainTo(messages);
         for (Message m : messages) {
-          Replica r = byGroup.get(m.group());
-          if (r != null) {
-            r.node.step(m);
-          }
+          host.step(m); // a message for a group we do not run is counted and dropped
         }
         messages.clear();
-        proposals.drainTo(commands);
+        requests.drainTo(batch);
         long deadline = now + options.proposalTimeout().toNanos();
-        for (Proposal p : commands) {
-          Replica r = byGroup.get(p.group());
+        for (Request request : batch) {
+          Replica r = byGroup.get(request.group());
           if (r == null) {
-            p.future().completeExceptionally(
-                new ProposalException(Reason.UNKNOWN_GROUP, 0, "no group " + p.group()));
+            request.future().completeExceptionally(new ProposalException(Reason.UNKNOWN_GROUP,
+                0, "no group " + request.group()));
           } else {
-            r.propose(p.command(), p.future(), deadline);
+            try {
+              request.action().run(r, deadline);
+            } catch (IOException | RuntimeException e) {
+              request.future().completeExceptionally(e);
+              throw e; // fail-stop: the disk or the state machine failed
+            }
           }
         }
-        commands.clear();
+        batch.clear();
         if (!handleReadies()) {
           sleeping = true;
-          if (inbox.isEmpty() && proposals.isEmpty() && running) {
+          if (inbox.isEmpty() && requests.isEmpty() && running) {
             LockSupport.parkNanos(nextTick - System.nanoTime());
           }
           sleeping = false;
@@ -321,59 +456,44 @@ public final class NodeRunner implements AutoCloseable {
 
   /** One pass of the Ready contract over every group; false if none had anything to do. */
   private boolean handleReadies() throws IOException {
-    boolean any = false;
-    boolean mustSync = false;
-    for (Replica r : replicas) {
-      if (!r.node.hasReady()) {
-        continue;
-      }
-      Ready rd = r.node.ready();
-      r.ready = rd;
-      any = true;
-      if (!rd.entries().isEmpty()) {
-        wal.append(r.group, rd.entries());
-        r.log.append(rd.entries());
-      }
-      if (rd.hardState() != null) {
-        wal.saveHardState(r.group, rd.hardState());
-        r.log.setHardState(rd.hardState());
-      }
-      mustSync |= rd.mustSync();
-    }
-    if (!any) {
+    if (!host.hasReady()) {
       return false;
     }
-    if (mustSync) {
+    RaftHost.Batch batch = host.ready();
+    List<Replica> ready = new ArrayList<>(batch.groups().size());
+    for (RaftHost.GroupReady g : batch.groups()) {
+      Replica r = byGroup.get(g.group());
+      r.persist(g.ready(), wal, snapshots);
+      ready.add(r);
+    }
+    if (batch.mustSync()) {
       wal.sync(); // one fsync for every group and every proposal in this batch
     } // else only a commit index moved: it may be written lazily, with the next sync
-    for (Replica r : replicas) {
-      if (r.ready != null) {
-        for (Message m : r.ready.messages()) {
-          transport.send(m);
-        }
-      }
+    for (Message m : batch.messages()) {
+      transport.send(m);
     }
-    for (Replica r : replicas) {
-      if (r.ready != null) {
-        r.apply(r.ready);
-        r.node.advance(r.ready);
-        r.ready = null;
-        r.status = r.node.status();
-      }
+    for (int i = 0; i < ready.size(); i++) {
+      ready.get(i).apply(batch.groups().get(i).ready());
+    }
+    host.advance(batch);
+    for (Replica r : ready) {
+      r.status = r.node.status();
+      r.membership = r.node.membership();
+      r.maybeSnapshot(options.snapshots(), wal, snapshots, false);
     }
     return true;
   }
 
-  private void failQueuedProposals() {
-    for (Proposal p; (p = proposals.poll()) != null; ) {
-      p.future().completeExceptionally(new ProposalException(Reason.SHUTDOWN, 0, "stopped"));
+  private void failQueuedRequests() {
+    for (Request r; (r = requests.poll()) != null; ) {
+      r.future().completeExceptionally(new ProposalException(Reason.SHUTDOWN, 0, "stopped"));
     }
   }
 
   private void shutDown() {
-    failQueuedProposals();
+    failQueuedRequests();
     for (Replica r : replicas) {
-      r.failAll(Reason.SHUTDOWN, 0, "node " + options.nodeId() + " stopped");
+      r.shutDown("node " + options.nodeId() + " stopped");
     }
     transport.close();
     try {

@@ -60,6 +60,10 @@ final class PeerSender implements Runnable {
     return queue.offer(message);
   }
 
+  InetSocketAddress address() {
+    return address;
+  }
+
   void setAddress(InetSocketAddress address) {
     this.address = address;
   }

@@ -1,8 +1,10 @@
 package io.detraft.io;
 
 /**
- * Why a proposal's future failed. {@link #outcomeUnknown()} tells a client whether the command
- * may still take effect (then it must not assume either way, e.g. retry only if idempotent).
+ * Why a request's future failed: a proposal, a membership change, a read or a leadership
+ * transfer. {@link #outcomeUnknown()} tells a client whether a command or change may still
+ * take effect (then it must not assume either way, e.g. retry only if idempotent). A read has
+ * no effect, so retrying one is always safe.
  */
 public final class ProposalException extends RuntimeException {
   /** The ways a proposal can fail. */
@@ -22,7 +24,13 @@ public final class ProposalException extends RuntimeException {
     /** The command exceeds the configured maximum size. Nothing was appended. */
     TOO_LARGE(false),
     /** This node runs no such group. Nothing was appended. */
-    UNKNOWN_GROUP(false);
+    UNKNOWN_GROUP(false),
+    /**
+     * The leader refused the request for the reason in the message (e.g. a leadership transfer
+     * is in progress, or another membership change is not committed yet). Nothing was
+     * appended; retrying later may succeed.
+     */
+    REJECTED(false);
 
     private final boolean outcomeUnknown;
 

@@ -1,56 +1,131 @@
 package io.detraft.io;
 
+import io.detraft.core.Config;
 import io.detraft.core.Entry;
 import io.detraft.core.EntryType;
+import io.detraft.core.Membership;
+import io.detraft.core.MembershipChange;
 import io.detraft.core.ProposeResult;
+import io.detraft.core.RaftHost;
 import io.detraft.core.RawNode;
+import io.detraft.core.ReadState;
 import io.detraft.core.Ready;
 import io.detraft.core.Role;
+import io.detraft.core.Snapshot;
 import io.detraft.core.StateMachine;
 import io.detraft.core.Status;
 import io.detraft.io.ProposalException.Reason;
+import java.io.IOException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * One group hosted by a {@link NodeRunner}: its node, its log image, its state machine, and
- * the proposals waiting to apply. Touched only by the Raft thread, except {@link #status}.
+ * the requests waiting for an outcome (proposals and membership changes to apply, reads to be
+ * confirmed and applied, leadership transfers to finish). Touched only by the Raft thread,
+ * except the published volatile fields.
  *
  * <p>A waiting proposal is matched by (index, term): the leader appended it there, so when the
  * entry at that index applies, the proposal succeeded if and only if the terms agree.
  * Invariant: {@code pending} is ordered by index, strictly increasing.
  */
 final class Replica {
-  /** A proposal the leader appended at (index, term), waiting to apply. */
+  /** A proposal or membership change appended at (index, term), waiting to apply. */
   private record Pending(long index, long term, CompletableFuture<byte[]> future,
       long deadlineNanos) {}
+
+  /** A leadership transfer to {@code target}, waiting to see it lead. */
+  private record Transfer(long target, CompletableFuture<Void> future, long deadlineNanos) {}
 
   final long group;
   final RawNode node;
   final GroupLog log;
   private final StateMachine stateMachine;
+  private final long nodeId;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
-  /** Role and term as of the last Ready, to notice a lost leadership. */
+  private final PendingReads reads = new PendingReads();
+  private final List<Transfer> transfers = new ArrayList<>();
+  /** Role, leader and term as of the last Ready, to notice a lost leadership. */
   private Role role = Role.FOLLOWER;
   private long leader;
   private long term;
-  /** The Ready being handled in this loop iteration, or null. */
-  Ready ready;
+  /** The last index the state machine reflects. */
+  private long applied;
   /** Published for other threads after every Ready. */
   volatile Status status;
+  volatile Membership membership;
+  volatile long snapshotsTaken;
+  volatile long snapshotsInstalled;
 
-  Replica(long group, RawNode node, GroupLog log, StateMachine stateMachine) {
+  Replica(long group, RawNode node, GroupLog log, StateMachine stateMachine, long applied) {
     this.group = group;
     this.node = node;
     this.log = log;
     this.stateMachine = stateMachine;
+    this.applied = applied;
     this.status = node.status();
+    this.membership = node.membership();
+    this.nodeId = status.id();
     this.term = status.term();
   }
 
+  /**
+   * Recovers group {@code g} from the newest snapshot and the WAL, restores its state machine
+   * from that snapshot if it lags behind it, and adds the group to {@code host}. Whatever the
+   * WAL must record to match (a snapshot install a crash cut short) is written, not synced.
+   */
+  static Replica recover(NodeRunner.Group g, Config config, RaftHost host, WriteAheadLog wal,
+      SnapshotStore snapshots) throws IOException {
+    Snapshot snapshot = snapshots.latest(g.id()).orElse(Snapshot.empty(g.voters()));
+    GroupLog log = GroupLog.recover(g.voters(), wal.recovered().get(g.id()), snapshot);
+    if (log.needsReset()) {
+      // The snapshot from the leader was saved, but the crash came before its WAL record.
+      wal.installSnapshot(g.id(), snapshot.index(), snapshot.term());
+      wal.saveHardState(g.id(), log.hardState());
+    }
+    long applied = g.appliedIndex();
+    if (applied < snapshot.index()) {
+      g.stateMachine().restore(snapshot.data());
+      applied = snapshot.index();
+    }
+    RawNode node = host.addGroup(config, log, ThreadLocalRandom.current().nextLong(), applied);
+    return new Replica(g.id(), node, log, g.stateMachine(), applied);
+  }
+
+  // ---------------------------------------------------------------- requests
+
   void propose(byte[] command, CompletableFuture<byte[]> future, long deadlineNanos) {
-    ProposeResult result = node.propose(command);
+    track(node.propose(command), future, deadlineNanos);
+  }
+
+  void changeMembership(MembershipChange change, CompletableFuture<byte[]> future,
+      long deadlineNanos) {
+    track(node.proposeMembership(change), future, deadlineNanos);
+  }
+
+  void read(CompletableFuture<Long> future, long deadlineNanos) {
+    byte[] context = reads.register(future, deadlineNanos);
+    ProposalException refusal = refusal(node.readIndex(context));
+    if (refusal != null) {
+      reads.refuse(context, refusal);
+    }
+  }
+
+  void transferLeadership(long target, CompletableFuture<Void> future, long deadlineNanos) {
+    ProposalException refusal = refusal(node.transferLeadership(target));
+    if (refusal != null) {
+      future.completeExceptionally(refusal);
+    } else {
+      transfers.add(new Transfer(target, future, deadlineNanos));
+    }
+  }
+
+  private void track(ProposeResult result, CompletableFuture<byte[]> future,
+      long deadlineNanos) {
     if (result instanceof ProposeResult.Accepted accepted) {
       // Anything waiting at this index or above was appended in an older term and is gone
       // from this log. (Another replica may still hold it and commit it: outcome unknown.)
@@ -58,21 +133,67 @@ final class Replica {
         fail(pending.pollLast(), Reason.LEADERSHIP_LOST, 0, "overwritten in this log");
       }
       pending.addLast(new Pending(accepted.index(), accepted.term(), future, deadlineNanos));
-    } else if (result instanceof ProposeResult.NotLeader notLeader) {
-      future.completeExceptionally(new ProposalException(Reason.NOT_LEADER,
-          notLeader.leaderHint(), "group " + group + " leader is " + notLeader.leaderHint()));
     } else if (result instanceof ProposeResult.Forwarded forwarded) {
       // The runner configures no forwarding; should it happen, the outcome is unknown.
       future.completeExceptionally(new ProposalException(Reason.LEADERSHIP_LOST,
           forwarded.leader(), "forwarded to node " + forwarded.leader()));
+    } else {
+      future.completeExceptionally(refusal(result));
+    }
+  }
+
+  /** Null if the core took the request (appended or forwarded it), else the answer. */
+  private ProposalException refusal(ProposeResult result) {
+    if (result instanceof ProposeResult.NotLeader notLeader) {
+      return new ProposalException(Reason.NOT_LEADER, notLeader.leaderHint(),
+          "group " + group + " leader is " + notLeader.leaderHint());
+    }
+    if (result instanceof ProposeResult.Rejected rejected) {
+      return new ProposalException(Reason.REJECTED, leader, rejected.reason());
+    }
+    return null; // Accepted, or Forwarded to the leader.
+  }
+
+  // ---------------------------------------------------------------- the Ready contract
+
+  /**
+   * Step 2 of the Ready contract for this group: a snapshot from the leader is saved (synced)
+   * at once and replaces the log; entries and hard state go to the WAL buffer, made durable
+   * by the runner's one sync for the whole batch.
+   */
+  void persist(Ready rd, WriteAheadLog wal, SnapshotStore snapshots) throws IOException {
+    Snapshot snapshot = rd.snapshot();
+    if (snapshot != null) {
+      // The file first: once the WAL says the log starts after the snapshot, it must exist.
+      snapshots.save(group, snapshot);
+      wal.installSnapshot(group, snapshot.index(), snapshot.term());
+      log.installSnapshot(snapshot);
+    }
+    if (!rd.entries().isEmpty()) {
+      wal.append(group, rd.entries());
+      log.append(rd.entries());
+    }
+    if (rd.hardState() != null) {
+      wal.saveHardState(group, rd.hardState());
+      log.setHardState(rd.hardState());
     }
   }
 
   /**
-   * Step 4 of the Ready contract for this group: applies the committed entries, answers the
-   * proposals they settle, then fails those a lost leadership leaves behind.
+   * Step 4 of the Ready contract for this group: restores a received snapshot, applies the
+   * committed entries, answers the requests they settle, then fails those a lost leadership
+   * leaves behind.
    */
   void apply(Ready rd) {
+    if (rd.snapshot() != null) {
+      stateMachine.restore(rd.snapshot().data());
+      applied = rd.snapshot().index();
+      snapshotsInstalled++;
+      // Whether they are in the snapshot is unknown here.
+      while (!pending.isEmpty() && pending.peekFirst().index <= applied) {
+        fail(pending.pollFirst(), Reason.LEADERSHIP_LOST, 0, "replaced by a snapshot");
+      }
+    }
     for (Entry entry : rd.committedEntries()) {
       byte[] result = null;
       // Empty normal entries are the no-ops new leaders commit; configuration entries are
@@ -80,14 +201,26 @@ final class Replica {
       if (entry.type() == EntryType.NORMAL && entry.data().length > 0) {
         result = stateMachine.apply(entry.index(), entry.data());
       }
+      applied = entry.index();
       settle(entry, result == null ? new byte[0] : result);
     }
+    for (ReadState state : rd.readStates()) {
+      reads.confirm(state, applied);
+    }
+    reads.applied(applied);
+    long previousLeader = leader;
+    long previousTerm = term;
     if (rd.softState() != null) {
       role = rd.softState().role();
       leader = rd.softState().leader();
     }
     if (rd.hardState() != null) {
       term = rd.hardState().term();
+    }
+    if (leader != previousLeader || term != previousTerm) {
+      reads.failUnconfirmed(Reason.LEADERSHIP_LOST, leader, "group " + group + " leader changed"
+          + " from " + previousLeader + " to " + leader + " before the read was confirmed");
+      settleTransfers();
     }
     if (role != Role.LEADER) {
       failAll(Reason.LEADERSHIP_LOST, leader, "no longer leader of group " + group);
@@ -111,18 +244,84 @@ final class Replica {
     }
   }
 
-  /** Fails the waiting proposals whose deadline passed (deadlines grow with the index). */
+  /** A new leader is known: transfers to it succeeded, transfers to anyone else failed. */
+  private void settleTransfers() {
+    if (leader == 0) {
+      return; // An election is running; the target may still win it.
+    }
+    for (Transfer t : transfers) {
+      if (t.target == leader) {
+        t.future.complete(null);
+      } else if (leader != nodeId) {
+        t.future.completeExceptionally(new ProposalException(Reason.LEADERSHIP_LOST, leader,
+            "node " + leader + " leads group " + group + ", not " + t.target));
+      }
+    }
+    transfers.removeIf(t -> t.future.isDone());
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /**
+   * Takes a snapshot at the applied index if {@code force} or if the last one is at least
+   * {@code policy.intervalEntries()} behind, saves it durably, then compacts the log up to
+   * {@code policy.trailingEntries()} before it. Returns the index of the latest snapshot.
+   * Call it between Readies.
+   */
+  long maybeSnapshot(NodeRunner.SnapshotPolicy policy, WriteAheadLog wal,
+      SnapshotStore snapshots, boolean force) throws IOException {
+    long last = log.snapshot().index();
+    long interval = policy.intervalEntries();
+    if (applied <= last || (!force && (interval == 0 || applied - last < interval))) {
+      return last;
+    }
+    Snapshot taken = new Snapshot(applied, log.term(applied), node.membershipAt(applied),
+        stateMachine.snapshot());
+    snapshots.save(group, taken);
+    log.setSnapshot(taken);
+    long compactTo = applied - policy.trailingEntries();
+    if (compactTo > log.compactedIndex()) {
+      wal.compact(group, compactTo, log.term(compactTo)); // syncs the WAL
+      log.compact(compactTo);
+    }
+    snapshotsTaken++;
+    return applied;
+  }
+
+  // ---------------------------------------------------------------- failures
+
+  /** Fails the requests whose deadline passed (proposal deadlines grow with the index). */
   void expire(long nowNanos) {
     while (!pending.isEmpty() && pending.peekFirst().deadlineNanos - nowNanos < 0) {
       fail(pending.pollFirst(), Reason.TIMEOUT, leader, "not applied in time");
     }
+    reads.expire(nowNanos, leader);
+    for (Iterator<Transfer> it = transfers.iterator(); it.hasNext(); ) {
+      Transfer t = it.next();
+      if (t.deadlineNanos - nowNanos < 0) {
+        t.future.completeExceptionally(new ProposalException(Reason.TIMEOUT, leader,
+            "node " + t.target + " did not take over group " + group + " in time"));
+        it.remove();
+      }
+    }
   }
 
+  /** Fails the waiting proposals and membership changes. */
   void failAll(Reason reason, long leaderHint, String message) {
     for (Iterator<Pending> it = pending.iterator(); it.hasNext(); ) {
       fail(it.next(), reason, leaderHint, message);
       it.remove();
     }
+  }
+
+  /** Fails everything still waiting: the runner stops. */
+  void shutDown(String message) {
+    failAll(Reason.SHUTDOWN, 0, message);
+    reads.failAll(Reason.SHUTDOWN, 0, message);
+    for (Transfer t : transfers) {
+      t.future.completeExceptionally(new ProposalException(Reason.SHUTDOWN, 0, message));
+    }
+    transfers.clear();
   }
 
   private static void fail(Pending p, Reason reason, long leaderHint, String message) {

@@ -1,6 +1,9 @@
 package io.detraft.io;
 
+import io.detraft.core.Membership;
+import io.detraft.core.Snapshot;
 import java.io.IOException;
+import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -22,27 +25,24 @@ import java.util.zip.CRC32C;
  * complete or absent. Loads verify a CRC32C over the whole file anyway, because disks rot.
  *
  * <pre>
- * file = magic:u32 version:u32 group:u64 index:u64 term:u64 dataLength:u64 data crc32c:u32
+ * file = magic:u32 version:u32 group:u64 index:u64 term:u64
+ *        voterCount:u32 voter:u64* learnerCount:u32 learner:u64*
+ *        dataLength:u64 data crc32c:u32        (big-endian; the crc covers everything before it)
  * </pre>
  *
- * <p>The content is opaque bytes: what a state machine snapshot holds is its business.
- * Thread-safe only under external synchronization.
+ * <p>The metadata is what Raft needs to start a log after the snapshot (index, term and the
+ * membership in force there); the data is opaque: what a state machine image holds is its
+ * business. Thread-safe only under external synchronization.
  */
 public final class SnapshotStore {
   private static final int MAGIC = 0x4452534E; // "DRSN"
-  private static final int VERSION = 1;
-  private static final int HEADER_BYTES = 40;
+  private static final int VERSION = 2;
+  /** magic, version, group, index, term. */
+  private static final int FIXED_HEADER_BYTES = 32;
+  /** The most members a snapshot may name: a bound on what a damaged count can make us read. */
+  private static final int MAX_MEMBERS = 1 << 16;
   private static final String SUFFIX = ".snap";
   private static final String TEMP_SUFFIX = ".snap.tmp";
-
-  /** A state machine image covering every entry up to {@code index} (in {@code term}). */
-  public record Snapshot(long group, long index, long term, byte[] data) {
-    public Snapshot {
-      if (group <= 0 || index < 0 || term < 0 || data == null) {
-        throw new IllegalArgumentException("bad snapshot metadata or null data");
-      }
-    }
-  }
 
   /** What a file name says a snapshot is, without reading it. */
   public record SnapshotId(long group, long index, long term) {}
@@ -67,18 +67,26 @@ public final class SnapshotStore {
     }
   }
 
-  /** Writes {@code snapshot} durably, then deletes all but the newest {@code keep}. */
-  public Path save(Snapshot snapshot) throws IOException {
-    String name = fileName(snapshot.group(), snapshot.index(), snapshot.term());
-    Path target = dir.resolve(name + SUFFIX);
-    Path temp = dir.resolve(name + TEMP_SUFFIX);
-    ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
-    header.putInt(MAGIC).putInt(VERSION).putLong(snapshot.group()).putLong(snapshot.index())
-        .putLong(snapshot.term()).putLong(snapshot.data().length).flip();
+  /** Writes {@code snapshot} of {@code group} durably, then deletes all but the newest. */
+  public Path save(long group, Snapshot snapshot) throws IOException {
+    if (group <= 0 || snapshot.isEmpty()) {
+      throw new IllegalArgumentException("nothing to save: group " + group + ", " + snapshot);
+    }
+    SnapshotId id = new SnapshotId(group, snapshot.index(), snapshot.term());
+    Membership members = snapshot.membership();
+    ByteBuffer header = ByteBuffer.allocate(FIXED_HEADER_BYTES + 4 + 8 * members.voters().length
+        + 4 + 8 * members.learners().length + 8);
+    header.putInt(MAGIC).putInt(VERSION).putLong(group).putLong(snapshot.index())
+        .putLong(snapshot.term());
+    putIds(header, members.voters());
+    putIds(header, members.learners());
+    header.putLong(snapshot.data().length).flip();
     CRC32C crc = new CRC32C();
-    crc.update(header.array(), 0, HEADER_BYTES);
+    crc.update(header.array(), 0, header.limit());
     crc.update(snapshot.data());
     ByteBuffer trailer = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
+    Path target = file(id);
+    Path temp = dir.resolve(target.getFileName() + ".tmp");
     try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
         StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
       ByteBuffer[] parts = {header, ByteBuffer.wrap(snapshot.data()), trailer};
@@ -89,7 +97,7 @@ public final class SnapshotStore {
     }
     Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     SegmentPreallocator.syncDirectory(dir);
-    prune(snapshot.group());
+    prune(group);
     return target;
   }
 
@@ -119,29 +127,49 @@ public final class SnapshotStore {
     return ids.isEmpty() ? Optional.empty() : Optional.of(load(ids.get(0)));
   }
 
+  /** The file that holds (or would hold) snapshot {@code id}. */
+  public Path file(SnapshotId id) {
+    return dir.resolve(String.format("snap-%020d-%020d-%020d", id.group(), id.index(), id.term())
+        + SUFFIX);
+  }
+
   /** Reads and verifies one snapshot. */
   public Snapshot load(SnapshotId id) throws IOException {
-    Path file = dir.resolve(fileName(id.group(), id.index(), id.term()) + SUFFIX);
+    Path file = file(id);
     ByteBuffer buf = ByteBuffer.wrap(Files.readAllBytes(file));
-    if (buf.limit() < HEADER_BYTES + 4) {
+    int end = buf.limit() - 4;
+    if (end < FIXED_HEADER_BYTES + 16) {
       throw new StorageCorruptionException(file, buf.limit(), "snapshot file too short");
     }
     CRC32C crc = new CRC32C();
-    crc.update(buf.array(), 0, buf.limit() - 4);
-    if (buf.getInt(buf.limit() - 4) != (int) crc.getValue()) {
-      throw new StorageCorruptionException(file, buf.limit() - 4, "snapshot checksum mismatch");
+    crc.update(buf.array(), 0, end);
+    if (buf.getInt(end) != (int) crc.getValue()) {
+      throw new StorageCorruptionException(file, end, "snapshot checksum mismatch");
     }
     if (buf.getInt(0) != MAGIC || buf.getInt(4) != VERSION) {
       throw new StorageCorruptionException(file, 0, "not a version " + VERSION + " snapshot");
     }
-    long length = buf.getLong(32);
     if (buf.getLong(8) != id.group() || buf.getLong(16) != id.index()
-        || buf.getLong(24) != id.term() || length != buf.limit() - HEADER_BYTES - 4) {
+        || buf.getLong(24) != id.term()) {
       throw new StorageCorruptionException(file, 8, "snapshot header disagrees with its name");
     }
-    byte[] data = new byte[(int) length];
-    buf.get(HEADER_BYTES, data);
-    return new Snapshot(id.group(), id.index(), id.term(), data);
+    buf.position(FIXED_HEADER_BYTES).limit(end);
+    try {
+      long[] voters = getIds(buf);
+      long[] learners = getIds(buf);
+      long length = buf.getLong();
+      if (length != buf.remaining()) {
+        throw new StorageCorruptionException(file, buf.position() - 8,
+            "snapshot data length " + length + " disagrees with the file size");
+      }
+      byte[] data = new byte[(int) length];
+      buf.get(data);
+      return new Snapshot(id.index(), id.term(), new Membership(voters, learners), data);
+    } catch (BufferUnderflowException | IllegalArgumentException | IllegalStateException e) {
+      // A valid checksum over an invalid header: written by a buggy or foreign program.
+      throw new StorageCorruptionException(file, FIXED_HEADER_BYTES,
+          "invalid snapshot metadata: " + e);
+    }
   }
 
   private void prune(long group) throws IOException {
@@ -150,13 +178,28 @@ public final class SnapshotStore {
       return;
     }
     for (SnapshotId old : ids.subList(keep, ids.size())) {
-      Files.deleteIfExists(dir.resolve(fileName(old.group(), old.index(), old.term()) + SUFFIX));
+      Files.deleteIfExists(file(old));
     }
     SegmentPreallocator.syncDirectory(dir);
   }
 
-  private static String fileName(long group, long index, long term) {
-    return String.format("snap-%020d-%020d-%020d", group, index, term);
+  private static void putIds(ByteBuffer buf, long[] ids) {
+    buf.putInt(ids.length);
+    for (long id : ids) {
+      buf.putLong(id);
+    }
+  }
+
+  private static long[] getIds(ByteBuffer buf) {
+    int count = buf.getInt();
+    if (count < 0 || count > MAX_MEMBERS) {
+      throw new IllegalArgumentException("member count " + count);
+    }
+    long[] ids = new long[count];
+    for (int i = 0; i < count; i++) {
+      ids[i] = buf.getLong();
+    }
+    return ids;
   }
 
   private static SnapshotId parse(String name) {

@@ -11,6 +11,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -136,10 +138,17 @@ public final class TcpTransport implements AutoCloseable {
     return (InetSocketAddress) server.getLocalSocketAddress();
   }
 
-  /** Adds a peer, or moves it to a new address (the link is re-dialed). */
+  /**
+   * Adds a peer, or moves it to a new address (the link is re-dialed). Safe to call from any
+   * thread while the transport runs: a node added to a group must be known here before the
+   * leader can reach it.
+   */
   public synchronized void setPeer(long nodeId, InetSocketAddress address) {
-    if (nodeId == options.nodeId() || nodeId <= 0) {
-      throw new IllegalArgumentException("invalid peer id " + nodeId);
+    if (nodeId == options.nodeId() || nodeId <= 0 || address == null) {
+      throw new IllegalArgumentException("invalid peer " + nodeId + " at " + address);
+    }
+    if (closed) {
+      return;
     }
     PeerSender sender = senders.get(nodeId);
     if (sender != null) {
@@ -149,6 +158,27 @@ public final class TcpTransport implements AutoCloseable {
     sender = new PeerSender(this, nodeId, address);
     senders.put(nodeId, sender);
     sender.start();
+  }
+
+  /**
+   * Forgets a peer (e.g. a node removed from every group): its queued messages are dropped
+   * and its link closed. Messages to it are dropped from now on. No-op for an unknown peer.
+   */
+  public void removePeer(long nodeId) {
+    PeerSender sender;
+    synchronized (this) {
+      sender = senders.remove(nodeId);
+    }
+    if (sender != null) {
+      sender.close();
+    }
+  }
+
+  /** The peers this transport sends to, with their addresses, by node id. */
+  public synchronized SortedMap<Long, InetSocketAddress> peers() {
+    TreeMap<Long, InetSocketAddress> out = new TreeMap<>();
+    senders.forEach((id, sender) -> out.put(id, sender.address()));
+    return out;
   }
 
   /** Starts accepting; inbound messages go to {@code consumer}. */

@@ -19,6 +19,8 @@ import java.util.zip.CRC32C;
  * ENTRY      body = group:u64 term:u64 index:u64 entryType:u8 data[...]
  * HARD_STATE body = group:u64 term:u64 vote:u64 commit:u64
  * COMPACT    body = group:u64 index:u64 term:u64  entries up to index are discarded
+ * RESET      body = group:u64 index:u64 term:u64  every entry is discarded; the log continues
+ *                                                 after index (a snapshot from the leader)
  * </pre>
  *
  * <p>Big-endian throughout. A zero body length never occurs in a valid record, so zeros mark
@@ -37,11 +39,13 @@ final class WalFormat {
   static final byte ENTRY = 2;
   static final byte HARD_STATE = 3;
   static final byte COMPACT = 4;
+  static final byte RESET = 5;
 
   static final int BATCH_BODY_BYTES = 8;
   static final int ENTRY_FIXED_BODY_BYTES = 25;
   static final int HARD_STATE_BODY_BYTES = 32;
   static final int COMPACT_BODY_BYTES = 24;
+  static final int RESET_BODY_BYTES = 24;
 
   private WalFormat() {}
 
@@ -126,6 +130,12 @@ final class WalFormat {
     finish(buf, start, crc);
   }
 
+  static void putReset(ByteBuffer buf, long group, long index, long term, CRC32C crc) {
+    int start = begin(buf, RESET);
+    buf.putLong(group).putLong(index).putLong(term);
+    finish(buf, start, crc);
+  }
+
   private static int begin(ByteBuffer buf, byte type) {
     int start = buf.position();
     buf.position(start + 8);
@@ -187,6 +197,8 @@ final class WalFormat {
         return bodyBytes == HARD_STATE_BODY_BYTES;
       case COMPACT:
         return bodyBytes == COMPACT_BODY_BYTES;
+      case RESET:
+        return bodyBytes == RESET_BODY_BYTES;
       default:
         return false;
     }

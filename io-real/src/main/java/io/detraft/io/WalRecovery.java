@@ -180,6 +180,9 @@ final class WalRecovery {
       case WalFormat.COMPACT:
         compact(group, WalFormat.longField(buf, pos, 1), WalFormat.longField(buf, pos, 2));
         break;
+      case WalFormat.RESET:
+        reset(group, WalFormat.longField(buf, pos, 1), WalFormat.longField(buf, pos, 2));
+        break;
       default:
         throw new StorageCorruptionException(file, pos, "unknown record type " + type);
     }
@@ -220,6 +223,19 @@ final class WalRecovery {
     group.compactedIndex = index;
     group.compactedTerm = term;
     group.inferredBase = false;
+  }
+
+  /**
+   * The group installed a snapshot at {@code index}: every entry before this record is gone,
+   * whatever its index (entries after the snapshot's index came from an older leader and may
+   * conflict with the snapshot's history). This record also settles where the log starts.
+   */
+  private static void reset(GroupReplay group, long index, long term) {
+    group.entries.clear();
+    group.compactedIndex = index;
+    group.compactedTerm = term;
+    group.inferredBase = false;
+    group.sawEntry = true;
   }
 
   /** A commit index beyond the log means committed entries were lost: never start on that. */

@@ -230,6 +230,26 @@ public final class WriteAheadLog implements AutoCloseable {
     deleteObsoleteSegments();
   }
 
+  /**
+   * Discards every entry of {@code group}: its log now continues after {@code index} (whose
+   * term is {@code term}), the last entry of a snapshot received from the leader and already
+   * saved durably. Like an append, this is durable only after the next {@link #sync()}; entries
+   * appended afterwards start at {@code index + 1}.
+   */
+  public void installSnapshot(long group, long index, long term) throws IOException {
+    checkOpen();
+    GroupMeta meta = meta(group);
+    if (index < meta.compactedIndex) {
+      throw new IllegalArgumentException("group " + group + ": snapshot at " + index
+          + " is behind the compaction point " + meta.compactedIndex);
+    }
+    reserve(WalFormat.RECORD_HEADER_BYTES + WalFormat.RESET_BODY_BYTES);
+    WalFormat.putReset(buffer, group, index, term, crc);
+    meta.compactedIndex = index;
+    meta.compactedTerm = term;
+    meta.lastIndex = index;
+  }
+
   /** Writes buffered records to the file without waiting for the disk. */
   public void flush() throws IOException {
     checkOpen();

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Three real nodes over TCP on 127.0.0.1, each with its own WAL directory. (Catch-up by
- * snapshot after compaction needs the core's snapshot support and is not tested yet.)
+ * Three real nodes over TCP on 127.0.0.1, each with its own WAL directory. Catch-up by
+ * snapshot after compaction: {@link SnapshotClusterTest}.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class ClusterTest {

@@ -8,6 +8,7 @@ import io.detraft.core.Message;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -69,7 +70,11 @@ class HostileTrafficTest {
     try (Socket junk = connect(cluster, id)) { // random bytes
       byte[] bytes = new byte[1 + random.nextInt(4096)];
       random.nextBytes(bytes);
-      junk.getOutputStream().write(bytes);
+      try {
+        junk.getOutputStream().write(bytes);
+      } catch (SocketException e) {
+        // The node refused after the first bytes and reset the connection: as it should.
+      }
     }
     try (Socket stranger = connect(cluster, id)) { // another cluster
       Handshake.writeHello(new DataOutputStream(stranger.getOutputStream()), "not-" +

@@ -28,11 +28,25 @@ final class LocalCluster implements AutoCloseable {
   /** Remembers every command it applied, in order; answers "ok:INDEX". */
   static final class RecordingStateMachine implements StateMachine {
     private final List<String> applied = new ArrayList<>();
+    /** The index of the first entry applied by this instance (not restored), 0 if none. */
+    private long firstAppliedIndex;
+    private int restores;
 
     @Override
     public synchronized byte[] apply(long index, byte[] command) {
+      if (firstAppliedIndex == 0) {
+        firstAppliedIndex = index;
+      }
       applied.add(new String(command, StandardCharsets.UTF_8));
       return ("ok:" + index).getBytes(StandardCharsets.UTF_8);
+    }
+
+    synchronized long firstAppliedIndex() {
+      return firstAppliedIndex;
+    }
+
+    synchronized int restores() {
+      return restores;
     }
 
     synchronized List<String> applied() {
@@ -50,6 +64,7 @@ final class LocalCluster implements AutoCloseable {
 
     @Override
     public synchronized void restore(byte[] snapshot) {
+      restores++;
       applied.clear();
       String s = new String(snapshot, StandardCharsets.UTF_8);
       if (!s.isEmpty()) {
@@ -59,7 +74,7 @@ final class LocalCluster implements AutoCloseable {
   }
 
   private final Path root;
-  private final int size;
+  /** The bootstrap membership: nodes 1..size. Nodes added later start with it too. */
   private final Membership voters;
   private final Map<Long, NodeRunner> runners = new TreeMap<>();
   private final Map<Long, TcpTransport> transports = new TreeMap<>();
@@ -67,16 +82,23 @@ final class LocalCluster implements AutoCloseable {
   private final Map<Long, RecordingStateMachine> machines = new TreeMap<>();
   private final Duration tick;
   private final int segmentBytes;
+  private final NodeRunner.SnapshotPolicy snapshots;
 
   /** Tests: small WAL segments, so that pre-allocation does not dominate the disk. */
   LocalCluster(Path root, int size, Duration tick) throws IOException {
-    this(root, size, tick, 1 << 20);
+    this(root, size, tick, 1 << 20, NodeRunner.SnapshotPolicy.defaults());
   }
 
-  LocalCluster(Path root, int size, Duration tick, int segmentBytes) throws IOException {
+  LocalCluster(Path root, int size, Duration tick, NodeRunner.SnapshotPolicy snapshots)
+      throws IOException {
+    this(root, size, tick, 1 << 20, snapshots);
+  }
+
+  LocalCluster(Path root, int size, Duration tick, int segmentBytes,
+      NodeRunner.SnapshotPolicy snapshots) throws IOException {
     this.root = root;
     this.segmentBytes = segmentBytes;
-    this.size = size;
+    this.snapshots = snapshots;
     this.tick = tick;
     long[] ids = new long[size];
     for (int i = 0; i < size; i++) {
@@ -106,10 +128,11 @@ final class LocalCluster implements AutoCloseable {
   private void startRunner(long id) throws IOException {
     RecordingStateMachine machine = new RecordingStateMachine();
     machines.put(id, machine);
-    NodeRunner.Options options = NodeRunner.Options.defaults(id, root.resolve("node-" + id))
+    NodeRunner.Options options = NodeRunner.Options.defaults(id, dataDir(id))
         .withTiming(tick, 20, 3)
         .withStorage(new WriteAheadLog.Options(segmentBytes), segmentBytes / 4)
-        .withProposalTimeout(Duration.ofSeconds(10));
+        .withProposalTimeout(Duration.ofSeconds(10))
+        .withSnapshots(snapshots);
     runners.put(id, NodeRunner.start(options, transports.get(id),
         List.of(NodeRunner.Group.of(GROUP, voters, machine))));
   }
@@ -120,12 +143,15 @@ final class LocalCluster implements AutoCloseable {
     transports.remove(id);
   }
 
-  /** Restarts a stopped node from its data directory, on a new port the others learn. */
+  /**
+   * Restarts a stopped node from its data directory (or starts a new node, which joins with
+   * the bootstrap membership and waits to be added), on a new port the others learn.
+   */
   void restart(long id) throws IOException {
     TcpTransport transport = TcpTransport.bind(transportOptions(id));
     transports.put(id, transport);
     addresses.put(id, transport.localAddress());
-    for (long peer = 1; peer <= size; peer++) {
+    for (long peer : new ArrayList<>(addresses.keySet())) {
       if (peer != id) {
         transport.setPeer(peer, addresses.get(peer));
         if (transports.containsKey(peer)) {
@@ -133,7 +159,27 @@ final class LocalCluster implements AutoCloseable {
         }
       }
     }
-    startRunner(id);
+    try {
+      startRunner(id);
+    } catch (IOException | RuntimeException e) {
+      transports.remove(id); // start() closed it
+      throw e;
+    }
+  }
+
+  /** Stops node {@code id} for good: the others forget its address. */
+  void forget(long id) {
+    if (runners.containsKey(id)) {
+      stop(id);
+    }
+    addresses.remove(id);
+    for (TcpTransport t : transports.values()) {
+      t.removePeer(id);
+    }
+  }
+
+  Path dataDir(long id) {
+    return root.resolve("node-" + id);
   }
 
   NodeRunner runner(long id) {

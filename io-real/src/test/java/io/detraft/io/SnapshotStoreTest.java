@@ -6,7 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.detraft.io.SnapshotStore.Snapshot;
+import io.detraft.core.Membership;
+import io.detraft.core.Snapshot;
 import io.detraft.io.SnapshotStore.SnapshotId;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,6 +17,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SnapshotStoreTest {
+  private static final Membership MEMBERS = new Membership(new long[] {1, 2, 3}, new long[] {4});
+
   @TempDir Path dir;
 
   @Test
@@ -23,14 +26,17 @@ class SnapshotStoreTest {
     SnapshotStore store = new SnapshotStore(dir, 2);
     assertTrue(store.latest(1).isEmpty());
     for (long index = 10; index <= 40; index += 10) {
-      store.save(new Snapshot(1, index, 2, ("state@" + index).getBytes()));
+      store.save(1, new Snapshot(index, 2, MEMBERS, ("state@" + index).getBytes()));
     }
-    store.save(new Snapshot(7, 5, 1, new byte[0]));
+    store.save(7, new Snapshot(5, 1, Membership.of(4), new byte[0]));
     assertEquals(List.of(new SnapshotId(1, 40, 2), new SnapshotId(1, 30, 2)), store.list(1));
     Snapshot latest = store.latest(1).orElseThrow();
     assertEquals(40, latest.index());
     assertArrayEquals("state@40".getBytes(), latest.data());
+    assertEquals(MEMBERS, latest.membership());
+    assertEquals(2, latest.term());
     assertEquals(0, store.latest(7).orElseThrow().data().length);
+    assertEquals(Membership.of(4), store.latest(7).orElseThrow().membership());
     // A fresh store over the same directory sees the same files.
     assertEquals(2, new SnapshotStore(dir, 2).list(1).size());
   }
@@ -38,11 +44,22 @@ class SnapshotStoreTest {
   @Test
   void aDamagedSnapshotIsRefusedNamingTheFile() throws IOException {
     SnapshotStore store = new SnapshotStore(dir, 3);
-    Path file = store.save(new Snapshot(1, 9, 3, new byte[1000]));
+    Path file = store.save(1, new Snapshot(9, 3, MEMBERS, new byte[1000]));
     WriteAheadLogTest.flip(file, 500);
     var error = assertThrows(StorageCorruptionException.class, () -> store.latest(1));
     assertEquals(file, error.file());
     assertTrue(error.getMessage().contains("checksum"), error.getMessage());
+    assertTrue(error.getMessage().contains(file.toString()), error.getMessage());
+  }
+
+  @Test
+  void aSnapshotFromAnotherFileIsRefused() throws IOException {
+    SnapshotStore store = new SnapshotStore(dir, 3);
+    Path file = store.save(1, new Snapshot(9, 3, MEMBERS, new byte[10]));
+    // A valid file under the wrong name: the header disagrees.
+    Files.move(file, store.file(new SnapshotId(1, 12, 3)));
+    var error = assertThrows(StorageCorruptionException.class, () -> store.latest(1));
+    assertTrue(error.getMessage().contains("disagrees"), error.getMessage());
   }
 
   @Test

@@ -12,6 +12,8 @@ import java.util.Random;
  * The process {@link WalCrashTest} kills. Appends batches of entries to group 1 forever and
  * tells its parent, on stdout, what it may treat as durable:
  *
+ * <p>Each line ends with a period, so a line cut short by the kill is recognizable.
+ *
  * <pre>
  * ready LAST             recovered up to LAST
  * written FILE OFFSET    bytes up to OFFSET of FILE are written (not yet synced)
@@ -38,7 +40,7 @@ public final class WalCrashChild {
       var group = wal.recovered().get(1L);
       long last = group == null ? 0 : group.compactedIndex() + group.entries().size();
       long compacted = group == null ? 0 : group.compactedIndex();
-      out.println("ready " + last);
+      out.println("ready " + last + ".");
       out.flush();
       for (int batch = 1; ; batch++) {
         int count = 1 + random.nextInt(20);
@@ -50,13 +52,14 @@ public final class WalCrashChild {
         last += count;
         wal.saveHardState(1, new HardState(1, 1, last));
         wal.flush();
-        out.println("written " + wal.currentSegment().getFileName() + " " + wal.writtenOffset());
+        out.println("written " + wal.currentSegment().getFileName() + " " + wal.writtenOffset()
+            + ".");
         out.flush();
         wal.sync();
-        out.println("synced " + last);
+        out.println("synced " + last + ".");
         out.flush();
         if (batch % 40 == 0 && last - 200 > compacted) {
-          out.println("compacting");
+          out.println("compacting.");
           out.flush();
           compacted = last - 200;
           wal.compact(1, compacted, 1);

@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.detraft.core.Entry;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +15,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -78,34 +75,37 @@ class WalCrashTest {
 
   private ChildRun runAndKill(long childSeed, int runMillis) throws Exception {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process process = new ProcessBuilder(java, "-Xmx64m", "-XX:TieredStopAtLevel=1",
-        "-cp", System.getProperty("java.class.path"), WalCrashChild.class.getName(),
-        dir.toString(), Integer.toString(SEGMENT_BYTES), Long.toString(childSeed))
-        .redirectError(ProcessBuilder.Redirect.INHERIT)
-        .start();
-    List<String> lines = new CopyOnWriteArrayList<>();
-    Thread reader = new Thread(() -> {
-      try (BufferedReader in = new BufferedReader(
-          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-        for (String line; (line = in.readLine()) != null; ) {
-          lines.add(line);
-        }
-      } catch (IOException e) {
-        // The pipe closes when the child dies.
+    // The child reports into a file, read once it is dead: reading its stdout through a pipe
+    // loses the last lines when the JDK closes the pipe on exit under a blocked reader
+    // ("Stream closed"), and a lost "written" line would make us damage synced bytes.
+    Path report = Files.createTempFile("walcrash", ".out");
+    try {
+      Process process = new ProcessBuilder(java, "-Xmx64m", "-XX:TieredStopAtLevel=1",
+          "-cp", System.getProperty("java.class.path"), WalCrashChild.class.getName(),
+          dir.toString(), Integer.toString(SEGMENT_BYTES), Long.toString(childSeed))
+          .redirectError(ProcessBuilder.Redirect.INHERIT)
+          .redirectOutput(report.toFile())
+          .start();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (Files.size(report) == 0 && process.isAlive() && System.nanoTime() < deadline) {
+        Thread.sleep(5);
       }
-    });
-    reader.start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (lines.isEmpty() && process.isAlive() && System.nanoTime() < deadline) {
-      Thread.sleep(5);
+      Thread.sleep(runMillis);
+      process.destroyForcibly(); // SIGKILL: no shutdown hooks, no close()
+      assertTrue(process.waitFor(30, TimeUnit.SECONDS), "child did not die");
+      return parse(Files.readAllLines(report, StandardCharsets.UTF_8));
+    } finally {
+      Files.deleteIfExists(report);
     }
-    Thread.sleep(runMillis);
-    process.destroyForcibly(); // SIGKILL: no shutdown hooks, no close()
-    assertTrue(process.waitFor(30, TimeUnit.SECONDS), "child did not die");
-    reader.join(30_000);
+  }
+
+  private static ChildRun parse(List<String> lines) {
     ChildRun run = new ChildRun();
     for (String line : lines) {
-      String[] words = line.split(" ");
+      if (!line.endsWith(".")) {
+        break; // cut short by the kill
+      }
+      String[] words = line.substring(0, line.length() - 1).split(" ");
       switch (words[0]) {
         case "ready" -> run.ready = Long.parseLong(words[1]);
         case "synced" -> run.maxSynced = Long.parseLong(words[1]);

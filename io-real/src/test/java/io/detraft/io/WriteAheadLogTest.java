@@ -124,6 +124,57 @@ class WriteAheadLogTest {
   }
 
   @Test
+  void anInstalledSnapshotDiscardsTheWholeLogIncludingConflictingEntriesAfterIt()
+      throws IOException {
+    try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
+      wal.append(1, entries(1, 30, 1, 8)); // 21..30 conflict with the leader's history
+      wal.append(2, entries(1, 3, 1, 8));
+      wal.sync();
+      wal.installSnapshot(1, 20, 3);
+      wal.saveHardState(1, new HardState(3, 0, 20));
+      wal.sync();
+      assertThrows(IllegalArgumentException.class, () -> wal.append(1, entries(20, 20, 3, 8)));
+      wal.append(1, entries(21, 22, 3, 8));
+    }
+    try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
+      var g1 = wal.recovered().get(1L);
+      assertEquals(20, g1.compactedIndex());
+      assertEquals(3, g1.compactedTerm());
+      assertEquals(entries(21, 22, 3, 8), g1.entries());
+      assertEquals(entries(1, 3, 1, 8), wal.recovered().get(2L).entries());
+      wal.installSnapshot(2, 2, 1); // an install that leaves nothing after it
+    }
+    try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
+      assertEquals(2, wal.recovered().get(2L).compactedIndex());
+      assertTrue(wal.recovered().get(2L).entries().isEmpty());
+    }
+  }
+
+  @Test
+  void segmentsBeforeAnInstalledSnapshotGoOnceCompactionPassesThem() throws IOException {
+    try (WriteAheadLog wal = WriteAheadLog.open(dir, SMALL)) {
+      for (long i = 1; i <= 100; i += 10) {
+        wal.append(1, entries(i, i + 9, 1, 50));
+        wal.sync();
+      }
+      wal.installSnapshot(1, 500, 2);
+      for (long i = 501; i <= 700; i += 10) {
+        wal.append(1, entries(i, i + 9, 2, 50));
+        wal.saveHardState(1, new HardState(2, 0, i + 9));
+        wal.sync();
+      }
+      int before = wal.segmentCount();
+      wal.compact(1, 650, 2);
+      assertTrue(wal.segmentCount() < before, wal.segmentCount() + " of " + before);
+    }
+    try (WriteAheadLog wal = WriteAheadLog.open(dir, SMALL)) {
+      var g1 = wal.recovered().get(1L);
+      assertEquals(650, g1.compactedIndex());
+      assertEquals(entries(651, 700, 2, 50), g1.entries());
+    }
+  }
+
+  @Test
   void aTornFinalRecordIsCutAndReported() throws IOException {
     long goodEnd;
     Path segment;
