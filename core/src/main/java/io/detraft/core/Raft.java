@@ -181,7 +181,17 @@ final class Raft {
 
   /** The election timer fired, or the host asked for an election. */
   void hup() {
-    if (role == Role.LEADER || !log.membership().isVoter(id)) {
+    // A node that an uncommitted change removes (or demotes) may still be needed to elect a
+    // leader of the old configuration, e.g. when it holds the longest log: it campaigns too.
+    boolean voter = log.membership().isVoter(id)
+        || (log.lastConfigIndex() > log.committed && log.membershipAt(log.committed).isVoter(id));
+    if (role == Role.LEADER) {
+      return;
+    }
+    if (!voter) {
+      // It cannot campaign, but it heard from no leader for an election timeout: forget the
+      // leader, or it would refuse votes (lease, PreVote) forever on behalf of a dead one.
+      leader = 0;
       return;
     }
     campaign(config.preVote(), false);
@@ -289,7 +299,8 @@ final class Raft {
       checkInvariants();
       return;
     }
-    if (m instanceof VoteRequest && !log.membership().isVoter(m.from())) {
+    if (m instanceof VoteRequest && !log.membership().isVoter(m.from())
+        && leader != 0 && electionElapsed < config.electionTimeoutTicks()) {
       // A removed (or not yet added) node must not disrupt the group: its votes are ignored
       // before its term can move ours.
       coverage.hit(Mark.VOTE_FROM_NON_VOTER_IGNORED);
@@ -338,12 +349,11 @@ final class Raft {
 
   /** A message from an older term. */
   private void stepStale(Message m) {
-    if ((config.checkQuorum() || config.preVote())
-        && (m instanceof AppendRequest || m instanceof Heartbeat
-            || m instanceof InstallSnapshot)) {
-      // A leader of an old term may be cut off from everyone with a higher term: with PreVote
-      // or CheckQuorum nobody else would tell it (no disruptive votes reach it), so we answer
-      // with our term and it steps down.
+    if (m instanceof AppendRequest || m instanceof Heartbeat || m instanceof InstallSnapshot) {
+      // A leader of an old term may be cut off from everyone with a higher term: PreVote,
+      // CheckQuorum and ignored votes of non-voters all keep higher terms from reaching it, so
+      // we answer with our term and it steps down (otherwise it could block a node that still
+      // follows it from ever campaigning).
       send(new AppendResponse(config.group(), id, m.from(), term, true, 0, 0, 0));
     } else if (m instanceof VoteRequest request && request.preVote()) {
       // Rejected with our term, so a stale pre-candidate learns it is behind.
