@@ -21,7 +21,11 @@ final class Event {
     CLIENT_NEXT,
     /** first: client index; second: the request id that timed out. */
     CLIENT_TIMEOUT,
-    /** The nemesis acts; first: which fault (see {@link Nemesis}). */
+    /**
+     * The nemesis acts; first: which action (see {@link Nemesis.Action}); node: the node acted
+     * on (for a membership change, the group); second: 1 for a one-off membership change;
+     * payload: a retried {@link Nemesis.Admin}.
+     */
     NEMESIS,
     /** The safety phase ends: heal everything. */
     HEAL_ALL,

@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -25,12 +26,14 @@ import java.util.concurrent.Future;
 public final class Main {
   static final String USAGE = String.join("\n",
       "usage: detraft-sim (--seed N | --seeds A..B) [--parallel K] [--safety-seconds S]",
-      "                   [--recheck R] [--quiet | --verbose]",
+      "                   [--recheck R] [--trace E] [--quiet | --verbose]",
       "  --seed N            run one seed and print its options, result and (on failure) trace",
-      "  --seeds A..B        run seeds A to B inclusive; print one line per failing seed",
+      "  --seeds A..B        run seeds A to B inclusive; print one line per failing seed, then",
+      "                      a summary: verdicts, speed, and every coverage mark's hit count",
       "  --parallel K        seeds run side by side (default: number of cores)",
       "  --safety-seconds S  override the seed's safety-phase length (virtual seconds)",
       "  --recheck R         run every R-th seed twice; a different fingerprint is a failure",
+      "  --trace E           a failing seed shows its last E events (default 50)",
       "  --quiet             print only failing seeds and the summary",
       "  --verbose           print every seed's options and result, full reports on failure",
       "exit status: 0 all seeds passed (unknown verdicts are warnings), 1 a seed failed,"
@@ -44,7 +47,7 @@ public final class Main {
 
   /** Parsed command line. */
   private record Arguments(long first, long last, boolean single, int parallel,
-      double safetySeconds, int recheck, boolean quiet, boolean verbose) {}
+      double safetySeconds, int recheck, int traceEvents, boolean quiet, boolean verbose) {}
 
   /** Runs the command line; returns the exit status. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
@@ -70,6 +73,7 @@ public final class Main {
     int parallel = Runtime.getRuntime().availableProcessors();
     double safetySeconds = -1;
     int recheck = 0;
+    int traceEvents = Simulation.TRACE_SHOWN;
     boolean quiet = false;
     boolean verbose = false;
     for (int i = 0; i < args.length; i++) {
@@ -121,6 +125,12 @@ public final class Main {
             throw new IllegalArgumentException("--recheck must be at least 1");
           }
         }
+        case "--trace" -> {
+          traceEvents = (int) parseLong(value(args, ++i, arg), arg);
+          if (traceEvents < 1 || traceEvents > 1_000_000) {
+            throw new IllegalArgumentException("--trace must be in [1, 1000000]");
+          }
+        }
         case "--quiet" -> quiet = true;
         case "--verbose" -> verbose = true;
         default -> throw new IllegalArgumentException("unknown argument '" + arg + "'");
@@ -132,8 +142,8 @@ public final class Main {
     if (quiet && verbose) {
       throw new IllegalArgumentException("--quiet and --verbose exclude each other");
     }
-    return new Arguments(first, last, single, parallel, safetySeconds, recheck, quiet,
-        verbose);
+    return new Arguments(first, last, single, parallel, safetySeconds, recheck, traceEvents,
+        quiet, verbose);
   }
 
   private static void requireNoSeedsYet(Long first) {
@@ -167,7 +177,8 @@ public final class Main {
     SimOptions options = optionsFor(arguments.first(), arguments.safetySeconds());
     out.println("options: " + options.describe());
     long wallStart = System.nanoTime();
-    SimResult result = new Simulation(options).run();
+    SimResult result = new Simulation(options, SimHooks.defaults(), arguments.traceEvents())
+        .run();
     double wall = (System.nanoTime() - wallStart) / 1e9;
     out.println(result.line());
     if (result.verdict() != SimResult.Verdict.PASS) {
@@ -186,7 +197,7 @@ public final class Main {
     return new SimResult(first.options(), SimResult.Verdict.FAIL, "determinism",
         "determinism: two runs of seed " + first.seed() + " ended with fingerprints "
             + first.fingerprintHex() + " and " + second.fingerprintHex(), first.fingerprint(),
-        first.simulatedNanos(), first.traceTail(), first.stats());
+        first.simulatedNanos(), first.traceTail(), first.stats(), first.marks());
   }
 
   /** CPU time of the whole JVM so far, or 0 where the platform does not say. */
@@ -217,6 +228,8 @@ public final class Main {
     long unknown = 0;
     double simulatedSeconds = 0;
     long cpuNanos = 0;
+    Marks marks = new Marks();
+    Marks seedsHit = new Marks();
     long wallStart = System.nanoTime();
     long processCpuStart = processCpuNanos();
     // A bounded window of seeds in flight: results print in seed order, memory stays flat.
@@ -229,7 +242,8 @@ public final class Main {
           window.add(pool.submit(() -> {
             long cpuStart = cpuTimed ? cpu.getCurrentThreadCpuTime() : 0;
             SimOptions options = optionsFor(seed, arguments.safetySeconds());
-            SimResult result = new Simulation(options).run();
+            SimResult result = new Simulation(options, SimHooks.defaults(),
+                arguments.traceEvents()).run();
             if (arguments.recheck() > 0 && Math.floorMod(seed, arguments.recheck()) == 0) {
               result = recheck(result, new Simulation(options).run());
             }
@@ -241,6 +255,8 @@ public final class Main {
         SimResult result = timed.result();
         cpuNanos += timed.cpuNanos();
         simulatedSeconds += result.simulatedNanos() / 1e9;
+        marks.addAll(result.marks(), false);
+        seedsHit.addAll(result.marks(), true);
         switch (result.verdict()) {
           case PASS -> passed++;
           case FAIL -> failed++;
@@ -290,6 +306,11 @@ public final class Main {
           "per core: %.0f simulated s per core-second, %.0f seeds per core-hour (wall x %d)",
           simulatedSeconds / (wall * cores), count / (wall * cores / 3600), cores));
     }
+    out.println("coverage marks (hits, and in how many seeds):");
+    out.print(marks.table(seedsHit));
+    List<String> never = marks.neverHit();
+    out.println(never.isEmpty() ? "every mark fired"
+        : "never fired (" + never.size() + "): " + String.join(", ", never));
     return failed > 0 ? 1 : 0;
   }
 }

@@ -1,11 +1,20 @@
 package io.detraft.sim;
 
+import io.detraft.core.Membership;
+import io.detraft.core.MembershipChange;
+import io.detraft.core.ProposeResult;
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * Injects faults during the safety phase, each on its own switch and schedule (see {@link
- * SimOptions}): crashes and restarts, pauses, partitions and clogged links. Packet loss,
- * duplication, delays and clock drift are continuous and live in {@link SimNetwork} and the
- * node tickers. Every fault ends by itself or at {@link #healAll}, which starts the liveness
- * phase.
+ * SimOptions}): crashes and restarts, pauses, partitions and clogged links; and the protocol
+ * nemeses, which ask nodes what an operator would: snapshots at random points, membership
+ * changes of the leader (add or remove learners and voters, promote, demote, remove the leader
+ * itself), and leadership transfers to random voters, lagging or cut off ones included. Packet
+ * loss, duplication, delays and clock drift are continuous and live in {@link SimNetwork} and
+ * the node tickers. Every fault ends by itself or at {@link #healAll}, which starts the
+ * liveness phase.
  */
 final class Nemesis {
   /** A nemesis action; its ordinal travels in {@link Event#first}. */
@@ -16,7 +25,32 @@ final class Nemesis {
     RESUME,
     PARTITION,
     END_PARTITION,
-    CLOG
+    CLOG,
+    SNAPSHOT,
+    CHURN,
+    TRANSFER,
+    /** Asks the leader again for a refused membership change (payload: the {@link Admin}). */
+    RETRY
+  }
+
+  /**
+   * An operator action for one group on one node, run between Ready rounds.
+   *
+   * @param target the transfer's target node
+   * @param change the membership change
+   * @param retriesLeft how often a refused membership change is asked again
+   */
+  record Admin(Kind kind, long group, long target, MembershipChange change, int retriesLeft) {
+    enum Kind { SNAPSHOT, TRANSFER, MEMBERSHIP }
+
+    @Override
+    public String toString() {
+      return switch (kind) {
+        case SNAPSHOT -> "g" + group + " snapshot";
+        case TRANSFER -> "g" + group + " transfer leadership to n" + target;
+        case MEMBERSHIP -> "g" + group + " " + change.type() + " n" + change.node();
+      };
+    }
   }
 
   private static final Action[] ACTIONS = Action.values();
@@ -26,6 +60,9 @@ final class Nemesis {
   private final SimOptions options;
   private final SimRandom random;
   private final int size;
+  private final int groups;
+  /** Per group - 1: the node a transfer was last accepted for (0: none). */
+  private final long[] transferTarget;
   private boolean active = true;
   long crashes;
   long pauses;
@@ -37,6 +74,8 @@ final class Nemesis {
     this.options = options;
     this.random = random;
     this.size = options.cluster().size();
+    this.groups = options.cluster().groups();
+    this.transferTarget = new long[groups];
   }
 
   void start() {
@@ -54,6 +93,16 @@ final class Nemesis {
     if (n.clogging()) {
       later(random.exponential(n.clogEveryNanos()), Action.CLOG, 0, 0);
     }
+    SimOptions.ProtocolOptions q = options.protocol();
+    if (q.snapshotEveryNanos() > 0) {
+      later(random.exponential(q.snapshotEveryNanos()), Action.SNAPSHOT, 0, 0);
+    }
+    if (q.churnEveryNanos() > 0) {
+      later(random.exponential(q.churnEveryNanos()), Action.CHURN, 0, 0);
+    }
+    if (q.transferEveryNanos() > 0) {
+      later(random.exponential(q.transferEveryNanos()), Action.TRANSFER, 0, 0);
+    }
   }
 
   void act(Event event) {
@@ -63,6 +112,7 @@ final class Nemesis {
     Action action = ACTIONS[(int) event.first];
     SimOptions.ProcessOptions p = options.process();
     SimOptions.NetworkOptions n = options.network();
+    SimOptions.ProtocolOptions q = options.protocol();
     long now = sim.now();
     switch (action) {
       case CRASH: {
@@ -121,8 +171,140 @@ final class Nemesis {
         later(random.exponential(n.clogEveryNanos()), Action.CLOG, 0, 0);
         break;
       }
+      case SNAPSHOT: {
+        int node = pickNode(true);
+        if (node != 0) {
+          sim.node(node).onAdmin(new Admin(Admin.Kind.SNAPSHOT, 1 + random.nextInt(groups), 0,
+              null, 0));
+        }
+        later(random.exponential(q.snapshotEveryNanos()), Action.SNAPSHOT, 0, 0);
+        break;
+      }
+      case CHURN:
+        churn(event.node != 0 ? event.node : 1 + random.nextInt(groups));
+        if (event.second == 0) {
+          later(random.exponential(q.churnEveryNanos()), Action.CHURN, 0, 0);
+        }
+        break;
+      case TRANSFER:
+        transfer(1 + random.nextInt(groups));
+        later(random.exponential(q.transferEveryNanos()), Action.TRANSFER, 0, 0);
+        break;
+      case RETRY: {
+        Admin admin = (Admin) event.payload;
+        int leader = sim.leaderOf(admin.group());
+        if (leader != 0) {
+          sim.node(leader).onAdmin(admin);
+        }
+        break;
+      }
       default:
         throw new IllegalStateException("unknown action " + action);
+    }
+  }
+
+  /** Asks the leader of {@code group} for a random single-server membership change. */
+  private void churn(long group) {
+    int leader = sim.leaderOf(group);
+    if (leader == 0) {
+      return;
+    }
+    Membership m = sim.node(leader).replica(group).membership();
+    int initial = options.cluster().voters();
+    // Candidate changes with weights; groups drift back towards their initial voter count.
+    List<MembershipChange> changes = new ArrayList<>();
+    List<Integer> weights = new ArrayList<>();
+    boolean shrink = m.voters().length > initial;
+    boolean grow = m.voters().length < initial;
+    for (long id = 1; id <= size; id++) {
+      if (!m.isMember(id)) {
+        add(changes, weights, MembershipChange.Type.ADD_LEARNER, id, shrink ? 1 : 3);
+        add(changes, weights, MembershipChange.Type.ADD_VOTER, id, grow ? 2 : 1);
+      } else if (m.isLearner(id)) {
+        add(changes, weights, MembershipChange.Type.PROMOTE_LEARNER, id, shrink ? 1 : 4);
+        add(changes, weights, MembershipChange.Type.REMOVE, id, 1);
+      } else if (m.voters().length > 1) {
+        add(changes, weights, MembershipChange.Type.DEMOTE_VOTER, id, grow ? 1 : 2);
+        add(changes, weights, MembershipChange.Type.REMOVE, id, grow ? 1 : 3);
+      }
+    }
+    if (changes.isEmpty()) {
+      return;
+    }
+    int total = 0;
+    for (int w : weights) {
+      total += w;
+    }
+    int roll = random.nextInt(total);
+    int i = 0;
+    while (roll >= weights.get(i)) {
+      roll -= weights.get(i++);
+    }
+    sim.node(leader).onAdmin(new Admin(Admin.Kind.MEMBERSHIP, group, 0, changes.get(i), 8));
+  }
+
+  private static void add(List<MembershipChange> changes, List<Integer> weights,
+      MembershipChange.Type type, long node, int weight) {
+    changes.add(new MembershipChange(type, node));
+    weights.add(weight);
+  }
+
+  /** Asks the leader of {@code group} to hand over to a random other voter. */
+  private void transfer(long group) {
+    int leader = sim.leaderOf(group);
+    if (leader == 0) {
+      return;
+    }
+    List<Long> others = new ArrayList<>();
+    for (long voter : sim.node(leader).replica(group).membership().voters()) {
+      if (voter != leader) {
+        others.add(voter);
+      }
+    }
+    if (!others.isEmpty()) {
+      long target = others.get(random.nextInt(others.size()));
+      sim.node(leader).onAdmin(new Admin(Admin.Kind.TRANSFER, group, target, null, 0));
+    }
+  }
+
+  /** What a node answered to an operator action. */
+  void onAdminResult(int node, Admin admin, ProposeResult result) {
+    sim.trace().record(sim.now(), Trace.Kind.ADMIN, node, (int) admin.group(),
+        admin.kind().ordinal(), admin.change() != null ? admin.change().node() : admin.target(),
+        admin + ": " + result);
+    if (!active) {
+      return;
+    }
+    if (admin.kind() == Admin.Kind.TRANSFER) {
+      if (result instanceof ProposeResult.Accepted) {
+        transferTarget[(int) admin.group() - 1] = admin.target();
+      }
+      return;
+    }
+    if (result instanceof ProposeResult.Rejected && admin.retriesLeft() > 0) {
+      // Not caught up, another change in flight, no commit in this term yet: ask again.
+      Admin retry = new Admin(admin.kind(), admin.group(), admin.target(), admin.change(),
+          admin.retriesLeft() - 1);
+      sim.schedule(new Event(sim.now() + random.between(20 * SimOptions.MS,
+          200 * SimOptions.MS), Event.Kind.NEMESIS, 0, 0, Action.RETRY.ordinal(), 0, retry));
+    } else if (result instanceof ProposeResult.Accepted && random.chance(0.3)) {
+      // Another change at once: it must wait for this one to commit.
+      sim.schedule(new Event(sim.now() + SimOptions.MS, Event.Kind.NEMESIS, (int) admin.group(),
+          0, Action.CHURN.ordinal(), 1, null));
+    }
+  }
+
+  /** A node became leader of {@code group}. */
+  void onLeader(int node, long group) {
+    if (transferTarget[(int) group - 1] == node) {
+      sim.marks().hit(SimMark.TRANSFER_COMPLETED);
+    }
+    transferTarget[(int) group - 1] = 0;
+    if (active && options.protocol().churnEveryNanos() > 0 && random.chance(0.3)) {
+      // A change asked of a brand-new leader, before it committed an entry of its term: the
+      // rule that fixes the 2015 single-server change bug must refuse it.
+      sim.schedule(new Event(sim.now(), Event.Kind.NEMESIS, (int) group, 0,
+          Action.CHURN.ordinal(), 1, null));
     }
   }
 

@@ -1,8 +1,14 @@
 package io.detraft.sim;
 
+import io.detraft.core.Codec;
 import io.detraft.core.Entry;
+import io.detraft.core.EntryType;
 import io.detraft.core.HardState;
+import io.detraft.core.Membership;
 import io.detraft.core.Message;
+import io.detraft.core.SessionStateMachine;
+import io.detraft.core.Snapshot;
+import io.detraft.core.StateMachine;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
@@ -17,6 +23,12 @@ import java.util.TreeMap;
  * its entry at {@code i} (term, type, data) with its chain at {@code i-1}, so equal chains at
  * {@code i} mean equal logs up to {@code i}. That turns log matching and prefix comparisons
  * into O(1) checks per entry.
+ *
+ * <p>One instance watches one Raft group. It keeps a <b>reference state machine</b> that
+ * applies each committed entry once, in order, and remembers a digest of its state after every
+ * index: a snapshot a node takes, receives or restarts from must equal the reference state at
+ * its index, and so must every node's state machine at the end. Nodes that restore a snapshot
+ * instead of applying entries are checked that way, and by the entries they do apply.
  */
 final class Oracles {
   /** Per node: what it did in this incarnation and what it ever promised. */
@@ -38,9 +50,20 @@ final class Oracles {
     long ackChain;
   }
 
+  /** Prefixes failures: which group, when a run has several. */
+  private final String label;
   private final NodeFacts[] facts;
   /** Whether restarts check the host's durability promises (see {@link SimHooks}). */
   private final boolean durabilityOracles;
+  private final Marks marks;
+  /** Applies every committed entry once, in index order. */
+  private final SessionStateMachine reference;
+  /** Digest of the reference state after each index (index 0: the empty state). */
+  private final LongList referenceDigest = new LongList();
+  /** The last sequence number each session applied, to notice deduplicated commands. */
+  private final Map<Long, Long> lastSequence = new HashMap<>();
+  /** Committed memberships by the index of their entry (0: the initial one). */
+  private final TreeMap<Long, Membership> committedMemberships = new TreeMap<>();
   /** The leader of each term, once known. Only looked up, never iterated. */
   private final Map<Long, Integer> leaderByTerm = new HashMap<>();
   /** Log index -> (term, chain, node) triples seen at that index on any node. */
@@ -56,8 +79,14 @@ final class Oracles {
   private final TreeMap<Long, Long> commitKnownInTerm = new TreeMap<>();
   private long maxAcknowledgedIndex;
 
-  Oracles(int size, boolean durabilityOracles) {
+  Oracles(String label, int size, Membership initial, boolean durabilityOracles,
+      StateMachine referenceInner, long sessionTimeoutEntries, Marks marks) {
+    this.label = label;
     this.durabilityOracles = durabilityOracles;
+    this.marks = marks;
+    this.reference = new SessionStateMachine(referenceInner, sessionTimeoutEntries);
+    referenceDigest.set(0, Trace.hashBytes(reference.snapshot()));
+    committedMemberships.put(0L, initial);
     facts = new NodeFacts[size + 1];
     for (int i = 1; i <= size; i++) {
       facts[i] = new NodeFacts();
@@ -129,14 +158,28 @@ final class Oracles {
   }
 
   /**
-   * At most one leader per term (§5.2), and leader completeness (§5.4): the new leader holds
-   * every entry committed in an earlier term.
+   * At most one leader per term (§5.2); removed nodes do not disrupt (a node that knows it was
+   * removed never leads); and leader completeness (§5.4): the new leader holds every entry
+   * committed in an earlier term.
    */
-  void onLeader(int node, long term, SimNode host) {
+  void onLeader(int node, long term, Replica host) {
     Integer previous = leaderByTerm.putIfAbsent(term, node);
     if (previous != null && previous != node) {
       fail("election-safety", "term " + term + " has two leaders: n" + previous + " and n"
           + node);
+    }
+    Membership committed = committedMembership();
+    Membership own = host.membership();
+    long removedAt = committedMemberships.lastKey();
+    if (!committed.isVoter(node) && !(own.isVoter(node) && !own.equals(committed))
+        && host.commitIndex() >= removedAt) {
+      // A node that knows the change removing it committed must never lead again (only a
+      // later, uncommitted change in its own log that makes it a voter again may let it). One
+      // that has not learned it yet may win, as in the thesis (4.2.2): it needs no one's vote
+      // but the new voters', commits the change and steps down.
+      fail("removed-node-leader", "n" + node + " became leader of term " + term + " though it"
+          + " knew (commit " + host.commitIndex() + ") that the change at " + removedAt
+          + " removed it from the voters (" + committed + "; its own: " + own + ")");
     }
     long required = 0;
     for (long index : commitKnownInTerm.headMap(term).values()) {
@@ -181,6 +224,76 @@ final class Oracles {
     committedTerm.set(index, entry.term());
     committedChain.set(index, chain);
     committedBy.set(index, node);
+    long digest = referenceDigest.get(index - 1);
+    if (entry.type() == EntryType.CONFIG_CHANGE) {
+      committedMemberships.put((long) index, Codec.decodeMembership(entry.data()));
+    } else if (entry.data().length > 0) {
+      noteDuplicate(entry.data());
+      reference.apply(index, entry.data());
+      digest = Trace.hashBytes(reference.snapshot());
+    }
+    referenceDigest.set(index, digest);
+  }
+
+  /** Marks a session command the session layer will answer from memory (a duplicate). */
+  private void noteDuplicate(byte[] command) {
+    if (command[0] != Replica.KIND_COMMAND || command.length < 17) {
+      return;
+    }
+    long clientId = KvStateMachine.readLong(command, 1);
+    long sequence = KvStateMachine.readLong(command, 9);
+    Long last = lastSequence.put(clientId, sequence);
+    if (last != null && last == sequence) {
+      marks.hit(SimMark.DUPLICATE_COMMAND_DEDUPED);
+    }
+  }
+
+  /**
+   * A node's snapshot (taken, received or restarted from) must hold the committed entry's
+   * term, the membership in force at its index and exactly the reference state there.
+   */
+  void checkSnapshot(int node, Snapshot snapshot, String how) {
+    int index = (int) snapshot.index();
+    String who = "n" + node + " " + how + " a snapshot at " + index;
+    if (index >= committedTerm.size()) {
+      fail("snapshot", who + " beyond the committed log (" + (committedTerm.size() - 1) + ")");
+    }
+    if (committedTerm.get(index) != snapshot.term()) {
+      fail("snapshot", who + " of term " + snapshot.term() + ", but the committed entry there"
+          + " has term " + committedTerm.get(index));
+    }
+    Membership expected = committedMemberships.floorEntry((long) index).getValue();
+    if (!snapshot.membership().equals(expected)) {
+      fail("snapshot", who + " with membership " + snapshot.membership() + ", but "
+          + expected + " is in force there");
+    }
+    if (Trace.hashBytes(snapshot.data()) != referenceDigest.get(index)) {
+      fail("snapshot", who + " whose state differs from the reference state at that index");
+    }
+  }
+
+  /** A node's state machine, serialized, must equal the reference state at its applied index. */
+  void checkState(int node, long applied, byte[] state) {
+    if (Trace.hashBytes(state) != referenceDigest.get((int) applied)) {
+      fail("state-machine-safety", "n" + node + "'s state at applied index " + applied
+          + " differs from the reference state there");
+    }
+  }
+
+  /** A node restored {@code snapshot}: it applied everything up to its index. */
+  void onRestore(int node, Snapshot snapshot, String how) {
+    checkSnapshot(node, snapshot, how);
+    NodeFacts f = facts[node];
+    if (snapshot.index() < f.applied) {
+      fail("applied-monotonic", "n" + node + " restored a snapshot at " + snapshot.index()
+          + " after applying up to " + f.applied);
+    }
+    f.applied = snapshot.index();
+  }
+
+  /** The membership of the last committed (and applied somewhere) change. */
+  Membership committedMembership() {
+    return committedMemberships.lastEntry().getValue();
   }
 
   /** A node in {@code term} knew entries up to {@code index} committed (it applied them). */
@@ -192,7 +305,7 @@ final class Oracles {
   }
 
   /** Remembers what a node promised by speaking, to check it survives the node's crash. */
-  void onSend(int node, Message message, SimNode host) {
+  void onSend(int node, Message message, Replica host) {
     NodeFacts f = facts[node];
     if (message instanceof Message.Propose) {
       return; // Carries no term.
@@ -232,7 +345,7 @@ final class Oracles {
    * A node restarts from what its disk kept: nothing it fsynced, and nothing it said, may be
    * missing (the Ready contract: persist before you speak).
    */
-  void onRecover(int node, HardState recovered, SimNode host) {
+  void onRecover(int node, HardState recovered, Replica host) {
     NodeFacts f = facts[node];
     f.commit = recovered.commit();
     f.applied = 0;
@@ -272,7 +385,7 @@ final class Oracles {
     return maxAcknowledgedIndex;
   }
 
-  /** The chain of the committed log at {@code index} (for convergence checks). */
+  /** The chain of the committed log at {@code index} (a restored snapshot's base). */
   long committedChainAt(long index) {
     return committedChain.get((int) index);
   }
@@ -286,7 +399,7 @@ final class Oracles {
    * No acknowledged write lost: {@code host}'s log holds the committed log up to every index
    * a client was told about.
    */
-  void checkHoldsAcknowledged(int node, SimNode host) {
+  void checkHoldsAcknowledged(int node, Replica host) {
     long index = maxAcknowledgedIndex;
     if (index == 0) {
       return;
@@ -298,7 +411,7 @@ final class Oracles {
     }
   }
 
-  private static void fail(String oracle, String message) {
-    throw new SimulationFailure(oracle, message);
+  private void fail(String oracle, String message) {
+    throw new SimulationFailure(oracle, label + message);
   }
 }

@@ -15,6 +15,7 @@ public record SimOptions(
     NetworkOptions network,
     DiskOptions disk,
     ProcessOptions process,
+    ProtocolOptions protocol,
     WorkloadOptions workload,
     PhaseOptions phases) {
 
@@ -22,20 +23,40 @@ public record SimOptions(
   static final long SECOND = 1_000_000_000L;
 
   /**
-   * The replicas and their clocks.
+   * The nodes, the Raft groups they run and their clocks.
    *
-   * @param size voters, 3 or 5
+   * @param size nodes, voters and spares (spares start as non-members: targets for adds)
+   * @param voters each group's initial voters, 3 or 5
+   * @param groups Raft groups per node (1, or several through one {@code RaftHost})
    * @param tickNanos nominal length of one core tick
+   * @param snapshotChunkBytes the size of one InstallSnapshot chunk
+   * @param leaseReads leaders serve reads from a lease that ends {@code leaseMarginTicks}
+   *     before an election timeout (see {@link #minLeaseMargin})
    * @param driftMax each node's tick length is {@code tickNanos * (1 + d)} with {@code d}
    *     drawn from {@code [-driftMax, driftMax]}: clocks run at different rates
    */
-  public record ClusterOptions(int size, long tickNanos, int electionTicks, int heartbeatTicks,
-      boolean preVote, boolean checkQuorum, boolean forwardProposals, int maxInflightAppends,
-      long maxAppendBytes, double driftMax) {
+  public record ClusterOptions(int size, int voters, int groups, long tickNanos,
+      int electionTicks, int heartbeatTicks, boolean preVote, boolean checkQuorum,
+      boolean forwardProposals, int maxInflightAppends, long maxAppendBytes,
+      int snapshotChunkBytes, boolean leaseReads, int leaseMarginTicks, double driftMax) {
     public ClusterOptions {
       check(size >= 1 && size <= 9, "cluster size must be 1..9: " + size);
+      check(voters >= 1 && voters <= size, "voters must be 1..size: " + voters);
+      check(groups >= 1 && groups <= 64, "groups must be 1..64: " + groups);
       check(tickNanos > 0, "tickNanos must be positive");
       check(driftMax >= 0 && driftMax < 0.5, "driftMax must be in [0, 0.5)");
+      check(!leaseReads || (checkQuorum && leaseMarginTicks >= minLeaseMargin(electionTicks,
+          driftMax)), "lease reads need checkQuorum and a margin covering the drift");
+    }
+
+    /**
+     * The smallest sound lease margin: {@code ceil(electionTicks * 2d / (1 - d))} ticks so a
+     * leader whose clock runs slow by d cannot outlast the election timeout of a follower whose
+     * clock runs fast by d, plus one tick because both count whole ticks (a follower's first
+     * tick may come right after the heartbeat that renewed its promise).
+     */
+    static int minLeaseMargin(int electionTicks, double driftMax) {
+      return (int) Math.ceil(electionTicks * 2 * driftMax / (1 - driftMax)) + 1;
     }
   }
 
@@ -81,16 +102,40 @@ public record SimOptions(
   }
 
   /**
+   * Protocol nemeses. A switched-off one has interval 0 (or threshold 0).
+   *
+   * @param snapshotThreshold a node snapshots its state machine and compacts its log once this
+   *     many entries were applied since its last snapshot (tiny in some seeds)
+   * @param snapshotEveryNanos mean interval of snapshots at random points on random nodes
+   * @param churnEveryNanos mean interval of membership changes asked of the leader
+   * @param transferEveryNanos mean interval of leadership transfers to random voters
+   */
+  public record ProtocolOptions(long snapshotThreshold, long snapshotEveryNanos,
+      long churnEveryNanos, long transferEveryNanos) {
+    public ProtocolOptions {
+      check(snapshotThreshold >= 0 && snapshotEveryNanos >= 0 && churnEveryNanos >= 0
+          && transferEveryNanos >= 0, "negative protocol nemesis setting");
+    }
+  }
+
+  /**
    * KV clients. Each client has one operation in flight; all clients together aim at {@code
-   * opsPerSecond}. Weights pick the operation kind.
+   * opsPerSecond}. Weights pick the operation kind. Writes run in exactly-once sessions; a
+   * get goes through ReadIndex, or through the log with probability {@code logGetFraction}.
+   *
+   * @param keys keys per group
+   * @param sessionTimeoutEntries a session unused for this many log entries expires
    */
   public record WorkloadOptions(int clients, double opsPerSecond, int getWeight, int putWeight,
-      int casWeight, int keys, long timeoutNanos, long clientLatencyNanos) {
+      int casWeight, int keys, long timeoutNanos, long clientLatencyNanos,
+      double logGetFraction, long sessionTimeoutEntries) {
     public WorkloadOptions {
       check(clients >= 1 && keys >= 1 && opsPerSecond > 0, "bad workload size");
       check(getWeight >= 0 && putWeight >= 0 && casWeight >= 0
           && getWeight + putWeight + casWeight > 0, "bad operation weights");
       check(timeoutNanos > 0 && clientLatencyNanos >= 0, "bad client timings");
+      check(logGetFraction >= 0 && logGetFraction <= 1, "bad log-get fraction");
+      check(sessionTimeoutEntries >= 1, "sessionTimeoutEntries must be >= 1");
     }
   }
 
@@ -111,14 +156,39 @@ public record SimOptions(
   public static SimOptions derive(long seed) {
     // One generator per option group: adding a knob to one group leaves the others alone.
     SimRandom root = new SimRandom(seed);
+    SimRandom q = root.fork(7);
+    double thresholdRoll = q.nextDouble();
+    long snapshotThreshold = thresholdRoll < 0.25 ? 0
+        : thresholdRoll < 0.65 ? logUniform(q, 1, 50) : logUniform(q, 100, 2000);
+    ProtocolOptions protocol = new ProtocolOptions(snapshotThreshold,
+        q.chance(0.6) ? logUniform(q, 100 * MS, 3 * SECOND) : 0,
+        q.chance(0.45) ? logUniform(q, 100 * MS, 3 * SECOND) : 0,
+        q.chance(0.45) ? logUniform(q, 200 * MS, 4 * SECOND) : 0);
+
     SimRandom c = root.fork(1);
-    int size = c.chance(0.5) ? 3 : 5;
+    int voters = c.chance(0.5) ? 3 : 5;
     int election = (int) c.between(10, 30);
     int heartbeat = (int) c.between(1, Math.min(3, election / 4));
     double[] drifts = {0, 0.001, 0.01, 0.05, 0.1};
-    ClusterOptions cluster = new ClusterOptions(size, 10 * MS, election, heartbeat,
-        c.chance(0.5), c.chance(0.5), c.chance(0.5), pick(c, 1, 4, 64, 256),
-        pick(c, 256, 4096, 1 << 20), drifts[c.nextInt(drifts.length)]);
+    boolean preVote = c.chance(0.5);
+    boolean checkQuorum = c.chance(0.5);
+    boolean forward = c.chance(0.5);
+    int inflight = pick(c, 1, 4, 64, 256);
+    int appendBytes = pick(c, 256, 4096, 1 << 20);
+    double drift = drifts[c.nextInt(drifts.length)];
+    // Multi-group seeds run 3 voters per group, so a run stays within a few replicas per core.
+    int groups = c.chance(0.2) ? pick(c, 2, 4, 8) : 1;
+    if (groups > 1) {
+      voters = 3;
+    }
+    int spares = protocol.churnEveryNanos() > 0 ? (int) c.between(0, 2) : 0;
+    int chunkBytes = c.chance(0.5) ? (int) logUniform(c, 16, 256) : 1 << 20;
+    boolean leaseReads = checkQuorum && c.chance(0.5);
+    int leaseMargin = Math.min(election - 1,
+        ClusterOptions.minLeaseMargin(election, drift) + (int) c.between(0, 2));
+    ClusterOptions cluster = new ClusterOptions(voters + spares, voters, groups, 10 * MS,
+        election, heartbeat, preVote, checkQuorum, forward, inflight, appendBytes, chunkBytes,
+        leaseReads, leaseMargin, drift);
 
     SimRandom n = root.fork(2);
     double loss = n.chance(0.5) ? n.uniform(0.001, 0.1) : 0;
@@ -147,35 +217,41 @@ public record SimOptions(
     SimRandom w = root.fork(5);
     WorkloadOptions workload = new WorkloadOptions((int) w.between(2, 8), 200,
         (int) w.between(1, 4), (int) w.between(1, 4), (int) w.between(0, 3),
-        (int) w.between(1, 8), w.between(500 * MS, 3 * SECOND), w.between(100_000, MS));
+        (int) w.between(1, 8), w.between(500 * MS, 3 * SECOND), w.between(100_000, MS),
+        w.chance(0.2) ? 0 : w.uniform(0.05, 0.5),
+        w.chance(0.3) ? w.between(16, 128) : 1_000_000);
 
     SimRandom ph = root.fork(6);
     PhaseOptions phases = new PhaseOptions(ph.between(20, 30) * SECOND, 30 * SECOND, 3);
-    return new SimOptions(seed, cluster, network, disk, process, workload, phases);
+    return new SimOptions(seed, cluster, network, disk, process, protocol, workload, phases);
   }
 
   public SimOptions withCluster(ClusterOptions value) {
-    return new SimOptions(seed, value, network, disk, process, workload, phases);
+    return new SimOptions(seed, value, network, disk, process, protocol, workload, phases);
   }
 
   public SimOptions withNetwork(NetworkOptions value) {
-    return new SimOptions(seed, cluster, value, disk, process, workload, phases);
+    return new SimOptions(seed, cluster, value, disk, process, protocol, workload, phases);
   }
 
   public SimOptions withDisk(DiskOptions value) {
-    return new SimOptions(seed, cluster, network, value, process, workload, phases);
+    return new SimOptions(seed, cluster, network, value, process, protocol, workload, phases);
   }
 
   public SimOptions withProcess(ProcessOptions value) {
-    return new SimOptions(seed, cluster, network, disk, value, workload, phases);
+    return new SimOptions(seed, cluster, network, disk, value, protocol, workload, phases);
+  }
+
+  public SimOptions withProtocol(ProtocolOptions value) {
+    return new SimOptions(seed, cluster, network, disk, process, value, workload, phases);
   }
 
   public SimOptions withWorkload(WorkloadOptions value) {
-    return new SimOptions(seed, cluster, network, disk, process, value, phases);
+    return new SimOptions(seed, cluster, network, disk, process, protocol, value, phases);
   }
 
   public SimOptions withPhases(PhaseOptions value) {
-    return new SimOptions(seed, cluster, network, disk, process, workload, value);
+    return new SimOptions(seed, cluster, network, disk, process, protocol, workload, value);
   }
 
   /** A shorter run: the safety phase lasts {@code seconds} (tests keep {@code mvn verify} fast). */
@@ -193,12 +269,16 @@ public record SimOptions(
     WorkloadOptions w = workload;
     StringBuilder out = new StringBuilder();
     out.append("seed=").append(seed);
-    out.append(" cluster{n=").append(c.size()).append(" tick=").append(ms(c.tickNanos()))
+    ProtocolOptions q = protocol;
+    out.append(" cluster{n=").append(c.size()).append(" voters=").append(c.voters())
+        .append(" groups=").append(c.groups()).append(" tick=").append(ms(c.tickNanos()))
         .append(" election=").append(c.electionTicks()).append("t heartbeat=")
         .append(c.heartbeatTicks()).append("t ").append(flag("preVote", c.preVote()))
         .append(' ').append(flag("checkQuorum", c.checkQuorum())).append(' ')
         .append(flag("forward", c.forwardProposals())).append(" inflight=")
         .append(c.maxInflightAppends()).append(" appendBytes=").append(c.maxAppendBytes())
+        .append(" chunkBytes=").append(c.snapshotChunkBytes())
+        .append(" lease=").append(c.leaseReads() ? "margin" + c.leaseMarginTicks() + "t" : "off")
         .append(" drift=").append(pct(c.driftMax())).append('}');
     out.append(" net{loss=").append(n.loss() > 0 ? pct(n.loss()) : "off")
         .append(" dup=").append(n.duplicate() > 0 ? pct(n.duplicate()) : "off")
@@ -221,15 +301,26 @@ public record SimOptions(
         .append(" pause=").append(p.pauses()
             ? "every~" + ms(p.pauseEveryNanos()) + ",<=" + ms(p.pauseMaxNanos()) : "off")
         .append('}');
+    out.append(" protocol{snapshotAfter=").append(q.snapshotThreshold() > 0
+            ? q.snapshotThreshold() + "entries" : "off")
+        .append(" randomSnapshot=").append(every(q.snapshotEveryNanos()))
+        .append(" churn=").append(every(q.churnEveryNanos()))
+        .append(" transfer=").append(every(q.transferEveryNanos())).append('}');
     out.append(" workload{clients=").append(w.clients()).append(" rate=")
         .append(fmt("%.0f/s", w.opsPerSecond())).append(" mix=get").append(w.getWeight())
         .append(":put").append(w.putWeight()).append(":cas").append(w.casWeight())
-        .append(" keys=").append(w.keys()).append(" timeout=").append(ms(w.timeoutNanos()))
-        .append(" latency=").append(ms(w.clientLatencyNanos())).append('}');
+        .append(" keys=").append(w.keys()).append("/group timeout=")
+        .append(ms(w.timeoutNanos())).append(" latency=").append(ms(w.clientLatencyNanos()))
+        .append(" logGets=").append(pct(w.logGetFraction())).append(" session=")
+        .append(w.sessionTimeoutEntries()).append("entries}");
     out.append(" phases{safety=").append(ms(phases.safetyNanos())).append(" liveness<=")
         .append(ms(phases.livenessBoundNanos())).append(" +")
         .append(phases.livenessOpsPerClient()).append(" ops/client}");
     return out.toString();
+  }
+
+  private static String every(long nanos) {
+    return nanos > 0 ? "every~" + ms(nanos) : "off";
   }
 
   /** A value whose logarithm is uniform in {@code [log low, log high]}. */

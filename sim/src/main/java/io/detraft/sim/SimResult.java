@@ -13,16 +13,17 @@ import java.util.Locale;
  * @param simulatedNanos virtual time the run covered
  * @param traceTail for FAIL, the last events in readable form, else empty
  * @param stats counters for the summary line
+ * @param marks how often the run hit each coverage mark
  */
 public record SimResult(SimOptions options, Verdict verdict, String oracle, String failure,
-    long fingerprint, long simulatedNanos, String traceTail, Stats stats) {
+    long fingerprint, long simulatedNanos, String traceTail, Stats stats, Marks marks) {
 
   public enum Verdict { PASS, FAIL, UNKNOWN }
 
   /** What a run did, for reports. */
   public record Stats(long events, long messagesSent, long messagesDropped, long opsInvoked,
       long opsOk, long opsFail, long opsInfo, long crashes, long pauses, long partitions,
-      long maxCommitIndex, long duplicateCommands, String checker) {}
+      long maxCommitIndex, String checker) {}
 
   public long seed() {
     return options.seed();

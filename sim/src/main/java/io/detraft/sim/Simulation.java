@@ -19,23 +19,31 @@ import java.io.StringWriter;
  * <b>liveness phase</b> begins: within a bound, a leader must emerge, every client operation
  * in flight must resolve, each client must complete a few new operations, and every node must
  * catch up with every acknowledged write. Finally the client history must be linearizable.
+ *
+ * <p>Every node runs a replica of every Raft group (through one {@code RaftHost}); each group
+ * starts with its own voters, and the other nodes are spares the membership nemesis may add.
+ * Oracles watch each group on its own; keys are partitioned over the groups, so the one history
+ * decomposes into independent per-key (hence per-group) histories.
  */
 public final class Simulation {
   /** How often the liveness goal is checked once faults are healed. */
   private static final long LIVENESS_CHECK_NANOS = 50_000_000L;
   /** A runaway guard: no sane run needs this many events. */
   private static final long MAX_EVENTS = 200_000_000L;
-  private static final int TRACE_CAPACITY = 64;
-  private static final int TRACE_SHOWN = 50;
+  /** How many of the last events a failing run shows by default. */
+  static final int TRACE_SHOWN = 50;
 
   private final SimOptions options;
   private final SimHooks hooks;
   private final boolean earlySend;
-  private final Trace trace = new Trace(TRACE_CAPACITY);
+  private final Trace trace;
+  private final int traceShown;
   private final EventQueue queue = new EventQueue();
   private final SimNode[] nodes;
   private final SimNetwork network;
-  private final Oracles oracles;
+  /** Oracles by group - 1. */
+  private final Oracles[] oracles;
+  private final Marks marks = new Marks();
   private final Workload workload;
   private final Nemesis nemesis;
   private long now;
@@ -48,18 +56,35 @@ public final class Simulation {
   }
 
   public Simulation(SimOptions options, SimHooks hooks) {
+    this(options, hooks, TRACE_SHOWN);
+  }
+
+  /** A run whose failure report shows the last {@code traceShown} events. */
+  public Simulation(SimOptions options, SimHooks hooks, int traceShown) {
     this.options = options;
     this.hooks = hooks;
+    this.traceShown = traceShown;
+    this.trace = new Trace(traceShown + 14);
     this.earlySend = hooks.earlySend() != SimHooks.NEVER;
     // The run's generators are forked from the seed on streams apart from SimOptions.derive's.
     SimRandom root = new SimRandom(options.seed()).fork(1000);
     SimOptions.ClusterOptions c = options.cluster();
     int size = c.size();
-    long[] ids = new long[size];
-    for (int i = 0; i < size; i++) {
-      ids[i] = i + 1;
+    int groups = c.groups();
+    this.oracles = new Oracles[groups];
+    Membership[] initial = new Membership[groups];
+    for (int g = 1; g <= groups; g++) {
+      // Group g starts with voters g, g+1, ... (wrapping): the groups' leaders spread out.
+      long[] voters = new long[c.voters()];
+      for (int i = 0; i < voters.length; i++) {
+        voters[i] = 1 + (g - 1 + i) % size;
+      }
+      initial[g - 1] = Membership.of(voters);
+      oracles[g - 1] = new Oracles(groups > 1 ? "group " + g + ": " : "", size, initial[g - 1],
+          hooks.durabilityOracles(),
+          hooks.stateMachineFactory().apply(0), options.workload().sessionTimeoutEntries(),
+          marks);
     }
-    Membership membership = Membership.of(ids);
     this.nodes = new SimNode[size + 1];
     for (int id = 1; id <= size; id++) {
       SimRandom nodeRandom = root.fork(100 + id);
@@ -70,13 +95,19 @@ public final class Simulation {
           .withPreVote(c.preVote())
           .withCheckQuorum(c.checkQuorum())
           .withForwardProposals(c.forwardProposals())
-          .withFlowControl(c.maxAppendBytes(), c.maxInflightAppends());
+          .withFlowControl(c.maxAppendBytes(), c.maxInflightAppends())
+          .withSnapshotChunkBytes(c.snapshotChunkBytes())
+          .withLeaseReads(c.leaseReads(), c.leaseMarginTicks());
+      Replica[] replicas = new Replica[groups];
+      for (int g = 1; g <= groups; g++) {
+        replicas[g - 1] = new Replica(id, g, this, config.withGroup(g), initial[g - 1],
+            oracles[g - 1]);
+      }
       Disk disk = hooks.diskFactory().create(id, options.disk(), root.fork(200 + id));
-      nodes[id] = new SimNode(id, this, config, membership, disk, nodeRandom, tickNanos);
+      nodes[id] = new SimNode(id, this, replicas, disk, nodeRandom, tickNanos);
     }
     this.network = new SimNetwork(this, options.network(), size, root.fork(10));
-    this.oracles = new Oracles(size, hooks.durabilityOracles());
-    this.workload = new Workload(this, options.workload(), size, root.fork(11));
+    this.workload = new Workload(this, options.workload(), size, groups, root.fork(11));
     this.nemesis = new Nemesis(this, options, root.fork(12));
   }
 
@@ -94,11 +125,9 @@ public final class Simulation {
       nemesis.start();
       schedule(new Event(options.phases().safetyNanos(), Event.Kind.HEAL_ALL, 0, 0, 0, 0, null));
       loop();
-      for (int id = 1; id < nodes.length; id++) {
-        oracles.checkHoldsAcknowledged(id, nodes[id]);
-      }
-      LinearizabilityChecker.Result result =
-          LinearizabilityChecker.check(workload.history(), LinearizabilityChecker.Options.defaults());
+      checkFinalState();
+      LinearizabilityChecker.Result result = LinearizabilityChecker.check(workload.history(),
+          LinearizabilityChecker.Options.defaults());
       checker = result.verdict() + " (" + result.steps() + " steps)";
       if (result.verdict() == Verdict.INVALID) {
         throw new SimulationFailure("linearizability", result.explanation());
@@ -117,18 +146,39 @@ public final class Simulation {
       oracle = "exception";
       failure = e + "\n" + stackTop(e);
     }
-    String tail = verdict == SimResult.Verdict.FAIL ? trace.tail(TRACE_SHOWN) : "";
-    long crashes = nemesis.crashes;
-    long duplicates = 0;
+    String tail = verdict == SimResult.Verdict.FAIL ? trace.tail(traceShown) : "";
+    long maxCommitted = 0;
+    for (Oracles o : oracles) {
+      maxCommitted = Math.max(maxCommitted, o.maxCommittedIndex());
+    }
     for (int id = 1; id < nodes.length; id++) {
-      duplicates += nodes[id].duplicateCommands;
+      if (nodes[id].isUp()) {
+        nodes[id].retireReplicas();
+      }
     }
     SimResult.Stats stats = new SimResult.Stats(events, network.sent(), network.dropped(),
         workload.invoked, workload.completedOk, workload.completedFail, workload.completedInfo,
-        crashes, nemesis.pauses, nemesis.partitions, oracles.maxCommittedIndex(), duplicates,
-        checker);
+        nemesis.crashes, nemesis.pauses, nemesis.partitions, maxCommitted, checker);
     return new SimResult(options, verdict, oracle, failure, trace.fingerprint(), now, tail,
-        stats);
+        stats, marks);
+  }
+
+  /**
+   * After the liveness phase: every member of each group holds every acknowledged write, and
+   * every node's state machine equals the reference state at its applied index.
+   */
+  private void checkFinalState() {
+    for (int g = 1; g <= oracles.length; g++) {
+      int leader = leaderOf(g);
+      for (long member : nodes[leader].replica(g).membership().members()) {
+        oracles[g - 1].checkHoldsAcknowledged((int) member, nodes[(int) member].replica(g));
+      }
+    }
+    for (int id = 1; id < nodes.length; id++) {
+      for (int g = 1; g <= oracles.length; g++) {
+        nodes[id].replica(g).checkFinalState();
+      }
+    }
   }
 
   private void loop() {
@@ -174,33 +224,58 @@ public final class Simulation {
   }
 
   private void checkLiveness() {
-    if (leader() != 0 && workload.livenessDone() && allCaughtUp()) {
+    boolean done = workload.livenessDone();
+    for (int g = 1; done && g <= oracles.length; g++) {
+      done = stableLeader(g) != 0 && allCaughtUp(g);
+    }
+    if (done) {
       finished = true;
       return;
     }
     schedule(new Event(now + LIVENESS_CHECK_NANOS, Event.Kind.LIVENESS_CHECK, 0, 0, 0, 0, null));
   }
 
-  /** The leader of the highest term among live nodes, or 0. */
-  private int leader() {
+  /** The live node that leads {@code group} in the highest term, or 0. */
+  int leaderOf(long group) {
     int leader = 0;
     long term = -1;
     for (int id = 1; id < nodes.length; id++) {
-      SimNode node = nodes[id];
-      if (node.isUp() && node.term() > term) {
-        term = node.term();
-        leader = node.role() == Role.LEADER ? id : 0;
-      } else if (node.isUp() && node.term() == term && node.role() == Role.LEADER) {
+      Replica r = nodes[id].replica(group);
+      if (nodes[id].isUp() && r.role() == Role.LEADER && r.term() > term) {
+        term = r.term();
         leader = id;
       }
     }
     return leader;
   }
 
-  private boolean allCaughtUp() {
-    long required = oracles.maxAcknowledgedIndex();
+  /**
+   * The leader of {@code group} if no voter (of the committed membership or of the leader's)
+   * is in a higher term, else 0. A removed node that campaigns alone, in terms nobody adopts,
+   * does not count: it must not disrupt, and it does not.
+   */
+  private int stableLeader(long group) {
+    int leader = leaderOf(group);
+    if (leader == 0) {
+      return 0;
+    }
+    Replica lead = nodes[leader].replica(group);
+    Membership committed = oracles[(int) group - 1].committedMembership();
     for (int id = 1; id < nodes.length; id++) {
-      if (nodes[id].appliedIndex() < required) {
+      Replica r = nodes[id].replica(group);
+      if ((committed.isVoter(id) || lead.membership().isVoter(id)) && r.term() > lead.term()) {
+        return 0;
+      }
+    }
+    return leader;
+  }
+
+  /** Whether every member of {@code group}, as its leader sees it, applied every acked write. */
+  private boolean allCaughtUp(long group) {
+    long required = oracles[(int) group - 1].maxAcknowledgedIndex();
+    int leader = leaderOf(group);
+    for (long member : nodes[leader].replica(group).membership().members()) {
+      if (nodes[(int) member].replica(group).appliedIndex() < required) {
         return false;
       }
     }
@@ -209,15 +284,25 @@ public final class Simulation {
 
   private String livenessReport() {
     StringBuilder out = new StringBuilder("not done within ")
-        .append(SimOptions.ms(options.phases().livenessBoundNanos()))
-        .append(" of healing: leader=").append(leader() == 0 ? "none" : "n" + leader())
-        .append(", acknowledged up to ").append(oracles.maxAcknowledgedIndex())
-        .append(", nodes:");
-    for (int id = 1; id < nodes.length; id++) {
-      SimNode n = nodes[id];
-      out.append(" n").append(id).append('{').append(n.isUp() ? n.role() : "DOWN")
-          .append(" term=").append(n.term()).append(" applied=").append(n.appliedIndex())
-          .append(" last=").append(n.lastIndex()).append('}');
+        .append(SimOptions.ms(options.phases().livenessBoundNanos())).append(" of healing: ");
+    for (int g = 1; g <= oracles.length; g++) {
+      int leader = stableLeader(g);
+      out.append(oracles.length == 1 ? "" : (g > 1 ? "; group " : "group ") + g + ":")
+          .append(" leader=")
+          .append(leader == 0 ? "none" : "n" + leader).append(", committed membership ")
+          .append(oracles[g - 1].committedMembership()).append(", acknowledged up to ")
+          .append(oracles[g - 1].maxAcknowledgedIndex()).append(", nodes:");
+      for (int id = 1; id < nodes.length; id++) {
+        Replica r = nodes[id].replica(g);
+        out.append(" n").append(id).append('{')
+            .append(nodes[id].isUp() ? r.role() : "DOWN").append(" term=").append(r.term())
+            .append(" applied=").append(r.appliedIndex()).append(" last=")
+            .append(r.lastIndex());
+        if (r.isRunning() && !r.membership().equals(oracles[g - 1].committedMembership())) {
+          out.append(" own ").append(r.membership());
+        }
+        out.append('}');
+      }
     }
     String pending = workload.pendingDescription();
     if (!pending.isEmpty()) {
@@ -262,8 +347,16 @@ public final class Simulation {
     return network;
   }
 
-  Oracles oracles() {
-    return oracles;
+  Oracles oracles(long group) {
+    return oracles[(int) group - 1];
+  }
+
+  Marks marks() {
+    return marks;
+  }
+
+  Nemesis nemesis() {
+    return nemesis;
   }
 
   Workload workload() {

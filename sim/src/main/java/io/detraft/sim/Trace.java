@@ -46,7 +46,11 @@ public final class Trace {
     CLIENT_REDIRECT,
     CLIENT_COMPLETE,
     CLIENT_TIMEOUT,
-    PHASE
+    PHASE,
+    SNAPSHOT,
+    RESTORE,
+    ADMIN,
+    READ
   }
 
   private static final Kind[] KINDS = Kind.values();
@@ -143,12 +147,12 @@ public final class Trace {
       case DROP -> "n" + node + " -> n" + peer + " drop (" + d + ")";
       case DUPLICATE -> "n" + node + " -> n" + peer + " duplicate, copy arrives "
           + String.format(Locale.ROOT, "%.6fs", b / 1e9);
-      case READY -> "n" + node + " ready: " + describeReady((Ready) d);
+      case READY -> "n" + node + " g" + peer + " ready: " + describeReady((Ready) d);
       case SYNC_START -> "n" + node + " fsync started, done at "
           + String.format(Locale.ROOT, "%.6fs", b / 1e9);
       case SYNC_DONE -> "n" + node + " fsync done";
       case ROLE -> "n" + node + " " + d + " term " + a;
-      case APPLY -> "n" + node + " applied [" + a + ".." + b + "]";
+      case APPLY -> "n" + node + " g" + peer + " applied [" + a + ".." + b + "]";
       case CRASH -> "n" + node + " CRASH (" + d + ")";
       case RESTART -> "n" + node + " RESTART " + d;
       case PAUSE -> "n" + node + " pause until " + String.format(Locale.ROOT, "%.6fs", b / 1e9);
@@ -158,11 +162,16 @@ public final class Trace {
       case CLOG -> "clog n" + node + " -> n" + peer + " until "
           + String.format(Locale.ROOT, "%.6fs", b / 1e9);
       case CLIENT_INVOKE -> "client p" + a + " invoke " + d + " at n" + node;
-      case CLIENT_PROPOSE -> "n" + node + " client p" + a + " propose: " + d;
+      case CLIENT_PROPOSE -> "n" + node + " g" + peer + " client " + a + " attempt " + b + ": "
+          + d;
       case CLIENT_REDIRECT -> "client p" + a + " retry at n" + node + " (" + d + ")";
       case CLIENT_COMPLETE -> "client p" + a + " " + d;
-      case CLIENT_TIMEOUT -> "client p" + a + " timeout -> info " + d;
+      case CLIENT_TIMEOUT -> "client p" + a + " attempt " + b + " timed out, retrying " + d;
       case PHASE -> "PHASE " + d;
+      case SNAPSHOT -> "n" + node + " g" + peer + " took " + d;
+      case RESTORE -> "n" + node + " g" + peer + " restored " + d;
+      case ADMIN -> "n" + node + " admin " + d;
+      case READ -> "n" + node + " g" + peer + " served read (attempt " + a + ") at applied " + b;
     };
     return at + "  " + what;
   }
@@ -179,11 +188,17 @@ public final class Trace {
       out.append("hard(term=").append(h.term()).append(" vote=").append(h.vote())
           .append(" commit=").append(h.commit()).append(") ");
     }
+    if (ready.snapshot() != null) {
+      out.append("snapshot(").append(ready.snapshot()).append(") ");
+    }
     if (!ready.entries().isEmpty()) {
       out.append("persist").append(range(ready.entries())).append(' ');
     }
     if (!ready.committedEntries().isEmpty()) {
       out.append("apply").append(range(ready.committedEntries())).append(' ');
+    }
+    if (!ready.readStates().isEmpty()) {
+      out.append(ready.readStates().size()).append(" reads ");
     }
     out.append(ready.messages().size()).append(" msg");
     if (ready.mustSync()) {

@@ -3,42 +3,73 @@ package io.detraft.sim;
 import io.detraft.checker.History;
 import io.detraft.checker.HistoryBuilder;
 import io.detraft.checker.Kv;
+import io.detraft.core.SessionStateMachine;
 
 /**
  * Key/value clients with Jepsen semantics, recording their history for the linearizability
- * checker. Each client has one operation in flight. It asks one node; the operation completes
- * when that node applies the command (matched by request id) and the answer travels back.
- * "Not leader" and "node down" answers mean nothing was appended, so the client retries the
- * same operation elsewhere. A timeout means the outcome is unknown: the client records {@code
- * info} and continues as a new process (a crashed Jepsen process never returns), asking another
- * node next. Gets go through the log too, so every completed operation is linearizable.
+ * checker. Each client has one operation in flight and sends each attempt to one node.
+ *
+ * <p>Writes run in exactly-once sessions ({@link SessionStateMachine}): a client registers
+ * with a group (the registration's result is its client id), numbers its commands, and when an
+ * attempt times out it retries the <em>same</em> command (same client id and sequence) at
+ * another node. The session layer applies it at most once and answers a retry with the
+ * original result, so the operation completes once, as one operation in the history. Only a
+ * session that expired makes the outcome unknown: the client records {@code info}, goes on as
+ * a new process (a crashed Jepsen process never returns) and registers again.
+ *
+ * <p>Gets are linearizable reads through ReadIndex (on whichever node the client asks), or,
+ * in some seeds, through the log outside any session. "Not leader", "node down", "refused"
+ * (leadership transfer) and "lost" (the leader's entry was replaced) answers mean nothing was
+ * applied, so the client retries elsewhere. Keys are partitioned over the groups.
  *
  * <p>Written values are unique across the run, which lets the checker tell writes apart.
  */
 final class Workload {
-  /** A command on its way from a client to a node. */
-  record Request(int client, long process, long requestId, int node, byte[] command) {}
+  /** How a request reaches the state machine. */
+  enum Path {
+    /** A command in the client's session, through the log; followers may forward it. */
+    SESSION,
+    /** A session registration; only a leader proposes it, matched by its log position. */
+    REGISTER,
+    /** A get through the log outside any session; only a leader proposes it. */
+    LOG_GET,
+    /** A get through ReadIndex, served from the asked node's state machine. */
+    READ_INDEX
+  }
 
-  /** A node's answer to a client. */
-  record Reply(Outcome outcome, int client, long requestId, int node, long leaderHint,
+  /** One attempt of a client request on its way to a node. */
+  record Request(int client, long attempt, int node, long group, Path path, byte[] command) {}
+
+  /** A node's answer to an attempt. */
+  record Reply(Outcome outcome, int client, long attempt, int node, long leaderHint,
       long index, long term, byte[] result) {
-    enum Outcome { APPLIED, NOT_LEADER, UNAVAILABLE }
+    enum Outcome { APPLIED, READ, NOT_LEADER, UNAVAILABLE, REJECTED, LOST }
 
-    static Reply notLeader(Request request, int node, long hint) {
-      return new Reply(Outcome.NOT_LEADER, request.client(), request.requestId(), node, hint, 0,
-          0, null);
+    static Reply of(Outcome outcome, Request request, int node, long leaderHint) {
+      return new Reply(outcome, request.client(), request.attempt(), node, leaderHint, 0, 0,
+          null);
     }
 
-    static Reply unavailable(Request request, int node) {
-      return new Reply(Outcome.UNAVAILABLE, request.client(), request.requestId(), node, 0, 0,
-          0, null);
+    static Reply applied(Request request, int node, long index, long term, byte[] result) {
+      return new Reply(Outcome.APPLIED, request.client(), request.attempt(), node, 0, index,
+          term, result);
+    }
+
+    static Reply read(Request request, int node, byte[] result) {
+      return new Reply(Outcome.READ, request.client(), request.attempt(), node, 0, 0, 0,
+          result);
     }
 
     @Override
     public String toString() {
-      return outcome == Outcome.APPLIED ? "applied at n" + node + " index " + index
-          : outcome == Outcome.NOT_LEADER ? "n" + node + " not leader, hint n" + leaderHint
-          : "n" + node + " down";
+      return switch (outcome) {
+        case APPLIED -> "applied at n" + node + " index " + index;
+        case READ -> "read at n" + node;
+        case NOT_LEADER -> "n" + node + " not leader, hint n" + leaderHint;
+        case UNAVAILABLE -> "n" + node + " down";
+        case REJECTED -> "n" + node + " refused (transfer)";
+        case LOST -> "n" + node + " lost the entry";
+      };
     }
   }
 
@@ -50,20 +81,30 @@ final class Workload {
     String f;
     Object invokeValue;
     long key;
+    long group;
     Long first;
     Long second;
-    long requestId;
+    Path path;
+    /** The current request is the registration that must precede the operation. */
+    boolean registering;
     byte[] command;
+    /** Per group (index group - 1): the session's client id (0: none) and last sequence. */
+    final long[] clientId;
+    final long[] sequence;
+    long attempt;
     int target;
     int attempts;
+    boolean retriedAfterTimeout;
     long invokedAt;
     long nominalNext;
     /** New operations still to complete in the liveness phase; -1 before it. */
     int livenessLeft = -1;
     boolean invokedInLiveness;
 
-    Client(int index) {
+    Client(int index, int groups) {
       this.index = index;
+      this.clientId = new long[groups];
+      this.sequence = new long[groups];
     }
   }
 
@@ -71,13 +112,14 @@ final class Workload {
   private final SimOptions.WorkloadOptions options;
   private final SimRandom random;
   private final int size;
+  private final int groups;
   private final Client[] clients;
   private final HistoryBuilder history = new HistoryBuilder();
   /** The last value each key was seen to hold (cas expectations); index = key. */
   private final Long[] lastValue;
   private final long meanIntervalNanos;
   private long nextProcess;
-  private long nextRequestId = 1;
+  private long nextAttempt = 1;
   private long nextValue = 1;
   private boolean liveness;
   long invoked;
@@ -85,19 +127,21 @@ final class Workload {
   long completedFail;
   long completedInfo;
 
-  Workload(Simulation sim, SimOptions.WorkloadOptions options, int size, SimRandom random) {
+  Workload(Simulation sim, SimOptions.WorkloadOptions options, int size, int groups,
+      SimRandom random) {
     this.sim = sim;
     this.options = options;
     this.random = random;
     this.size = size;
+    this.groups = groups;
     this.clients = new Client[options.clients()];
-    this.lastValue = new Long[options.keys()];
+    this.lastValue = new Long[options.keys() * groups];
     this.meanIntervalNanos = (long) (options.clients() * 1e9 / options.opsPerSecond());
   }
 
   void start() {
     for (int i = 0; i < clients.length; i++) {
-      Client c = new Client(i);
+      Client c = new Client(i, groups);
       c.process = nextProcess++;
       c.target = 1 + i % size;
       c.nominalNext = sim.now() + random.exponential(meanIntervalNanos);
@@ -113,7 +157,8 @@ final class Workload {
       return;
     }
     long now = sim.now();
-    c.key = random.nextLong(options.keys());
+    c.key = random.nextLong(lastValue.length);
+    c.group = 1 + c.key % groups;
     int roll = random.nextInt(options.getWeight() + options.putWeight() + options.casWeight());
     if (roll < options.getWeight()) {
       c.op = KvStateMachine.GET;
@@ -121,109 +166,180 @@ final class Workload {
       c.first = null;
       c.second = null;
       c.invokeValue = Kv.pair(c.key, null);
+      c.path = random.chance(options.logGetFraction()) ? Path.LOG_GET : Path.READ_INDEX;
     } else if (roll < options.getWeight() + options.putWeight()) {
       c.op = KvStateMachine.PUT;
       c.f = Kv.PUT;
       c.first = nextValue++;
       c.second = null;
       c.invokeValue = Kv.pair(c.key, c.first);
+      c.path = Path.SESSION;
     } else {
       c.op = KvStateMachine.CAS;
       c.f = Kv.CAS;
       c.first = lastValue[(int) c.key];
       c.second = nextValue++;
       c.invokeValue = Kv.casValue(c.key, c.first, c.second);
+      c.path = Path.SESSION;
     }
-    c.requestId = nextRequestId++;
-    byte[] kv = KvStateMachine.command(c.op, c.key, c.first, c.second);
-    c.command = new byte[8 + kv.length];
-    KvStateMachine.writeLong(c.command, 0, c.requestId);
-    System.arraycopy(kv, 0, c.command, 8, kv.length);
     c.busy = true;
     c.attempts = 0;
+    c.retriedAfterTimeout = false;
     c.invokedAt = now;
     c.invokedInLiveness = liveness;
     invoked++;
     history.invoke(c.process, c.f, c.invokeValue, now);
-    sim.trace().record(now, Trace.Kind.CLIENT_INVOKE, c.target, 0, c.process, c.requestId,
+    sim.trace().record(now, Trace.Kind.CLIENT_INVOKE, c.target, 0, c.process, c.key,
         c.invokeValue);
-    sendRequest(c, now + options.clientLatencyNanos());
-    sim.schedule(new Event(now + options.timeoutNanos(), Event.Kind.CLIENT_TIMEOUT, 0, 0,
-        clientIndex, c.requestId, null));
+    begin(c);
   }
 
-  private void sendRequest(Client c, long arrival) {
-    Request request = new Request(c.index, c.process, c.requestId, c.target, c.command);
-    sim.schedule(new Event(arrival, Event.Kind.CLIENT_REQUEST, c.target, 0, 0, 0, request));
+  /** Prepares the operation's command (registering first if it needs a session) and sends it. */
+  private void begin(Client c) {
+    byte[] kv = KvStateMachine.command(c.op, c.key, c.first, c.second);
+    int g = (int) c.group - 1;
+    c.registering = c.path == Path.SESSION && c.clientId[g] == 0;
+    if (c.registering) {
+      c.command = SessionStateMachine.register();
+    } else if (c.path == Path.SESSION) {
+      c.command = SessionStateMachine.command(c.clientId[g], ++c.sequence[g], kv);
+    } else if (c.path == Path.LOG_GET) {
+      c.command = SessionStateMachine.unsessioned(kv);
+    } else {
+      c.command = kv; // ReadIndex: the node runs the get against its own state machine.
+    }
+    send(c, 0);
   }
 
-  /** A node answers a request (not leader / down): the answer reaches the client later. */
+  /** Sends a new attempt of the client's current request, with a timeout of its own. */
+  private void send(Client c, long delay) {
+    c.attempt = nextAttempt++;
+    Path path = c.registering ? Path.REGISTER : c.path;
+    Request request = new Request(c.index, c.attempt, c.target, c.group, path, c.command);
+    long now = sim.now();
+    sim.schedule(new Event(now + delay + options.clientLatencyNanos(), Event.Kind.CLIENT_REQUEST,
+        c.target, 0, 0, 0, request));
+    sim.schedule(new Event(now + delay + options.timeoutNanos(), Event.Kind.CLIENT_TIMEOUT, 0,
+        0, c.index, c.attempt, null));
+  }
+
+  /** A node answers an attempt; the answer reaches the client later. */
   void reply(Request request, Reply reply) {
     sim.schedule(new Event(sim.now() + options.clientLatencyNanos(), Event.Kind.CLIENT_REPLY, 0,
         0, request.client(), 0, reply));
   }
 
-  /** Node {@code node} applied command {@code requestId}; tell the client if it asked there. */
-  void onApplied(int node, long requestId, long index, long term, byte[] result) {
+  /**
+   * Node {@code node} applied the session command ({@code clientId}, {@code sequence}) of
+   * {@code group}; the client waiting for it there gets the result.
+   */
+  void onSessionApplied(int node, long group, long clientId, long sequence, long index,
+      long term, byte[] result) {
     for (Client c : clients) {
-      if (c.busy && c.requestId == requestId && c.target == node) {
-        Reply reply = new Reply(Reply.Outcome.APPLIED, c.index, requestId, node, 0, index, term,
-            result);
+      int g = (int) group - 1;
+      if (c.busy && !c.registering && c.path == Path.SESSION && c.group == group
+          && c.clientId[g] == clientId && c.sequence[g] == sequence && c.target == node) {
         sim.schedule(new Event(sim.now() + options.clientLatencyNanos(),
-            Event.Kind.CLIENT_REPLY, 0, 0, c.index, 0, reply));
+            Event.Kind.CLIENT_REPLY, 0, 0, c.index, 0, new Reply(Reply.Outcome.APPLIED,
+                c.index, c.attempt, node, 0, index, term, result)));
       }
     }
   }
 
   void onReply(Reply reply) {
     Client c = clients[reply.client()];
-    if (!c.busy || c.requestId != reply.requestId()) {
-      return; // An answer to an operation that already timed out or completed.
+    if (!c.busy || c.attempt != reply.attempt()) {
+      return; // An answer to an attempt that timed out, or an operation that completed.
     }
     long now = sim.now();
-    if (reply.outcome() != Reply.Outcome.APPLIED) {
-      // Nothing was appended: retrying the same operation elsewhere is safe.
-      c.attempts++;
-      int node = reply.node();
-      boolean hinted = reply.leaderHint() != 0 && reply.leaderHint() != node;
-      c.target = hinted ? (int) reply.leaderHint() : otherNode(node);
-      long backoff = hinted ? 0 : Math.min(200_000_000L, 10_000_000L * c.attempts);
-      sim.trace().record(now, Trace.Kind.CLIENT_REDIRECT, c.target, node, c.process,
-          c.requestId, reply);
-      sendRequest(c, now + backoff + options.clientLatencyNanos());
+    switch (reply.outcome()) {
+      case NOT_LEADER, UNAVAILABLE, REJECTED, LOST -> {
+        // Nothing was applied: retrying the same request elsewhere is safe.
+        if (reply.outcome() == Reply.Outcome.REJECTED) {
+          sim.marks().hit(SimMark.CLIENT_REJECTED_RETRIED);
+        } else if (reply.outcome() == Reply.Outcome.LOST) {
+          sim.marks().hit(SimMark.PROPOSAL_LOST);
+        }
+        c.attempts++;
+        int node = reply.node();
+        boolean hinted = reply.leaderHint() != 0 && reply.leaderHint() != node;
+        c.target = hinted ? (int) reply.leaderHint() : otherNode(node);
+        long backoff = hinted ? 0 : Math.min(200_000_000L, 10_000_000L * c.attempts);
+        sim.trace().record(now, Trace.Kind.CLIENT_REDIRECT, c.target, node, c.process,
+            c.attempt, reply);
+        send(c, backoff);
+      }
+      case READ -> complete(c, Completion.OK, KvStateMachine.getResult(reply.result()), reply);
+      case APPLIED -> onApplied(c, reply);
+    }
+  }
+
+  private void onApplied(Client c, Reply reply) {
+    sim.oracles(c.group).onAcknowledged(reply.node(), reply.index(), reply.term());
+    SessionStateMachine.Result result = SessionStateMachine.decodeResult(reply.result());
+    int g = (int) c.group - 1;
+    if (result.status() == SessionStateMachine.Status.SESSION_EXPIRED && !c.registering
+        && c.path == Path.SESSION) {
+      // The session expired: the command may have applied before; nobody can tell now.
+      sim.marks().hit(SimMark.CLIENT_SESSION_EXPIRED);
+      c.clientId[g] = 0;
+      complete(c, Completion.INFO, null, reply);
       return;
     }
-    sim.oracles().onAcknowledged(reply.node(), reply.index(), reply.term());
-    byte[] result = reply.result();
+    if (result.status() != SessionStateMachine.Status.OK) {
+      throw new SimulationFailure("session", "client " + c.index + " got " + result.status()
+          + " for its " + (c.registering ? "registration" : c.f) + " in group " + c.group
+          + " (client id " + c.clientId[g] + ", sequence " + c.sequence[g] + "): " + reply);
+    }
+    if (c.registering) {
+      c.clientId[g] = SessionStateMachine.clientIdOf(result);
+      c.sequence[g] = 0;
+      sim.trace().record(sim.now(), Trace.Kind.CLIENT_REDIRECT, c.target, reply.node(),
+          c.process, c.attempt, "registered client id " + c.clientId[g]);
+      begin(c);
+      return;
+    }
+    byte[] payload = result.payload();
+    if (c.op == KvStateMachine.GET) {
+      complete(c, Completion.OK, KvStateMachine.getResult(payload), reply);
+    } else {
+      boolean applied = c.op != KvStateMachine.CAS || KvStateMachine.casApplied(payload);
+      complete(c, applied ? Completion.OK : Completion.FAIL, null, reply);
+    }
+  }
+
+  /** How an operation ended, in Jepsen's terms. */
+  private enum Completion { OK, FAIL, INFO }
+
+  private void complete(Client c, Completion completion, Long readValue, Reply reply) {
+    long now = sim.now();
     int key = (int) c.key;
-    switch (c.op) {
-      case KvStateMachine.GET: {
-        Long value = KvStateMachine.getResult(result);
-        lastValue[key] = value;
-        history.ok(c.process, c.f, Kv.pair(c.key, value), now);
-        completedOk++;
-        break;
+    switch (completion) {
+      case INFO -> {
+        history.info(c.process, c.f, c.invokeValue, now);
+        completedInfo++;
+        c.process = nextProcess++; // Its operation stays open forever: a new process goes on.
       }
-      case KvStateMachine.PUT:
-        lastValue[key] = c.first;
-        history.ok(c.process, c.f, c.invokeValue, now);
-        completedOk++;
-        break;
-      case KvStateMachine.CAS:
-        if (KvStateMachine.casApplied(result)) {
-          lastValue[key] = c.second;
-          history.ok(c.process, c.f, c.invokeValue, now);
-          completedOk++;
+      case FAIL -> {
+        history.fail(c.process, c.f, c.invokeValue, now);
+        completedFail++;
+      }
+      case OK -> {
+        if (c.op == KvStateMachine.GET) {
+          lastValue[key] = readValue;
+          history.ok(c.process, c.f, Kv.pair(c.key, readValue), now);
         } else {
-          history.fail(c.process, c.f, c.invokeValue, now);
-          completedFail++;
+          lastValue[key] = c.op == KvStateMachine.PUT ? c.first : c.second;
+          history.ok(c.process, c.f, c.invokeValue, now);
         }
-        break;
-      default:
-        throw new IllegalStateException("unknown op " + c.op);
+        completedOk++;
+        if (c.retriedAfterTimeout && c.path == Path.SESSION) {
+          sim.marks().hit(SimMark.RETRIED_COMMAND_COMPLETED);
+        }
+      }
     }
     sim.trace().record(now, Trace.Kind.CLIENT_COMPLETE, reply.node(), 0, c.process,
-        c.requestId, reply);
+        c.attempt, reply);
     c.busy = false;
     if (c.invokedInLiveness && c.livenessLeft > 0) {
       c.livenessLeft--;
@@ -231,21 +347,18 @@ final class Workload {
     scheduleNext(c);
   }
 
-  void onTimeout(int clientIndex, long requestId) {
+  /** An attempt timed out: its outcome is unknown, so the client sends the same request again. */
+  void onTimeout(int clientIndex, long attempt) {
     Client c = clients[clientIndex];
-    if (!c.busy || c.requestId != requestId) {
+    if (!c.busy || c.attempt != attempt) {
       return;
     }
-    long now = sim.now();
-    history.info(c.process, c.f, c.invokeValue, now);
-    completedInfo++;
-    sim.trace().record(now, Trace.Kind.CLIENT_TIMEOUT, c.target, 0, c.process, requestId,
+    sim.trace().record(sim.now(), Trace.Kind.CLIENT_TIMEOUT, c.target, 0, c.process, attempt,
         c.invokeValue);
-    // The outcome is unknown: this process is done; the client goes on as a new one.
-    c.process = nextProcess++;
+    c.retriedAfterTimeout |= !c.registering;
+    c.attempts++;
     c.target = otherNode(c.target);
-    c.busy = false;
-    scheduleNext(c);
+    send(c, 0);
   }
 
   private void scheduleNext(Client c) {
@@ -288,8 +401,10 @@ final class Workload {
     for (Client c : clients) {
       if (c.busy || c.livenessLeft != 0) {
         out.append(" client").append(c.index).append("(p").append(c.process)
-            .append(c.busy ? " waiting on n" + c.target + " for " + c.f + " since "
-                + SimOptions.ms(c.invokedAt) + " after " + c.attempts + " retries" : " idle")
+            .append(c.busy ? " waiting on n" + c.target + " for " + c.f + " ("
+                + (c.registering ? "registering" : c.path) + ") in group " + c.group
+                + " since " + SimOptions.ms(c.invokedAt) + " after " + c.attempts + " retries"
+                : " idle")
             .append(", ").append(c.livenessLeft).append(" ops to go)");
       }
     }
@@ -298,10 +413,5 @@ final class Workload {
 
   History history() {
     return history.build();
-  }
-
-  /** The request id framing a command: its first 8 bytes, big-endian. */
-  static long requestIdOf(byte[] command) {
-    return KvStateMachine.readLong(command, 0);
   }
 }

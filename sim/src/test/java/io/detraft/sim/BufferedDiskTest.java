@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.detraft.core.Entry;
 import io.detraft.core.HardState;
+import io.detraft.core.Membership;
+import io.detraft.core.Snapshot;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -14,14 +16,14 @@ class BufferedDiskTest {
       new SimOptions.DiskOptions(1000, 2000, 1.0);
 
   private static DiskRecord append(long index) {
-    return DiskRecord.of(List.of(Entry.normal(1, index, new byte[] {(byte) index})));
+    return DiskRecord.of(1, List.of(Entry.normal(1, index, new byte[] {(byte) index})));
   }
 
   @Test
   void syncedWritesSurviveACrash() {
     BufferedDisk disk = new BufferedDisk(ALWAYS_TORN, new SimRandom(1));
     disk.write(append(1));
-    disk.write(DiskRecord.of(new HardState(1, 1, 1)));
+    disk.write(DiskRecord.of(1, new HardState(1, 1, 1)));
     long latency = disk.startSync();
     assertTrue(latency >= 1000 && latency <= 2000, "latency " + latency);
     disk.completeSync();
@@ -91,8 +93,8 @@ class BufferedDiskTest {
     BufferedDisk disk = new BufferedDisk(new SimOptions.DiskOptions(0, 0, 0), new SimRandom(3));
     disk.write(append(1));
     disk.write(append(2));
-    disk.write(DiskRecord.of(List.of(Entry.normal(2, 2, new byte[] {9}))));
-    disk.write(DiskRecord.of(new HardState(2, 0, 1)));
+    disk.write(DiskRecord.of(1, List.of(Entry.normal(2, 2, new byte[] {9}))));
+    disk.write(DiskRecord.of(1, new HardState(2, 0, 1)));
     disk.startSync();
     disk.completeSync();
     disk.crash();
@@ -101,5 +103,68 @@ class BufferedDiskTest {
     assertEquals(List.of(Entry.normal(1, 1, new byte[] {1}), Entry.normal(2, 2, new byte[] {9})),
         read.get(0).entries());
     assertEquals(new HardState(2, 0, 1), read.get(1).hardState());
+  }
+
+  private static Snapshot snapshot(long index, long term) {
+    return new Snapshot(index, term, Membership.of(1, 2, 3), new byte[] {(byte) index});
+  }
+
+  private static BufferedDisk syncedDisk(DiskRecord... records) {
+    BufferedDisk disk = new BufferedDisk(new SimOptions.DiskOptions(0, 0, 0), new SimRandom(4));
+    for (DiskRecord record : records) {
+      disk.write(record);
+    }
+    disk.startSync();
+    disk.completeSync();
+    disk.crash();
+    return disk;
+  }
+
+  @Test
+  void aSnapshotTakenCompactsTheLogBehindItAndKeepsWhatFollows() {
+    BufferedDisk disk = syncedDisk(append(1), append(2), append(3),
+        DiskRecord.taken(1, snapshot(2, 1)), DiskRecord.of(1, new HardState(1, 1, 3)));
+    assertEquals(List.of(DiskRecord.installed(1, snapshot(2, 1)),
+        DiskRecord.of(1, List.of(Entry.normal(1, 3, new byte[] {3}))),
+        DiskRecord.of(1, new HardState(1, 1, 3))), disk.recover());
+  }
+
+  @Test
+  void anInstalledSnapshotReplacesTheWholeLog() {
+    BufferedDisk disk = syncedDisk(append(1), append(2), append(3),
+        DiskRecord.installed(1, snapshot(7, 2)),
+        DiskRecord.of(1, List.of(Entry.normal(2, 8, new byte[0]))));
+    assertEquals(List.of(DiskRecord.installed(1, snapshot(7, 2)),
+        DiskRecord.of(1, List.of(Entry.normal(2, 8, new byte[0])))), disk.recover());
+  }
+
+  @Test
+  void groupsKeepTheirOwnLogs() {
+    BufferedDisk disk = syncedDisk(append(1),
+        DiskRecord.of(2, List.of(Entry.normal(1, 1, new byte[] {5}))),
+        DiskRecord.taken(2, snapshot(1, 1)), append(2));
+    List<DiskRecord> read = disk.recover();
+    assertEquals(List.of(DiskRecord.of(1, List.of(Entry.normal(1, 1, new byte[] {1}),
+        Entry.normal(1, 2, new byte[] {2}))), DiskRecord.installed(2, snapshot(1, 1))), read);
+  }
+
+  @Test
+  void aTornSnapshotRecordIsReturnedAsTornAndThenCutOff() {
+    boolean sawTornSnapshot = false;
+    for (long seed = 1; seed <= 20 && !sawTornSnapshot; seed++) {
+      BufferedDisk disk = new BufferedDisk(ALWAYS_TORN, new SimRandom(seed));
+      disk.write(append(1));
+      disk.startSync();
+      disk.completeSync();
+      disk.write(DiskRecord.taken(1, snapshot(1, 1)));
+      disk.crash();
+      List<DiskRecord> read = disk.recover();
+      DiskRecord last = read.get(read.size() - 1);
+      sawTornSnapshot = last.torn() && last.isSnapshot();
+      if (sawTornSnapshot) {
+        assertEquals(List.of(append(1)), disk.recover());
+      }
+    }
+    assertTrue(sawTornSnapshot);
   }
 }

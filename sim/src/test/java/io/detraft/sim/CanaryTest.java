@@ -6,22 +6,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.Set;
+import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
 
 /**
- * The simulator must catch planted host bugs, and quickly: a sweep of crash-heavy seeds must
- * find each within {@link #MAX_SEEDS} seeds. Each run is short (a few virtual seconds, well
- * under a second of wall time), so the test is bounded even when a canary goes unnoticed.
+ * The simulator must catch planted host bugs, and quickly: a sweep of crash-heavy (or, for
+ * reads, partition-heavy) seeds must find each within {@link #MAX_SEEDS} seeds. Each run is
+ * short (a few virtual seconds, well under a second of wall time), so the test is bounded even
+ * when a canary goes unnoticed.
  */
 class CanaryTest {
   static final int MAX_SEEDS = 200;
+  static final int MAX_STALE_READ_SEEDS = 20;
   static final double SAFETY_SECONDS = 5;
 
-  /** Runs seeds 1, 2, ... until one fails; returns its result, or fails the test. */
+  /** Runs crash-heavy seeds 1, 2, ... until one fails; returns it, or fails the test. */
   private static SimResult firstFailure(String canary, SimHooks hooks) {
+    return firstFailure(canary, hooks, PlantedFaults::crashHeavy);
+  }
+
+  private static SimResult firstFailure(String canary, SimHooks hooks,
+      BiFunction<Long, Double, SimOptions> mix) {
     for (long seed = 1; seed <= MAX_SEEDS; seed++) {
-      SimResult result = new Simulation(PlantedFaults.crashHeavy(seed, SAFETY_SECONDS), hooks)
-          .run();
+      SimResult result = new Simulation(mix.apply(seed, SAFETY_SECONDS), hooks).run();
       if (result.failed()) {
         System.out.println("canary '" + canary + "' caught after " + seed + " seed(s): "
             + result.failure().lines().findFirst().orElse(""));
@@ -58,10 +65,25 @@ class CanaryTest {
         PlantedFaults.earlyAcknowledgements().withDurabilityOracles(false));
   }
 
+  /**
+   * A host that reads its local state machine without ReadIndex serves stale values from a
+   * node cut off from the majority: the linearizability checker must notice, within {@link
+   * #MAX_STALE_READ_SEEDS} partition-heavy seeds.
+   */
+  @Test
+  void catchesStaleReadsWithoutReadIndex() {
+    SimResult result = firstFailure("stale reads", PlantedFaults.staleReads(),
+        PlantedFaults::partitionHeavy);
+    assertEquals("linearizability", result.oracle(), result::report);
+    assertTrue(result.seed() <= MAX_STALE_READ_SEEDS, result::line);
+  }
+
   @Test
   void theCorrectHostPassesTheSameSeeds() {
     for (long seed = 1; seed <= 10; seed++) {
       SimResult result = new Simulation(PlantedFaults.crashHeavy(seed, SAFETY_SECONDS)).run();
+      assertFalse(result.failed(), result::report);
+      result = new Simulation(PlantedFaults.partitionHeavy(seed, SAFETY_SECONDS)).run();
       assertFalse(result.failed(), result::report);
     }
   }

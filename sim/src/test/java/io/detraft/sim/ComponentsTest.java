@@ -98,4 +98,24 @@ class ComponentsTest {
     assertNull(KvStateMachine.getResult(kv.apply(8, KvStateMachine.command(
         KvStateMachine.GET, 3, null, null))));
   }
+
+  @Test
+  void marksCountHitsAndSeedsAndNameTheOnesNeverHit() {
+    Marks one = new Marks();
+    one.hit(SimMark.SNAPSHOT_TAKEN);
+    one.add(SimMark.SNAPSHOT_TAKEN, 2);
+    Marks total = new Marks();
+    Marks seeds = new Marks();
+    for (int i = 0; i < 2; i++) {
+      total.addAll(one, false);
+      seeds.addAll(one, true);
+    }
+    assertEquals(6, total.hits(SimMark.SNAPSHOT_TAKEN));
+    assertEquals(2, seeds.hits(SimMark.SNAPSHOT_TAKEN));
+    assertTrue(total.neverHit().contains("SNAPSHOT_FAST_FORWARD"));
+    assertTrue(!total.neverHit().contains("SNAPSHOT_TAKEN"));
+    String table = total.table(seeds);
+    assertTrue(table.contains("SNAPSHOT_TAKEN") && table.contains("in 2 seed(s)"), table);
+    assertTrue(table.contains("NEVER"), table);
+  }
 }

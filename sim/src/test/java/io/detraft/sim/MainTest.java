@@ -35,6 +35,7 @@ class MainTest {
       {"--seed", "1", "--safety-seconds", "-1"},
       {"--seeds", "1..2", "--quiet", "--verbose"},
       {"--seeds", "1..2", "--recheck", "0"},
+      {"--seed", "1", "--trace", "0"},
     };
     for (String[] args : bad) {
       Run run = run(args);
@@ -49,6 +50,16 @@ class MainTest {
     Run run = run("--help");
     assertEquals(0, run.status());
     assertTrue(run.out().contains("--seeds A..B"));
+    assertTrue(run.out().contains("--trace E"));
+  }
+
+  @Test
+  void aLongerTraceIsShownOnRequest() {
+    // A passing seed shows no trace; the flag is accepted and the run is the same.
+    Run shortTrace = run("--seed", "4", "--safety-seconds", "2");
+    Run longTrace = run("--seed", "4", "--safety-seconds", "2", "--trace", "500");
+    assertEquals(shortTrace.out().lines().skip(1).findFirst(),
+        longTrace.out().lines().skip(1).findFirst());
   }
 
   @Test
@@ -67,6 +78,12 @@ class MainTest {
     assertTrue(run.out().contains("seeds: 4 passed, 0 failed, 0 unknown (of 4)"), run.out());
     assertTrue(run.out().contains("simulated s per wall s"), run.out());
     assertTrue(run.out().contains("seeds per core-hour"), run.out());
+    // Every mark is listed, zeros included, and the ones that never fired are named.
+    assertTrue(run.out().contains("coverage marks"), run.out());
+    assertTrue(run.out().contains("core SNAPSHOT_FAST_FORWARD"), run.out());
+    assertTrue(run.out().contains("sim  CRASH_DURING_SNAPSHOT_INSTALL"), run.out());
+    assertTrue(run.out().contains("never fired (") || run.out().contains("every mark fired"),
+        run.out());
   }
 
   @Test

@@ -62,6 +62,11 @@ final class PlantedFaults {
     return SimHooks.defaults().withEarlySend(PlantedFaults::acknowledgesBeforeSync);
   }
 
+  /** A host that serves gets from its local state machine at once, without ReadIndex. */
+  static SimHooks staleReads() {
+    return SimHooks.defaults().withStaleReads(true);
+  }
+
   /**
    * A crash-heavy fault mix on top of a seed's own options: frequent crashes, quick restarts
    * and slow fsyncs, so a crash often lands while a write is not yet durable.
@@ -73,5 +78,24 @@ final class PlantedFaults {
         .withProcess(new SimOptions.ProcessOptions(true, 300 * ms, 200 * ms, false, 1000 * ms,
             100 * ms))
         .withDisk(new SimOptions.DiskOptions(2 * ms, 20 * ms, options.disk().tornWrite()));
+  }
+
+  /**
+   * A partition-heavy, read-heavy mix on top of a seed's own options: the network splits
+   * every few hundred milliseconds, and clients read and write a few keys, every get through
+   * the read path (no gets through the log), so a node cut off from the majority is asked for
+   * values the majority has overwritten.
+   */
+  static SimOptions partitionHeavy(long seed, double safetySeconds) {
+    SimOptions options = SimOptions.derive(seed).withSafetySeconds(safetySeconds);
+    long ms = SimOptions.MS;
+    SimOptions.NetworkOptions n = options.network();
+    SimOptions.WorkloadOptions w = options.workload();
+    return options
+        .withNetwork(new SimOptions.NetworkOptions(n.loss(), n.duplicate(), n.delayMinNanos(),
+            n.paretoTail(), n.tailScale(), n.tailShape(), n.delayMaxNanos(), n.reorder(), true,
+            400 * ms, 2000 * ms, n.clogging(), n.clogEveryNanos(), n.clogMaxNanos()))
+        .withWorkload(new SimOptions.WorkloadOptions(w.clients(), w.opsPerSecond(), 4, 2, 1, 2,
+            w.timeoutNanos(), w.clientLatencyNanos(), 0, w.sessionTimeoutEntries()));
   }
 }

@@ -3,21 +3,27 @@ package io.detraft.sim;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.detraft.core.Mark;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * A mini sweep in the build: 50 seeds with a shorter safety phase (the CLI runs full-length
- * sweeps). Every seed must pass; an unknown checker verdict is printed as a warning.
+ * A mini sweep in the build: {@link #SEEDS} seeds with a shorter safety phase (the CLI runs
+ * full-length sweeps). Every seed must pass (an unknown checker verdict is printed as a
+ * warning), and together they must reach every rare path the core marks ({@link Mark}) and
+ * every one the simulator marks ({@link SimMark}): a nemesis that stops provoking its path
+ * fails the build here, not silently.
  */
 class SweepTest {
-  static final int SEEDS = 50;
+  static final int SEEDS = 200;
   static final double SAFETY_SECONDS = 8;
 
   @Test
-  void fiftySeedsPass() {
+  void seedsPassAndHitEveryMark() {
     List<String> failures = new ArrayList<>();
+    Marks marks = new Marks();
+    Marks seedsHit = new Marks();
     double simulated = 0;
     long crashes = 0;
     long partitions = 0;
@@ -28,6 +34,8 @@ class SweepTest {
       crashes += result.stats().crashes();
       partitions += result.stats().partitions();
       ops += result.stats().opsOk();
+      marks.addAll(result.marks(), false);
+      seedsHit.addAll(result.marks(), true);
       if (result.verdict() == SimResult.Verdict.UNKNOWN) {
         System.out.println("warning: " + result.line());
       }
@@ -37,10 +45,12 @@ class SweepTest {
       }
     }
     System.out.printf("mini sweep: %d seeds, %.0f simulated s, %d crashes, %d partitions,"
-        + " %d ok ops%n", SEEDS, simulated, crashes, partitions, ops);
+        + " %d ok ops; marks:%n%s", SEEDS, simulated, crashes, partitions, ops,
+        marks.table(seedsHit));
     assertEquals(List.of(), failures);
     // The sweep must actually exercise faults and the workload.
-    assertTrue(crashes > 50 && partitions > 20 && ops > 10_000,
+    assertTrue(crashes > 200 && partitions > 80 && ops > 40_000,
         "crashes=" + crashes + " partitions=" + partitions + " ops=" + ops);
+    assertEquals(List.of(), marks.neverHit(), "marks no seed of the mini sweep hit");
   }
 }

@@ -1,0 +1,456 @@
+package io.detraft.sim;
+
+import io.detraft.core.Config;
+import io.detraft.core.Entry;
+import io.detraft.core.EntryType;
+import io.detraft.core.HardState;
+import io.detraft.core.MemoryLogStorage;
+import io.detraft.core.Membership;
+import io.detraft.core.MembershipChange;
+import io.detraft.core.Message;
+import io.detraft.core.ProposeResult;
+import io.detraft.core.RaftHost;
+import io.detraft.core.RawNode;
+import io.detraft.core.ReadState;
+import io.detraft.core.Ready;
+import io.detraft.core.Role;
+import io.detraft.core.SessionStateMachine;
+import io.detraft.core.Snapshot;
+import io.detraft.core.StateMachine;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One Raft group's replica on one node: its {@link RawNode} (inside the node's {@link
+ * RaftHost}), its {@link MemoryLogStorage} (the process's view of its log, page cache
+ * included), its state machine (the KV store inside exactly-once sessions) and the client
+ * requests waiting on it. {@link SimNode} runs the process and the Ready loop; this class does
+ * each group's part of it: persist, apply, serve reads, take snapshots, and rebuild all of it
+ * from the disk after a crash.
+ */
+final class Replica {
+  /** The session layer's command kinds (its documented wire format: a kind byte first). */
+  static final byte KIND_COMMAND = SessionStateMachine.command(0, 0, new byte[0])[0];
+
+  /** A proposal this replica appended as leader, waiting to be applied at its index. */
+  private record Proposal(Workload.Request request, long term) {}
+
+  /** A confirmed read waiting until the replica applied its read index. */
+  private record ConfirmedRead(long index, Workload.Request request) {}
+
+  final int id;
+  final long group;
+  private final Simulation sim;
+  private final Config config;
+  private final Membership initial;
+  private final Oracles oracles;
+
+  private MemoryLogStorage storage;
+  private RawNode raw;
+  /** The application state machine, and the session layer wrapping it. */
+  private StateMachine inner;
+  private SessionStateMachine stateMachine;
+  /** chain.get(i): hash of this replica's log up to index i (see {@link Oracles}). */
+  private final LongList chain = new LongList();
+  /** The snapshot the log starts after: at or below it, the log is the committed log. */
+  private long chainBase;
+  private Role role = Role.FOLLOWER;
+  private long appliedIndex;
+  private HardState writtenHardState = HardState.EMPTY;
+  private HardState syncingHardState;
+  /** Leader-only proposals (registrations, gets through the log) by log index. */
+  private final TreeMap<Long, Proposal> proposals = new TreeMap<>();
+  /** ReadIndex requests by context (the attempt id); only looked up, never iterated. */
+  private final Map<Long, Workload.Request> reads = new HashMap<>();
+  private final List<ConfirmedRead> confirmedReads = new ArrayList<>();
+  /** An InstallSnapshot stream is arriving (a chunk came, the last one did not). */
+  private boolean receivingSnapshot;
+  private boolean snapshotRequested;
+
+  Replica(int id, long group, Simulation sim, Config config, Membership initial,
+      Oracles oracles) {
+    this.id = id;
+    this.group = group;
+    this.sim = sim;
+    this.config = config;
+    this.initial = initial;
+    this.oracles = oracles;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /**
+   * Rebuilds storage and state machine from this group's durable records (a torn tail already
+   * dropped) and starts the replica in {@code host}: from the stored snapshot, if any, with
+   * everything up to it applied.
+   */
+  void boot(List<DiskRecord> records, RaftHost host, long seed) {
+    storage = new MemoryLogStorage(initial);
+    for (DiskRecord record : records) {
+      replay(record);
+    }
+    Snapshot snapshot = storage.snapshot();
+    resetChain(snapshot.index());
+    if (storage.lastIndex() > snapshot.index()) {
+      for (Entry e : storage.entries(storage.firstIndex(), storage.lastIndex() + 1,
+          Long.MAX_VALUE)) {
+        extendChain(e);
+      }
+    }
+    HardState recovered = storage.hardState();
+    sim.trace().record(sim.now(), Trace.Kind.RESTART, id, (int) group, recovered.term(),
+        storage.lastIndex(), "g" + group + " from " + recovered + " snapshot="
+            + snapshot.index() + " lastIndex=" + storage.lastIndex());
+    appliedIndex = 0;
+    oracles.onRecover(id, recovered, this);
+    inner = sim.hooks().stateMachineFactory().apply(id);
+    stateMachine = new SessionStateMachine(inner,
+        sim.options().workload().sessionTimeoutEntries());
+    if (!snapshot.isEmpty()) {
+      stateMachine.restore(snapshot.data());
+      appliedIndex = snapshot.index();
+      oracles.onRestore(id, snapshot, "restarted from");
+      sim.marks().hit(SimMark.SNAPSHOT_RESTORED_ON_RESTART);
+    }
+    writtenHardState = recovered;
+    role = Role.FOLLOWER;
+    proposals.clear();
+    reads.clear();
+    confirmedReads.clear();
+    receivingSnapshot = false;
+    snapshotRequested = false;
+    raw = host.addGroup(config, storage, seed, appliedIndex);
+  }
+
+  private void replay(DiskRecord record) {
+    switch (record.type()) {
+      case HARD_STATE -> storage.setHardState(record.hardState());
+      case ENTRIES -> storage.append(record.entries());
+      case SNAPSHOT_TAKEN -> {
+        Snapshot s = record.snapshot();
+        if (s.index() > storage.snapshot().index() && s.index() <= storage.lastIndex()
+            && storage.term(s.index()) == s.term()) {
+          storage.createSnapshot(s.index(), s.membership(), s.data());
+          storage.compact(s.index());
+        } else {
+          storage.installSnapshot(s);
+        }
+      }
+      case SNAPSHOT_INSTALLED -> storage.installSnapshot(record.snapshot());
+    }
+  }
+
+  /** The process dies (or the run ends): count what this incarnation hit. */
+  void retire(Marks marks) {
+    if (raw == null) {
+      return;
+    }
+    marks.add(raw.coverage());
+    marks.add(SimMark.SESSION_EXPIRED, stateMachine.expiredCount());
+    raw = null;
+    storage = null;
+    inner = null;
+    stateMachine = null;
+  }
+
+  /** Whether the replica was receiving a snapshot in chunks (the crash mark). */
+  boolean receivingSnapshot() {
+    return receivingSnapshot;
+  }
+
+  // ---------------------------------------------------------------- input
+
+  /** Notes what the replica is about to be told (the node steps it right after). */
+  void beforeStep(Message message) {
+    if (message instanceof Message.InstallSnapshot chunk) {
+      receivingSnapshot = !chunk.done();
+    }
+  }
+
+  void onRequest(Workload.Request request) {
+    switch (request.path()) {
+      case SESSION -> {
+        ProposeResult result = raw.propose(request.command());
+        trace(request, result);
+        replyUnlessPending(request, result);
+      }
+      case REGISTER, LOG_GET -> {
+        // Matched by log position, so only a leader proposes them.
+        if (role != Role.LEADER) {
+          reply(request, Workload.Reply.Outcome.NOT_LEADER, raw.status().leader());
+          return;
+        }
+        ProposeResult result = raw.propose(request.command());
+        trace(request, result);
+        if (result instanceof ProposeResult.Accepted accepted) {
+          proposals.put(accepted.index(), new Proposal(request, accepted.term()));
+        } else {
+          replyUnlessPending(request, result);
+        }
+      }
+      case READ_INDEX -> {
+        if (sim.hooks().staleReads()) {
+          serve(request); // The planted bug: a local read with no ReadIndex at all.
+          return;
+        }
+        byte[] context = new byte[8];
+        KvStateMachine.writeLong(context, 0, request.attempt());
+        ProposeResult result = raw.readIndex(context);
+        trace(request, result);
+        if (result instanceof ProposeResult.Accepted
+            || result instanceof ProposeResult.Forwarded) {
+          reads.put(request.attempt(), request);
+        } else {
+          replyUnlessPending(request, result);
+        }
+      }
+    }
+  }
+
+  /** Answers at once what nothing will answer later: not leader, or refused. */
+  private void replyUnlessPending(Workload.Request request, ProposeResult result) {
+    if (result instanceof ProposeResult.NotLeader notLeader) {
+      reply(request, Workload.Reply.Outcome.NOT_LEADER, notLeader.leaderHint());
+    } else if (result instanceof ProposeResult.Rejected) {
+      // Nothing was appended: the client may safely retry elsewhere.
+      reply(request, Workload.Reply.Outcome.REJECTED, 0);
+    }
+  }
+
+  private void reply(Workload.Request request, Workload.Reply.Outcome outcome, long hint) {
+    sim.workload().reply(request, Workload.Reply.of(outcome, request, id, hint));
+  }
+
+  private void trace(Workload.Request request, ProposeResult result) {
+    sim.trace().record(sim.now(), Trace.Kind.CLIENT_PROPOSE, id, (int) group,
+        request.client(), request.attempt(), result);
+  }
+
+  ProposeResult transferLeadership(long target) {
+    return raw.transferLeadership(target);
+  }
+
+  ProposeResult proposeMembership(MembershipChange change) {
+    return raw.proposeMembership(change);
+  }
+
+  // ---------------------------------------------------------------- the Ready loop
+
+  /**
+   * Step 1 of the contract for this group: write the snapshot, then the entries, then the
+   * hard state (if a crash keeps only a prefix of the writes, it must never keep a commit
+   * index whose entries it lost).
+   */
+  void persist(Ready ready, Disk disk) {
+    long now = sim.now();
+    sim.trace().record(now, Trace.Kind.READY, id, (int) group,
+        ready.entries().size() * 31L + ready.committedEntries().size(),
+        ready.messages().size() * 2L + (ready.mustSync() ? 1 : 0), ready);
+    Snapshot snapshot = ready.snapshot();
+    if (snapshot != null) {
+      oracles.checkSnapshot(id, snapshot, "received");
+      disk.write(DiskRecord.installed(group, snapshot));
+      storage.installSnapshot(snapshot);
+      resetChain(snapshot.index());
+    }
+    List<Entry> entries = ready.entries();
+    if (!entries.isEmpty()) {
+      disk.write(DiskRecord.of(group, entries));
+      storage.append(entries);
+      for (Entry e : entries) {
+        extendChain(e);
+        oracles.onAppend(id, e, chain.get((int) e.index()));
+      }
+    }
+    HardState hardState = ready.hardState();
+    if (hardState != null) {
+      oracles.onHardState(id, writtenHardState, hardState);
+      if (role == Role.LEADER && ready.softState() == null
+          && hardState.commit() > writtenHardState.commit()) {
+        // Leader all along: it advanced its commit index by counting replicas.
+        long termAtCommit = hardState.commit() <= storage.lastIndex()
+            ? storage.term(hardState.commit()) : -1;
+        oracles.onLeaderCommit(id, hardState, termAtCommit);
+      }
+      disk.write(DiskRecord.of(group, hardState));
+      storage.setHardState(hardState);
+      writtenHardState = hardState;
+    }
+    if (ready.softState() != null) {
+      role = ready.softState().role();
+      long term = raw.status().term();
+      sim.trace().record(now, Trace.Kind.ROLE, id, (int) ready.softState().leader(), term,
+          group * 8 + role.ordinal(), group == 1 ? role : "g" + group + " " + role);
+      if (role == Role.LEADER) {
+        oracles.onLeader(id, term, this);
+        sim.nemesis().onLeader(id, group);
+      } else if (role != Role.FOLLOWER && !oracles.committedMembership().isVoter(id)) {
+        sim.marks().hit(SimMark.REMOVED_NODE_CAMPAIGNED);
+      }
+    }
+  }
+
+  void syncStarted() {
+    syncingHardState = writtenHardState;
+  }
+
+  void syncDone() {
+    oracles.onDurable(id, syncingHardState);
+  }
+
+  /** Step 4: restore a received snapshot, apply committed entries, serve confirmed reads. */
+  void apply(Ready ready) {
+    Snapshot snapshot = ready.snapshot();
+    if (snapshot != null) {
+      stateMachine.restore(snapshot.data());
+      appliedIndex = snapshot.index();
+      oracles.onRestore(id, snapshot, "installed");
+      proposals.headMap(snapshot.index(), true).clear(); // Their clients time out and retry.
+      sim.trace().record(sim.now(), Trace.Kind.RESTORE, id, (int) group, snapshot.index(),
+          snapshot.term(), snapshot);
+    }
+    List<Entry> committed = ready.committedEntries();
+    if (!committed.isEmpty()) {
+      for (Entry e : committed) {
+        applyEntry(e);
+      }
+      oracles.onCommitKnown(writtenHardState.term(), appliedIndex);
+      sim.trace().record(sim.now(), Trace.Kind.APPLY, id, (int) group,
+          committed.get(0).index(), appliedIndex, null);
+    }
+    for (ReadState read : ready.readStates()) {
+      Workload.Request request = reads.remove(KvStateMachine.readLong(read.context(), 0));
+      if (request != null) {
+        confirmedReads.add(new ConfirmedRead(read.index(), request));
+        if (read.index() > appliedIndex) {
+          sim.marks().hit(SimMark.READ_WAITED_FOR_APPLY);
+        }
+      }
+    }
+    if (!confirmedReads.isEmpty()) {
+      confirmedReads.removeIf(read -> {
+        if (read.index() > appliedIndex) {
+          return false;
+        }
+        serve(read.request());
+        return true;
+      });
+    }
+  }
+
+  private void applyEntry(Entry e) {
+    oracles.onApply(id, e, chain.get((int) e.index()));
+    appliedIndex = e.index();
+    Proposal proposal = proposals.isEmpty() ? null : proposals.remove(e.index());
+    byte[] data = e.data();
+    if (e.type() != EntryType.NORMAL || data.length == 0) {
+      if (proposal != null) {
+        reply(proposal.request(), Workload.Reply.Outcome.LOST, 0);
+      }
+      return; // A leader's no-op or a configuration entry: nothing for the application.
+    }
+    byte[] result = stateMachine.apply(e.index(), data);
+    if (data[0] == KIND_COMMAND && data.length >= 17) {
+      sim.workload().onSessionApplied(id, group, KvStateMachine.readLong(data, 1),
+          KvStateMachine.readLong(data, 9), e.index(), e.term(), result);
+    }
+    if (proposal != null) {
+      // Same index and term: our entry (log matching). Another term: ours was replaced.
+      sim.workload().reply(proposal.request(), proposal.term() == e.term()
+          ? Workload.Reply.applied(proposal.request(), id, e.index(), e.term(), result)
+          : Workload.Reply.of(Workload.Reply.Outcome.LOST, proposal.request(), id, 0));
+    }
+  }
+
+  /** Serves a get from the local state machine (a get changes nothing, so no log is needed). */
+  private void serve(Workload.Request request) {
+    byte[] result = inner.apply(appliedIndex, request.command());
+    sim.trace().record(sim.now(), Trace.Kind.READ, id, (int) group, request.attempt(),
+        appliedIndex, null);
+    sim.workload().reply(request, Workload.Reply.read(request, id, result));
+  }
+
+  /** The nemesis asks for a snapshot; it is taken after the next Ready round. */
+  void requestSnapshot() {
+    snapshotRequested = true;
+  }
+
+  /**
+   * Snapshots the state machine at the applied index and compacts the log behind it, when
+   * requested or once {@code threshold} entries were applied since the last snapshot. Called
+   * right after {@code advance}: then no received snapshot is pending in the core, so the
+   * membership at the applied index is known.
+   */
+  void maybeSnapshot(long threshold, Disk disk) {
+    long last = storage.snapshot().index();
+    boolean due = snapshotRequested || (threshold > 0 && appliedIndex - last >= threshold);
+    if (!due || appliedIndex <= last) {
+      return;
+    }
+    snapshotRequested = false;
+    Snapshot snapshot = storage.createSnapshot(appliedIndex, raw.membershipAt(appliedIndex),
+        stateMachine.snapshot());
+    storage.compact(appliedIndex);
+    disk.write(DiskRecord.taken(group, snapshot));
+    oracles.checkSnapshot(id, snapshot, "took");
+    sim.marks().hit(SimMark.SNAPSHOT_TAKEN);
+    sim.trace().record(sim.now(), Trace.Kind.SNAPSHOT, id, (int) group, snapshot.index(),
+        snapshot.term(), snapshot);
+  }
+
+  /** End of run: this replica's state machine must equal the reference at its applied index. */
+  void checkFinalState() {
+    oracles.checkState(id, appliedIndex, stateMachine.snapshot());
+  }
+
+  // ---------------------------------------------------------------- observation
+
+  private void resetChain(long base) {
+    chainBase = base;
+    chain.setAndTruncate((int) base, base == 0 ? 0 : oracles.committedChainAt(base));
+  }
+
+  private void extendChain(Entry e) {
+    int index = (int) e.index();
+    long previous = chain.get(index - 1);
+    long h = previous ^ (e.term() * 0x9E3779B97F4A7C15L) ^ ((long) e.type().ordinal() << 7);
+    h = SimRandom.mix64(h + Trace.hashBytes(e.data()));
+    chain.setAndTruncate(index, h);
+  }
+
+  long lastIndex() {
+    return chain.size() - 1;
+  }
+
+  /** Hash of this replica's log up to {@code index} (requires {@code index <= lastIndex()}). */
+  long chainAt(long index) {
+    return index < chainBase ? oracles.committedChainAt(index) : chain.get((int) index);
+  }
+
+  Membership membership() {
+    return raw.membership();
+  }
+
+  Role role() {
+    return role;
+  }
+
+  long appliedIndex() {
+    return appliedIndex;
+  }
+
+  long term() {
+    return writtenHardState.term();
+  }
+
+  long commitIndex() {
+    return raw.status().commit();
+  }
+
+  boolean isRunning() {
+    return raw != null;
+  }
+}

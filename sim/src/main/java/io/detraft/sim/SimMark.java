@@ -1,0 +1,35 @@
+package io.detraft.sim;
+
+/**
+ * Coverage marks of the simulated host and clients, next to the core's {@link
+ * io.detraft.core.Mark}s: rare situations a sweep must prove it reached, or the nemesis that
+ * should cause them is not doing its job.
+ */
+public enum SimMark {
+  /** A host snapshotted its state machine and compacted its log. */
+  SNAPSHOT_TAKEN,
+  /** A restarting node restored its state machine from the snapshot on its disk. */
+  SNAPSHOT_RESTORED_ON_RESTART,
+  /** A node crashed while it was receiving a snapshot in chunks. */
+  CRASH_DURING_SNAPSHOT_INSTALL,
+  /** Recovery found a torn snapshot record at the tail of the log and dropped it. */
+  TORN_SNAPSHOT_DROPPED,
+  /** A replica expired an idle client session (counted by the session layer). */
+  SESSION_EXPIRED,
+  /** A client's command met an expired session: outcome unknown, the client re-registers. */
+  CLIENT_SESSION_EXPIRED,
+  /** A command applied again (a retry or a duplicate) got the session's remembered answer. */
+  DUPLICATE_COMMAND_DEDUPED,
+  /** A command retried after a timeout completed exactly once. */
+  RETRIED_COMMAND_COMPLETED,
+  /** A client's proposal was refused (leadership transfer) and retried. */
+  CLIENT_REJECTED_RETRIED,
+  /** A leader's accepted proposal was replaced by another entry before it committed. */
+  PROPOSAL_LOST,
+  /** A linearizable read waited for the replica to apply up to its read index. */
+  READ_WAITED_FOR_APPLY,
+  /** The target of a leadership transfer became leader. */
+  TRANSFER_COMPLETED,
+  /** A node outside the committed membership campaigned (an oracle checks it never wins). */
+  REMOVED_NODE_CAMPAIGNED
+}
