@@ -1,0 +1,273 @@
+package io.detraft.kv;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.detraft.core.Membership;
+import io.detraft.core.Status;
+import io.detraft.io.NodeRunner;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The admin half of the HTTP API:
+ *
+ * <pre>
+ * GET    /v1/status           this node's view of every group: role, term, commit, applied,
+ *                             leader, voters, learners
+ * GET    /v1/members          the cluster: id, addresses and role of every node; removed ids
+ * POST   /v1/members          {"id":N,"raft":"HOST:PORT","role":"voter"|"learner"} adds a node
+ *                             (start it afterwards with --join); every group converges to it
+ * DELETE /v1/members/N        removes node N from every group; N is never reused
+ * POST   /v1/leader/transfer  {"to":N[,"group":G]} hands the groups this node leads to N
+ * POST   /v1/snapshot         snapshots every group on this node now (and compacts its log)
+ * GET    /metrics             Prometheus text
+ * </pre>
+ *
+ * <p>Membership changes are recorded in the replicated address book (group 1) and carried out
+ * by each group's leader ({@link Reconciler}); the answer is 200 once this node sees every
+ * group changed, 202 if that takes longer than a few seconds (it goes on).
+ */
+final class AdminApi {
+  private static final long WAIT_NANOS = 10_000_000_000L;
+
+  private final KvServer server;
+  private final NodeRunner runner;
+  private final Router router;
+  private final AddressBook book;
+  private final List<Long> groups;
+  private final HttpApi api;
+  private final Metrics metrics;
+
+  AdminApi(KvServer server, NodeRunner runner, Router router, AddressBook book,
+      List<Long> groups, HttpApi api, Metrics metrics) {
+    this.server = server;
+    this.runner = runner;
+    this.router = router;
+    this.book = book;
+    this.groups = groups;
+    this.api = api;
+    this.metrics = metrics;
+  }
+
+  void register(HttpServer http) {
+    http.createContext("/v1/status", e -> api.handle(e, (ex, start) -> status(ex)));
+    http.createContext("/v1/members", e -> api.handle(e, this::members));
+    http.createContext("/v1/leader/transfer", e -> api.handle(e, this::transfer));
+    http.createContext("/v1/snapshot", e -> api.handle(e, this::snapshot));
+    http.createContext("/metrics", e -> api.handle(e, (ex, start) -> Http.send(ex, 200,
+        "text/plain; version=0.0.4", metrics.render(server.nodeId(), runner, groups)
+            .getBytes(StandardCharsets.UTF_8), 0)));
+  }
+
+  private void status(HttpExchange exchange) {
+    StringBuilder out = new StringBuilder(256 + groups.size() * 160);
+    out.append("{\"node\":").append(server.nodeId()).append(",\"cluster\":")
+        .append(Json.quote(server.clusterId())).append(",\"running\":")
+        .append(server.isRunning()).append(",\"group_count\":")
+        .append(groups.size()).append(",\"groups\":[");
+    for (long g : groups) {
+      Status s = runner.status(g);
+      Membership m = runner.membership(g);
+      out.append(g == groups.get(0) ? "" : ",").append("{\"group\":").append(g)
+          .append(",\"role\":").append(Json.quote(s.role().name().toLowerCase()))
+          .append(",\"term\":").append(s.term()).append(",\"commit\":").append(s.commit())
+          .append(",\"applied\":").append(s.applied()).append(",\"leader\":")
+          .append(s.leader()).append(",\"voters\":").append(ids(m.voters()))
+          .append(",\"learners\":").append(ids(m.learners())).append('}');
+    }
+    Http.json(exchange, 200, out.append("]}").toString());
+  }
+
+  private void members(HttpExchange exchange, long start) {
+    String path = exchange.getRequestURI().getPath();
+    switch (exchange.getRequestMethod()) {
+      case "GET" -> Http.json(exchange, 200, membersJson());
+      case "POST" -> add(exchange, start);
+      case "DELETE" -> {
+        String id = path.substring(path.lastIndexOf('/') + 1);
+        try {
+          remove(exchange, start, Long.parseLong(id));
+        } catch (NumberFormatException e) {
+          throw KvException.badRequest("DELETE /v1/members/ID needs a numeric id");
+        }
+      }
+      default -> throw new KvException(405, "method_not_allowed", "GET, POST or DELETE");
+    }
+  }
+
+  String membersJson() {
+    Membership m = runner.membership(1);
+    TreeMap<Long, AddressBook.Node> nodes = new TreeMap<>(book.nodes());
+    for (long id : m.members()) {
+      nodes.putIfAbsent(id, new AddressBook.Node(id, null, null, null));
+    }
+    StringBuilder out = new StringBuilder("{\"cluster\":").append(Json.quote(server.clusterId()))
+        .append(",\"groups\":").append(groups.size()).append(",\"members\":[");
+    boolean first = true;
+    for (AddressBook.Node n : nodes.values()) {
+      if (book.isRemoved(n.id())) {
+        continue;
+      }
+      String role = m.isVoter(n.id()) ? "voter" : m.isLearner(n.id()) ? "learner" : "joining";
+      out.append(first ? "" : ",").append("{\"id\":").append(n.id()).append(",\"raft\":")
+          .append(n.raft() == null ? "null" : Json.quote(n.raft())).append(",\"http\":")
+          .append(n.http() == null ? "null" : Json.quote(n.http())).append(",\"role\":")
+          .append(Json.quote(role)).append(",\"desired_role\":")
+          .append(n.role() == null ? "null" : Json.quote(n.role())).append('}');
+      first = false;
+    }
+    out.append("],\"removed\":").append(ids(book.removed().keySet().stream()
+        .mapToLong(Long::longValue).toArray()));
+    return out.append('}').toString();
+  }
+
+  private void add(HttpExchange exchange, long start) {
+    Map<String, Object> body;
+    try {
+      body = Json.parseObject(new String(Http.body(exchange, 4096), StandardCharsets.UTF_8));
+    } catch (Json.ParseException e) {
+      throw KvException.badRequest("the body is not a JSON object: " + e.getMessage());
+    }
+    if (!(body.get("id") instanceof Long id) || id <= 0) {
+      throw KvException.badRequest("id must be a positive number");
+    }
+    String raft = body.get("raft") == null ? null : String.valueOf(body.get("raft"));
+    if (raft == null) {
+      throw KvException.badRequest("raft (HOST:PORT) is required");
+    }
+    try {
+      Peers.address(raft);
+    } catch (IllegalArgumentException e) {
+      throw KvException.badRequest(e.getMessage());
+    }
+    String role = String.valueOf(body.getOrDefault("role", "voter"));
+    if (!role.equals("voter") && !role.equals("learner")) {
+      throw KvException.badRequest("role is voter or learner");
+    }
+    if (book.isRemoved(id)) {
+      throw new KvException(409, "id_removed", "node id " + id + " was removed; ids are "
+          + "never reused");
+    }
+    AddressBook.Node known = book.node(id);
+    if (runner.membership(1).isMember(id) || (known != null && known.role() != null
+        && !(raft.equals(known.raft()) && role.equals(known.role())))) {
+      throw new KvException(409, "id_in_use", "node id " + id + " is already in use");
+    }
+    // Address first, then role: by the time a leader sees the role, every node can dial it.
+    CompletableFuture<byte[]> written = router.propose(1, Reconciler.systemPut(
+            AddressBook.raftKey(id), raft))
+        .thenCompose(r -> router.propose(1, Reconciler.systemPut(AddressBook.roleKey(id),
+            role)));
+    api.answer(exchange, "member_add", start, written.thenCompose(r -> waitFor(
+            () -> groups.stream().allMatch(g -> runner.membership(g).isMember(id)))),
+        (ex, done) -> Http.json(ex, done ? 200 : 202, "{\"id\":" + id + ",\"role\":"
+            + Json.quote(role) + ",\"complete\":" + done + "}"));
+  }
+
+  private void remove(HttpExchange exchange, long start, long id) {
+    if (!runner.membership(1).isMember(id) && book.node(id) == null) {
+      throw KvException.notFound("node " + id + " is not a member");
+    }
+    CompletableFuture<byte[]> written = router.propose(1, Reconciler.systemPut(
+        AddressBook.removedKey(id), "removed"));
+    api.answer(exchange, "member_remove", start, written.thenCompose(r -> waitFor(
+            () -> groups.stream().noneMatch(g -> runner.membership(g).isMember(id)))),
+        (ex, done) -> Http.json(ex, done ? 200 : 202, "{\"id\":" + id + ",\"complete\":"
+            + done + "}"));
+  }
+
+  /** Polls {@code condition} off the HTTP threads; completes true, or false after a while. */
+  private static CompletableFuture<Boolean> waitFor(java.util.function.BooleanSupplier condition) {
+    return CompletableFuture.supplyAsync(() -> {
+      long deadline = System.nanoTime() + WAIT_NANOS;
+      while (System.nanoTime() < deadline) {
+        if (condition.getAsBoolean()) {
+          return true;
+        }
+        try {
+          Thread.sleep(20);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }
+      return condition.getAsBoolean();
+    });
+  }
+
+  private void transfer(HttpExchange exchange, long start) {
+    Map<String, Object> body;
+    try {
+      body = Json.parseObject(new String(Http.body(exchange, 4096), StandardCharsets.UTF_8));
+    } catch (Json.ParseException e) {
+      throw KvException.badRequest("the body is not a JSON object: " + e.getMessage());
+    }
+    if (!(body.get("to") instanceof Long to)) {
+      throw KvException.badRequest("to (a node id) is required");
+    }
+    List<Long> targets = new ArrayList<>();
+    if (body.get("group") instanceof Long g) {
+      Status s = runner.status(g);
+      if (s.role() != io.detraft.core.Role.LEADER) {
+        throw new KvException(409, "not_leader", "this node does not lead group " + g,
+            s.leader());
+      }
+      targets.add(g);
+    } else {
+      for (long g : groups) {
+        if (runner.status(g).role() == io.detraft.core.Role.LEADER) {
+          targets.add(g);
+        }
+      }
+    }
+    Map<Long, String> outcome = new TreeMap<>();
+    CompletableFuture<?>[] all = targets.stream().map(g -> runner.transferLeadership(g, to)
+        .handle((v, e) -> {
+          synchronized (outcome) {
+            outcome.put(g, e == null ? "ok" : Router.translate(e).getMessage());
+          }
+          return null;
+        })).toArray(CompletableFuture[]::new);
+    api.answer(exchange, "transfer", start, CompletableFuture.allOf(all), (ex, v) -> {
+      StringBuilder out = new StringBuilder("{\"to\":" + to + ",\"groups\":{");
+      synchronized (outcome) {
+        outcome.forEach((g, r) -> out.append(out.charAt(out.length() - 1) == '{' ? "" : ",")
+            .append('"').append(g).append("\":").append(Json.quote(r)));
+      }
+      Http.json(ex, 200, out.append("}}").toString());
+    });
+  }
+
+  private void snapshot(HttpExchange exchange, long start) {
+    if (!exchange.getRequestMethod().equals("POST")) {
+      throw new KvException(405, "method_not_allowed", "use POST");
+    }
+    Map<Long, Long> indexes = new TreeMap<>();
+    CompletableFuture<?>[] all = groups.stream().map(g -> runner.snapshot(g)
+        .thenAccept(index -> {
+          synchronized (indexes) {
+            indexes.put(g, index);
+          }
+        })).toArray(CompletableFuture[]::new);
+    api.answer(exchange, "snapshot", start, CompletableFuture.allOf(all), (ex, v) -> {
+      StringBuilder out = new StringBuilder("{\"snapshots\":{");
+      synchronized (indexes) {
+        indexes.forEach((g, i) -> out.append(out.charAt(out.length() - 1) == '{' ? "" : ",")
+            .append('"').append(g).append("\":").append(i));
+      }
+      Http.json(ex, 200, out.append("}}").toString());
+    });
+  }
+
+  private static String ids(long[] ids) {
+    StringBuilder out = new StringBuilder("[");
+    for (int i = 0; i < ids.length; i++) {
+      out.append(i == 0 ? "" : ",").append(ids[i]);
+    }
+    return out.append(']').toString();
+  }
+}

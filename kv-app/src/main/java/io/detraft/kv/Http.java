@@ -1,0 +1,160 @@
+package io.detraft.kv;
+
+import com.sun.net.httpserver.HttpExchange;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Request and response plumbing shared by the HTTP handlers. */
+final class Http {
+  static final String JSON = "application/json";
+  static final String BYTES = "application/octet-stream";
+  static final String LEADER_HEADER = "Detraft-Leader";
+  private static final byte[] OK_BODY = "{\"ok\":true}".getBytes(StandardCharsets.US_ASCII);
+
+  private Http() {}
+
+  static void ok(HttpExchange exchange) {
+    send(exchange, 200, JSON, OK_BODY, 0);
+  }
+
+  static void json(HttpExchange exchange, int status, String json) {
+    send(exchange, status, JSON, json.getBytes(StandardCharsets.UTF_8), 0);
+  }
+
+  static void error(HttpExchange exchange, KvException e, Metrics metrics) {
+    metrics.error(e.code);
+    send(exchange, e.status, JSON, Json.error(e.code, e.getMessage())
+        .getBytes(StandardCharsets.UTF_8), e.leaderHint);
+  }
+
+  /** Sends a complete answer and closes the exchange; a vanished client is not an error. */
+  static void send(HttpExchange exchange, int status, String contentType, byte[] body,
+      long leaderHint) {
+    try {
+      exchange.getResponseHeaders().set("Content-Type", contentType);
+      if (leaderHint != 0) {
+        exchange.getResponseHeaders().set(LEADER_HEADER, String.valueOf(leaderHint));
+      }
+      exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+      if (body.length > 0) {
+        try (OutputStream out = exchange.getResponseBody()) {
+          out.write(body);
+        }
+      }
+    } catch (IOException e) {
+      // The client went away; nothing to tell it.
+    } finally {
+      exchange.close();
+    }
+  }
+
+  /** The request body, refusing more than {@code limit} bytes with a 413. */
+  static byte[] body(HttpExchange exchange, int limit) {
+    String declared = exchange.getRequestHeaders().getFirst("Content-Length");
+    if (declared != null) {
+      long length;
+      try {
+        length = Long.parseLong(declared.trim());
+      } catch (NumberFormatException e) {
+        throw KvException.badRequest("bad Content-Length");
+      }
+      if (length > limit) {
+        throw new KvException(413, "body_too_large", "the body has " + length
+            + " bytes; the limit is " + limit);
+      }
+    }
+    try (InputStream in = exchange.getRequestBody()) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      byte[] buffer = new byte[8192];
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        if (out.size() + n > limit) {
+          throw new KvException(413, "body_too_large", "the body exceeds " + limit + " bytes");
+        }
+        out.write(buffer, 0, n);
+      }
+      return out.toByteArray();
+    } catch (IOException e) {
+      throw KvException.badRequest("reading the body failed: " + e.getMessage());
+    }
+  }
+
+  /** Query parameters, percent-decoded; a name without '=' maps to "". */
+  static Map<String, String> query(HttpExchange exchange) {
+    Map<String, String> out = new HashMap<>();
+    String raw = exchange.getRequestURI().getRawQuery();
+    if (raw == null || raw.isEmpty()) {
+      return out;
+    }
+    for (String part : raw.split("&")) {
+      int eq = part.indexOf('=');
+      String name = new String(percentDecode(eq < 0 ? part : part.substring(0, eq), true),
+          StandardCharsets.UTF_8);
+      byte[] value = eq < 0 ? new byte[0] : percentDecode(part.substring(eq + 1), true);
+      out.put(name, new String(value, StandardCharsets.UTF_8));
+    }
+    return out;
+  }
+
+  /** A query parameter's raw bytes (values may be binary), or null. */
+  static byte[] queryBytes(HttpExchange exchange, String name) {
+    String raw = exchange.getRequestURI().getRawQuery();
+    if (raw == null) {
+      return null;
+    }
+    for (String part : raw.split("&")) {
+      int eq = part.indexOf('=');
+      String n = eq < 0 ? part : part.substring(0, eq);
+      if (n.equals(name)) {
+        return eq < 0 ? new byte[0] : percentDecode(part.substring(eq + 1), true);
+      }
+    }
+    return null;
+  }
+
+  /** Percent-decoding to bytes ({@code +} means space only in a query). */
+  static byte[] percentDecode(String s, boolean plusIsSpace) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(s.length());
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '%') {
+        if (i + 2 >= s.length()) {
+          throw KvException.badRequest("bad percent-encoding in '" + s + "'");
+        }
+        int hi = Character.digit(s.charAt(i + 1), 16);
+        int lo = Character.digit(s.charAt(i + 2), 16);
+        if (hi < 0 || lo < 0) {
+          throw KvException.badRequest("bad percent-encoding in '" + s + "'");
+        }
+        out.write(hi * 16 + lo);
+        i += 2;
+      } else if (c == '+' && plusIsSpace) {
+        out.write(' ');
+      } else {
+        byte[] utf8 = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
+        out.write(utf8, 0, utf8.length);
+      }
+    }
+    return out.toByteArray();
+  }
+
+  /** Percent-encodes {@code bytes} for a path segment or query value. */
+  static String percentEncode(byte[] bytes) {
+    StringBuilder out = new StringBuilder(bytes.length + 8);
+    for (byte b : bytes) {
+      int c = b & 0xFF;
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '-' || c == '_' || c == '.' || c == '~') {
+        out.append((char) c);
+      } else {
+        out.append('%').append(Character.forDigit(c >> 4, 16)).append(
+            Character.forDigit(c & 15, 16));
+      }
+    }
+    return out.toString();
+  }
+}

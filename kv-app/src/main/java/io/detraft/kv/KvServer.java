@@ -1,0 +1,293 @@
+package io.detraft.kv;
+
+import com.sun.net.httpserver.HttpServer;
+import io.detraft.core.Membership;
+import io.detraft.core.Status;
+import io.detraft.io.NodeRunner;
+import io.detraft.io.TcpTransport;
+import io.detraft.io.WriteAheadLog;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One node of the replicated key/value store: every group's replica (a {@link KvStateMachine}
+ * on a {@link ChronicleKvStore}) under one {@link NodeRunner}, the TCP transport between
+ * nodes, and the HTTP API ({@link HttpApi}, {@link AdminApi}) for clients and operators.
+ *
+ * <p>Data directory: {@code node.properties} (identity, see {@link NodeMetadata}),
+ * {@code raft/} (write-ahead log and snapshots), {@code kv/group-N.cm} (each group's map).
+ */
+public final class KvServer implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(KvServer.class.getName());
+
+  static {
+    // The JDK's HTTP server leaves Nagle's algorithm on unless told otherwise; with
+    // delayed ACKs every small answer would then wait ~40 ms for the client's ACK.
+    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+  }
+
+  /**
+   * How to start. A bootstrap gives {@code peers}; a join gives {@code join} (a member's HTTP
+   * address); a restart gives neither and finds everything in {@code dataDir}.
+   *
+   * @param nodeId this node's id (0: take it from the data directory)
+   * @param raftAddress HOST:PORT for Raft traffic (null: from the data dir or the peers)
+   * @param httpAddress HOST:PORT for the HTTP API (port 0: any free port)
+   * @param groups group count of a new cluster (0: default, or what the data dir says)
+   */
+  public record Options(long nodeId, Path dataDir, String raftAddress, String httpAddress,
+      SortedMap<Long, String> peers, String join, int groups, Tuning tuning) {
+    public Options {
+      peers = new TreeMap<>(peers == null ? Map.of() : peers);
+      if (dataDir == null) {
+        throw new IllegalArgumentException("a data directory is required");
+      }
+      if (!peers.isEmpty() && join != null) {
+        throw new IllegalArgumentException("--peers bootstraps a cluster, --join joins one: "
+            + "give one of them");
+      }
+      tuning = tuning == null ? Tuning.defaults() : tuning;
+    }
+
+    public static Options restart(Path dataDir) {
+      return new Options(0, dataDir, null, null, null, null, 0, null);
+    }
+
+    public Options withTuning(Tuning tuning) {
+      return new Options(nodeId, dataDir, raftAddress, httpAddress, peers, join, groups, tuning);
+    }
+  }
+
+  /**
+   * Knobs with sensible defaults; tests shrink them.
+   *
+   * @param httpThreads threads answering HTTP (handlers never block on Raft)
+   */
+  public record Tuning(ChronicleKvStore.Sizing sizing, Duration tick, int electionTicks,
+      int heartbeatTicks, NodeRunner.SnapshotPolicy snapshots, int httpThreads,
+      Duration reconcileInterval, long sessionTimeoutEntries) {
+    public static Tuning defaults() {
+      // A snapshot serializes a whole group on the Raft thread: every 100,000 entries, not
+      // the runner's 10,000, keeps that pause rare at full load.
+      return new Tuning(ChronicleKvStore.Sizing.defaults(), Duration.ofMillis(10), 20, 3,
+          new NodeRunner.SnapshotPolicy(100_000, 20_000, 2), 16, Duration.ofMillis(200),
+          KvStateMachine.DEFAULT_SESSION_TIMEOUT_ENTRIES);
+    }
+
+    public Tuning withSizing(ChronicleKvStore.Sizing sizing) {
+      return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
+          reconcileInterval, sessionTimeoutEntries);
+    }
+
+    public Tuning withSnapshots(NodeRunner.SnapshotPolicy snapshots) {
+      return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
+          reconcileInterval, sessionTimeoutEntries);
+    }
+  }
+
+  private final NodeMetadata metadata;
+  private final List<Long> groups = new ArrayList<>();
+  private final Map<Long, ChronicleKvStore> stores = new TreeMap<>();
+  private final Map<Long, KvStateMachine> machines = new TreeMap<>();
+  private final HttpServer http;
+  private final ThreadPoolExecutor executor;
+  private final ScheduledExecutorService timer;
+  private final HttpPool pool;
+  private NodeRunner runner;
+
+  private KvServer(Options options) throws IOException {
+    Identity.Resolved identity = Identity.resolve(options);
+    NodeMetadata m = identity.metadata();
+    http = HttpServer.create(Peers.address(m.httpAddress()), 1024);
+    m = m.withAddresses(m.raftAddress(), Peers.format(http.getAddress()));
+    Tuning tuning = options.tuning();
+    AtomicInteger threads = new AtomicInteger();
+    // Bounded: a flood waits in the queue, then runs on the HTTP dispatcher (back-pressure).
+    executor = new ThreadPoolExecutor(tuning.httpThreads(), tuning.httpThreads(), 60,
+        TimeUnit.SECONDS, new ArrayBlockingQueue<>(16_384), r -> {
+          Thread t = new Thread(r, "detraft-http-" + options.nodeId() + "-"
+              + threads.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        }, new ThreadPoolExecutor.CallerRunsPolicy());
+    timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "detraft-reconcile");
+      t.setDaemon(true);
+      return t;
+    });
+    pool = new HttpPool(Duration.ofSeconds(10), 64);
+    try {
+      if (identity.fresh()) {
+        m.write(options.dataDir()); // before any Raft state: a data dir always says whose it is
+      }
+      metadata = m;
+      start(options, identity, tuning);
+    } catch (RuntimeException | IOException e) {
+      close();
+      throw e;
+    }
+  }
+
+  /**
+   * Starts a node as {@code options} say.
+   *
+   * @throws IllegalStateException with an operator-readable message if the flags and the
+   *     data directory disagree
+   */
+  public static KvServer start(Options options) throws IOException {
+    try {
+      return new KvServer(options);
+    } catch (Identity.StartupException e) {
+      throw new IllegalStateException(e.getMessage(), e);
+    }
+  }
+
+  private void start(Options options, Identity.Resolved identity, Tuning tuning)
+      throws IOException {
+    long nodeId = metadata.nodeId();
+    for (long g = 1; g <= metadata.groups(); g++) {
+      ChronicleKvStore store = ChronicleKvStore.open(options.dataDir().resolve("kv"),
+          "group-" + g, tuning.sizing());
+      stores.put(g, store);
+      machines.put(g, new KvStateMachine(store, tuning.sessionTimeoutEntries()));
+      groups.add(g);
+    }
+    TcpTransport transport = TcpTransport.bind(TcpTransport.Options.defaults(
+        metadata.clusterId(), nodeId).withListen(Peers.address(metadata.raftAddress())));
+    AddressBook book = new AddressBook((id, address) -> {
+      if (id != nodeId) {
+        transport.setPeer(id, address);
+      }
+    });
+    metadata.initialPeers().forEach((id, address) -> book.accept(AddressBook.raftKey(id),
+        address.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    KvStateMachine directory = machines.get(1L);
+    directory.systemRecords().forEach(book::accept);
+    directory.onSystemRecord(book::accept);
+
+    Membership voters = Membership.of(identity.voters());
+    NodeRunner.Options runnerOptions = NodeRunner.Options.defaults(nodeId,
+            options.dataDir().resolve("raft"))
+        .withTiming(tuning.tick(), tuning.electionTicks(), tuning.heartbeatTicks())
+        .withSnapshots(tuning.snapshots());
+    Map<Long, Long> durableCommit = durableCommitIndexes(runnerOptions);
+    List<NodeRunner.Group> runnerGroups = new ArrayList<>();
+    for (long g : groups) {
+      KvStateMachine sm = machines.get(g);
+      // The core requires applied <= the durable commit index, which a crash can leave
+      // behind the map's applied index; resume from the lower one (KvStateMachine skips
+      // what it already holds).
+      long applied = Math.min(sm.appliedIndex(), durableCommit.getOrDefault(g, 0L));
+      runnerGroups.add(new NodeRunner.Group(g, voters, sm, applied));
+    }
+    runner = NodeRunner.start(runnerOptions, transport, runnerGroups);
+
+    Metrics metrics = new Metrics();
+    Partitioner partitioner = new Partitioner(metadata.groups());
+    Router router = new Router(nodeId, runner, machines, book, pool, executor, metrics);
+    HttpApi api = new HttpApi(router, partitioner, HttpApi.Limits.defaults(), executor,
+        metrics);
+    api.register(http);
+    new AdminApi(this, runner, router, book, List.copyOf(groups), api, metrics).register(http);
+    // Handlers run on the server's dispatcher thread: they only parse and start work (a body
+    // not yet fully received is read on the executor instead; see HttpApi.handle), and one
+    // thread hand-off less per request is measurably cheaper on small machines.
+    http.setExecutor(Runnable::run);
+    http.start();
+    Reconciler reconciler = new Reconciler(nodeId, metadata.raftAddress(),
+        metadata.httpAddress(), identity.bootstrapVoter(), runner, router, book,
+        List.copyOf(groups));
+    long every = tuning.reconcileInterval().toMillis();
+    timer.scheduleWithFixedDelay(reconciler::run, every, every, TimeUnit.MILLISECONDS);
+    LOG.log(System.Logger.Level.INFO, "node " + nodeId + " of cluster " + metadata.clusterId()
+        + " serves HTTP on " + metadata.httpAddress() + ", Raft on " + metadata.raftAddress());
+  }
+
+  /**
+   * Each group's durable commit index (a compacted prefix counts as committed), read from the
+   * write-ahead log before the runner opens it.
+   */
+  private static Map<Long, Long> durableCommitIndexes(NodeRunner.Options runnerOptions)
+      throws IOException {
+    Map<Long, Long> out = new TreeMap<>();
+    try (WriteAheadLog wal = WriteAheadLog.open(runnerOptions.dataDir(), runnerOptions.wal())) {
+      wal.recovered().forEach((g, r) -> out.put(g, Math.max(r.hardState().commit(),
+          r.compactedIndex())));
+    }
+    return out;
+  }
+
+  public long nodeId() {
+    return metadata.nodeId();
+  }
+
+  public String clusterId() {
+    return metadata.clusterId();
+  }
+
+  public int groupCount() {
+    return metadata.groups();
+  }
+
+  public InetSocketAddress httpAddress() {
+    return http.getAddress();
+  }
+
+  public String raftAddress() {
+    return metadata.raftAddress();
+  }
+
+  /** The status of {@code group} on this node. */
+  public Status status(long group) {
+    return runner.status(group);
+  }
+
+  public Membership membership(long group) {
+    return runner.membership(group);
+  }
+
+  /** Whether the node still runs (its runner stops by itself on a disk or state machine failure). */
+  public boolean isRunning() {
+    return runner != null && runner.isRunning();
+  }
+
+  /** Why the node stopped by itself, if it did. */
+  public java.util.Optional<Throwable> failure() {
+    return runner == null ? java.util.Optional.empty() : runner.failure();
+  }
+
+  /** Stops serving, stops Raft (fsyncing the log) and closes every map cleanly. */
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    http.stop(0);
+    if (runner != null) {
+      runner.close();
+    }
+    for (ChronicleKvStore store : stores.values()) {
+      try {
+        store.close();
+      } catch (UncheckedIOException | IllegalStateException e) {
+        LOG.log(System.Logger.Level.WARNING, "closing a store failed: " + e);
+      }
+    }
+    executor.shutdownNow();
+    pool.close();
+  }
+}

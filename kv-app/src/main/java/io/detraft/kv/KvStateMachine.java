@@ -1,0 +1,440 @@
+package io.detraft.kv;
+
+import io.detraft.core.SessionStateMachine;
+import io.detraft.core.StateMachine;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BiConsumer;
+
+/**
+ * One group's key/value state machine over a {@link KvStore}, with exactly-once client
+ * sessions.
+ *
+ * <p><b>Sessions.</b> Commands arrive in the envelope of core's {@link SessionStateMachine}
+ * (register, sessioned command, unsessioned command) and results leave in its format, with
+ * the same numbering, retry and deterministic-expiry rules, so its static helpers are the
+ * client's encoding. The session table cannot live in core's class here, though: that class
+ * keeps it in memory, and a store that resumes from its own applied index after a restart
+ * (instead of replaying the whole log) must find the sessions exactly as of that index. So the
+ * table lives in the store, next to the data, written in the same unit.
+ *
+ * <p><b>Store layout.</b> Raw keys carry a prefix byte: {@code 00} metadata, {@code 01} client
+ * data, {@code 02} sessions (client id), {@code 03} system records (node addresses). Values of
+ * client data are {@link StoredValue}s; a session is {@code lastSequence:u64 lastIndex:u64
+ * lastResult}.
+ *
+ * <p><b>Atomic entries.</b> Each entry's writes are collected first ({@link WriteBatch}); then
+ * a redo record (the entry's index and all of its writes) replaces the metadata key, and only
+ * then do the writes reach the store. A crash in between leaves the redo record, which the
+ * next open replays, so the store always holds every write of entries up to its applied index
+ * and none after it (process crashes; see {@link ChronicleKvStore} for OS crashes).
+ *
+ * <p><b>Snapshots</b> list every data, session and system record sorted by raw key, so equal
+ * states give equal bytes: {@code "DKV" 01 appliedIndex:u64 count:u64 (key:bytes
+ * value:bytes)*}.
+ *
+ * <p>Only one thread applies. {@link #read} may be called from any thread.
+ */
+public final class KvStateMachine implements StateMachine {
+  static final byte META = 0;
+  static final byte DATA = 1;
+  static final byte SESSION = 2;
+  static final byte SYSTEM = 3;
+  private static final byte[] APPLIED_KEY = {META, 'a'};
+  private static final byte[] SNAPSHOT_MAGIC = {'D', 'K', 'V', 1};
+
+  // The session envelope and statuses of core's SessionStateMachine (same bytes).
+  private static final byte KIND_REGISTER = 1;
+  private static final byte KIND_COMMAND = 2;
+  private static final byte KIND_UNSESSIONED = 3;
+
+  /** Sessions idle for this many entries of a group expire (about minutes at full load). */
+  public static final long DEFAULT_SESSION_TIMEOUT_ENTRIES = 1_000_000;
+
+  private final KvStore store;
+  private final long sessionTimeoutEntries;
+  /** Client id by the index of its last activity, to expire the idlest first. */
+  private final TreeMap<Long, Long> sessionsByLastIndex = new TreeMap<>();
+  private volatile long appliedIndex;
+  /** Entries skipped because the store already held them (see {@link #apply}). */
+  private long skipped;
+  private volatile BiConsumer<String, byte[]> systemListener = (k, v) -> {};
+
+  /**
+   * Opens the state machine over {@code store}: a recovered store resumes at its applied
+   * index (an interrupted entry is completed first), a new one starts empty at 0.
+   */
+  public KvStateMachine(KvStore store, long sessionTimeoutEntries) {
+    if (sessionTimeoutEntries < 1) {
+      throw new IllegalArgumentException("sessionTimeoutEntries must be >= 1");
+    }
+    this.store = store;
+    this.sessionTimeoutEntries = sessionTimeoutEntries;
+    byte[] redo = store.get(APPLIED_KEY);
+    if (redo != null) {
+      try {
+        appliedIndex = WriteBatch.redo(redo, store);
+      } catch (Wire.MalformedException e) {
+        throw new IllegalStateException("damaged applied-index record: " + e.getMessage());
+      }
+    }
+    rebuildSessionIndex();
+  }
+
+  /** An in-memory state machine, for the simulator and tests. */
+  public static KvStateMachine inMemory() {
+    return new KvStateMachine(new MemoryKvStore(), DEFAULT_SESSION_TIMEOUT_ENTRIES);
+  }
+
+  /** The index of the last entry applied (0 if none): the runner replays only after it. */
+  public long appliedIndex() {
+    return appliedIndex;
+  }
+
+  /** Called on the applying thread with each system record written (by apply or restore). */
+  public void onSystemRecord(BiConsumer<String, byte[]> listener) {
+    this.systemListener = listener;
+  }
+
+  /** Every system record now in the store. */
+  public Map<String, byte[]> systemRecords() {
+    TreeMap<String, byte[]> out = new TreeMap<>();
+    store.forEach((k, v) -> {
+      if (k.length > 0 && k[0] == SYSTEM) {
+        out.put(new String(k, 1, k.length - 1, java.nio.charset.StandardCharsets.UTF_8), v);
+      }
+    });
+    return out;
+  }
+
+  /** Reads {@code key} as of now (a stale read unless the caller waited for a read index). */
+  public KvResult read(byte[] key) {
+    byte[] stored = store.get(dataKey(key));
+    if (stored == null) {
+      return KvResult.NOT_FOUND;
+    }
+    return KvResult.value(StoredValue.payload(stored), StoredValue.isList(stored));
+  }
+
+  /** Entries replayed after a restart that the store already held. */
+  public long skippedEntries() {
+    return skipped;
+  }
+
+  public int sessionCount() {
+    return sessionsByLastIndex.size();
+  }
+
+  // ------------------------------------------------------------------ apply
+
+  /**
+   * Applies the entry at {@code index}. An entry at or below {@link #appliedIndex()} is
+   * already in the store and is skipped: after a crash the log's durable commit index may lag
+   * behind what this store applied (the commit index is synced lazily), so the host resumes
+   * from the lower of the two and replays a few entries this store already holds. Nobody waits
+   * for their results: proposals do not outlive the process.
+   */
+  @Override
+  public byte[] apply(long index, byte[] command) {
+    if (index <= appliedIndex) {
+      skipped++;
+      return envelope(SessionStateMachine.Status.OK, KvResult.error("entry " + index
+          + " was applied before a restart").encode());
+    }
+    WriteBatch batch = new WriteBatch(store);
+    expireSessions(index - sessionTimeoutEntries, batch);
+    byte[] result = applyEnvelope(index, command, batch);
+    store.put(APPLIED_KEY, batch.redoRecord(index)); // first: makes the whole entry redoable
+    batch.applyTo(store);
+    appliedIndex = index;
+    notifySystemRecords(batch);
+    return result;
+  }
+
+  private byte[] applyEnvelope(long index, byte[] command, WriteBatch batch) {
+    if (command.length == 0) {
+      return envelope(SessionStateMachine.Status.MALFORMED, new byte[0]);
+    }
+    switch (command[0]) {
+      case KIND_REGISTER: {
+        if (command.length != 1) {
+          return envelope(SessionStateMachine.Status.MALFORMED, new byte[0]);
+        }
+        writeSession(batch, index, null, 0, index, new byte[0]);
+        byte[] id = new byte[8];
+        Wire.putLong(id, 0, index);
+        return envelope(SessionStateMachine.Status.OK, id);
+      }
+      case KIND_COMMAND: {
+        if (command.length < 17) {
+          return envelope(SessionStateMachine.Status.MALFORMED, new byte[0]);
+        }
+        long clientId = Wire.getLong(command, 1);
+        long sequence = Wire.getLong(command, 9);
+        byte[] session = batch.get(sessionKey(clientId));
+        if (session == null) {
+          return envelope(SessionStateMachine.Status.SESSION_EXPIRED, new byte[0]);
+        }
+        long lastSequence = Wire.getLong(session, 0);
+        byte[] lastResult = Arrays.copyOfRange(session, 16, session.length);
+        if (sequence == lastSequence) {
+          // A retry of the last command: answer as the first time, apply nothing.
+          writeSession(batch, clientId, session, sequence, index, lastResult);
+          return envelope(SessionStateMachine.Status.OK, lastResult);
+        }
+        if (sequence < lastSequence) {
+          return envelope(SessionStateMachine.Status.STALE_SEQUENCE, new byte[0]);
+        }
+        byte[] answer = applyBounded(Arrays.copyOfRange(command, 17, command.length), batch);
+        writeSession(batch, clientId, session, sequence, index, answer);
+        return envelope(SessionStateMachine.Status.OK, answer);
+      }
+      case KIND_UNSESSIONED:
+        return envelope(SessionStateMachine.Status.OK,
+            applyBounded(Arrays.copyOfRange(command, 1, command.length), batch));
+      default:
+        return envelope(SessionStateMachine.Status.MALFORMED, new byte[0]);
+    }
+  }
+
+  /**
+   * Applies one command, unless its writes and its remembered answer would exceed {@link
+   * KvCommand#MAX_ENTRY_WRITE_BYTES}: then nothing applies and the answer says why. (The
+   * store must hold a whole entry's redo record; refusing here, identically on every
+   * replica, beats a store failure that would stop them all.)
+   */
+  private byte[] applyBounded(byte[] payload, WriteBatch batch) {
+    WriteBatch scratch = batch.child();
+    byte[] answer = applyCommand(payload, scratch);
+    long total = batch.bytes() + scratch.bytes() + 2L * answer.length + 64;
+    if (total > KvCommand.MAX_ENTRY_WRITE_BYTES) {
+      return KvResult.error("the command would write about " + total + " bytes in one entry; "
+          + "the limit is " + KvCommand.MAX_ENTRY_WRITE_BYTES).encode();
+    }
+    scratch.mergeIntoParent();
+    return answer;
+  }
+
+  /** Applies one command to {@code batch}; a failing command leaves {@code batch} untouched. */
+  private byte[] applyCommand(byte[] payload, WriteBatch batch) {
+    KvCommand command;
+    try {
+      command = KvCommand.decode(payload);
+    } catch (Wire.MalformedException e) {
+      return KvResult.error("malformed command: " + e.getMessage()).encode();
+    }
+    if (command instanceof KvCommand.Txn txn) {
+      WriteBatch scratch = batch.child();
+      List<KvResult> results = new ArrayList<>();
+      for (KvCommand.TxnOp op : txn.ops()) {
+        KvResult r = applyOne(op.op(), op.key(), op.value(), null, scratch);
+        if (r.status() == KvResult.Status.ERROR) {
+          return KvResult.error("transaction op " + results.size() + ": " + r.error()).encode();
+        }
+        results.add(r);
+      }
+      scratch.mergeIntoParent();
+      return new KvResult(KvResult.Status.OK, null, false, null, results).encode();
+    }
+    if (command instanceof KvCommand.SystemPut put) {
+      batch.put(systemKey(put.key()), put.value());
+      return KvResult.OK.encode();
+    }
+    // Java 17 has no pattern switch: the single-key commands map onto applyOne's arguments.
+    byte op = KvCommand.GET;
+    byte[] value = null;
+    byte[] expected = null;
+    if (command instanceof KvCommand.Put p) {
+      op = KvCommand.PUT;
+      value = p.value();
+    } else if (command instanceof KvCommand.Delete) {
+      op = KvCommand.DELETE;
+    } else if (command instanceof KvCommand.Append a) {
+      op = KvCommand.APPEND;
+      value = a.element();
+    } else if (command instanceof KvCommand.Cas c) {
+      op = KvCommand.CAS;
+      value = c.replacement();
+      expected = c.expected();
+    }
+    return applyOne(op, command.key(), value, expected, batch).encode();
+  }
+
+  private KvResult applyOne(byte op, byte[] key, byte[] value, byte[] expected,
+      WriteBatch batch) {
+    byte[] rawKey = dataKey(key);
+    byte[] current = batch.get(rawKey);
+    switch (op) {
+      case KvCommand.GET:
+        return current == null ? KvResult.NOT_FOUND
+            : KvResult.value(StoredValue.payload(current), StoredValue.isList(current));
+      case KvCommand.PUT:
+        return write(batch, rawKey, StoredValue.plain(value));
+      case KvCommand.DELETE:
+        if (current == null) {
+          return KvResult.NOT_FOUND;
+        }
+        batch.remove(rawKey);
+        return KvResult.OK;
+      case KvCommand.APPEND:
+        if (current != null && !StoredValue.isList(current)) {
+          return KvResult.error("the value of this key is not a list");
+        }
+        return write(batch, rawKey, StoredValue.append(current, value));
+      case KvCommand.CAS: {
+        boolean matches = expected == null ? current == null
+            : current != null && !StoredValue.isList(current)
+                && Arrays.equals(StoredValue.payload(current), expected);
+        if (!matches) {
+          return new KvResult(KvResult.Status.CAS_FAILED,
+              current == null ? null : StoredValue.payload(current),
+              current != null && StoredValue.isList(current), null, List.of());
+        }
+        if (value == null) {
+          batch.remove(rawKey);
+          return KvResult.OK;
+        }
+        return write(batch, rawKey, StoredValue.plain(value));
+      }
+      default:
+        throw new IllegalStateException("unreachable op " + op);
+    }
+  }
+
+  private static KvResult write(WriteBatch batch, byte[] rawKey, byte[] stored) {
+    if (stored.length - 1 > KvCommand.MAX_STORED_VALUE_BYTES) {
+      return KvResult.error("the value would exceed " + KvCommand.MAX_STORED_VALUE_BYTES
+          + " bytes");
+    }
+    batch.put(rawKey, stored);
+    return KvResult.OK;
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  /** @param old the session's record before this entry, or null for a new session */
+  private void writeSession(WriteBatch batch, long clientId, byte[] old, long sequence,
+      long index, byte[] result) {
+    byte[] record = new byte[16 + result.length];
+    Wire.putLong(record, 0, sequence);
+    Wire.putLong(record, 8, index);
+    System.arraycopy(result, 0, record, 16, result.length);
+    if (old != null) {
+      sessionsByLastIndex.remove(Wire.getLong(old, 8));
+    }
+    sessionsByLastIndex.put(index, clientId);
+    batch.put(sessionKey(clientId), record);
+  }
+
+  private void expireSessions(long olderThan, WriteBatch batch) {
+    while (!sessionsByLastIndex.isEmpty() && sessionsByLastIndex.firstKey() < olderThan) {
+      batch.remove(sessionKey(sessionsByLastIndex.pollFirstEntry().getValue()));
+    }
+  }
+
+  private void rebuildSessionIndex() {
+    sessionsByLastIndex.clear();
+    store.forEach((k, v) -> {
+      if (k.length == 9 && k[0] == SESSION) {
+        sessionsByLastIndex.put(Wire.getLong(v, 8), Wire.getLong(k, 1));
+      }
+    });
+  }
+
+  private void notifySystemRecords(WriteBatch batch) {
+    for (Map.Entry<WriteBatch.Key, byte[]> e : batch.entries()) {
+      byte[] k = e.getKey().bytes();
+      if (k[0] == SYSTEM && !WriteBatch.isRemoved(e.getValue())) {
+        systemListener.accept(new String(k, 1, k.length - 1,
+            java.nio.charset.StandardCharsets.UTF_8), e.getValue());
+      }
+    }
+  }
+
+  private static byte[] envelope(SessionStateMachine.Status status, byte[] payload) {
+    byte[] out = new byte[1 + payload.length];
+    out[0] = (byte) status.ordinal();
+    System.arraycopy(payload, 0, out, 1, payload.length);
+    return out;
+  }
+
+  static byte[] dataKey(byte[] key) {
+    return prefixed(DATA, key);
+  }
+
+  static byte[] systemKey(byte[] key) {
+    return prefixed(SYSTEM, key);
+  }
+
+  private static byte[] sessionKey(long clientId) {
+    byte[] k = new byte[9];
+    k[0] = SESSION;
+    Wire.putLong(k, 1, clientId);
+    return k;
+  }
+
+  private static byte[] prefixed(byte prefix, byte[] key) {
+    byte[] out = new byte[key.length + 1];
+    out[0] = prefix;
+    System.arraycopy(key, 0, out, 1, key.length);
+    return out;
+  }
+
+  // ------------------------------------------------------------------ snapshots
+
+  @Override
+  public byte[] snapshot() {
+    List<byte[][]> entries = new ArrayList<>();
+    store.forEach((k, v) -> {
+      if (k.length > 0 && k[0] != META) {
+        entries.add(new byte[][] {k, v});
+      }
+    });
+    entries.sort((a, b) -> Arrays.compareUnsigned(a[0], b[0]));
+    Wire.Writer w = new Wire.Writer(64 + entries.size() * 32).raw(SNAPSHOT_MAGIC)
+        .u64(appliedIndex).u64(entries.size());
+    for (byte[][] e : entries) {
+      w.bytes(e[0]).bytes(e[1]);
+    }
+    return w.toByteArray();
+  }
+
+  /**
+   * Replaces the whole state with a {@link #snapshot()} image; the image is checked in full
+   * before anything changes.
+   */
+  @Override
+  public void restore(byte[] snapshot) {
+    List<byte[][]> entries = new ArrayList<>();
+    long index;
+    try {
+      Wire.Reader r = new Wire.Reader(snapshot, 0);
+      for (byte m : SNAPSHOT_MAGIC) {
+        if (r.u8() != (m & 0xFF)) {
+          throw new Wire.MalformedException("not a KV snapshot");
+        }
+      }
+      index = r.u64();
+      long count = r.u64();
+      for (long i = 0; i < count; i++) {
+        byte[] key = r.bytes();
+        byte[] value = r.bytes();
+        if (key.length == 0 || key[0] == META || key[0] > SYSTEM) {
+          throw new Wire.MalformedException("entry " + i + " has a foreign key");
+        }
+        entries.add(new byte[][] {key, value});
+      }
+      r.expectEnd();
+    } catch (Wire.MalformedException e) {
+      throw new IllegalArgumentException("cannot restore: " + e.getMessage());
+    }
+    entries.add(new byte[][] {APPLIED_KEY, new WriteBatch(store).redoRecord(index)});
+    store.replaceAll(entries);
+    appliedIndex = index;
+    rebuildSessionIndex();
+    systemRecords().forEach(systemListener);
+  }
+}

@@ -1,0 +1,206 @@
+package io.detraft.kv;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The {@code detraft} command line: one entry point for operators (server, local cluster,
+ * data and admin commands, benchmark), simulation users ({@code sim}) and CI ({@code check}).
+ * Exit status: 0 success, 1 failure (a refused start, an error answer), 2 usage error.
+ */
+public final class Main {
+  static final int OK = 0;
+  static final int FAILED = 1;
+  static final int USAGE = 2;
+
+  static final String USAGE_TEXT = String.join("\n",
+      "usage: detraft COMMAND [flags]",
+      "",
+      "  server  --id N --data-dir D --raft HOST:PORT --http HOST:PORT --peers 1=HOST:PORT,...",
+      "          [--groups G]          bootstrap a node of a new cluster (same --peers on all)",
+      "  server  --id N --data-dir D --raft HOST:PORT --http HOST:PORT --join HOST:HTTP_PORT",
+      "                                join a cluster after POST /v1/members added the node",
+      "  server  --data-dir D          restart a node: everything else comes from D",
+      "  cluster --nodes 3 [--data-dir D] [--groups G] [--base-port 8081]",
+      "                                a local cluster on 127.0.0.1; prints its endpoints",
+      "  put KEY VALUE | get KEY [--stale] | del KEY | status | members",
+      "                                [--endpoints HOST:PORT,...] (default 127.0.0.1:8081, or",
+      "                                $DETRAFT_ENDPOINTS)",
+      "  bench   [--clients 64] [--key-size 16] [--value-size 16] [--keys 10000]",
+      "          [--read-ratio 0.0] [--duration 10] [--warmup 3] [--stale] [--endpoints ...]",
+      "  sim ...                       the deterministic simulator (sim --help)",
+      "  check ...                     the history checker (check --help)");
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Runs one command; {@code server} and {@code cluster} return only once stopped. */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")
+        || args[0].equals("help")) {
+      (args.length == 0 ? err : out).println(USAGE_TEXT);
+      return args.length == 0 ? USAGE : OK;
+    }
+    String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    try {
+      return switch (args[0]) {
+        case "server" -> server(new Flags(args, 1, Set.of("id", "data-dir", "raft", "http",
+            "peers", "join", "groups"), Set.of()), out, err, null);
+        case "cluster" -> cluster(new Flags(args, 1, Set.of("nodes", "data-dir", "groups",
+            "base-port"), Set.of()), out, null);
+        case "put", "get", "del", "status", "members" -> Commands.run(args[0],
+            new Flags(args, 1, Set.of("endpoints"), Set.of("stale")), out, err);
+        case "bench" -> Bench.run(new Flags(args, 1, Set.of("endpoints", "clients", "key-size",
+            "value-size", "keys", "read-ratio", "duration", "warmup"), Set.of("stale")), out);
+        case "sim" -> io.detraft.sim.Main.run(rest, out, err);
+        case "check" -> io.detraft.checker.Main.run(rest, out, err);
+        default -> throw new Flags.UsageException("unknown command " + args[0]);
+      };
+    } catch (Flags.UsageException e) {
+      err.println("detraft: " + e.getMessage());
+      err.println(USAGE_TEXT);
+      return USAGE;
+    }
+  }
+
+  /**
+   * Starts a node and serves until the JVM is told to stop (or {@code stop} counts down, for
+   * tests). A refused start prints why and returns 1.
+   */
+  static int server(Flags f, PrintStream out, PrintStream err, CountDownLatch stop) {
+    if (!f.positional().isEmpty()) {
+      throw new Flags.UsageException("unexpected argument " + f.positional().get(0));
+    }
+    if (!f.has("data-dir")) {
+      throw new Flags.UsageException("--data-dir is required");
+    }
+    if (f.has("peers") && f.has("join")) {
+      throw new Flags.UsageException("give --peers (bootstrap) or --join, not both");
+    }
+    KvServer.Options options;
+    try {
+      if (f.has("raft")) {
+        Peers.address(f.get("raft"));
+      }
+      if (f.has("http")) {
+        Peers.address(f.get("http"));
+      }
+      options = new KvServer.Options(f.number("id", 0, 1, Long.MAX_VALUE),
+          Path.of(f.get("data-dir")), f.get("raft"), f.get("http"), Peers.parse(f.get("peers")),
+          f.get("join"), (int) f.number("groups", 0, 1, 1024), null);
+    } catch (IllegalArgumentException e) {
+      throw new Flags.UsageException(e.getMessage());
+    }
+    KvServer server;
+    try {
+      server = KvServer.start(options);
+    } catch (IllegalStateException | IOException | java.io.UncheckedIOException e) {
+      err.println("detraft: cannot start: " + e.getMessage());
+      return FAILED;
+    }
+    out.println("node " + server.nodeId() + " of cluster " + server.clusterId() + ": http "
+        + Peers.format(server.httpAddress()) + ", raft " + server.raftAddress());
+    return serveUntilStopped(List.of(server), stop);
+  }
+
+  /** A local cluster of {@code --nodes} in this JVM; prints the endpoints, serves until stopped. */
+  static int cluster(Flags f, PrintStream out, CountDownLatch stop) {
+    int nodes = (int) f.number("nodes", 3, 1, 9);
+    int basePort = (int) f.number("base-port", 8081, 0, 65000);
+    int groups = (int) f.number("groups", Partitioner.DEFAULT_GROUPS, 1, 1024);
+    Path dir;
+    try {
+      dir = f.has("data-dir") ? Path.of(f.get("data-dir"))
+          : Files.createTempDirectory("detraft-cluster-");
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    java.util.SortedMap<Long, String> peers = new java.util.TreeMap<>();
+    for (long id = 1; id <= nodes; id++) {
+      peers.put(id, "127.0.0.1:" + (basePort == 0 ? freePort() : basePort - 1000 + id - 1));
+    }
+    List<KvServer> servers = new java.util.ArrayList<>();
+    try {
+      for (long id = 1; id <= nodes; id++) {
+        Path nodeDir = dir.resolve("node-" + id);
+        KvServer.Options options = NodeMetadata.read(nodeDir).isPresent()
+            ? KvServer.Options.restart(nodeDir)
+            : new KvServer.Options(id, nodeDir, null, "127.0.0.1:"
+                + (basePort == 0 ? 0 : basePort + id - 1), peers, null, groups, null);
+        servers.add(KvServer.start(options));
+      }
+    } catch (IOException | RuntimeException e) {
+      servers.forEach(KvServer::close);
+      out.println("detraft: cannot start the cluster: " + e.getMessage());
+      return FAILED;
+    }
+    StringBuilder endpoints = new StringBuilder();
+    for (KvServer s : servers) {
+      out.println("node " + s.nodeId() + ": http " + Peers.format(s.httpAddress()) + "  raft "
+          + s.raftAddress() + "  data " + dir.resolve("node-" + s.nodeId()));
+      endpoints.append(endpoints.length() == 0 ? "" : ",").append(
+          Peers.format(s.httpAddress()));
+    }
+    out.println("cluster " + servers.get(0).clusterId() + " with " + groups + " groups; try:");
+    out.println("  export DETRAFT_ENDPOINTS=" + endpoints);
+    out.println("  curl -X PUT --data-binary world http://" + Peers.format(
+        servers.get(0).httpAddress()) + "/v1/kv/hello");
+    out.flush();
+    return serveUntilStopped(servers, stop);
+  }
+
+  /**
+   * Serves until the JVM is told to stop, {@code stop} counts down (tests), or a node stops
+   * by itself (a failed disk or state machine: fail-stop), which exits 1.
+   */
+  private static int serveUntilStopped(List<KvServer> servers, CountDownLatch stop) {
+    CountDownLatch done = stop != null ? stop : new CountDownLatch(1);
+    Thread hook = new Thread(() -> {
+      servers.forEach(KvServer::close); // closes every map cleanly, fsyncs the log
+      done.countDown();
+    }, "detraft-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    int status = OK;
+    try {
+      while (!done.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
+        KvServer failed = servers.stream().filter(s -> !s.isRunning()).findFirst()
+            .orElse(null);
+        if (failed != null) {
+          System.err.println("detraft: node " + failed.nodeId() + " stopped: "
+              + failed.failure().map(String::valueOf).orElse("unknown cause"));
+          status = FAILED;
+          break;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (stop != null || status != OK) {
+      Runtime.getRuntime().removeShutdownHook(hook);
+      servers.forEach(KvServer::close);
+    }
+    return status;
+  }
+
+  private static int freePort() {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}

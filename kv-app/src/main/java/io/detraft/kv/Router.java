@@ -1,0 +1,149 @@
+package io.detraft.kv;
+
+import io.detraft.core.Role;
+import io.detraft.core.Status;
+import io.detraft.io.NodeRunner;
+import io.detraft.io.ProposalException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+
+/**
+ * Gets a command applied by its group's leader wherever the request arrived: proposed here when
+ * this node leads the group, otherwise handed to the leader over its internal HTTP endpoint
+ * ({@code POST /v1/internal/propose}), which proposes there and never forwards again. Reads
+ * wait for a ReadIndex (on leader or follower alike) or, when stale reads are asked for, read
+ * at once.
+ */
+final class Router {
+  static final String FORWARDED_HEADER = "Detraft-Forwarded";
+
+  private final long nodeId;
+  private final NodeRunner runner;
+  private final Map<Long, KvStateMachine> machines;
+  private final AddressBook addresses;
+  private final HttpPool pool;
+  private final Executor executor;
+  private final Metrics metrics;
+
+  Router(long nodeId, NodeRunner runner, Map<Long, KvStateMachine> machines,
+      AddressBook addresses, HttpPool pool, Executor executor, Metrics metrics) {
+    this.nodeId = nodeId;
+    this.runner = runner;
+    this.machines = machines;
+    this.addresses = addresses;
+    this.pool = pool;
+    this.executor = executor;
+    this.metrics = metrics;
+  }
+
+  KvStateMachine machine(long group) {
+    KvStateMachine sm = machines.get(group);
+    if (sm == null) {
+      throw KvException.notFound("no group " + group);
+    }
+    return sm;
+  }
+
+  /** Applies {@code command} (a session envelope) in {@code group}; completes with its result. */
+  CompletableFuture<byte[]> propose(long group, byte[] command) {
+    Status status = runner.status(group);
+    if (status.role() == Role.LEADER) {
+      return proposeHere(group, command).exceptionallyCompose(e -> {
+        KvException k = unwrap(e);
+        return k.code.equals("not_leader") && k.leaderHint != 0 && k.leaderHint != nodeId
+            ? forward(k.leaderHint, group, command) : CompletableFuture.failedFuture(k);
+      });
+    }
+    if (status.leader() == 0 || status.leader() == nodeId) {
+      return CompletableFuture.failedFuture(new KvException(503, "no_leader",
+          "group " + group + " has no leader right now; retry shortly"));
+    }
+    return forward(status.leader(), group, command);
+  }
+
+  /** Proposes on this node only (the internal endpoint's side of a forward). */
+  CompletableFuture<byte[]> proposeHere(long group, byte[] command) {
+    return runner.propose(group, command).exceptionallyCompose(
+        e -> CompletableFuture.failedFuture(translate(e)));
+  }
+
+  private CompletableFuture<byte[]> forward(long leader, long group, byte[] command) {
+    InetSocketAddress target = addresses.http(leader);
+    if (target == null) {
+      return CompletableFuture.failedFuture(new KvException(503, "not_leader",
+          "node " + leader + " leads group " + group + " but has not published its HTTP "
+              + "address yet; retry shortly", leader));
+    }
+    metrics.forwarded.increment();
+    return CompletableFuture.supplyAsync(() -> {
+      HttpPool.Response r;
+      try {
+        r = pool.send(target, "POST", "/v1/internal/propose?group=" + group,
+            Map.of(FORWARDED_HEADER, String.valueOf(nodeId)), command);
+      } catch (IOException e) {
+        throw new KvException(503, "outcome_unknown", "forwarding to node " + leader
+            + " failed: " + e.getMessage(), leader);
+      }
+      if (r.status() == 200) {
+        return r.body();
+      }
+      throw fromErrorAnswer(r, leader);
+    }, executor);
+  }
+
+  /** Completes once this node may serve a linearizable read of {@code group}. */
+  <T> CompletableFuture<T> read(long group, boolean stale, Function<KvStateMachine, T> read) {
+    KvStateMachine sm = machine(group);
+    if (stale) {
+      return CompletableFuture.completedFuture(read.apply(sm));
+    }
+    // The future completes on the Raft thread, between applies: read there, it is cheap.
+    return runner.readIndex(group).thenApply(index -> read.apply(sm))
+        .exceptionallyCompose(e -> CompletableFuture.failedFuture(translate(e)));
+  }
+
+  /** A KvException for any failure of a runner future. */
+  static KvException translate(Throwable e) {
+    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    if (cause instanceof KvException k) {
+      return k;
+    }
+    if (!(cause instanceof ProposalException p)) {
+      return new KvException(500, "internal", String.valueOf(cause));
+    }
+    return switch (p.reason()) {
+      case NOT_LEADER -> new KvException(503, "not_leader", p.getMessage(), p.leaderHint());
+      case DROPPED -> new KvException(503, "dropped", p.getMessage(), p.leaderHint());
+      case LEADERSHIP_LOST, SHUTDOWN ->
+          new KvException(503, "outcome_unknown", p.getMessage(), p.leaderHint());
+      case TIMEOUT -> new KvException(504, "timeout", p.getMessage(), p.leaderHint());
+      case OVERLOADED -> new KvException(429, "overloaded", p.getMessage());
+      case TOO_LARGE -> new KvException(413, "too_large", p.getMessage());
+      case UNKNOWN_GROUP -> new KvException(404, "not_found", p.getMessage());
+      case REJECTED -> new KvException(409, "rejected", p.getMessage(), p.leaderHint());
+    };
+  }
+
+  static KvException unwrap(Throwable e) {
+    return translate(e);
+  }
+
+  /** Rebuilds the KvException a peer answered with. */
+  static KvException fromErrorAnswer(HttpPool.Response r, long leaderHint) {
+    String code = "internal";
+    String message = r.text();
+    try {
+      Map<String, Object> json = Json.parseObject(r.text());
+      code = String.valueOf(json.get("code"));
+      message = String.valueOf(json.get("message"));
+    } catch (Json.ParseException e) {
+      // Keep the raw text.
+    }
+    return new KvException(r.status(), code, message, r.leader() != 0 ? r.leader() : leaderHint);
+  }
+}

@@ -1,0 +1,177 @@
+package io.detraft.kv;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.detraft.core.SessionStateMachine;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.BiConsumer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Persistence: resume from the applied index, redo after a crash, distrust after a reboot. */
+class ChronicleKvStoreTest {
+  @TempDir Path dir;
+
+  private static byte[] b(String s) {
+    return s.getBytes(UTF_8);
+  }
+
+  private static void put(KvStateMachine sm, long index, String key, String value) {
+    sm.apply(index, SessionStateMachine.unsessioned(new KvCommand.Put(b(key), b(value))
+        .encode()));
+  }
+
+  @Test
+  void reopenResumesAtTheAppliedIndexWithSessions() {
+    ChronicleKvStore store = ChronicleKvStore.open(dir, "g1", ChronicleKvStore.Sizing.small());
+    assertFalse(store.recovered());
+    KvStateMachine sm = new KvStateMachine(store, 1000);
+    long client = SessionStateMachine.clientIdOf(
+        SessionStateMachine.decodeResult(sm.apply(1, SessionStateMachine.register())));
+    byte[] append = new KvCommand.Append(b("l"), b("x")).encode();
+    byte[] first = sm.apply(2, SessionStateMachine.command(client, 1, append));
+    put(sm, 3, "k", "v");
+    byte[] snapshot = sm.snapshot();
+    store.close();
+
+    ChronicleKvStore reopened = ChronicleKvStore.open(dir, "g1",
+        ChronicleKvStore.Sizing.small());
+    assertTrue(reopened.recovered());
+    KvStateMachine again = new KvStateMachine(reopened, 1000);
+    assertEquals(3, again.appliedIndex());
+    assertArrayEquals(snapshot, again.snapshot());
+    // The session survived: a retry of sequence 1 is answered, not applied again.
+    assertArrayEquals(first, again.apply(4, SessionStateMachine.command(client, 1, append)));
+    assertEquals(1, again.read(b("l")).elements().size());
+    // An entry the store already holds (the log's commit index lagged) is skipped.
+    put(again, 3, "k", "twice");
+    assertArrayEquals(b("v"), again.read(b("k")).value());
+    assertEquals(1, again.skippedEntries());
+    reopened.close();
+  }
+
+  @Test
+  void aCrashBetweenWritesIsRedoneOnOpen() {
+    MemoryKvStore memory = new MemoryKvStore();
+    KvStateMachine sm = new KvStateMachine(memory, 1000);
+    put(sm, 1, "a", "1");
+    // A store that dies after the redo record and one more write of the next entry.
+    KvStore crashing = new ForwardingStore(memory) {
+      int puts;
+
+      @Override
+      public void put(byte[] key, byte[] value) {
+        if (++puts > 2) {
+          throw new IllegalStateException("crash");
+        }
+        super.put(key, value);
+      }
+    };
+    KvStateMachine dying = new KvStateMachine(crashing, 1000);
+    byte[] txn = new KvCommand.Txn(java.util.List.of(KvCommand.TxnOp.append(b("x"), b("1")),
+        KvCommand.TxnOp.append(b("y"), b("1")), KvCommand.TxnOp.append(b("z"), b("1"))))
+        .encode();
+    assertThrows(IllegalStateException.class,
+        () -> dying.apply(2, SessionStateMachine.unsessioned(txn)));
+    assertEquals(null, memory.get(KvStateMachine.dataKey(b("z"))), "the crash left it half done");
+    KvStateMachine recovered = new KvStateMachine(memory, 1000);
+    assertEquals(2, recovered.appliedIndex());
+    for (String key : new String[] {"x", "y", "z"}) {
+      assertEquals(1, recovered.read(b(key)).elements().size(), key);
+    }
+  }
+
+  @Test
+  void aMapLeftDirtyByAnotherBootIsDiscarded() throws Exception {
+    ChronicleKvStore store = ChronicleKvStore.open(dir, "g2", ChronicleKvStore.Sizing.small());
+    put(new KvStateMachine(store, 1000), 1, "k", "v");
+    store.close();
+    Files.writeString(dir.resolve("g2.cm.state"), "some-other-boot dirty");
+    ChronicleKvStore reopened = ChronicleKvStore.open(dir, "g2",
+        ChronicleKvStore.Sizing.small());
+    assertFalse(reopened.recovered());
+    assertEquals(0, new KvStateMachine(reopened, 1000).appliedIndex());
+    reopened.close();
+  }
+
+  @Test
+  void theLargestEntryFitsAndLargerOnesAreRefused() {
+    for (ChronicleKvStore.Sizing sizing : new ChronicleKvStore.Sizing[] {
+        ChronicleKvStore.Sizing.small(), ChronicleKvStore.Sizing.defaults()}) {
+      ChronicleKvStore store = ChronicleKvStore.open(dir, "big" + sizing.entries(), sizing);
+      KvStateMachine sm = new KvStateMachine(store, 1000);
+      byte[] big = new byte[KvCommand.MAX_STORED_VALUE_BYTES];
+      KvResult put = KvResult.decode(SessionStateMachine.decodeResult(sm.apply(1,
+          SessionStateMachine.unsessioned(new KvCommand.Put(b("big"), big).encode())))
+          .payload());
+      assertEquals(KvResult.Status.OK, put.status());
+      assertEquals(big.length, sm.read(b("big")).value().length);
+      // Reading it back through a session remembers the answer too: still within the limit?
+      KvResult tooMuch = KvResult.decode(SessionStateMachine.decodeResult(sm.apply(2,
+          SessionStateMachine.unsessioned(new KvCommand.Txn(java.util.List.of(
+              KvCommand.TxnOp.read(b("big")), new KvCommand.TxnOp(KvCommand.PUT, b("b2"), big)))
+              .encode()))).payload());
+      assertEquals(KvResult.Status.ERROR, tooMuch.status());
+      assertEquals(null, sm.read(b("b2")).value());
+      byte[] oversized = new byte[KvCommand.MAX_STORED_VALUE_BYTES + 1];
+      KvResult refused = KvResult.decode(SessionStateMachine.decodeResult(sm.apply(3,
+          SessionStateMachine.unsessioned(new KvCommand.Put(b("x"), oversized).encode())))
+          .payload());
+      assertEquals(KvResult.Status.ERROR, refused.status());
+      store.close();
+    }
+  }
+
+  /** Delegates everything; tests override what they break. */
+  static class ForwardingStore implements KvStore {
+    private final KvStore inner;
+
+    ForwardingStore(KvStore inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public byte[] get(byte[] key) {
+      return inner.get(key);
+    }
+
+    @Override
+    public void put(byte[] key, byte[] value) {
+      inner.put(key, value);
+    }
+
+    @Override
+    public void remove(byte[] key) {
+      inner.remove(key);
+    }
+
+    @Override
+    public void forEach(BiConsumer<byte[], byte[]> action) {
+      inner.forEach(action);
+    }
+
+    @Override
+    public long size() {
+      return inner.size();
+    }
+
+    @Override
+    public void replaceAll(Iterable<byte[][]> entries) {
+      inner.replaceAll(entries);
+    }
+
+    @Override
+    public boolean recovered() {
+      return true;
+    }
+
+    @Override
+    public void close() {}
+  }
+}

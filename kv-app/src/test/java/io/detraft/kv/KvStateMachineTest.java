@@ -1,0 +1,230 @@
+package io.detraft.kv;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.detraft.core.SessionStateMachine;
+import io.detraft.core.SessionStateMachine.Status;
+import io.detraft.core.StateMachine;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The state machine on both stores: commands, sessions, snapshots, malformed input. */
+class KvStateMachineTest {
+  @TempDir static Path dir;
+  private static int counter;
+
+  static Stream<Function<String, KvStore>> stores() {
+    return Stream.of(name -> new MemoryKvStore(),
+        name -> ChronicleKvStore.open(dir, name + (counter++), ChronicleKvStore.Sizing.small()));
+  }
+
+  private long index;
+
+  private static byte[] b(String s) {
+    return s.getBytes(UTF_8);
+  }
+
+  private KvResult run(KvStateMachine sm, KvCommand command) {
+    byte[] out = sm.apply(++index, SessionStateMachine.unsessioned(command.encode()));
+    SessionStateMachine.Result r = SessionStateMachine.decodeResult(out);
+    assertEquals(Status.OK, r.status());
+    return KvResult.decode(r.payload());
+  }
+
+  @ParameterizedTest
+  @MethodSource("stores")
+  void commandsDoWhatTheySay(Function<String, KvStore> stores) {
+    KvStore store = stores.apply("commands");
+    KvStateMachine sm = new KvStateMachine(store, 1000);
+    assertEquals(KvResult.Status.NOT_FOUND, run(sm, new KvCommand.Get(b("a"))).status());
+    assertEquals(KvResult.Status.OK, run(sm, new KvCommand.Put(b("a"), b("1"))).status());
+    assertArrayEquals(b("1"), run(sm, new KvCommand.Get(b("a"))).value());
+    KvResult mismatch = run(sm, new KvCommand.Cas(b("a"), b("2"), b("3")));
+    assertEquals(KvResult.Status.CAS_FAILED, mismatch.status());
+    assertArrayEquals(b("1"), mismatch.value());
+    assertEquals(KvResult.Status.OK, run(sm, new KvCommand.Cas(b("a"), b("1"), b("3"))).status());
+    assertEquals(KvResult.Status.OK, run(sm, new KvCommand.Cas(b("n"), null, b("new"))).status());
+    assertEquals(KvResult.Status.OK, run(sm, new KvCommand.Cas(b("n"), b("new"), null)).status());
+    assertEquals(KvResult.Status.NOT_FOUND, run(sm, new KvCommand.Delete(b("n"))).status());
+    run(sm, new KvCommand.Append(b("l"), b("x")));
+    run(sm, new KvCommand.Append(b("l"), b("y")));
+    KvResult list = run(sm, new KvCommand.Get(b("l")));
+    assertTrue(list.list());
+    assertEquals(List.of("x", "y"), list.elements().stream().map(e -> new String(e, UTF_8))
+        .toList());
+    assertEquals(KvResult.Status.ERROR, run(sm, new KvCommand.Append(b("a"), b("z"))).status());
+    assertEquals(KvResult.Status.OK, run(sm, new KvCommand.Delete(b("a"))).status());
+    assertNull(sm.read(b("a")).value());
+    assertEquals(index, sm.appliedIndex());
+    store.close();
+  }
+
+  @ParameterizedTest
+  @MethodSource("stores")
+  void transactionsApplyWhollyOrNotAtAll(Function<String, KvStore> stores) {
+    KvStore store = stores.apply("txn");
+    KvStateMachine sm = new KvStateMachine(store, 1000);
+    run(sm, new KvCommand.Put(b("plain"), b("v")));
+    KvResult ok = run(sm, new KvCommand.Txn(List.of(
+        KvCommand.TxnOp.append(b("x"), b("1")), KvCommand.TxnOp.read(b("x")),
+        KvCommand.TxnOp.append(b("y"), b("2")))));
+    assertEquals(KvResult.Status.OK, ok.status());
+    assertEquals(3, ok.txn().size());
+    assertEquals(1, ok.txn().get(1).elements().size(), "a read sees the txn's own append");
+    byte[] before = sm.snapshot();
+    KvResult failed = run(sm, new KvCommand.Txn(List.of(
+        KvCommand.TxnOp.append(b("x"), b("3")), KvCommand.TxnOp.append(b("plain"), b("4")))));
+    assertEquals(KvResult.Status.ERROR, failed.status());
+    assertEquals(1, sm.read(b("x")).elements().size(), "the first append was rolled back");
+    assertSameState(before, sm.snapshot());
+    store.close();
+  }
+
+  @ParameterizedTest
+  @MethodSource("stores")
+  void malformedCommandsApplyNothing(Function<String, KvStore> stores) {
+    KvStore store = stores.apply("malformed");
+    KvStateMachine sm = new KvStateMachine(store, 1000);
+    run(sm, new KvCommand.Put(b("k"), b("v")));
+    byte[] before = sm.snapshot();
+    byte[] put = new KvCommand.Put(b("k"), b("other")).encode();
+    List<byte[]> bad = List.of(new byte[0], new byte[] {99}, Arrays.copyOf(put, put.length - 1),
+        Arrays.copyOf(put, put.length + 1), new byte[] {KvCommand.CAS, 0, 0, 0, 1, 'k', 8},
+        new byte[] {KvCommand.TXN, 0, 0});
+    for (byte[] payload : bad) {
+      byte[] out = sm.apply(++index, SessionStateMachine.unsessioned(payload));
+      KvResult r = KvResult.decode(SessionStateMachine.decodeResult(out).payload());
+      assertEquals(KvResult.Status.ERROR, r.status());
+      assertTrue(r.error().startsWith("malformed command"), r.error());
+    }
+    for (byte[] envelope : List.of(new byte[0], new byte[] {42}, new byte[] {2, 0, 0})) {
+      assertEquals(Status.MALFORMED,
+          SessionStateMachine.decodeResult(sm.apply(++index, envelope)).status());
+    }
+    assertSameState(before, sm.snapshot());
+    store.close();
+  }
+
+  @ParameterizedTest
+  @MethodSource("stores")
+  void sessionsApplyARetryOnce(Function<String, KvStore> stores) {
+    KvStore store = stores.apply("sessions");
+    KvStateMachine sm = new KvStateMachine(store, 5);
+    long client = SessionStateMachine.clientIdOf(
+        SessionStateMachine.decodeResult(sm.apply(++index, SessionStateMachine.register())));
+    byte[] append = new KvCommand.Append(b("l"), b("once")).encode();
+    byte[] first = sm.apply(++index, SessionStateMachine.command(client, 1, append));
+    byte[] retry = sm.apply(++index, SessionStateMachine.command(client, 1, append));
+    assertArrayEquals(first, retry);
+    assertEquals(1, sm.read(b("l")).elements().size());
+    assertEquals(Status.STALE_SEQUENCE, SessionStateMachine.decodeResult(
+        sm.apply(++index, SessionStateMachine.command(client, 0, append))).status());
+    for (int i = 0; i < 6; i++) {
+      run(sm, new KvCommand.Get(b("l")));
+    }
+    assertEquals(Status.SESSION_EXPIRED, SessionStateMachine.decodeResult(
+        sm.apply(++index, SessionStateMachine.command(client, 2, append))).status());
+    assertEquals(0, sm.sessionCount());
+    store.close();
+  }
+
+  /** Same commands, same bytes out as core's SessionStateMachine over the bare commands. */
+  @Test
+  void sessionWireFormatMatchesCore() {
+    KvStateMachine ours = new KvStateMachine(new MemoryKvStore(), 20);
+    KvStateMachine bare = KvStateMachine.inMemory();
+    StateMachine unwrapped = new StateMachine() {
+      @Override
+      public byte[] apply(long i, byte[] command) {
+        byte[] out = bare.apply(i, SessionStateMachine.unsessioned(command));
+        return Arrays.copyOfRange(out, 1, out.length);
+      }
+
+      @Override
+      public byte[] snapshot() {
+        return bare.snapshot();
+      }
+
+      @Override
+      public void restore(byte[] snapshot) {
+        bare.restore(snapshot);
+      }
+    };
+    SessionStateMachine core = new SessionStateMachine(unwrapped, 20);
+    Random random = new Random(7);
+    List<Long> clients = new ArrayList<>();
+    long[] sequences = new long[64];
+    for (long i = 1; i <= 400; i++) {
+      byte[] command;
+      if (clients.isEmpty() || random.nextInt(10) == 0) {
+        command = SessionStateMachine.register();
+      } else {
+        int c = random.nextInt(clients.size());
+        long sequence = sequences[c] + random.nextInt(3) - 1;
+        sequences[c] = Math.max(sequences[c], sequence);
+        KvCommand kv = random.nextBoolean()
+            ? new KvCommand.Append(b("k" + random.nextInt(3)), b("v" + i))
+            : new KvCommand.Get(b("k" + random.nextInt(3)));
+        command = SessionStateMachine.command(clients.get(c), sequence, kv.encode());
+      }
+      byte[] expected = core.apply(i, command);
+      assertArrayEquals(expected, ours.apply(i, command), "entry " + i);
+      if (command.length == 1 && clients.size() < sequences.length) {
+        clients.add(SessionStateMachine.clientIdOf(SessionStateMachine.decodeResult(expected)));
+      }
+    }
+    assertEquals(core.sessionCount(), ours.sessionCount());
+  }
+
+  @ParameterizedTest
+  @MethodSource("stores")
+  void snapshotsAreCanonicalAndRestoreReplacesEverything(Function<String, KvStore> stores) {
+    KvStore storeA = stores.apply("snapA");
+    KvStore storeB = stores.apply("snapB");
+    KvStateMachine a = new KvStateMachine(storeA, 1000);
+    KvStateMachine b = new KvStateMachine(storeB, 1000);
+    long saved = index;
+    for (int i = 0; i < 50; i++) {
+      run(a, new KvCommand.Put(b("k" + i), b("v" + i)));
+    }
+    run(a, new KvCommand.Append(b("list"), b("e")));
+    index = saved; // b applies the same entries in another key order: same state, same bytes
+    run(b, new KvCommand.Put(b("stale"), b("gone after restore")));
+    KvStateMachine c = KvStateMachine.inMemory();
+    index = saved;
+    for (int i = 49; i >= 0; i--) {
+      run(c, new KvCommand.Put(b("k" + i), b("v" + i)));
+    }
+    run(c, new KvCommand.Append(b("list"), b("e")));
+    assertArrayEquals(a.snapshot(), c.snapshot());
+
+    b.restore(a.snapshot());
+    assertArrayEquals(a.snapshot(), b.snapshot());
+    assertNull(b.read(b("stale")).value());
+    assertEquals(a.appliedIndex(), b.appliedIndex());
+    assertThrows(IllegalArgumentException.class, () -> b.restore(new byte[] {1, 2, 3}));
+    assertArrayEquals(a.snapshot(), b.snapshot(), "a bad image changes nothing");
+    storeA.close();
+    storeB.close();
+  }
+
+  private static void assertSameState(byte[] before, byte[] after) {
+    // The applied index (bytes 4..12) moves with every entry; everything else must not.
+    assertArrayEquals(Arrays.copyOfRange(before, 12, before.length),
+        Arrays.copyOfRange(after, 12, after.length));
+  }
+}

@@ -1,0 +1,122 @@
+package io.detraft.kv;
+
+import io.detraft.core.Role;
+import io.detraft.io.NodeRunner;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+
+/** In-process KvServers on 127.0.0.1 with ephemeral ports, small maps and few groups. */
+final class TestCluster implements AutoCloseable {
+  static final int GROUPS = 3;
+  final Path dir;
+  final SortedMap<Long, String> peers = new TreeMap<>();
+  final SortedMap<Long, KvServer> servers = new TreeMap<>();
+
+  TestCluster(Path dir, int size) throws IOException {
+    this.dir = dir;
+    for (long id = 1; id <= size; id++) {
+      peers.put(id, "127.0.0.1:" + freePort());
+    }
+    for (long id = 1; id <= size; id++) {
+      servers.put(id, KvServer.start(bootstrapOptions(id)));
+    }
+  }
+
+  static KvServer.Tuning tuning() {
+    return KvServer.Tuning.defaults().withSizing(ChronicleKvStore.Sizing.small())
+        .withSnapshots(new NodeRunner.SnapshotPolicy(0, 50, 2));
+  }
+
+  KvServer.Options bootstrapOptions(long id) {
+    return new KvServer.Options(id, dir.resolve("n" + id), null, "127.0.0.1:0", peers, null,
+        GROUPS, tuning());
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  List<String> endpoints() {
+    List<String> out = new ArrayList<>();
+    servers.values().forEach(s -> out.add(Peers.format(s.httpAddress())));
+    return out;
+  }
+
+  String endpoint(long id) {
+    return Peers.format(servers.get(id).httpAddress());
+  }
+
+  /** Waits until every group has a leader that every running node agrees on. */
+  void awaitLeaders() {
+    await("a leader in every group", () -> {
+      for (long g = 1; g <= GROUPS; g++) {
+        long leader = -1;
+        for (KvServer s : servers.values()) {
+          long l = s.status(g).leader();
+          if (l == 0 || (leader != -1 && l != leader)) {
+            return false;
+          }
+          leader = l;
+        }
+        if (!servers.containsKey(leader)
+            || servers.get(leader).status(g).role() != Role.LEADER) {
+          return false;
+        }
+      }
+      return true;
+    });
+  }
+
+  /** The node leading {@code group}, or 0. */
+  long leaderOf(long group) {
+    for (KvServer s : servers.values()) {
+      if (s.status(group).role() == Role.LEADER) {
+        return s.nodeId();
+      }
+    }
+    return 0;
+  }
+
+  void stop(long id) {
+    servers.remove(id).close();
+  }
+
+  KvServer restart(long id) throws IOException {
+    KvServer s = KvServer.start(KvServer.Options.restart(dir.resolve("n" + id))
+        .withTuning(tuning()));
+    servers.put(id, s);
+    return s;
+  }
+
+  static void await(String what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for " + what);
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    servers.values().forEach(KvServer::close);
+    servers.clear();
+  }
+}
