@@ -2,20 +2,28 @@ package io.detraft.kv;
 
 import io.detraft.core.SessionStateMachine;
 import io.detraft.core.StateMachine;
+import io.detraft.sim.ListTxn;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Runs kv-app's {@link KvStateMachine} (on the in-memory store) under the simulator's KV
  * workload, whose commands have their own fixed layout ({@code op(1) key(8) flags(1)
  * first(8) second(8)}; op 0 get, 1 put, 2 cas, 3 delete; results: get {@code present(1)
- * value(8)}, put/delete {@code 1}, cas {@code applied(1)}). This adapter only translates;
- * every write goes through the real state machine, and snapshots are its own.
+ * value(8)}, put/delete {@code 1}, cas {@code applied(1)}) and its list-append transactions
+ * (op 4, decoded and answered through {@link ListTxn}), which become one {@link KvCommand.Txn}
+ * of reads and appends. This adapter only translates; every write goes through the real state
+ * machine, and snapshots are its own. Keys, values and elements travel as decimal text.
  */
 final class SimKvAdapter implements StateMachine {
   private final KvStateMachine kv = KvStateMachine.inMemory();
 
   @Override
   public byte[] apply(long index, byte[] command) {
+    if (ListTxn.isTxn(command)) {
+      return applyTxn(index, ListTxn.decode(command));
+    }
     if (command.length != 26) {
       throw new IllegalArgumentException("not a simulator KV command");
     }
@@ -48,6 +56,41 @@ final class SimKvAdapter implements StateMachine {
       }
       default -> throw new IllegalArgumentException("unknown simulator op " + op);
     }
+  }
+
+  /** One entry, one transaction: the reads come back in micro-op order. */
+  private byte[] applyTxn(long index, List<ListTxn.MicroOp> microOps) {
+    List<KvCommand.TxnOp> ops = new ArrayList<>(microOps.size());
+    for (ListTxn.MicroOp op : microOps) {
+      ops.add(op.append() ? KvCommand.TxnOp.append(text(op.key()), text(op.element()))
+          : KvCommand.TxnOp.read(text(op.key())));
+    }
+    KvResult result = run(index, new KvCommand.Txn(ops));
+    if (result.status() != KvResult.Status.OK) {
+      // The simulator's transactions always apply: an error here is a bug in one of the two.
+      throw new IllegalStateException("entry " + index + ": transaction " + microOps
+          + " failed: " + result.error());
+    }
+    List<long[]> reads = new ArrayList<>();
+    for (int i = 0; i < microOps.size(); i++) {
+      if (!microOps.get(i).append()) {
+        reads.add(elements(result.txn().get(i)));
+      }
+    }
+    return ListTxn.encodeResult(reads);
+  }
+
+  /** A read's list; a key never appended to reads as not found, i.e. empty. */
+  private static long[] elements(KvResult read) {
+    if (read.status() == KvResult.Status.NOT_FOUND) {
+      return new long[0];
+    }
+    List<byte[]> elements = read.elements();
+    long[] out = new long[elements.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = Long.parseLong(new String(elements.get(i), StandardCharsets.UTF_8));
+    }
+    return out;
   }
 
   private KvResult run(long index, KvCommand command) {

@@ -1,33 +1,54 @@
 package io.detraft.sim;
 
 import io.detraft.core.StateMachine;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The workload's reference key/value store: Long keys, Long values, absent = null. Commands
- * and results are small fixed binary layouts made by the static helpers below, so the client
- * side and the state machine agree on them in one place.
+ * The workload's reference key/value store: Long keys, Long values, absent = null; and, for
+ * the list-append workload, lists of Longs under keys of their own (an absent list is empty).
+ * Commands and results are small binary layouts made by the static helpers below and by
+ * {@link ListTxn}, so the client side and the state machine agree on them in one place.
  *
  * <p>Command: {@code op(1) key(8) flags(1) first(8) second(8)}; flags bit 0: {@code first}
  * present, bit 1: {@code second} present. Get and delete ignore the values; put writes {@code
  * first}; cas writes {@code second} if the current value equals {@code first} (absent when
  * not present). Result: get {@code present(1) value(8)}; put/delete {@code 1}; cas {@code
- * applied(1)}.
+ * applied(1)}. A command whose op byte is {@link ListTxn#OP} is a list-append transaction
+ * (layout in {@link ListTxn}).
+ *
+ * <p>Snapshot, in {@link Varints} (small, since the oracles hash one after every entry): the
+ * pair count, the pairs {@code key value}, the list count, then each list as its key (a delta
+ * to the previous list's key) and {@link #writeList its elements}; both in key order, so equal
+ * states give equal bytes.
  */
 public final class KvStateMachine implements StateMachine {
   static final byte GET = 0;
   static final byte PUT = 1;
   static final byte CAS = 2;
   static final byte DELETE = 3;
+  static final byte TXN = ListTxn.OP;
   private static final int COMMAND_BYTES = 26;
 
   /** The data; only looked up, never iterated, so its order cannot reach any output. */
   private final Map<Long, Long> data = new HashMap<>();
+  /** The lists, sorted so that snapshots list them in key order. */
+  private final TreeMap<Long, LongList> lists = new TreeMap<>();
+  /**
+   * The lists' part of the snapshot, or null after they changed. Most entries are KV
+   * commands, which leave the lists alone, so the oracles' snapshot after each entry mostly
+   * reuses it.
+   */
+  private byte[] listsSnapshot;
 
   @Override
   public byte[] apply(long index, byte[] command) {
+    if (ListTxn.isTxn(command)) {
+      return applyTxn(ListTxn.decode(command));
+    }
     if (command.length != COMMAND_BYTES) {
       throw new IllegalArgumentException("index " + index + ": not a KV command ("
           + command.length + " bytes)");
@@ -66,29 +87,93 @@ public final class KvStateMachine implements StateMachine {
     }
   }
 
-  /** Entries in key order, 16 bytes each, so equal states give equal snapshots. */
+  /** Runs the micro-ops in order; each read sees the appends before it, its own included. */
+  private byte[] applyTxn(List<ListTxn.MicroOp> ops) {
+    List<long[]> reads = new ArrayList<>();
+    for (ListTxn.MicroOp op : ops) {
+      LongList list = lists.get(op.key());
+      if (op.append()) {
+        if (list == null) {
+          list = new LongList();
+          lists.put(op.key(), list);
+        }
+        list.set(list.size(), op.element());
+        listsSnapshot = null;
+      } else {
+        reads.add(list == null ? new long[0] : list.toArray());
+      }
+    }
+    return ListTxn.encodeResult(reads);
+  }
+
   @Override
   public byte[] snapshot() {
     TreeMap<Long, Long> sorted = new TreeMap<>(data);
-    byte[] out = new byte[sorted.size() * 16];
-    int at = 0;
-    for (Map.Entry<Long, Long> e : sorted.entrySet()) {
-      writeLong(out, at, e.getKey());
-      writeLong(out, at + 8, e.getValue());
-      at += 16;
+    if (listsSnapshot == null) {
+      listsSnapshot = snapshotLists();
     }
-    return out;
+    Varints.Writer out = new Varints.Writer(8 + 16 * sorted.size() + listsSnapshot.length);
+    out.unsigned(sorted.size());
+    for (Map.Entry<Long, Long> e : sorted.entrySet()) {
+      out.signed(e.getKey()).signed(e.getValue());
+    }
+    return out.raw(listsSnapshot).toByteArray();
+  }
+
+  private byte[] snapshotLists() {
+    Varints.Writer out = new Varints.Writer(16 + 4 * lists.size());
+    out.unsigned(lists.size());
+    long previousKey = 0;
+    for (Map.Entry<Long, LongList> e : lists.entrySet()) {
+      out.signed(e.getKey() - previousKey);
+      previousKey = e.getKey();
+      writeList(out, e.getValue().toArray());
+    }
+    return out.toByteArray();
   }
 
   @Override
   public void restore(byte[] snapshot) {
-    if (snapshot.length % 16 != 0) {
-      throw new IllegalArgumentException("KV snapshot of " + snapshot.length + " bytes");
-    }
     data.clear();
-    for (int at = 0; at < snapshot.length; at += 16) {
-      data.put(readLong(snapshot, at), readLong(snapshot, at + 8));
+    lists.clear();
+    listsSnapshot = null;
+    Varints.Reader in = new Varints.Reader(snapshot);
+    for (int i = in.count(); i > 0; i--) {
+      data.put(in.signed(), in.signed());
     }
+    long key = 0;
+    for (int i = in.count(); i > 0; i--) {
+      key += in.signed();
+      long[] elements = readList(in);
+      LongList list = new LongList();
+      for (int at = 0; at < elements.length; at++) {
+        list.set(at, elements[at]);
+      }
+      lists.put(key, list);
+    }
+    if (!in.done()) {
+      throw new IllegalArgumentException("KV snapshot has bytes after its lists");
+    }
+  }
+
+  /** A list as its length, then each element as the delta to the one before it. */
+  static void writeList(Varints.Writer out, long[] elements) {
+    out.unsigned(elements.length);
+    long previous = 0;
+    for (long element : elements) {
+      out.signed(element - previous);
+      previous = element;
+    }
+  }
+
+  static long[] readList(Varints.Reader in) {
+    long[] elements = new long[in.count()];
+    long previous = 0;
+    for (int i = 0; i < elements.length; i++) {
+      previous += in.signed();
+      elements[i] = previous;
+    }
+    return elements;
   }
 
   private void put(long key, Long value) {

@@ -32,6 +32,10 @@ final class LongList {
     return size;
   }
 
+  long[] toArray() {
+    return Arrays.copyOf(values, size);
+  }
+
   void clear() {
     size = 0;
   }

@@ -18,6 +18,7 @@ import io.detraft.core.SessionStateMachine;
 import io.detraft.core.Snapshot;
 import io.detraft.core.StateMachine;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -173,6 +174,14 @@ final class Replica {
   void onRequest(Workload.Request request) {
     switch (request.path()) {
       case SESSION -> {
+        if (sim.hooks().staleTxnReads()) {
+          // The command after its session envelope (kind, client id, sequence: 17 bytes).
+          byte[] payload = Arrays.copyOfRange(request.command(), 17, request.command().length);
+          if (ListTxn.isTxn(payload) && ListTxn.isReadOnly(payload)) {
+            serve(request, payload); // The planted bug: a read-only transaction off the log.
+            return;
+          }
+        }
         ProposeResult result = raw.propose(request.command());
         trace(request, result);
         replyUnlessPending(request, result);
@@ -193,7 +202,7 @@ final class Replica {
       }
       case READ_INDEX -> {
         if (sim.hooks().staleReads()) {
-          serve(request); // The planted bug: a local read with no ReadIndex at all.
+          serve(request, request.command()); // The planted bug: no ReadIndex at all.
           return;
         }
         byte[] context = new byte[8];
@@ -335,7 +344,7 @@ final class Replica {
         if (read.index() > appliedIndex) {
           return false;
         }
-        serve(read.request());
+        serve(read.request(), read.request().command());
         return true;
       });
     }
@@ -365,9 +374,12 @@ final class Replica {
     }
   }
 
-  /** Serves a get from the local state machine (a get changes nothing, so no log is needed). */
-  private void serve(Workload.Request request) {
-    byte[] result = inner.apply(appliedIndex, request.command());
+  /**
+   * Runs {@code command}, a get (or, for a planted bug, a read-only transaction), on the local
+   * state machine: it changes nothing, so no log is needed.
+   */
+  private void serve(Workload.Request request, byte[] command) {
+    byte[] result = inner.apply(appliedIndex, command);
     sim.trace().record(sim.now(), Trace.Kind.READ, id, (int) group, request.attempt(),
         appliedIndex, null);
     sim.workload().reply(request, Workload.Reply.read(request, id, result));

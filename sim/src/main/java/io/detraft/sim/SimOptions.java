@@ -17,6 +17,7 @@ public record SimOptions(
     ProcessOptions process,
     ProtocolOptions protocol,
     WorkloadOptions workload,
+    ListAppendOptions listAppend,
     PhaseOptions phases) {
 
   static final long MS = 1_000_000L;
@@ -140,6 +141,27 @@ public record SimOptions(
   }
 
   /**
+   * List-append clients (Jepsen's list-append workload), alongside the KV clients: each
+   * transaction is 1 to {@code maxTxnLength} micro-ops, reads or appends of unique elements,
+   * on keys of one group, applied as one command in the client's session. A group has {@code
+   * keysPerGroup} keys in use; a key that took {@code appendsPerKey} appends is retired for a
+   * fresh one, so lists (and reads) stay short while new keys keep coming.
+   *
+   * @param clients list-append clients, each with one transaction in flight
+   * @param txnsPerSecond what all of them together aim at
+   * @param readFraction the probability that a micro-op reads
+   */
+  public record ListAppendOptions(int clients, double txnsPerSecond, int keysPerGroup,
+      int appendsPerKey, int maxTxnLength, double readFraction) {
+    public ListAppendOptions {
+      check(clients >= 0 && txnsPerSecond > 0, "bad list-append workload size");
+      check(keysPerGroup >= 1 && appendsPerKey >= 1, "bad list-append keys");
+      check(maxTxnLength >= 1 && maxTxnLength <= ListTxn.MAX_MICRO_OPS, "bad txn length");
+      check(readFraction >= 0 && readFraction <= 1, "bad read fraction");
+    }
+  }
+
+  /**
    * @param safetyNanos how long faults run
    * @param livenessBoundNanos after healing, a leader must emerge and all client work finish
    *     within this bound
@@ -221,37 +243,55 @@ public record SimOptions(
         w.chance(0.2) ? 0 : w.uniform(0.05, 0.5),
         w.chance(0.3) ? w.between(16, 128) : 1_000_000);
 
+    SimRandom l = root.fork(8);
+    ListAppendOptions listAppend = new ListAppendOptions((int) l.between(1, 3),
+        l.uniform(20, 60), (int) l.between(2, 5), (int) l.between(4, 32),
+        (int) l.between(1, 4), l.uniform(0.3, 0.7));
+
     SimRandom ph = root.fork(6);
     PhaseOptions phases = new PhaseOptions(ph.between(20, 30) * SECOND, 30 * SECOND, 3);
-    return new SimOptions(seed, cluster, network, disk, process, protocol, workload, phases);
+    return new SimOptions(seed, cluster, network, disk, process, protocol, workload, listAppend,
+        phases);
   }
 
   public SimOptions withCluster(ClusterOptions value) {
-    return new SimOptions(seed, value, network, disk, process, protocol, workload, phases);
+    return new SimOptions(seed, value, network, disk, process, protocol, workload, listAppend,
+        phases);
   }
 
   public SimOptions withNetwork(NetworkOptions value) {
-    return new SimOptions(seed, cluster, value, disk, process, protocol, workload, phases);
+    return new SimOptions(seed, cluster, value, disk, process, protocol, workload, listAppend,
+        phases);
   }
 
   public SimOptions withDisk(DiskOptions value) {
-    return new SimOptions(seed, cluster, network, value, process, protocol, workload, phases);
+    return new SimOptions(seed, cluster, network, value, process, protocol, workload, listAppend,
+        phases);
   }
 
   public SimOptions withProcess(ProcessOptions value) {
-    return new SimOptions(seed, cluster, network, disk, value, protocol, workload, phases);
+    return new SimOptions(seed, cluster, network, disk, value, protocol, workload, listAppend,
+        phases);
   }
 
   public SimOptions withProtocol(ProtocolOptions value) {
-    return new SimOptions(seed, cluster, network, disk, process, value, workload, phases);
+    return new SimOptions(seed, cluster, network, disk, process, value, workload, listAppend,
+        phases);
   }
 
   public SimOptions withWorkload(WorkloadOptions value) {
-    return new SimOptions(seed, cluster, network, disk, process, protocol, value, phases);
+    return new SimOptions(seed, cluster, network, disk, process, protocol, value, listAppend,
+        phases);
+  }
+
+  public SimOptions withListAppend(ListAppendOptions value) {
+    return new SimOptions(seed, cluster, network, disk, process, protocol, workload, value,
+        phases);
   }
 
   public SimOptions withPhases(PhaseOptions value) {
-    return new SimOptions(seed, cluster, network, disk, process, protocol, workload, value);
+    return new SimOptions(seed, cluster, network, disk, process, protocol, workload, listAppend,
+        value);
   }
 
   /** A shorter run: the safety phase lasts {@code seconds} (tests keep {@code mvn verify} fast). */
@@ -313,6 +353,11 @@ public record SimOptions(
         .append(ms(w.timeoutNanos())).append(" latency=").append(ms(w.clientLatencyNanos()))
         .append(" logGets=").append(pct(w.logGetFraction())).append(" session=")
         .append(w.sessionTimeoutEntries()).append("entries}");
+    ListAppendOptions l = listAppend;
+    out.append(" listAppend{clients=").append(l.clients()).append(" rate=")
+        .append(fmt("%.0f/s", l.txnsPerSecond())).append(" keys=").append(l.keysPerGroup())
+        .append("/group appendsPerKey=").append(l.appendsPerKey()).append(" txnLength<=")
+        .append(l.maxTxnLength()).append(" reads=").append(pct(l.readFraction())).append('}');
     out.append(" phases{safety=").append(ms(phases.safetyNanos())).append(" liveness<=")
         .append(ms(phases.livenessBoundNanos())).append(" +")
         .append(phases.livenessOpsPerClient()).append(" ops/client}");

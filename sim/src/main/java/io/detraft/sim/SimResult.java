@@ -5,8 +5,8 @@ import java.util.Locale;
 /**
  * The outcome of one run.
  *
- * @param verdict PASS, FAIL, or UNKNOWN (every oracle held but the linearizability checker ran
- *     out of budget: a warning, neither a pass nor a failure)
+ * @param verdict PASS, FAIL, or UNKNOWN (every oracle held but a history checker ran out of
+ *     budget: a warning, neither a pass nor a failure)
  * @param oracle for FAIL, the property that broke ("election-safety", "liveness", ...)
  * @param failure for FAIL the failure in words, for UNKNOWN the checker's explanation
  * @param fingerprint the trace's 64-bit hash: equal for two runs of the same seed
@@ -20,10 +20,13 @@ public record SimResult(SimOptions options, Verdict verdict, String oracle, Stri
 
   public enum Verdict { PASS, FAIL, UNKNOWN }
 
-  /** What a run did, for reports. */
+  /**
+   * What a run did, for reports: {@code ops*} count the KV clients' operations, {@code txns*}
+   * the list-append clients' transactions (which never fail).
+   */
   public record Stats(long events, long messagesSent, long messagesDropped, long opsInvoked,
-      long opsOk, long opsFail, long opsInfo, long crashes, long pauses, long partitions,
-      long maxCommitIndex, String checker) {}
+      long opsOk, long opsFail, long opsInfo, long txnsInvoked, long txnsOk, long txnsInfo,
+      long crashes, long pauses, long partitions, long maxCommitIndex, String checker) {}
 
   public long seed() {
     return options.seed();
@@ -46,6 +49,8 @@ public record SimResult(SimOptions options, Verdict verdict, String oracle, Stri
         .append(" events=").append(stats.events())
         .append(" ops=").append(stats.opsOk()).append("ok/").append(stats.opsFail())
         .append("fail/").append(stats.opsInfo()).append("info")
+        .append(" txns=").append(stats.txnsOk()).append("ok/").append(stats.txnsInfo())
+        .append("info")
         .append(" commit=").append(stats.maxCommitIndex())
         .append(" crashes=").append(stats.crashes())
         .append(" partitions=").append(stats.partitions());

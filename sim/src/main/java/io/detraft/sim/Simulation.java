@@ -1,5 +1,8 @@
 package io.detraft.sim;
 
+import io.detraft.checker.ConsistencyModel;
+import io.detraft.checker.ElleChecker;
+import io.detraft.checker.ElleResult;
 import io.detraft.checker.LinearizabilityChecker;
 import io.detraft.checker.Verdict;
 import io.detraft.core.Config;
@@ -18,12 +21,14 @@ import java.io.StringWriter;
  * oracles check Raft's safety properties at every step. Then every fault is healed and the
  * <b>liveness phase</b> begins: within a bound, a leader must emerge, every client operation
  * in flight must resolve, each client must complete a few new operations, and every node must
- * catch up with every acknowledged write. Finally the client history must be linearizable.
+ * catch up with every acknowledged write. Finally the KV clients' history must be
+ * linearizable and the list-append clients' transactions strictly serializable.
  *
  * <p>Every node runs a replica of every Raft group (through one {@code RaftHost}); each group
  * starts with its own voters, and the other nodes are spares the membership nemesis may add.
- * Oracles watch each group on its own; keys are partitioned over the groups, so the one history
- * decomposes into independent per-key (hence per-group) histories.
+ * Oracles watch each group on its own; keys are partitioned over the groups, so the KV history
+ * decomposes into independent per-key (hence per-group) histories; a transaction's keys all
+ * belong to one group.
  */
 public final class Simulation {
   /** How often the liveness goal is checked once faults are healed. */
@@ -107,7 +112,7 @@ public final class Simulation {
       nodes[id] = new SimNode(id, this, replicas, disk, nodeRandom, tickNanos);
     }
     this.network = new SimNetwork(this, options.network(), size, root.fork(10));
-    this.workload = new Workload(this, options.workload(), size, groups, root.fork(11));
+    this.workload = new Workload(this, options, root.fork(11), root.fork(13));
     this.nemesis = new Nemesis(this, options, root.fork(12));
   }
 
@@ -132,9 +137,20 @@ public final class Simulation {
       if (result.verdict() == Verdict.INVALID) {
         throw new SimulationFailure("linearizability", result.explanation());
       }
+      // Each transaction applies as one log entry, in log order, so the transactions must look
+      // as if run one at a time in an order that respects real time: strict serializability.
+      ElleResult txns = ElleChecker.checkListAppend(workload.txnHistory(),
+          ConsistencyModel.STRICT_SERIALIZABLE);
+      checker += ", list-append " + txns.verdict() + " (" + txns.transactions() + " txns)";
+      if (txns.verdict() == Verdict.INVALID) {
+        throw new SimulationFailure("strict-serializability", txns.explanation());
+      }
       if (result.verdict() == Verdict.UNKNOWN) {
         verdict = SimResult.Verdict.UNKNOWN;
         failure = "linearizability check gave up: " + result.explanation();
+      } else if (txns.verdict() == Verdict.UNKNOWN) {
+        verdict = SimResult.Verdict.UNKNOWN;
+        failure = "list-append check gave up: " + txns.explanation();
       }
     } catch (SimulationFailure e) {
       verdict = SimResult.Verdict.FAIL;
@@ -158,7 +174,8 @@ public final class Simulation {
     }
     SimResult.Stats stats = new SimResult.Stats(events, network.sent(), network.dropped(),
         workload.invoked, workload.completedOk, workload.completedFail, workload.completedInfo,
-        nemesis.crashes, nemesis.pauses, nemesis.partitions, maxCommitted, checker);
+        workload.txnsInvoked, workload.txnsOk, workload.txnsInfo, nemesis.crashes, nemesis.pauses,
+        nemesis.partitions, maxCommitted, checker);
     return new SimResult(options, verdict, oracle, failure, trace.fingerprint(), now, tail,
         stats, marks);
   }

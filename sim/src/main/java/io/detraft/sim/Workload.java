@@ -3,11 +3,15 @@ package io.detraft.sim;
 import io.detraft.checker.History;
 import io.detraft.checker.HistoryBuilder;
 import io.detraft.checker.Kv;
+import io.detraft.checker.Txn;
 import io.detraft.core.SessionStateMachine;
+import java.util.List;
 
 /**
- * Key/value clients with Jepsen semantics, recording their history for the linearizability
- * checker. Each client has one operation in flight and sends each attempt to one node.
+ * Key/value clients and list-append clients with Jepsen semantics, recording two histories:
+ * single-key operations for the linearizability checker, transactions for the Elle-style
+ * strict-serializability check. Each client has one operation in flight and sends each attempt
+ * to one node.
  *
  * <p>Writes run in exactly-once sessions ({@link SessionStateMachine}): a client registers
  * with a group (the registration's result is its client id), numbers its commands, and when an
@@ -22,7 +26,13 @@ import io.detraft.core.SessionStateMachine;
  * (leadership transfer) and "lost" (the leader's entry was replaced) answers mean nothing was
  * applied, so the client retries elsewhere. Keys are partitioned over the groups.
  *
- * <p>Written values are unique across the run, which lets the checker tell writes apart.
+ * <p>A list-append client's transaction ({@link TxnGenerator}) is one command in its session,
+ * exactly like a KV write: it applies once, as one log entry of one group, and its reads see the
+ * state at that log position. A transaction never fails; one whose session expired ends {@code
+ * info}.
+ *
+ * <p>Written values and appended elements are unique across the run, which lets the checkers
+ * tell writes apart.
  */
 final class Workload {
   /** How a request reaches the state machine. */
@@ -75,6 +85,9 @@ final class Workload {
 
   private static final class Client {
     final int index;
+    /** A list-append client (else a KV client). */
+    final boolean transactional;
+    final long meanIntervalNanos;
     long process;
     boolean busy;
     byte op;
@@ -84,6 +97,10 @@ final class Workload {
     long group;
     Long first;
     Long second;
+    /** A list-append client's current transaction. */
+    List<ListTxn.MicroOp> txn;
+    /** What the operation asks of the state machine, before any session envelope. */
+    byte[] payload;
     Path path;
     /** The current request is the registration that must precede the operation. */
     boolean registering;
@@ -101,8 +118,10 @@ final class Workload {
     int livenessLeft = -1;
     boolean invokedInLiveness;
 
-    Client(int index, int groups) {
+    Client(int index, boolean transactional, long meanIntervalNanos, int groups) {
       this.index = index;
+      this.transactional = transactional;
+      this.meanIntervalNanos = meanIntervalNanos;
       this.clientId = new long[groups];
       this.sequence = new long[groups];
     }
@@ -114,10 +133,11 @@ final class Workload {
   private final int size;
   private final int groups;
   private final Client[] clients;
+  private final TxnGenerator txns;
   private final HistoryBuilder history = new HistoryBuilder();
+  private final HistoryBuilder txnHistory = new HistoryBuilder();
   /** The last value each key was seen to hold (cas expectations); index = key. */
   private final Long[] lastValue;
-  private final long meanIntervalNanos;
   private long nextProcess;
   private long nextAttempt = 1;
   private long nextValue = 1;
@@ -126,27 +146,40 @@ final class Workload {
   long completedOk;
   long completedFail;
   long completedInfo;
+  long txnsInvoked;
+  long txnsOk;
+  long txnsInfo;
 
-  Workload(Simulation sim, SimOptions.WorkloadOptions options, int size, int groups,
-      SimRandom random) {
+  /** {@code txns} draws the transactions, from a generator of its own. */
+  Workload(Simulation sim, SimOptions options, SimRandom random, SimRandom txns) {
     this.sim = sim;
-    this.options = options;
+    this.options = options.workload();
     this.random = random;
-    this.size = size;
-    this.groups = groups;
-    this.clients = new Client[options.clients()];
-    this.lastValue = new Long[options.keys() * groups];
-    this.meanIntervalNanos = (long) (options.clients() * 1e9 / options.opsPerSecond());
+    this.size = options.cluster().size();
+    this.groups = options.cluster().groups();
+    SimOptions.ListAppendOptions listAppend = options.listAppend();
+    this.txns = new TxnGenerator(listAppend, groups, txns);
+    this.lastValue = new Long[this.options.keys() * groups];
+    if (lastValue.length > TxnGenerator.FIRST_KEY) {
+      throw new IllegalArgumentException("KV keys reach into the list keys");
+    }
+    int kvClients = this.options.clients();
+    this.clients = new Client[kvClients + listAppend.clients()];
+    long kvInterval = (long) (kvClients * 1e9 / this.options.opsPerSecond());
+    long txnInterval = (long) (listAppend.clients() * 1e9 / listAppend.txnsPerSecond());
+    for (int i = 0; i < clients.length; i++) {
+      boolean transactional = i >= kvClients;
+      clients[i] = new Client(i, transactional, transactional ? txnInterval : kvInterval,
+          groups);
+    }
   }
 
   void start() {
-    for (int i = 0; i < clients.length; i++) {
-      Client c = new Client(i, groups);
+    for (Client c : clients) {
       c.process = nextProcess++;
-      c.target = 1 + i % size;
-      c.nominalNext = sim.now() + random.exponential(meanIntervalNanos);
-      clients[i] = c;
-      sim.schedule(new Event(c.nominalNext, Event.Kind.CLIENT_NEXT, 0, 0, i, 0, null));
+      c.target = 1 + c.index % size;
+      c.nominalNext = sim.now() + random.exponential(c.meanIntervalNanos);
+      sim.schedule(new Event(c.nominalNext, Event.Kind.CLIENT_NEXT, 0, 0, c.index, 0, null));
     }
   }
 
@@ -157,6 +190,40 @@ final class Workload {
       return;
     }
     long now = sim.now();
+    if (c.transactional) {
+      drawTxn(c);
+    } else {
+      drawKv(c);
+    }
+    c.busy = true;
+    c.attempts = 0;
+    c.retriedAfterTimeout = false;
+    c.invokedAt = now;
+    c.invokedInLiveness = liveness;
+    if (c.transactional) {
+      txnsInvoked++;
+    } else {
+      invoked++;
+    }
+    history(c).invoke(c.process, c.f, c.invokeValue, now);
+    sim.trace().record(now, Trace.Kind.CLIENT_INVOKE, c.target, 0, c.process, c.key,
+        c.invokeValue);
+    begin(c);
+  }
+
+  private void drawTxn(Client c) {
+    TxnGenerator.Drawn drawn = txns.next();
+    c.op = KvStateMachine.TXN;
+    c.f = Txn.F;
+    c.txn = drawn.ops();
+    c.key = drawn.ops().get(0).key();
+    c.group = drawn.group();
+    c.invokeValue = TxnGenerator.invokeValue(drawn.ops());
+    c.payload = ListTxn.encode(drawn.ops());
+    c.path = Path.SESSION;
+  }
+
+  private void drawKv(Client c) {
     c.key = random.nextLong(lastValue.length);
     c.group = 1 + c.key % groups;
     int roll = random.nextInt(options.getWeight() + options.putWeight() + options.casWeight());
@@ -182,31 +249,25 @@ final class Workload {
       c.invokeValue = Kv.casValue(c.key, c.first, c.second);
       c.path = Path.SESSION;
     }
-    c.busy = true;
-    c.attempts = 0;
-    c.retriedAfterTimeout = false;
-    c.invokedAt = now;
-    c.invokedInLiveness = liveness;
-    invoked++;
-    history.invoke(c.process, c.f, c.invokeValue, now);
-    sim.trace().record(now, Trace.Kind.CLIENT_INVOKE, c.target, 0, c.process, c.key,
-        c.invokeValue);
-    begin(c);
+    c.payload = KvStateMachine.command(c.op, c.key, c.first, c.second);
+  }
+
+  private HistoryBuilder history(Client c) {
+    return c.transactional ? txnHistory : history;
   }
 
   /** Prepares the operation's command (registering first if it needs a session) and sends it. */
   private void begin(Client c) {
-    byte[] kv = KvStateMachine.command(c.op, c.key, c.first, c.second);
     int g = (int) c.group - 1;
     c.registering = c.path == Path.SESSION && c.clientId[g] == 0;
     if (c.registering) {
       c.command = SessionStateMachine.register();
     } else if (c.path == Path.SESSION) {
-      c.command = SessionStateMachine.command(c.clientId[g], ++c.sequence[g], kv);
+      c.command = SessionStateMachine.command(c.clientId[g], ++c.sequence[g], c.payload);
     } else if (c.path == Path.LOG_GET) {
-      c.command = SessionStateMachine.unsessioned(kv);
+      c.command = SessionStateMachine.unsessioned(c.payload);
     } else {
-      c.command = kv; // ReadIndex: the node runs the get against its own state machine.
+      c.command = c.payload; // ReadIndex: the node runs the get against its own state machine.
     }
     send(c, 0);
   }
@@ -269,7 +330,7 @@ final class Workload {
             c.attempt, reply);
         send(c, backoff);
       }
-      case READ -> complete(c, Completion.OK, KvStateMachine.getResult(reply.result()), reply);
+      case READ -> completeRead(c, reply.result(), reply);
       case APPLIED -> onApplied(c, reply);
     }
   }
@@ -300,39 +361,57 @@ final class Workload {
       return;
     }
     byte[] payload = result.payload();
-    if (c.op == KvStateMachine.GET) {
-      complete(c, Completion.OK, KvStateMachine.getResult(payload), reply);
+    if (c.op == KvStateMachine.GET || c.op == KvStateMachine.TXN) {
+      completeRead(c, payload, reply);
     } else {
       boolean applied = c.op != KvStateMachine.CAS || KvStateMachine.casApplied(payload);
-      complete(c, applied ? Completion.OK : Completion.FAIL, null, reply);
+      if (applied) {
+        lastValue[(int) c.key] = c.op == KvStateMachine.PUT ? c.first : c.second;
+      }
+      complete(c, applied ? Completion.OK : Completion.FAIL, c.invokeValue, reply);
     }
+  }
+
+  /** A get or a transaction returned {@code result}: the history records what it read. */
+  private void completeRead(Client c, byte[] result, Reply reply) {
+    if (c.op == KvStateMachine.TXN) {
+      complete(c, Completion.OK, TxnGenerator.okValue(c.txn, ListTxn.decodeResult(result)),
+          reply);
+      return;
+    }
+    Long value = KvStateMachine.getResult(result);
+    lastValue[(int) c.key] = value;
+    complete(c, Completion.OK, Kv.pair(c.key, value), reply);
   }
 
   /** How an operation ended, in Jepsen's terms. */
   private enum Completion { OK, FAIL, INFO }
 
-  private void complete(Client c, Completion completion, Long readValue, Reply reply) {
+  /** Records the end of the client's operation; {@code okValue} is what an ok records. */
+  private void complete(Client c, Completion completion, Object okValue, Reply reply) {
     long now = sim.now();
-    int key = (int) c.key;
     switch (completion) {
       case INFO -> {
-        history.info(c.process, c.f, c.invokeValue, now);
-        completedInfo++;
+        history(c).info(c.process, c.f, c.invokeValue, now);
+        if (c.transactional) {
+          txnsInfo++;
+        } else {
+          completedInfo++;
+        }
         c.process = nextProcess++; // Its operation stays open forever: a new process goes on.
       }
       case FAIL -> {
+        // Only a cas fails: a transaction always applies.
         history.fail(c.process, c.f, c.invokeValue, now);
         completedFail++;
       }
       case OK -> {
-        if (c.op == KvStateMachine.GET) {
-          lastValue[key] = readValue;
-          history.ok(c.process, c.f, Kv.pair(c.key, readValue), now);
+        history(c).ok(c.process, c.f, okValue, now);
+        if (c.transactional) {
+          txnsOk++;
         } else {
-          lastValue[key] = c.op == KvStateMachine.PUT ? c.first : c.second;
-          history.ok(c.process, c.f, c.invokeValue, now);
+          completedOk++;
         }
-        completedOk++;
         if (c.retriedAfterTimeout && c.path == Path.SESSION) {
           sim.marks().hit(SimMark.RETRIED_COMMAND_COMPLETED);
         }
@@ -365,7 +444,8 @@ final class Workload {
     if (liveness && c.livenessLeft == 0) {
       return;
     }
-    c.nominalNext = Math.max(c.nominalNext + random.exponential(meanIntervalNanos), sim.now());
+    c.nominalNext = Math.max(c.nominalNext + random.exponential(c.meanIntervalNanos),
+        sim.now());
     sim.schedule(new Event(c.nominalNext, Event.Kind.CLIENT_NEXT, 0, 0, c.index, 0, null));
   }
 
@@ -411,7 +491,13 @@ final class Workload {
     return out.toString();
   }
 
+  /** The KV clients' history, for the linearizability checker. */
   History history() {
     return history.build();
+  }
+
+  /** The list-append clients' history, for the strict-serializability check. */
+  History txnHistory() {
+    return txnHistory.build();
   }
 }

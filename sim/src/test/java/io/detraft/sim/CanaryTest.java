@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 class CanaryTest {
   static final int MAX_SEEDS = 200;
   static final int MAX_STALE_READ_SEEDS = 20;
+  static final int MAX_STALE_TXN_SEEDS = 10;
   static final double SAFETY_SECONDS = 5;
 
   /** Runs crash-heavy seeds 1, 2, ... until one fails; returns it, or fails the test. */
@@ -76,6 +77,24 @@ class CanaryTest {
         PlantedFaults::partitionHeavy);
     assertEquals("linearizability", result.oracle(), result::report);
     assertTrue(result.seed() <= MAX_STALE_READ_SEEDS, result::line);
+  }
+
+  /**
+   * A host that runs read-only transactions on its local state machine, off the log, answers
+   * from a node cut off from the majority with lists that miss appends already acknowledged:
+   * the strict-serializability check of the list-append history must notice, within {@link
+   * #MAX_STALE_TXN_SEEDS} partition-heavy seeds. No Raft oracle watches what reads return, and
+   * the KV clients' history stays linearizable, so the list-append check alone must find it.
+   */
+  @Test
+  void catchesReadOnlyTransactionsOffTheLog() {
+    SimResult result = firstFailure("read-only txns off the log", PlantedFaults.staleTxnReads(),
+        PlantedFaults::partitionHeavy);
+    assertEquals("strict-serializability", result.oracle(), result::report);
+    assertTrue(result.seed() <= MAX_STALE_TXN_SEEDS, result::line);
+    assertTrue(result.report().contains("options: " + result.options().describe()),
+        result::report);
+    assertFalse(result.traceTail().isEmpty(), result::report);
   }
 
   @Test

@@ -67,6 +67,11 @@ final class PlantedFaults {
     return SimHooks.defaults().withStaleReads(true);
   }
 
+  /** A host that answers read-only transactions from its local state machine, off the log. */
+  static SimHooks staleTxnReads() {
+    return SimHooks.defaults().withStaleTxnReads(true);
+  }
+
   /**
    * A crash-heavy fault mix on top of a seed's own options: frequent crashes, quick restarts
    * and slow fsyncs, so a crash often lands while a write is not yet durable.
@@ -84,10 +89,12 @@ final class PlantedFaults {
    * A partition-heavy, read-heavy mix on top of a seed's own options: the network splits
    * every few hundred milliseconds, and clients read and write a few keys, every get through
    * the read path (no gets through the log), so a node cut off from the majority is asked for
-   * values the majority has overwritten.
+   * values the majority has overwritten. Five list-append clients run transactions of one or
+   * two micro-ops on one key per group (at a time), most of them read-only.
    */
   static SimOptions partitionHeavy(long seed, double safetySeconds) {
     SimOptions options = SimOptions.derive(seed).withSafetySeconds(safetySeconds);
+    SimOptions.ListAppendOptions l = options.listAppend();
     long ms = SimOptions.MS;
     SimOptions.NetworkOptions n = options.network();
     SimOptions.WorkloadOptions w = options.workload();
@@ -96,6 +103,7 @@ final class PlantedFaults {
             n.paretoTail(), n.tailScale(), n.tailShape(), n.delayMaxNanos(), n.reorder(), true,
             400 * ms, 2000 * ms, n.clogging(), n.clogEveryNanos(), n.clogMaxNanos()))
         .withWorkload(new SimOptions.WorkloadOptions(w.clients(), w.opsPerSecond(), 4, 2, 1, 2,
-            w.timeoutNanos(), w.clientLatencyNanos(), 0, w.sessionTimeoutEntries()));
+            w.timeoutNanos(), w.clientLatencyNanos(), 0, w.sessionTimeoutEntries()))
+        .withListAppend(new SimOptions.ListAppendOptions(5, 100, 1, l.appendsPerKey(), 2, 0.7));
   }
 }

@@ -28,12 +28,14 @@ class SweepTest {
     long crashes = 0;
     long partitions = 0;
     long ops = 0;
+    long txns = 0;
     for (long seed = 1000; seed < 1000 + SEEDS; seed++) {
       SimResult result = new Simulation(Main.optionsFor(seed, SAFETY_SECONDS)).run();
       simulated += result.simulatedNanos() / 1e9;
       crashes += result.stats().crashes();
       partitions += result.stats().partitions();
       ops += result.stats().opsOk();
+      txns += result.stats().txnsOk();
       marks.addAll(result.marks(), false);
       seedsHit.addAll(result.marks(), true);
       if (result.verdict() == SimResult.Verdict.UNKNOWN) {
@@ -45,12 +47,12 @@ class SweepTest {
       }
     }
     System.out.printf("mini sweep: %d seeds, %.0f simulated s, %d crashes, %d partitions,"
-        + " %d ok ops; marks:%n%s", SEEDS, simulated, crashes, partitions, ops,
-        marks.table(seedsHit));
+        + " %d ok ops, %d ok transactions; marks:%n%s", SEEDS, simulated, crashes, partitions,
+        ops, txns, marks.table(seedsHit));
     assertEquals(List.of(), failures);
-    // The sweep must actually exercise faults and the workload.
-    assertTrue(crashes > 200 && partitions > 80 && ops > 40_000,
-        "crashes=" + crashes + " partitions=" + partitions + " ops=" + ops);
+    // The sweep must actually exercise faults and both workloads.
+    assertTrue(crashes > 200 && partitions > 80 && ops > 40_000 && txns > 10_000,
+        "crashes=" + crashes + " partitions=" + partitions + " ops=" + ops + " txns=" + txns);
     assertEquals(List.of(), marks.neverHit(), "marks no seed of the mini sweep hit");
   }
 }
