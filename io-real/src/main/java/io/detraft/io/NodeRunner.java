@@ -37,7 +37,9 @@ import java.util.concurrent.locks.LockSupport;
  * </ol>
  *
  * <p>On start, each group's newest snapshot is loaded and its state machine restored from it,
- * and only the log after it is replayed. Other threads only enqueue (bounded queues) and read
+ * and only the log after it (or after what the state machine says it already applied) is
+ * replayed. A state machine implementing {@link BatchingStateMachine} applies the committed
+ * entries of each Ready as one unit. Other threads only enqueue (bounded queues) and read
  * published status. Futures complete on the Raft thread: dependent actions that are not quick
  * belong in an {@code *Async} stage. A failure of the disk or of a state machine stops the
  * runner (fail-stop): continuing after a failed fsync could acknowledge what is not durable.
@@ -137,7 +139,10 @@ public final class NodeRunner implements AutoCloseable {
    *     record every later change); a node joining an existing group passes the current
    *     voters, which do not include it, and waits to be added
    * @param appliedIndex what {@code stateMachine} already reflects (0 for an in-memory one);
-   *     if the newest snapshot is newer, the state machine is restored from it
+   *     if the newest snapshot is newer, the state machine is restored from it. It may be
+   *     ahead of the commit index the log recorded durably (a state machine that persists
+   *     itself may have applied entries before their commit index reached the disk): entries
+   *     up to it count as committed, and only later ones are applied
    */
   public record Group(long id, Membership voters, StateMachine stateMachine, long appliedIndex) {
     public static Group of(long id, Membership voters, StateMachine stateMachine) {

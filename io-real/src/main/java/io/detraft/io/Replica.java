@@ -3,6 +3,7 @@ package io.detraft.io;
 import io.detraft.core.Config;
 import io.detraft.core.Entry;
 import io.detraft.core.EntryType;
+import io.detraft.core.HardState;
 import io.detraft.core.Membership;
 import io.detraft.core.MembershipChange;
 import io.detraft.core.ProposeResult;
@@ -41,10 +42,14 @@ final class Replica {
   /** A leadership transfer to {@code target}, waiting to see it lead. */
   private record Transfer(long target, CompletableFuture<Void> future, long deadlineNanos) {}
 
+  private static final byte[] EMPTY = new byte[0];
+
   final long group;
   final RawNode node;
   final GroupLog log;
   private final StateMachine stateMachine;
+  /** {@link #stateMachine} if it applies committed entries in batches, else null. */
+  private final BatchingStateMachine batching;
   private final long nodeId;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
   private final PendingReads reads = new PendingReads();
@@ -66,6 +71,7 @@ final class Replica {
     this.node = node;
     this.log = log;
     this.stateMachine = stateMachine;
+    this.batching = stateMachine instanceof BatchingStateMachine b ? b : null;
     this.applied = applied;
     this.status = node.status();
     this.membership = node.membership();
@@ -91,6 +97,20 @@ final class Replica {
     if (applied < snapshot.index()) {
       g.stateMachine().restore(snapshot.data());
       applied = snapshot.index();
+    } else if (applied > log.hardState().commit()) {
+      // A state machine that keeps its own state may have applied entries whose commit
+      // index was not yet durable (it is written lazily, with the next sync). Only committed
+      // entries are ever applied, and a committed entry never leaves a log, so everything up
+      // to the applied index is committed: say so, and apply only what comes after it.
+      if (applied > log.lastIndex()) {
+        throw new IllegalStateException("group " + g.id() + ": the state machine applied"
+            + " up to index " + applied + ", but the log ends at " + log.lastIndex()
+            + " (a write-ahead log from another node or an older copy?)");
+      }
+      HardState hs = log.hardState();
+      HardState raised = new HardState(hs.term(), hs.vote(), applied);
+      log.setHardState(raised);
+      wal.saveHardState(g.id(), raised); // synced by the runner before it starts
     }
     RawNode node = host.addGroup(config, log, ThreadLocalRandom.current().nextLong(), applied);
     return new Replica(g.id(), node, log, g.stateMachine(), applied);
@@ -194,15 +214,30 @@ final class Replica {
         fail(pending.pollFirst(), Reason.LEADERSHIP_LOST, 0, "replaced by a snapshot");
       }
     }
-    for (Entry entry : rd.committedEntries()) {
-      byte[] result = null;
-      // Empty normal entries are the no-ops new leaders commit; configuration entries are
-      // Raft's business. Neither is a command for the state machine.
-      if (entry.type() == EntryType.NORMAL && entry.data().length > 0) {
-        result = stateMachine.apply(entry.index(), entry.data());
+    List<Entry> committed = rd.committedEntries();
+    if (!committed.isEmpty()) {
+      // Every result is delivered only once the whole run is applied (and, for a batching
+      // state machine, made visible as a unit).
+      byte[][] results = new byte[committed.size()][];
+      if (batching != null) {
+        batching.beginBatch();
       }
-      applied = entry.index();
-      settle(entry, result == null ? new byte[0] : result);
+      for (int i = 0; i < results.length; i++) {
+        Entry entry = committed.get(i);
+        // Empty normal entries are the no-ops new leaders commit; configuration entries are
+        // Raft's business. Neither is a command for the state machine.
+        if (entry.type() == EntryType.NORMAL && entry.data().length > 0) {
+          results[i] = stateMachine.apply(entry.index(), entry.data());
+        }
+      }
+      if (batching != null) {
+        batching.endBatch();
+      }
+      for (int i = 0; i < results.length; i++) {
+        Entry entry = committed.get(i);
+        applied = entry.index();
+        settle(entry, results[i] == null ? EMPTY : results[i]);
+      }
     }
     for (ReadState state : rd.readStates()) {
       reads.confirm(state, applied);
