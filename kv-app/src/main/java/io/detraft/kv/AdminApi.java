@@ -1,8 +1,7 @@
 package io.detraft.kv;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.detraft.core.Membership;
+import io.detraft.kv.HttpServer.Exchange;
 import io.detraft.core.Status;
 import io.detraft.io.NodeRunner;
 import java.nio.charset.StandardCharsets;
@@ -54,16 +53,16 @@ final class AdminApi {
   }
 
   void register(HttpServer http) {
-    http.createContext("/v1/status", e -> api.handle(e, (ex, start) -> status(ex)));
-    http.createContext("/v1/members", e -> api.handle(e, this::members));
-    http.createContext("/v1/leader/transfer", e -> api.handle(e, this::transfer));
-    http.createContext("/v1/snapshot", e -> api.handle(e, this::snapshot));
-    http.createContext("/metrics", e -> api.handle(e, (ex, start) -> Http.send(ex, 200,
+    http.route("/v1/status", e -> api.handle(e, (ex, start) -> status(ex)));
+    http.route("/v1/members", e -> api.handle(e, this::members));
+    http.route("/v1/leader/transfer", e -> api.handle(e, this::transfer));
+    http.route("/v1/snapshot", e -> api.handle(e, this::snapshot));
+    http.route("/metrics", e -> api.handle(e, (ex, start) -> Http.send(ex, 200,
         "text/plain; version=0.0.4", metrics.render(server.nodeId(), runner, groups)
             .getBytes(StandardCharsets.UTF_8), 0)));
   }
 
-  private void status(HttpExchange exchange) {
+  private void status(Exchange exchange) {
     StringBuilder out = new StringBuilder(256 + groups.size() * 160);
     out.append("{\"node\":").append(server.nodeId()).append(",\"cluster\":")
         .append(Json.quote(server.clusterId())).append(",\"running\":")
@@ -82,9 +81,9 @@ final class AdminApi {
     Http.json(exchange, 200, out.append("]}").toString());
   }
 
-  private void members(HttpExchange exchange, long start) {
-    String path = exchange.getRequestURI().getPath();
-    switch (exchange.getRequestMethod()) {
+  private void members(Exchange exchange, long start) {
+    String path = exchange.rawPath();
+    switch (exchange.method()) {
       case "GET" -> Http.json(exchange, 200, membersJson());
       case "POST" -> add(exchange, start);
       case "DELETE" -> {
@@ -125,7 +124,7 @@ final class AdminApi {
     return out.append('}').toString();
   }
 
-  private void add(HttpExchange exchange, long start) {
+  private void add(Exchange exchange, long start) {
     Map<String, Object> body;
     try {
       body = Json.parseObject(new String(Http.body(exchange, 4096), StandardCharsets.UTF_8));
@@ -168,7 +167,7 @@ final class AdminApi {
             + Json.quote(role) + ",\"complete\":" + done + "}"));
   }
 
-  private void remove(HttpExchange exchange, long start, long id) {
+  private void remove(Exchange exchange, long start, long id) {
     if (!runner.membership(1).isMember(id) && book.node(id) == null) {
       throw KvException.notFound("node " + id + " is not a member");
     }
@@ -199,7 +198,7 @@ final class AdminApi {
     });
   }
 
-  private void transfer(HttpExchange exchange, long start) {
+  private void transfer(Exchange exchange, long start) {
     Map<String, Object> body;
     try {
       body = Json.parseObject(new String(Http.body(exchange, 4096), StandardCharsets.UTF_8));
@@ -242,8 +241,8 @@ final class AdminApi {
     });
   }
 
-  private void snapshot(HttpExchange exchange, long start) {
-    if (!exchange.getRequestMethod().equals("POST")) {
+  private void snapshot(Exchange exchange, long start) {
+    if (!exchange.method().equals("POST")) {
       throw new KvException(405, "method_not_allowed", "use POST");
     }
     Map<Long, Long> indexes = new TreeMap<>();

@@ -156,7 +156,10 @@ public final class ChronicleKvStore implements KvStore {
         .entries(sizing.entries())
         .averageKeySize(sizing.averageKeyBytes())
         .averageValueSize(sizing.averageValueBytes())
-        .maxBloatFactor(sizing.maxBloatFactor());
+        .maxBloatFactor(sizing.maxBloatFactor())
+        // KvStore's put and remove return nothing: spare the map copying out the old value.
+        .putReturnsNull(true)
+        .removeReturnsNull(true);
     return recover ? builder.recoverPersistedTo(file.toFile(), false)
         : builder.createPersistedTo(file.toFile());
   }

@@ -1,10 +1,7 @@
 package io.detraft.kv;
 
-import com.sun.net.httpserver.HttpExchange;
+import io.detraft.kv.HttpServer.Exchange;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
@@ -18,75 +15,40 @@ final class Http {
 
   private Http() {}
 
-  static void ok(HttpExchange exchange) {
+  static void ok(Exchange exchange) {
     send(exchange, 200, JSON, OK_BODY, 0);
   }
 
-  static void json(HttpExchange exchange, int status, String json) {
+  static void json(Exchange exchange, int status, String json) {
     send(exchange, status, JSON, json.getBytes(StandardCharsets.UTF_8), 0);
   }
 
-  static void error(HttpExchange exchange, KvException e, Metrics metrics) {
+  static void error(Exchange exchange, KvException e, Metrics metrics) {
     metrics.error(e.code);
     send(exchange, e.status, JSON, Json.error(e.code, e.getMessage())
         .getBytes(StandardCharsets.UTF_8), e.leaderHint);
   }
 
-  /** Sends a complete answer and closes the exchange; a vanished client is not an error. */
-  static void send(HttpExchange exchange, int status, String contentType, byte[] body,
+  /** Sends a complete answer (once; later calls are ignored). Never blocks. */
+  static void send(Exchange exchange, int status, String contentType, byte[] body,
       long leaderHint) {
-    try {
-      exchange.getResponseHeaders().set("Content-Type", contentType);
-      if (leaderHint != 0) {
-        exchange.getResponseHeaders().set(LEADER_HEADER, String.valueOf(leaderHint));
-      }
-      exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-      if (body.length > 0) {
-        try (OutputStream out = exchange.getResponseBody()) {
-          out.write(body);
-        }
-      }
-    } catch (IOException e) {
-      // The client went away; nothing to tell it.
-    } finally {
-      exchange.close();
-    }
+    exchange.respond(status, contentType, body, leaderHint);
   }
 
   /** The request body, refusing more than {@code limit} bytes with a 413. */
-  static byte[] body(HttpExchange exchange, int limit) {
-    String declared = exchange.getRequestHeaders().getFirst("Content-Length");
-    if (declared != null) {
-      long length;
-      try {
-        length = Long.parseLong(declared.trim());
-      } catch (NumberFormatException e) {
-        throw KvException.badRequest("bad Content-Length");
-      }
-      if (length > limit) {
-        throw new KvException(413, "body_too_large", "the body has " + length
-            + " bytes; the limit is " + limit);
-      }
+  static byte[] body(Exchange exchange, int limit) {
+    byte[] body = exchange.body();
+    if (body.length > limit) {
+      throw new KvException(413, "body_too_large", "the body has " + body.length
+          + " bytes; the limit is " + limit);
     }
-    try (InputStream in = exchange.getRequestBody()) {
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      byte[] buffer = new byte[8192];
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        if (out.size() + n > limit) {
-          throw new KvException(413, "body_too_large", "the body exceeds " + limit + " bytes");
-        }
-        out.write(buffer, 0, n);
-      }
-      return out.toByteArray();
-    } catch (IOException e) {
-      throw KvException.badRequest("reading the body failed: " + e.getMessage());
-    }
+    return body;
   }
 
   /** Query parameters, percent-decoded; a name without '=' maps to "". */
-  static Map<String, String> query(HttpExchange exchange) {
+  static Map<String, String> query(Exchange exchange) {
     Map<String, String> out = new HashMap<>();
-    String raw = exchange.getRequestURI().getRawQuery();
+    String raw = exchange.rawQuery();
     if (raw == null || raw.isEmpty()) {
       return out;
     }
@@ -101,8 +63,8 @@ final class Http {
   }
 
   /** A query parameter's raw bytes (values may be binary), or null. */
-  static byte[] queryBytes(HttpExchange exchange, String name) {
-    String raw = exchange.getRequestURI().getRawQuery();
+  static byte[] queryBytes(Exchange exchange, String name) {
+    String raw = exchange.rawQuery();
     if (raw == null) {
       return null;
     }

@@ -1,8 +1,7 @@
 package io.detraft.kv;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.detraft.core.SessionStateMachine;
+import io.detraft.kv.HttpServer.Exchange;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +27,7 @@ import java.util.concurrent.Executor;
  *
  * <p>Writes may carry {@code Detraft-Client} and {@code Detraft-Sequence} headers to run in a
  * client session (exactly once across retries). Handlers never block: they start the work and
- * answer from its completion, on the executor.
+ * answer from its completion.
  */
 final class HttpApi {
   static final String CLIENT_HEADER = "Detraft-Client";
@@ -57,28 +56,20 @@ final class HttpApi {
   }
 
   void register(HttpServer server) {
-    server.createContext("/v1/kv/", e -> handle(e, this::kv));
-    server.createContext("/v1/txn", e -> handle(e, this::txn));
-    server.createContext("/v1/sessions", e -> handle(e, this::session));
-    server.createContext("/v1/internal/propose", e -> handle(e, this::internalPropose));
+    server.route("/v1/kv/", e -> handle(e, this::kv));
+    server.route("/v1/txn", e -> handle(e, this::txn));
+    server.route("/v1/sessions", e -> handle(e, this::session));
+    server.route("/v1/internal/propose", e -> handle(e, this::internalPropose));
   }
 
   /** Runs a handler, turning a thrown KvException into its JSON answer. */
   interface Handler {
-    void handle(HttpExchange exchange, long startNanos);
+    void handle(Exchange exchange, long startNanos);
   }
 
-  void handle(HttpExchange exchange, Handler handler) {
+  /** Runs {@code handler} (the body has arrived in full: it never blocks). */
+  void handle(Exchange exchange, Handler handler) {
     long start = System.nanoTime();
-    if (!bodyBuffered(exchange)) {
-      // Reading it could block the dispatcher, and with it every other connection.
-      executor.execute(() -> run(exchange, handler, start));
-      return;
-    }
-    run(exchange, handler, start);
-  }
-
-  private void run(HttpExchange exchange, Handler handler, long start) {
     try {
       handler.handle(exchange, start);
     } catch (KvException e) {
@@ -88,32 +79,17 @@ final class HttpApi {
     }
   }
 
-  /** Whether the whole request body (if any) already sits in the server's input buffer. */
-  private static boolean bodyBuffered(HttpExchange exchange) {
-    String length = exchange.getRequestHeaders().getFirst("Content-Length");
-    if (length == null) {
-      return exchange.getRequestHeaders().getFirst("Transfer-Encoding") == null;
-    }
-    try {
-      long n = Long.parseLong(length.trim());
-      return n <= 0 || exchange.getRequestBody().available() >= n;
-    } catch (NumberFormatException | java.io.IOException e) {
-      return false;
-    }
-  }
-
   /** Answers of at most this many bytes are written by whichever thread completes the work. */
   private static final int INLINE_ANSWER_BYTES = 16 << 10;
 
   /**
-   * Answers when {@code future} completes. A small answer is written at once by the
-   * completing thread (often the Raft thread: a write of a few hundred bytes into an idle
-   * socket buffer does not block, and it saves a thread hand-off per request); a large one, or
-   * a failure of unknown size, goes through the executor so the Raft thread never waits on a
-   * slow client.
+   * Answers when {@code future} completes. A small answer is built and sent at once by the
+   * completing thread (often the Raft thread: sending never blocks, and it saves a thread
+   * hand-off per request); a large one, or a failure of unknown size, is built on the
+   * executor, so that the Raft thread does not spend its time rendering big JSON.
    */
-  <T> void answer(HttpExchange exchange, String op, long start, CompletableFuture<T> future,
-      java.util.function.BiConsumer<HttpExchange, T> onSuccess) {
+  <T> void answer(Exchange exchange, String op, long start, CompletableFuture<T> future,
+      java.util.function.BiConsumer<Exchange, T> onSuccess) {
     java.util.function.BiConsumer<T, Throwable> respond = (value, failure) -> {
       try {
         if (failure != null) {
@@ -146,12 +122,12 @@ final class HttpApi {
     return value == null ? 0 : Long.MAX_VALUE;
   }
 
-  private void kv(HttpExchange exchange, long start) {
-    String rawPath = exchange.getRequestURI().getRawPath();
+  private void kv(Exchange exchange, long start) {
+    String rawPath = exchange.rawPath();
     byte[] key = Http.percentDecode(rawPath.substring("/v1/kv/".length()), false);
     checkKey(key);
     long group = partitioner.groupOf(key);
-    switch (exchange.getRequestMethod()) {
+    switch (exchange.method()) {
       case "GET" -> {
         boolean stale = "stale".equals(Http.query(exchange).get("consistency"));
         answer(exchange, stale ? "get_stale" : "get", start,
@@ -185,11 +161,11 @@ final class HttpApi {
         write(exchange, op, start, group, command);
       }
       default -> throw new KvException(405, "method_not_allowed",
-          exchange.getRequestMethod() + " is not allowed on /v1/kv/");
+          exchange.method() + " is not allowed on /v1/kv/");
     }
   }
 
-  private void txn(HttpExchange exchange, long start) {
+  private void txn(Exchange exchange, long start) {
     requirePost(exchange);
     Object ops = parseBody(exchange).get("ops");
     if (!(ops instanceof List<?> list) || list.isEmpty() || list.size() > KvCommand.MAX_TXN_OPS) {
@@ -231,19 +207,19 @@ final class HttpApi {
     write(exchange, "txn", start, group, new KvCommand.Txn(txnOps));
   }
 
-  private void write(HttpExchange exchange, String op, long start, long group,
+  private void write(Exchange exchange, String op, long start, long group,
       KvCommand command) {
     byte[] envelope = envelope(exchange, command.encode());
     answer(exchange, op, start, router.propose(group, envelope),
         (ex, result) -> sendResult(ex, op, result));
   }
 
-  private static byte[] envelope(HttpExchange exchange, byte[] payload) {
-    String client = exchange.getRequestHeaders().getFirst(CLIENT_HEADER);
+  private static byte[] envelope(Exchange exchange, byte[] payload) {
+    String client = exchange.header(CLIENT_HEADER);
     if (client == null) {
       return SessionStateMachine.unsessioned(payload);
     }
-    String sequence = exchange.getRequestHeaders().getFirst(SEQUENCE_HEADER);
+    String sequence = exchange.header(SEQUENCE_HEADER);
     try {
       return SessionStateMachine.command(Long.parseLong(client.trim()),
           Long.parseLong(String.valueOf(sequence).trim()), payload);
@@ -266,7 +242,7 @@ final class HttpApi {
     };
   }
 
-  private void sendResult(HttpExchange exchange, String op, byte[] envelope) {
+  private void sendResult(Exchange exchange, String op, byte[] envelope) {
     KvResult r = unwrap(envelope);
     switch (r.status()) {
       case OK -> {
@@ -286,7 +262,7 @@ final class HttpApi {
     }
   }
 
-  private void sendValue(HttpExchange exchange, KvResult r) {
+  private void sendValue(Exchange exchange, KvResult r) {
     if (r.status() == KvResult.Status.NOT_FOUND) {
       throw KvException.notFound("no such key");
     }
@@ -297,7 +273,7 @@ final class HttpApi {
     }
   }
 
-  private void session(HttpExchange exchange, long start) {
+  private void session(Exchange exchange, long start) {
     requirePost(exchange);
     long group = groupParameter(exchange);
     answer(exchange, "register", start,
@@ -307,7 +283,7 @@ final class HttpApi {
         });
   }
 
-  private void internalPropose(HttpExchange exchange, long start) {
+  private void internalPropose(Exchange exchange, long start) {
     requirePost(exchange);
     long group = groupParameter(exchange);
     byte[] command = Http.body(exchange, limits.maxBodyBytes() + 64);
@@ -318,7 +294,7 @@ final class HttpApi {
         (ex, result) -> Http.send(ex, 200, Http.BYTES, result, 0));
   }
 
-  private long groupParameter(HttpExchange exchange) {
+  private long groupParameter(Exchange exchange) {
     try {
       long group = Long.parseLong(Http.query(exchange).getOrDefault("group", ""));
       if (group < 1 || group > partitioner.groups()) {
@@ -347,7 +323,7 @@ final class HttpApi {
     }
   }
 
-  private Map<String, Object> parseBody(HttpExchange exchange) {
+  private Map<String, Object> parseBody(Exchange exchange) {
     try {
       return Json.parseObject(new String(Http.body(exchange, limits.maxBodyBytes()),
           StandardCharsets.UTF_8));
@@ -356,8 +332,8 @@ final class HttpApi {
     }
   }
 
-  private static void requirePost(HttpExchange exchange) {
-    if (!exchange.getRequestMethod().equals("POST")) {
+  private static void requirePost(Exchange exchange) {
+    if (!exchange.method().equals("POST")) {
       throw new KvException(405, "method_not_allowed", "use POST");
     }
   }

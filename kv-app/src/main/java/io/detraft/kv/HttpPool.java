@@ -1,17 +1,16 @@
 package io.detraft.kv;
 
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -109,33 +108,98 @@ final class HttpPool implements AutoCloseable {
     }
   }
 
+  /**
+   * Closes connections whose exchange ran past its deadline. Reads and writes block in the
+   * system call itself (a socket timeout would make the JDK poll before every read: three
+   * system calls instead of one per answer); closing the channel wakes a blocked one.
+   */
+  private static final class Watchdog {
+    static final java.util.Set<Connection> OPEN = ConcurrentHashMap.newKeySet();
+    private static Thread thread;
+
+    static synchronized void watch(Connection c) {
+      OPEN.add(c);
+      if (thread == null) {
+        thread = new Thread(Watchdog::run, "detraft-http-client-watchdog");
+        thread.setDaemon(true);
+        thread.start();
+      }
+    }
+
+    private static void run() {
+      while (true) {
+        try {
+          Thread.sleep(50);
+        } catch (InterruptedException e) {
+          return;
+        }
+        long now = System.nanoTime();
+        for (Connection c : OPEN) {
+          c.closeIfOverdue(now);
+        }
+      }
+    }
+  }
+
   private static final class Connection {
-    private final Socket socket;
-    private final InputStream in;
-    private final OutputStream out;
+    private final SocketChannel channel;
     private final String host;
+    private final long timeoutNanos;
+    /** Received bytes not yet consumed: {@code in[pos, limit)}. */
+    private byte[] in = new byte[8192];
+    private int pos;
+    private int limit;
+    /** When the exchange in progress times out (System.nanoTime), or 0 when idle. */
+    private volatile long deadline;
+    private volatile boolean timedOut;
     boolean reusable;
     private boolean used;
 
     Connection(InetSocketAddress address, int timeoutMillis) throws IOException {
-      socket = new Socket();
+      timeoutNanos = timeoutMillis * 1_000_000L;
+      channel = SocketChannel.open();
+      Watchdog.watch(this);
+      deadline = System.nanoTime() + timeoutNanos;
       try {
-        socket.setTcpNoDelay(true);
-        socket.connect(address, timeoutMillis);
-        socket.setSoTimeout(timeoutMillis);
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        channel.connect(address);
       } catch (IOException e) {
-        socket.close();
-        throw e;
+        close();
+        throw timedOut ? new java.net.SocketTimeoutException("connect timed out") : e;
+      } finally {
+        deadline = 0;
       }
-      in = new BufferedInputStream(socket.getInputStream(), 8192);
-      out = new BufferedOutputStream(socket.getOutputStream(), 8192);
       host = address.getHostString() + ":" + address.getPort();
+    }
+
+    void closeIfOverdue(long now) {
+      long d = deadline;
+      if (d != 0 && now - d > 0) {
+        timedOut = true;
+        close();
+      }
     }
 
     Response exchange(String method, String target, Map<String, String> headers, byte[] body)
         throws IOException {
       boolean reused = used;
       used = true;
+      deadline = System.nanoTime() + timeoutNanos;
+      try {
+        return exchange(method, target, headers, body, reused);
+      } catch (IOException e) {
+        if (timedOut) {
+          throw new java.net.SocketTimeoutException("no answer within "
+              + timeoutNanos / 1_000_000 + " ms");
+        }
+        throw e;
+      } finally {
+        deadline = 0;
+      }
+    }
+
+    private Response exchange(String method, String target, Map<String, String> headers,
+        byte[] body, boolean reused) throws IOException {
       StringBuilder head = new StringBuilder(128).append(method).append(' ').append(target)
           .append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n");
       headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
@@ -143,27 +207,37 @@ final class HttpPool implements AutoCloseable {
         head.append("Content-Length: ").append(body.length).append("\r\n");
       }
       head.append("\r\n");
+      int headLength = head.length();
+      byte[] request = new byte[headLength + (body == null ? 0 : body.length)];
+      for (int i = 0; i < headLength; i++) {
+        request[i] = (byte) head.charAt(i); // ASCII by construction (ISO-8859-1 at worst)
+      }
+      if (body != null) {
+        System.arraycopy(body, 0, request, headLength, body.length);
+      }
       String status;
       try {
-        out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
-        if (body != null) {
-          out.write(body);
+        ByteBuffer out = ByteBuffer.wrap(request);
+        while (out.hasRemaining()) {
+          channel.write(out);
         }
-        out.flush();
         status = readLine(reused);
-      } catch (java.net.SocketException e) {
-        if (reused) {
-          throw new StaleConnectionException(); // reset by a server that closed it while idle
+      } catch (StaleConnectionException e) {
+        throw e;
+      } catch (IOException e) {
+        if (reused && !timedOut && pos == limit) {
+          // Reset before a byte of an answer: a server that closed it while idle.
+          throw new StaleConnectionException();
         }
         throw e;
       }
-      if (!status.startsWith("HTTP/1.")) {
+      if (!status.startsWith("HTTP/1.") || status.length() < 12) {
         throw new IOException("not an HTTP answer: " + status);
       }
       int code = Integer.parseInt(status.substring(9, 12));
       long length = -1;
       boolean chunked = false;
-      boolean close = false;
+      boolean close = status.startsWith("HTTP/1.0");
       String contentType = "";
       long leader = 0;
       for (String line; !(line = readLine(false)).isEmpty(); ) {
@@ -186,24 +260,69 @@ final class HttpPool implements AutoCloseable {
         }
       }
       byte[] responseBody;
-      if (chunked) {
+      if (code == 204 || code == 304 || method.equals("HEAD")) {
+        responseBody = new byte[0];
+      } else if (chunked) {
         responseBody = readChunked();
       } else if (length >= 0) {
         if (length > MAX_BODY_BYTES) {
           throw new IOException("answer of " + length + " bytes");
         }
-        responseBody = in.readNBytes((int) length);
-        if (responseBody.length != length) {
-          throw new EOFException("answer cut short");
-        }
-      } else if (code == 204 || code == 304 || method.equals("HEAD")) {
-        responseBody = new byte[0];
+        responseBody = readBytes((int) length);
       } else {
-        responseBody = in.readAllBytes(); // delimited by close
+        responseBody = readToEnd(); // delimited by close
         close = true;
       }
-      reusable = !close;
+      reusable = !close && pos == limit; // leftover bytes would be a confused server
       return new Response(code, contentType, leader, responseBody);
+    }
+
+    /** Reads more into {@link #in}; false at the end of the stream. */
+    private boolean fill() throws IOException {
+      if (pos == limit) {
+        pos = 0;
+        limit = 0;
+      } else if (limit == in.length) {
+        if (pos > 0) {
+          System.arraycopy(in, pos, in, 0, limit - pos);
+          limit -= pos;
+          pos = 0;
+        } else {
+          in = Arrays.copyOf(in, in.length * 2);
+        }
+      }
+      int n = channel.read(ByteBuffer.wrap(in, limit, in.length - limit));
+      if (n < 0) {
+        return false;
+      }
+      limit += n;
+      return true;
+    }
+
+    private byte[] readBytes(int n) throws IOException {
+      byte[] out = new byte[n];
+      int have = Math.min(n, limit - pos);
+      System.arraycopy(in, pos, out, 0, have);
+      pos += have;
+      ByteBuffer rest = ByteBuffer.wrap(out, have, n - have);
+      while (rest.hasRemaining()) {
+        if (channel.read(rest) < 0) {
+          throw new EOFException("answer cut short");
+        }
+      }
+      return out;
+    }
+
+    private byte[] readToEnd() throws IOException {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      do {
+        out.write(in, pos, limit - pos);
+        pos = limit;
+        if (out.size() > MAX_BODY_BYTES) {
+          throw new IOException("answer too large");
+        }
+      } while (fill());
+      return out.toByteArray();
     }
 
     private byte[] readChunked() throws IOException {
@@ -211,8 +330,8 @@ final class HttpPool implements AutoCloseable {
       while (true) {
         String sizeLine = readLine(false);
         int semicolon = sizeLine.indexOf(';');
-        int size = Integer.parseInt(semicolon < 0 ? sizeLine : sizeLine.substring(0, semicolon),
-            16);
+        int size = Integer.parseInt((semicolon < 0 ? sizeLine : sizeLine.substring(0,
+            semicolon)).trim(), 16);
         if (size == 0) {
           while (!readLine(false).isEmpty()) {
             // trailers
@@ -222,33 +341,41 @@ final class HttpPool implements AutoCloseable {
         if (body.size() + size > MAX_BODY_BYTES) {
           throw new IOException("answer too large");
         }
-        body.write(in.readNBytes(size));
+        body.write(readBytes(size));
         readLine(false);
       }
     }
 
     private String readLine(boolean firstOnReused) throws IOException {
-      StringBuilder line = new StringBuilder(64);
+      int from = pos;
       while (true) {
-        int c = in.read();
-        if (c < 0) {
-          if (firstOnReused && line.length() == 0) {
+        for (int i = from; i < limit; i++) {
+          if (in[i] == '\n') {
+            int lineEnd = i > pos && in[i - 1] == '\r' ? i - 1 : i;
+            String line = new String(in, pos, lineEnd - pos, StandardCharsets.ISO_8859_1);
+            pos = i + 1;
+            return line;
+          }
+        }
+        from = limit - pos; // relative: fill() may move the bytes
+        boolean more = fill();
+        from += pos;
+        if (!more) {
+          if (firstOnReused && limit == pos) {
             throw new StaleConnectionException();
           }
           throw new EOFException("connection closed mid-answer");
         }
-        if (c == '\n') {
-          int n = line.length();
-          return n > 0 && line.charAt(n - 1) == '\r' ? line.substring(0, n - 1)
-              : line.toString();
+        if (limit - pos > 64 << 10) {
+          throw new IOException("answer head too long");
         }
-        line.append((char) c);
       }
     }
 
     void close() {
+      Watchdog.OPEN.remove(this);
       try {
-        socket.close();
+        channel.close();
       } catch (IOException e) {
         // Closing is all we wanted.
       }

@@ -1,11 +1,9 @@
 package io.detraft.kv;
 
-import com.sun.net.httpserver.HttpServer;
 import io.detraft.core.Membership;
 import io.detraft.core.Status;
 import io.detraft.io.NodeRunner;
 import io.detraft.io.TcpTransport;
-import io.detraft.io.WriteAheadLog;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -33,14 +31,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class KvServer implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(KvServer.class.getName());
-
-  static {
-    // The JDK's HTTP server leaves Nagle's algorithm on unless told otherwise; with
-    // delayed ACKs every small answer would then wait ~40 ms for the client's ACK.
-    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
-      System.setProperty("sun.net.httpserver.nodelay", "true");
-    }
-  }
 
   /**
    * How to start. A bootstrap gives {@code peers}; a join gives {@code join} (a member's HTTP
@@ -77,7 +67,9 @@ public final class KvServer implements AutoCloseable {
   /**
    * Knobs with sensible defaults; tests shrink them.
    *
-   * @param httpThreads threads answering HTTP (handlers never block on Raft)
+   * @param httpThreads threads for the slow paths of HTTP requests (forwarding a write to
+   *     the leader, rendering large answers); requests themselves are read, parsed and
+   *     started by the HTTP server's selector thread
    */
   public record Tuning(ChronicleKvStore.Sizing sizing, Duration tick, int electionTicks,
       int heartbeatTicks, NodeRunner.SnapshotPolicy snapshots, int httpThreads,
@@ -101,6 +93,9 @@ public final class KvServer implements AutoCloseable {
     }
   }
 
+  /** An HTTP connection without a request for this long is closed. */
+  private static final long IDLE_CONNECTION_MILLIS = 120_000;
+
   private final NodeMetadata metadata;
   private final List<Long> groups = new ArrayList<>();
   private final Map<Long, ChronicleKvStore> stores = new TreeMap<>();
@@ -114,14 +109,16 @@ public final class KvServer implements AutoCloseable {
   private KvServer(Options options) throws IOException {
     Identity.Resolved identity = Identity.resolve(options);
     NodeMetadata m = identity.metadata();
-    http = HttpServer.create(Peers.address(m.httpAddress()), 1024);
-    m = m.withAddresses(m.raftAddress(), Peers.format(http.getAddress()));
+    http = new HttpServer(Peers.address(m.httpAddress()), 1024,
+        HttpApi.Limits.defaults().maxBodyBytes() + 1024, IDLE_CONNECTION_MILLIS,
+        "detraft-http-" + m.nodeId());
+    m = m.withAddresses(m.raftAddress(), Peers.format(http.address()));
     Tuning tuning = options.tuning();
     AtomicInteger threads = new AtomicInteger();
     // Bounded: a flood waits in the queue, then runs on the HTTP dispatcher (back-pressure).
     executor = new ThreadPoolExecutor(tuning.httpThreads(), tuning.httpThreads(), 60,
         TimeUnit.SECONDS, new ArrayBlockingQueue<>(16_384), r -> {
-          Thread t = new Thread(r, "detraft-http-" + options.nodeId() + "-"
+          Thread t = new Thread(r, "detraft-worker-" + options.nodeId() + "-"
               + threads.incrementAndGet());
           t.setDaemon(true);
           return t;
@@ -186,15 +183,12 @@ public final class KvServer implements AutoCloseable {
             options.dataDir().resolve("raft"))
         .withTiming(tuning.tick(), tuning.electionTicks(), tuning.heartbeatTicks())
         .withSnapshots(tuning.snapshots());
-    Map<Long, Long> durableCommit = durableCommitIndexes(runnerOptions);
     List<NodeRunner.Group> runnerGroups = new ArrayList<>();
     for (long g : groups) {
       KvStateMachine sm = machines.get(g);
-      // The core requires applied <= the durable commit index, which a crash can leave
-      // behind the map's applied index; resume from the lower one (KvStateMachine skips
-      // what it already holds).
-      long applied = Math.min(sm.appliedIndex(), durableCommit.getOrDefault(g, 0L));
-      runnerGroups.add(new NodeRunner.Group(g, voters, sm, applied));
+      // The map may be ahead of the log's durable commit index (a crash before the commit
+      // index reached the disk); the runner counts what the map applied as committed.
+      runnerGroups.add(new NodeRunner.Group(g, voters, sm, sm.appliedIndex()));
     }
     runner = NodeRunner.start(runnerOptions, transport, runnerGroups);
 
@@ -205,10 +199,6 @@ public final class KvServer implements AutoCloseable {
         metrics);
     api.register(http);
     new AdminApi(this, runner, router, book, List.copyOf(groups), api, metrics).register(http);
-    // Handlers run on the server's dispatcher thread: they only parse and start work (a body
-    // not yet fully received is read on the executor instead; see HttpApi.handle), and one
-    // thread hand-off less per request is measurably cheaper on small machines.
-    http.setExecutor(Runnable::run);
     http.start();
     Reconciler reconciler = new Reconciler(nodeId, metadata.raftAddress(),
         metadata.httpAddress(), identity.bootstrapVoter(), runner, router, book,
@@ -217,20 +207,6 @@ public final class KvServer implements AutoCloseable {
     timer.scheduleWithFixedDelay(reconciler::run, every, every, TimeUnit.MILLISECONDS);
     LOG.log(System.Logger.Level.INFO, "node " + nodeId + " of cluster " + metadata.clusterId()
         + " serves HTTP on " + metadata.httpAddress() + ", Raft on " + metadata.raftAddress());
-  }
-
-  /**
-   * Each group's durable commit index (a compacted prefix counts as committed), read from the
-   * write-ahead log before the runner opens it.
-   */
-  private static Map<Long, Long> durableCommitIndexes(NodeRunner.Options runnerOptions)
-      throws IOException {
-    Map<Long, Long> out = new TreeMap<>();
-    try (WriteAheadLog wal = WriteAheadLog.open(runnerOptions.dataDir(), runnerOptions.wal())) {
-      wal.recovered().forEach((g, r) -> out.put(g, Math.max(r.hardState().commit(),
-          r.compactedIndex())));
-    }
-    return out;
   }
 
   public long nodeId() {
@@ -246,7 +222,7 @@ public final class KvServer implements AutoCloseable {
   }
 
   public InetSocketAddress httpAddress() {
-    return http.getAddress();
+    return http.address();
   }
 
   public String raftAddress() {
@@ -276,7 +252,7 @@ public final class KvServer implements AutoCloseable {
   @Override
   public void close() {
     timer.shutdownNow();
-    http.stop(0);
+    http.close();
     if (runner != null) {
       runner.close();
     }

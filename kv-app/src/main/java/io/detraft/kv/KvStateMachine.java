@@ -1,9 +1,10 @@
 package io.detraft.kv;
 
 import io.detraft.core.SessionStateMachine;
-import io.detraft.core.StateMachine;
+import io.detraft.io.BatchingStateMachine;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -30,7 +31,14 @@ import java.util.function.BiConsumer;
  * a redo record (the entry's index and all of its writes) replaces the metadata key, and only
  * then do the writes reach the store. A crash in between leaves the redo record, which the
  * next open replays, so the store always holds every write of entries up to its applied index
- * and none after it (process crashes; see {@link ChronicleKvStore} for OS crashes).
+ * and none after it (process crashes; see {@link ChronicleKvStore} for OS crashes). Under a
+ * runner that applies in batches ({@link BatchingStateMachine}), a whole run of entries
+ * shares one redo record (split when it would outgrow {@link KvCommand#MAX_ENTRY_WRITE_BYTES}),
+ * which saves a store write per entry and all but one of the applied-index writes.
+ *
+ * <p><b>Session table in memory too.</b> Each session's last sequence number and last index
+ * are also kept in memory, so that a command in a session reads nothing from the store unless
+ * it is a retry (which needs the remembered answer).
  *
  * <p><b>Snapshots</b> list every data, session and system record sorted by raw key, so equal
  * states give equal bytes: {@code "DKV" 01 appliedIndex:u64 count:u64 (key:bytes
@@ -38,7 +46,7 @@ import java.util.function.BiConsumer;
  *
  * <p>Only one thread applies. {@link #read} may be called from any thread.
  */
-public final class KvStateMachine implements StateMachine {
+public final class KvStateMachine implements BatchingStateMachine {
   static final byte META = 0;
   static final byte DATA = 1;
   static final byte SESSION = 2;
@@ -56,9 +64,18 @@ public final class KvStateMachine implements StateMachine {
 
   private final KvStore store;
   private final long sessionTimeoutEntries;
-  /** Client id by the index of its last activity, to expire the idlest first. */
+   /** Client id by the index of its last activity, to expire the idlest first. */
   private final TreeMap<Long, Long> sessionsByLastIndex = new TreeMap<>();
+  /** Each session's {lastSequence, lastIndex}, as its store record says (after staging). */
+  private final HashMap<Long, long[]> sessions = new HashMap<>();
+  /** The last entry whose writes reached the store. */
   private volatile long appliedIndex;
+  /** The last entry applied, staged or stored. */
+  private long lastApplied;
+  /** Between {@link #beginBatch} and {@link #endBatch}. */
+  private boolean batching;
+  /** Writes of the entries after {@link #appliedIndex} (up to {@link #lastApplied}), or null. */
+  private WriteBatch staged;
   /** Entries skipped because the store already held them (see {@link #apply}). */
   private long skipped;
   private volatile BiConsumer<String, byte[]> systemListener = (k, v) -> {};
@@ -77,6 +94,7 @@ public final class KvStateMachine implements StateMachine {
     if (redo != null) {
       try {
         appliedIndex = WriteBatch.redo(redo, store);
+        lastApplied = appliedIndex;
       } catch (Wire.MalformedException e) {
         throw new IllegalStateException("damaged applied-index record: " + e.getMessage());
       }
@@ -125,33 +143,73 @@ public final class KvStateMachine implements StateMachine {
   }
 
   public int sessionCount() {
-    return sessionsByLastIndex.size();
+    return sessions.size();
   }
 
   // ------------------------------------------------------------------ apply
 
   /**
    * Applies the entry at {@code index}. An entry at or below {@link #appliedIndex()} is
-   * already in the store and is skipped: after a crash the log's durable commit index may lag
-   * behind what this store applied (the commit index is synced lazily), so the host resumes
-   * from the lower of the two and replays a few entries this store already holds. Nobody waits
-   * for their results: proposals do not outlive the process.
+   * already in the store and is skipped (the runner resumes after the applied index, so this
+   * is only a guard). Outside a batch the entry's writes reach the store before this returns;
+   * inside one, by {@link #endBatch()}.
    */
   @Override
   public byte[] apply(long index, byte[] command) {
-    if (index <= appliedIndex) {
+    if (index <= lastApplied) {
       skipped++;
       return envelope(SessionStateMachine.Status.OK, KvResult.error("entry " + index
           + " was applied before a restart").encode());
     }
-    WriteBatch batch = new WriteBatch(store);
-    expireSessions(index - sessionTimeoutEntries, batch);
-    byte[] result = applyEnvelope(index, command, batch);
-    store.put(APPLIED_KEY, batch.redoRecord(index)); // first: makes the whole entry redoable
+    long previous = lastApplied;
+    WriteBatch entry = staged != null ? staged.child() : new WriteBatch(store);
+    expireSessions(index - sessionTimeoutEntries, entry);
+    byte[] result = applyEnvelope(index, command, entry);
+    lastApplied = index;
+    if (staged == null) {
+      staged = entry;
+    } else if (staged.redoRecordBytes() + entry.redoRecordBytes()
+        > KvCommand.MAX_ENTRY_WRITE_BYTES) {
+      // One redo record must fit in the store: the run so far goes first, on its own.
+      commit(staged, previous);
+      staged = new WriteBatch(store);
+      entry.moveInto(staged);
+    } else {
+      entry.mergeIntoParent();
+    }
+    if (!batching) {
+      commit(staged, index);
+      staged = null;
+    }
+    return result;
+  }
+
+  @Override
+  public void beginBatch() {
+    if (batching) {
+      throw new IllegalStateException("a batch is already open");
+    }
+    batching = true;
+  }
+
+  @Override
+  public void endBatch() {
+    if (!batching) {
+      throw new IllegalStateException("no batch is open");
+    }
+    batching = false;
+    if (staged != null) {
+      commit(staged, lastApplied);
+      staged = null;
+    }
+  }
+
+  /** The redo record first (it makes the whole batch redoable), then the writes. */
+  private void commit(WriteBatch batch, long index) {
+    store.put(APPLIED_KEY, batch.redoRecord(index));
     batch.applyTo(store);
     appliedIndex = index;
     notifySystemRecords(batch);
-    return result;
   }
 
   private byte[] applyEnvelope(long index, byte[] command, WriteBatch batch) {
@@ -163,7 +221,7 @@ public final class KvStateMachine implements StateMachine {
         if (command.length != 1) {
           return envelope(SessionStateMachine.Status.MALFORMED, new byte[0]);
         }
-        writeSession(batch, index, null, 0, index, new byte[0]);
+        writeSession(batch, index, 0, index, new byte[0]);
         byte[] id = new byte[8];
         Wire.putLong(id, 0, index);
         return envelope(SessionStateMachine.Status.OK, id);
@@ -174,22 +232,23 @@ public final class KvStateMachine implements StateMachine {
         }
         long clientId = Wire.getLong(command, 1);
         long sequence = Wire.getLong(command, 9);
-        byte[] session = batch.get(sessionKey(clientId));
+        long[] session = sessions.get(clientId);
         if (session == null) {
           return envelope(SessionStateMachine.Status.SESSION_EXPIRED, new byte[0]);
         }
-        long lastSequence = Wire.getLong(session, 0);
-        byte[] lastResult = Arrays.copyOfRange(session, 16, session.length);
+        long lastSequence = session[0];
         if (sequence == lastSequence) {
           // A retry of the last command: answer as the first time, apply nothing.
-          writeSession(batch, clientId, session, sequence, index, lastResult);
+          byte[] record = batch.get(sessionKey(clientId));
+          byte[] lastResult = Arrays.copyOfRange(record, 16, record.length);
+          writeSession(batch, clientId, sequence, index, lastResult);
           return envelope(SessionStateMachine.Status.OK, lastResult);
         }
         if (sequence < lastSequence) {
           return envelope(SessionStateMachine.Status.STALE_SEQUENCE, new byte[0]);
         }
         byte[] answer = applyBounded(Arrays.copyOfRange(command, 17, command.length), batch);
-        writeSession(batch, clientId, session, sequence, index, answer);
+        writeSession(batch, clientId, sequence, index, answer);
         return envelope(SessionStateMachine.Status.OK, answer);
       }
       case KIND_UNSESSIONED:
@@ -266,7 +325,7 @@ public final class KvStateMachine implements StateMachine {
   private KvResult applyOne(byte op, byte[] key, byte[] value, byte[] expected,
       WriteBatch batch) {
     byte[] rawKey = dataKey(key);
-    byte[] current = batch.get(rawKey);
+    byte[] current = op == KvCommand.PUT ? null : batch.get(rawKey); // a put needs no read
     switch (op) {
       case KvCommand.GET:
         return current == null ? KvResult.NOT_FOUND
@@ -315,15 +374,15 @@ public final class KvStateMachine implements StateMachine {
 
   // ------------------------------------------------------------------ sessions
 
-  /** @param old the session's record before this entry, or null for a new session */
-  private void writeSession(WriteBatch batch, long clientId, byte[] old, long sequence,
-      long index, byte[] result) {
+  private void writeSession(WriteBatch batch, long clientId, long sequence, long index,
+      byte[] result) {
     byte[] record = new byte[16 + result.length];
     Wire.putLong(record, 0, sequence);
     Wire.putLong(record, 8, index);
     System.arraycopy(result, 0, record, 16, result.length);
+    long[] old = sessions.put(clientId, new long[] {sequence, index});
     if (old != null) {
-      sessionsByLastIndex.remove(Wire.getLong(old, 8));
+      sessionsByLastIndex.remove(old[1]);
     }
     sessionsByLastIndex.put(index, clientId);
     batch.put(sessionKey(clientId), record);
@@ -331,15 +390,21 @@ public final class KvStateMachine implements StateMachine {
 
   private void expireSessions(long olderThan, WriteBatch batch) {
     while (!sessionsByLastIndex.isEmpty() && sessionsByLastIndex.firstKey() < olderThan) {
-      batch.remove(sessionKey(sessionsByLastIndex.pollFirstEntry().getValue()));
+      long clientId = sessionsByLastIndex.pollFirstEntry().getValue();
+      sessions.remove(clientId);
+      batch.remove(sessionKey(clientId));
     }
   }
 
   private void rebuildSessionIndex() {
     sessionsByLastIndex.clear();
+    sessions.clear();
     store.forEach((k, v) -> {
       if (k.length == 9 && k[0] == SESSION) {
-        sessionsByLastIndex.put(Wire.getLong(v, 8), Wire.getLong(k, 1));
+        long clientId = Wire.getLong(k, 1);
+        long lastIndex = Wire.getLong(v, 8);
+        sessionsByLastIndex.put(lastIndex, clientId);
+        sessions.put(clientId, new long[] {Wire.getLong(v, 0), lastIndex});
       }
     });
   }
@@ -387,6 +452,7 @@ public final class KvStateMachine implements StateMachine {
 
   @Override
   public byte[] snapshot() {
+    checkNoBatch();
     List<byte[][]> entries = new ArrayList<>();
     store.forEach((k, v) -> {
       if (k.length > 0 && k[0] != META) {
@@ -408,6 +474,7 @@ public final class KvStateMachine implements StateMachine {
    */
   @Override
   public void restore(byte[] snapshot) {
+    checkNoBatch();
     List<byte[][]> entries = new ArrayList<>();
     long index;
     try {
@@ -434,7 +501,14 @@ public final class KvStateMachine implements StateMachine {
     entries.add(new byte[][] {APPLIED_KEY, new WriteBatch(store).redoRecord(index)});
     store.replaceAll(entries);
     appliedIndex = index;
+    lastApplied = index;
     rebuildSessionIndex();
     systemRecords().forEach(systemListener);
+  }
+
+  private void checkNoBatch() {
+    if (batching || staged != null) {
+      throw new IllegalStateException("not between beginBatch and endBatch");
+    }
   }
 }

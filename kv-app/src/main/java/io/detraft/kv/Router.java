@@ -49,27 +49,64 @@ final class Router {
     return sm;
   }
 
+  /** How long a write waits out a leadership transfer or an election before failing. */
+  private static final long REROUTE_NANOS = 2_000_000_000L;
+  private static final long REROUTE_PAUSE_MILLIS = 20;
+
   /** Applies {@code command} (a session envelope) in {@code group}; completes with its result. */
   CompletableFuture<byte[]> propose(long group, byte[] command) {
+    return propose(group, command, System.nanoTime() + REROUTE_NANOS);
+  }
+
+  /**
+   * Proposes here if this node leads, else forwards to the leader. While leadership moves
+   * (a transfer refuses proposals, an election has no leader yet) nothing was proposed, so it
+   * tries again, briefly, before giving the client a retryable error.
+   */
+  private CompletableFuture<byte[]> propose(long group, byte[] command, long rerouteUntil) {
     Status status = runner.status(group);
+    CompletableFuture<byte[]> attempt;
     if (status.role() == Role.LEADER) {
-      return proposeHere(group, command).exceptionallyCompose(e -> {
+      attempt = proposeHere(group, command).exceptionallyCompose(e -> {
         KvException k = unwrap(e);
         return k.code.equals("not_leader") && k.leaderHint != 0 && k.leaderHint != nodeId
             ? forward(k.leaderHint, group, command) : CompletableFuture.failedFuture(k);
       });
-    }
-    if (status.leader() == 0 || status.leader() == nodeId) {
-      return CompletableFuture.failedFuture(new KvException(503, "no_leader",
+    } else if (status.leader() == 0 || status.leader() == nodeId) {
+      attempt = CompletableFuture.failedFuture(new KvException(503, "no_leader",
           "group " + group + " has no leader right now; retry shortly"));
+    } else {
+      attempt = forward(status.leader(), group, command);
     }
-    return forward(status.leader(), group, command);
+    return attempt.exceptionallyCompose(e -> {
+      KvException k = unwrap(e);
+      boolean moving = k.code.equals("no_leader") || k.code.equals("leadership_transfer");
+      if (!moving || System.nanoTime() - rerouteUntil >= 0) {
+        return CompletableFuture.failedFuture(k);
+      }
+      return CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(
+              REROUTE_PAUSE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS, executor))
+          .thenCompose(v -> propose(group, command, rerouteUntil));
+    });
   }
 
   /** Proposes on this node only (the internal endpoint's side of a forward). */
   CompletableFuture<byte[]> proposeHere(long group, byte[] command) {
     return runner.propose(group, command).exceptionallyCompose(
-        e -> CompletableFuture.failedFuture(translate(e)));
+        e -> CompletableFuture.failedFuture(translateProposal(e)));
+  }
+
+  /**
+   * As {@link #translate}, but a proposal refused during a leadership transfer (the only
+   * reason the core refuses a proposal on a leader) is the retryable
+   * {@code leadership_transfer}: nothing was appended.
+   */
+  static KvException translateProposal(Throwable e) {
+    KvException k = translate(e);
+    if (k.code.equals("rejected")) {
+      return new KvException(503, "leadership_transfer", k.getMessage());
+    }
+    return k;
   }
 
   private CompletableFuture<byte[]> forward(long leader, long group, byte[] command) {

@@ -5,10 +5,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The writes of one log entry, collected before any reaches the store so the entry can be
- * made durable as a unit (see {@link KvStateMachine}). Reads see the batch's own writes first,
- * then its parent's, then the store. A child batch (a transaction) merges into its parent
- * only if it succeeds.
+ * Writes collected before any reaches the store, so that they can be made durable as a unit
+ * (see {@link KvStateMachine}): one log entry's, or a run of entries'. Reads see the batch's
+ * own writes first, then its parent's, then the store. A child batch (an entry within a run,
+ * a transaction within an entry) merges into its parent only if it succeeds.
  */
 final class WriteBatch {
   /** A byte array with value equality, as a map key. */
@@ -32,6 +32,8 @@ final class WriteBatch {
   private final LinkedHashMap<Key, byte[]> writes = new LinkedHashMap<>();
   /** Key and value bytes written, counting overwritten writes too (an upper bound). */
   private long bytes;
+  /** The exact size of {@link #redoRecord}'s write list (without its 12-byte header). */
+  private long redoBytes;
 
   WriteBatch(KvStore store) {
     this(store, null);
@@ -57,26 +59,49 @@ final class WriteBatch {
   void put(byte[] rawKey, byte[] value) {
     bytes += rawKey.length + value.length;
     Key key = new Key(rawKey);
-    writes.remove(key); // re-inserted last: the final write wins, in order
+    forget(writes.remove(key), rawKey); // re-inserted last: the final write wins, in order
     writes.put(key, value);
+    redoBytes += redoSize(rawKey, value);
   }
 
   void remove(byte[] rawKey) {
     bytes += rawKey.length;
     Key key = new Key(rawKey);
-    writes.remove(key);
+    forget(writes.remove(key), rawKey);
     writes.put(key, REMOVED);
+    redoBytes += redoSize(rawKey, REMOVED);
+  }
+
+  private void forget(byte[] replaced, byte[] rawKey) {
+    if (replaced != null) {
+      redoBytes -= redoSize(rawKey, replaced);
+    }
+  }
+
+  private static long redoSize(byte[] rawKey, byte[] value) {
+    return 1 + 4 + rawKey.length + (value == REMOVED ? 0 : 4 + value.length);
   }
 
   /** Moves this child's writes into its parent. */
   void mergeIntoParent() {
+    moveInto(parent);
+  }
+
+  /**
+   * Moves this batch's writes into {@code target} (its parent, or a batch that now stands
+   * where the parent stood: the parent's writes reached the store meanwhile).
+   */
+  void moveInto(WriteBatch target) {
     for (Map.Entry<Key, byte[]> e : writes.entrySet()) {
-      parent.writes.remove(e.getKey());
-      parent.writes.put(e.getKey(), e.getValue());
+      byte[] k = e.getKey().bytes();
+      target.forget(target.writes.remove(e.getKey()), k);
+      target.writes.put(e.getKey(), e.getValue());
+      target.redoBytes += redoSize(k, e.getValue());
     }
-    parent.bytes += bytes;
+    target.bytes += bytes;
     writes.clear();
     bytes = 0;
+    redoBytes = 0;
   }
 
   long bytes() {
@@ -87,17 +112,39 @@ final class WriteBatch {
     return writes.isEmpty();
   }
 
+  /** The size of {@link #redoRecord}. */
+  long redoRecordBytes() {
+    return 12 + redoBytes;
+  }
+
   /** The redo record: {@code index:u64 count:u32 (removed:u8 key:bytes [value:bytes])*}. */
   byte[] redoRecord(long index) {
-    Wire.Writer w = new Wire.Writer(64).u64(index).u32(writes.size());
+    byte[] out = new byte[Math.toIntExact(redoRecordBytes())];
+    Wire.putLong(out, 0, index);
+    int at = putInt(out, 8, writes.size());
     for (Map.Entry<Key, byte[]> e : writes.entrySet()) {
-      boolean removed = e.getValue() == REMOVED;
-      w.u8(removed ? 1 : 0).bytes(e.getKey().bytes());
+      byte[] k = e.getKey().bytes();
+      byte[] v = e.getValue();
+      boolean removed = v == REMOVED;
+      out[at++] = (byte) (removed ? 1 : 0);
+      at = putInt(out, at, k.length);
+      System.arraycopy(k, 0, out, at, k.length);
+      at += k.length;
       if (!removed) {
-        w.bytes(e.getValue());
+        at = putInt(out, at, v.length);
+        System.arraycopy(v, 0, out, at, v.length);
+        at += v.length;
       }
     }
-    return w.toByteArray();
+    return out;
+  }
+
+  private static int putInt(byte[] b, int at, int v) {
+    b[at] = (byte) (v >>> 24);
+    b[at + 1] = (byte) (v >>> 16);
+    b[at + 2] = (byte) (v >>> 8);
+    b[at + 3] = (byte) v;
+    return at + 4;
   }
 
   /** Applies the writes to the store, in order. */

@@ -87,6 +87,51 @@ class ChronicleKvStoreTest {
     }
   }
 
+  /**
+   * A batch whose redo record would outgrow the limit is stored in parts, each a unit: a crash
+   * inside one part redoes that part, and leaves the next parts out entirely.
+   */
+  @Test
+  void aBatchTooLargeForOneRedoRecordIsStoredInUnits() {
+    byte[] value = new byte[50 << 10];
+    for (int crashAt : new int[] {2, 5, 0}) { // puts before the crash (0: none)
+      MemoryKvStore memory = new MemoryKvStore();
+      KvStore crashing = new ForwardingStore(memory) {
+        int puts;
+
+        @Override
+        public void put(byte[] key, byte[] v) {
+          if (crashAt > 0 && ++puts > crashAt) {
+            throw new IllegalStateException("crash");
+          }
+          super.put(key, v);
+        }
+      };
+      KvStateMachine sm = new KvStateMachine(crashing, 1000);
+      sm.beginBatch();
+      try {
+        for (int i = 1; i <= 4; i++) {
+          sm.apply(i, SessionStateMachine.unsessioned(new KvCommand.Put(b("k" + i), value)
+              .encode()));
+        }
+        sm.endBatch();
+        assertEquals(0, crashAt, "no crash expected");
+      } catch (IllegalStateException e) {
+        assertEquals("crash", e.getMessage());
+      }
+      // Puts: redo(1-2), k1, k2 | redo(3-4), k3, k4.
+      KvStateMachine recovered = new KvStateMachine(memory, 1000);
+      // After 2 puts the first part's redo record and k1 are in: that part is redone. After
+      // 5, the second part's redo record and k3 are in: both parts are there.
+      long expected = crashAt == 2 ? 2 : 4;
+      assertEquals(expected, recovered.appliedIndex(), "crash after " + crashAt + " puts");
+      for (int i = 1; i <= 4; i++) {
+        assertEquals(i <= expected, recovered.read(b("k" + i)).value() != null,
+            "k" + i + ", crash after " + crashAt + " puts");
+      }
+    }
+  }
+
   @Test
   void aMapLeftDirtyByAnotherBootIsDiscarded() throws Exception {
     ChronicleKvStore store = ChronicleKvStore.open(dir, "g2", ChronicleKvStore.Sizing.small());

@@ -227,4 +227,108 @@ class KvStateMachineTest {
     assertArrayEquals(Arrays.copyOfRange(before, 12, before.length),
         Arrays.copyOfRange(after, 12, after.length));
   }
+
+  /** A random mix of commands in sessions (retries, stale numbers, expiry, transactions). */
+  private static List<byte[]> workload(long seed, int n) {
+    Random random = new Random(seed);
+    List<byte[]> out = new ArrayList<>();
+    int registered = 0;
+    long[] sequences = new long[32];
+    for (int i = 0; i < n; i++) {
+      if (registered == 0 || (registered < sequences.length && random.nextInt(15) == 0)) {
+        out.add(SessionStateMachine.register());
+        registered++;
+        continue;
+      }
+      String k = "k" + random.nextInt(20);
+      KvCommand command = switch (random.nextInt(6)) {
+        case 0 -> new KvCommand.Put(b(k), b("v" + i));
+        case 1 -> new KvCommand.Append(b("l" + random.nextInt(5)), b("e" + i));
+        case 2 -> new KvCommand.Cas(b(k), b("v" + (i - 3)), b("c" + i));
+        case 3 -> new KvCommand.Delete(b(k));
+        case 4 -> new KvCommand.Txn(List.of(KvCommand.TxnOp.append(b("{t}a"), b("" + i)),
+            KvCommand.TxnOp.read(b("{t}a")), new KvCommand.TxnOp(KvCommand.PUT, b(k), b("t"))));
+        default -> new KvCommand.Get(b(k));
+      };
+      if (random.nextInt(10) == 0) {
+        out.add(SessionStateMachine.unsessioned(command.encode()));
+        continue;
+      }
+      // The client id field holds the client's slot (the c-th registration); replay turns
+      // it into the id that registration got.
+      int c = random.nextInt(registered);
+      long sequence = sequences[c] + (random.nextInt(8) == 0 ? 0 : 1); // sometimes a retry
+      sequences[c] = sequence;
+      out.add(SessionStateMachine.command(c, sequence, command.encode()));
+    }
+    return out;
+  }
+
+  /** Applies {@code commands} from index 1, in batches of the given sizes (0: no batches). */
+  private static List<byte[]> replay(KvStateMachine sm, List<byte[]> commands, Random sizes) {
+    List<byte[]> results = new ArrayList<>();
+    List<Long> clients = new ArrayList<>();
+    int i = 0;
+    while (i < commands.size()) {
+      int n = sizes == null ? 1 : 1 + sizes.nextInt(40);
+      if (sizes != null) {
+        sm.beginBatch();
+      }
+      for (int j = 0; j < n && i < commands.size(); j++, i++) {
+        byte[] command = commands.get(i);
+        if (command[0] == 2) { // a sessioned command: client slot -> registered id
+          long slot = Wire.getLong(command, 1);
+          command = command.clone();
+          Wire.putLong(command, 1, clients.get((int) slot));
+        }
+        byte[] out = sm.apply(i + 1, command);
+        if (command.length == 1) {
+          clients.add(SessionStateMachine.clientIdOf(SessionStateMachine.decodeResult(out)));
+        }
+        results.add(out);
+      }
+      if (sizes != null) {
+        sm.endBatch();
+      }
+    }
+    return results;
+  }
+
+  @ParameterizedTest
+  @MethodSource("stores")
+  void batchesGiveTheSameAnswersAndStateAsSingleEntries(Function<String, KvStore> stores) {
+    List<byte[]> commands = workload(11, 600);
+    KvStore singleStore = stores.apply("single");
+    KvStore batchedStore = stores.apply("batched");
+    KvStateMachine single = new KvStateMachine(singleStore, 150);
+    KvStateMachine batched = new KvStateMachine(batchedStore, 150);
+    List<byte[]> expected = replay(single, commands, null);
+    List<byte[]> actual = replay(batched, commands, new Random(5));
+    for (int i = 0; i < expected.size(); i++) {
+      assertArrayEquals(expected.get(i), actual.get(i), "entry " + (i + 1));
+    }
+    assertArrayEquals(single.snapshot(), batched.snapshot());
+    assertEquals(single.sessionCount(), batched.sessionCount());
+    assertEquals(commands.size(), batched.appliedIndex());
+    singleStore.close();
+    batchedStore.close();
+  }
+
+  @Test
+  void aBatchReachesTheStoreOnlyAtItsEnd() {
+    KvStateMachine sm = KvStateMachine.inMemory();
+    run(sm, new KvCommand.Put(b("a"), b("0")));
+    long before = sm.appliedIndex();
+    sm.beginBatch();
+    run(sm, new KvCommand.Put(b("a"), b("1")));
+    KvResult seen = run(sm, new KvCommand.Get(b("a")));
+    assertArrayEquals(b("1"), seen.value(), "entries of a batch see the earlier ones");
+    assertArrayEquals(b("0"), sm.read(b("a")).value(), "readers see the batch only at its end");
+    assertEquals(before, sm.appliedIndex());
+    assertThrows(IllegalStateException.class, sm::snapshot);
+    sm.endBatch();
+    assertArrayEquals(b("1"), sm.read(b("a")).value());
+    assertEquals(index, sm.appliedIndex());
+    assertThrows(IllegalStateException.class, sm::endBatch);
+  }
 }
