@@ -10,7 +10,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 
 /**
  * One accepted connection: handshake, then frames until it ends. Anything wrong with it — a
@@ -26,6 +25,14 @@ final class InboundConnection implements Runnable {
   /** The authenticated peer, 0 until the handshake succeeds. */
   private volatile long peer;
   private byte[] frame = new byte[64 * 1024];
+  /**
+   * When the read in progress gives up (System.nanoTime), or 0 while silence is fine. Reads
+   * block in the system call itself, with no socket timeout: a timed read would make the JDK
+   * poll before every read (three system calls instead of one per frame batch). The
+   * transport's watchdog closes the socket instead ({@link #closeIfOverdue}).
+   */
+  private volatile long deadlineNanos;
+  private volatile boolean timedOut;
 
   InboundConnection(TcpTransport transport, Socket socket) {
     this.transport = transport;
@@ -34,6 +41,15 @@ final class InboundConnection implements Runnable {
 
   long peer() {
     return peer;
+  }
+
+  /** Called by the transport's watchdog: closes a connection whose read is overdue. */
+  void closeIfOverdue(long nowNanos) {
+    long deadline = deadlineNanos;
+    if (deadline != 0 && nowNanos - deadline > 0) {
+      timedOut = true;
+      close();
+    }
   }
 
   void close() {
@@ -65,14 +81,19 @@ final class InboundConnection implements Runnable {
 
   private boolean handshake(String remote) throws IOException {
     TcpTransport.Options options = transport.options();
-    socket.setSoTimeout((int) options.handshakeTimeout().toMillis());
+    deadlineNanos = System.nanoTime() + options.handshakeTimeout().toNanos();
     DataInputStream in = new DataInputStream(socket.getInputStream());
     Handshake.Hello hello;
     try {
       hello = Handshake.readHello(in);
-    } catch (SocketTimeoutException e) {
-      refuse(remote, "no handshake within " + options.handshakeTimeout().toMillis() + " ms");
-      return false;
+    } catch (IOException e) {
+      if (timedOut) {
+        refuse(remote, "no handshake within " + options.handshakeTimeout().toMillis() + " ms");
+        return false;
+      }
+      throw e;
+    } finally {
+      deadlineNanos = 0;
     }
     String refusal = Handshake.refusal(hello, options.clusterId(), options.nodeId());
     if (refusal != null) {
@@ -89,9 +110,8 @@ final class InboundConnection implements Runnable {
 
   private void readFrames(String remote) throws IOException {
     TcpTransport.Options options = transport.options();
-    // Reads time out so a peer that stops in the middle of a frame is noticed; between frames
+    // A peer that stops in the middle of a frame is noticed (see readFully); between frames
     // silence is fine (an idle follower-to-follower link carries nothing).
-    socket.setSoTimeout((int) options.stallTimeout().toMillis());
     InputStream in = new BufferedInputStream(socket.getInputStream(), 64 * 1024);
     byte[] lengthBytes = new byte[4];
     while (true) {
@@ -127,15 +147,18 @@ final class InboundConnection implements Runnable {
   private void readFully(InputStream in, byte[] into, int length, boolean atFrameStart)
       throws IOException {
     int done = 0;
+    long stallNanos = transport.options().stallTimeout().toNanos();
     while (done < length) {
+      // Each read of a started frame must make progress within the stall timeout.
+      deadlineNanos = atFrameStart && done == 0 ? 0 : System.nanoTime() + stallNanos;
       int n;
       try {
         n = in.read(into, done, length - done);
-      } catch (SocketTimeoutException e) {
-        if (atFrameStart && done == 0) {
-          continue;
+      } catch (IOException e) {
+        if (!timedOut) {
+          throw e;
         }
-        malformed(socket.getRemoteSocketAddress().toString(), "stalled for "
+        malformed(String.valueOf(socket.getRemoteSocketAddress()), "stalled for "
             + transport.options().stallTimeout().toMillis() + " ms in the middle of a frame");
         throw new EOFException();
       }

@@ -273,18 +273,26 @@ public final class TcpTransport implements AutoCloseable {
     }
   }
 
-  /** Unblocks senders stuck writing to a peer that stopped reading. */
+  /**
+   * Unblocks senders stuck writing to a peer that stopped reading, and closes inbound
+   * connections whose handshake or started frame is overdue.
+   */
   private void watchSenders() {
     long stallNanos = options.stallTimeout().toNanos();
+    long every = Math.max(10, Math.min(options.stallTimeout().toMillis(),
+        options.handshakeTimeout().toMillis()) / 4);
     while (!closed) {
       try {
-        Thread.sleep(Math.max(10, options.stallTimeout().toMillis() / 4));
+        Thread.sleep(every);
       } catch (InterruptedException e) {
         return;
       }
       long now = System.nanoTime();
       for (PeerSender sender : senders.values()) {
         sender.closeIfStalled(now, stallNanos);
+      }
+      for (InboundConnection connection : inbound) {
+        connection.closeIfOverdue(now);
       }
     }
   }
