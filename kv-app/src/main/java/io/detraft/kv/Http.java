@@ -1,8 +1,8 @@
 package io.detraft.kv;
 
 import io.detraft.kv.HttpServer.Exchange;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -78,13 +78,19 @@ final class Http {
     return null;
   }
 
-  /** Percent-decoding to bytes ({@code +} means space only in a query). */
+  /**
+   * Percent-decoding to bytes ({@code +} means space only in a query). Other characters are
+   * the request's raw bytes (the server reads the request line as ISO-8859-1), so each stands
+   * for its own byte; a character beyond that range (from elsewhere) is taken as UTF-8.
+   */
   static byte[] percentDecode(String s, boolean plusIsSpace) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(s.length());
-    for (int i = 0; i < s.length(); i++) {
+    int n = s.length();
+    byte[] out = new byte[n];
+    int size = 0;
+    for (int i = 0; i < n; i++) {
       char c = s.charAt(i);
       if (c == '%') {
-        if (i + 2 >= s.length()) {
+        if (i + 2 >= n) {
           throw KvException.badRequest("bad percent-encoding in '" + s + "'");
         }
         int hi = Character.digit(s.charAt(i + 1), 16);
@@ -92,16 +98,20 @@ final class Http {
         if (hi < 0 || lo < 0) {
           throw KvException.badRequest("bad percent-encoding in '" + s + "'");
         }
-        out.write(hi * 16 + lo);
+        out[size++] = (byte) (hi * 16 + lo);
         i += 2;
       } else if (c == '+' && plusIsSpace) {
-        out.write(' ');
+        out[size++] = ' ';
+      } else if (c < 256) {
+        out[size++] = (byte) c;
       } else {
         byte[] utf8 = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
-        out.write(utf8, 0, utf8.length);
+        out = Arrays.copyOf(out, out.length + utf8.length);
+        System.arraycopy(utf8, 0, out, size, utf8.length);
+        size += utf8.length;
       }
     }
-    return out.toByteArray();
+    return size == out.length ? out : Arrays.copyOf(out, size);
   }
 
   /** Percent-encodes {@code bytes} for a path segment or query value. */

@@ -29,6 +29,16 @@ final class HttpPool implements AutoCloseable {
   }
 
   private static final int MAX_BODY_BYTES = 64 << 20;
+  private static final byte[] HTTP1 = "HTTP/1.".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] CONTENT_LENGTH = lower("Content-Length");
+  private static final byte[] TRANSFER_ENCODING = lower("Transfer-Encoding");
+  private static final byte[] CONNECTION = lower("Connection");
+  private static final byte[] CONTENT_TYPE = lower("Content-Type");
+  private static final byte[] LEADER = lower(Http.LEADER_HEADER);
+
+  private static byte[] lower(String s) {
+    return s.toLowerCase(java.util.Locale.ROOT).getBytes(StandardCharsets.US_ASCII);
+  }
 
   private final int timeoutMillis;
   private final int maxIdlePerAddress;
@@ -149,6 +159,11 @@ final class HttpPool implements AutoCloseable {
     private byte[] in = new byte[8192];
     private int pos;
     private int limit;
+    /** Where the line {@link #nextLine} returned starts. */
+    private int lineStart;
+    /** The request being sent: {@code out[0, requestLength)}. */
+    private byte[] out = new byte[512];
+    private int requestLength;
     /** When the exchange in progress times out (System.nanoTime), or 0 when idle. */
     private volatile long deadline;
     private volatile boolean timedOut;
@@ -200,28 +215,14 @@ final class HttpPool implements AutoCloseable {
 
     private Response exchange(String method, String target, Map<String, String> headers,
         byte[] body, boolean reused) throws IOException {
-      StringBuilder head = new StringBuilder(128).append(method).append(' ').append(target)
-          .append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n");
-      headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
-      if (body != null) {
-        head.append("Content-Length: ").append(body.length).append("\r\n");
-      }
-      head.append("\r\n");
-      int headLength = head.length();
-      byte[] request = new byte[headLength + (body == null ? 0 : body.length)];
-      for (int i = 0; i < headLength; i++) {
-        request[i] = (byte) head.charAt(i); // ASCII by construction (ISO-8859-1 at worst)
-      }
-      if (body != null) {
-        System.arraycopy(body, 0, request, headLength, body.length);
-      }
-      String status;
+      byte[] request = request(method, target, headers, body);
+      int statusEnd;
       try {
-        ByteBuffer out = ByteBuffer.wrap(request);
+        ByteBuffer out = ByteBuffer.wrap(request, 0, requestLength);
         while (out.hasRemaining()) {
           channel.write(out);
         }
-        status = readLine(reused);
+        statusEnd = nextLine(reused);
       } catch (StaleConnectionException e) {
         throw e;
       } catch (IOException e) {
@@ -231,32 +232,50 @@ final class HttpPool implements AutoCloseable {
         }
         throw e;
       }
-      if (!status.startsWith("HTTP/1.") || status.length() < 12) {
-        throw new IOException("not an HTTP answer: " + status);
+      // "HTTP/1.x NNN ..."
+      if (statusEnd - lineStart < 12 || !startsWith(lineStart, HTTP1)) {
+        throw new IOException("not an HTTP answer: " + new String(in, lineStart,
+            statusEnd - lineStart, StandardCharsets.ISO_8859_1));
       }
-      int code = Integer.parseInt(status.substring(9, 12));
+      boolean close = in[lineStart + 7] == '0';
+      int code = digits(lineStart + 9, lineStart + 12);
+      if (code < 0) {
+        throw new IOException("bad status line");
+      }
       long length = -1;
       boolean chunked = false;
-      boolean close = status.startsWith("HTTP/1.0");
       String contentType = "";
       long leader = 0;
-      for (String line; !(line = readLine(false)).isEmpty(); ) {
-        int colon = line.indexOf(':');
-        if (colon < 0) {
+      for (int end; (end = nextLine(false)) > lineStart; ) {
+        int colon = lineStart;
+        while (colon < end && in[colon] != ':') {
+          colon++;
+        }
+        if (colon == end) {
           continue;
         }
-        String name = line.substring(0, colon).trim();
-        String value = line.substring(colon + 1).trim();
-        if (name.equalsIgnoreCase("Content-Length")) {
-          length = Long.parseLong(value);
-        } else if (name.equalsIgnoreCase("Transfer-Encoding")) {
-          chunked = value.equalsIgnoreCase("chunked");
-        } else if (name.equalsIgnoreCase("Connection")) {
-          close = value.equalsIgnoreCase("close");
-        } else if (name.equalsIgnoreCase("Content-Type")) {
-          contentType = value;
-        } else if (name.equalsIgnoreCase("Detraft-Leader")) {
-          leader = Long.parseLong(value);
+        int v = colon + 1;
+        while (v < end && (in[v] == ' ' || in[v] == '\t')) {
+          v++;
+        }
+        int ve = end;
+        while (ve > v && (in[ve - 1] == ' ' || in[ve - 1] == '\t')) {
+          ve--;
+        }
+        int nameLength = colon - lineStart;
+        if (is(CONTENT_LENGTH, nameLength)) {
+          length = digits(v, ve);
+          if (length < 0) {
+            throw new IOException("bad Content-Length");
+          }
+        } else if (is(TRANSFER_ENCODING, nameLength)) {
+          chunked = equalsIgnoreCase(v, ve, "chunked");
+        } else if (is(CONNECTION, nameLength)) {
+          close = equalsIgnoreCase(v, ve, "close");
+        } else if (is(CONTENT_TYPE, nameLength)) {
+          contentType = new String(in, v, ve - v, StandardCharsets.ISO_8859_1);
+        } else if (is(LEADER, nameLength)) {
+          leader = Math.max(0, digits(v, ve));
         }
       }
       byte[] responseBody;
@@ -275,6 +294,132 @@ final class HttpPool implements AutoCloseable {
       }
       reusable = !close && pos == limit; // leftover bytes would be a confused server
       return new Response(code, contentType, leader, responseBody);
+    }
+
+    /** The request, head and body, in {@link #out}{@code [0, requestLength)}. */
+    private byte[] request(String method, String target, Map<String, String> headers,
+        byte[] body) {
+      requestLength = 0;
+      ascii(method).ascii(" ").ascii(target).ascii(" HTTP/1.1\r\nHost: ").ascii(host)
+          .ascii("\r\n");
+      headers.forEach((k, v) -> ascii(k).ascii(": ").ascii(v).ascii("\r\n"));
+      if (body != null) {
+        ascii("Content-Length: ").ascii(Integer.toString(body.length)).ascii("\r\n");
+      }
+      ascii("\r\n");
+      if (body != null) {
+        room(body.length);
+        System.arraycopy(body, 0, out, requestLength, body.length);
+        requestLength += body.length;
+      }
+      return out;
+    }
+
+    /** Appends {@code s} (ASCII by construction: paths are percent-encoded). */
+    private Connection ascii(String s) {
+      int n = s.length();
+      room(n);
+      for (int i = 0; i < n; i++) {
+        out[requestLength + i] = (byte) s.charAt(i);
+      }
+      requestLength += n;
+      return this;
+    }
+
+    private void room(int n) {
+      if (out.length - requestLength < n) {
+        out = Arrays.copyOf(out, Math.max(out.length * 2, requestLength + n));
+      }
+    }
+
+    /**
+     * Makes the next line available as {@code in[lineStart, returned)} (without its line
+     * break) and consumes it.
+     */
+    private int nextLine(boolean firstOnReused) throws IOException {
+      int from = pos;
+      while (true) {
+        for (int i = from; i < limit; i++) {
+          if (in[i] == '\n') {
+            lineStart = pos;
+            pos = i + 1;
+            return i > lineStart && in[i - 1] == '\r' ? i - 1 : i;
+          }
+        }
+        from = limit - pos; // relative: fill() may move the bytes
+        boolean more = fill();
+        from += pos;
+        if (!more) {
+          if (firstOnReused && limit == pos) {
+            throw new StaleConnectionException();
+          }
+          throw new EOFException("connection closed mid-answer");
+        }
+        if (limit - pos > 64 << 10) {
+          throw new IOException("answer head too long");
+        }
+      }
+    }
+
+    private String readLine(boolean firstOnReused) throws IOException {
+      int end = nextLine(firstOnReused);
+      return new String(in, lineStart, end - lineStart, StandardCharsets.ISO_8859_1);
+    }
+
+    private boolean startsWith(int at, byte[] prefix) {
+      for (int i = 0; i < prefix.length; i++) {
+        if (in[at + i] != prefix[i]) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    /** Whether the current line's header name (of {@code length} bytes) is {@code lower}. */
+    private boolean is(byte[] lower, int length) {
+      if (length != lower.length) {
+        return false;
+      }
+      for (int i = 0; i < length; i++) {
+        int c = in[lineStart + i];
+        if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != lower[i]) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private boolean equalsIgnoreCase(int from, int to, String lower) {
+      if (to - from != lower.length()) {
+        return false;
+      }
+      for (int i = from; i < to; i++) {
+        int c = in[i];
+        if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != lower.charAt(i - from)) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    /** The decimal number in {@code in[from, to)}, or -1 if it is not one. */
+    private long digitsLong(int from, int to) {
+      if (from >= to || to - from > 18) {
+        return -1;
+      }
+      long n = 0;
+      for (int i = from; i < to; i++) {
+        int d = in[i] - '0';
+        if (d < 0 || d > 9) {
+          return -1;
+        }
+        n = n * 10 + d;
+      }
+      return n;
+    }
+
+    private int digits(int from, int to) {
+      return (int) Math.min(Integer.MAX_VALUE, digitsLong(from, to));
     }
 
     /** Reads more into {@link #in}; false at the end of the stream. */
@@ -343,32 +488,6 @@ final class HttpPool implements AutoCloseable {
         }
         body.write(readBytes(size));
         readLine(false);
-      }
-    }
-
-    private String readLine(boolean firstOnReused) throws IOException {
-      int from = pos;
-      while (true) {
-        for (int i = from; i < limit; i++) {
-          if (in[i] == '\n') {
-            int lineEnd = i > pos && in[i - 1] == '\r' ? i - 1 : i;
-            String line = new String(in, pos, lineEnd - pos, StandardCharsets.ISO_8859_1);
-            pos = i + 1;
-            return line;
-          }
-        }
-        from = limit - pos; // relative: fill() may move the bytes
-        boolean more = fill();
-        from += pos;
-        if (!more) {
-          if (firstOnReused && limit == pos) {
-            throw new StaleConnectionException();
-          }
-          throw new EOFException("connection closed mid-answer");
-        }
-        if (limit - pos > 64 << 10) {
-          throw new IOException("answer head too long");
-        }
       }
     }
 

@@ -168,7 +168,7 @@ public final class KvClient implements AutoCloseable {
         if (attempt++ > 0) {
           pause(attempt);
         }
-        Map<String, String> headers = new HashMap<>();
+        Map<String, String> headers = Map.of();
         if (session != null) {
           if (session.clientId == 0) {
             if (!register(group, session)) {
@@ -180,8 +180,8 @@ public final class KvClient implements AutoCloseable {
             session.sequence++;
             sequenced = true;
           }
-          headers.put(HttpApi.CLIENT_HEADER, String.valueOf(session.clientId));
-          headers.put(HttpApi.SEQUENCE_HEADER, String.valueOf(session.sequence));
+          headers = Map.of(HttpApi.CLIENT_HEADER, Long.toString(session.clientId),
+              HttpApi.SEQUENCE_HEADER, Long.toString(session.sequence));
         }
         InetSocketAddress node = target(group, write || !target.contains("stale"));
         HttpPool.Response r;

@@ -233,4 +233,17 @@ class HttpServerTest {
       assertTrue(millis >= 200 && millis < 3000, millis + " ms: " + e);
     }
   }
+
+  @Test
+  void percentDecodingKeepsRawBytes() {
+    // The server reads the request line as ISO-8859-1: a raw UTF-8 "é" arrives as two chars.
+    String raw = new String("a%20b+\u00e9".getBytes(StandardCharsets.UTF_8),
+        StandardCharsets.ISO_8859_1);
+    org.junit.jupiter.api.Assertions.assertArrayEquals("a b \u00e9".getBytes(
+        StandardCharsets.UTF_8), Http.percentDecode(raw, true));
+    org.junit.jupiter.api.Assertions.assertArrayEquals("a b+\u00e9".getBytes(
+        StandardCharsets.UTF_8), Http.percentDecode(raw, false));
+    org.junit.jupiter.api.Assertions.assertThrows(KvException.class,
+        () -> Http.percentDecode("%4", false));
+  }
 }
