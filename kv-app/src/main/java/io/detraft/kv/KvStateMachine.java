@@ -4,7 +4,7 @@ import io.detraft.core.SessionStateMachine;
 import io.detraft.io.BatchingStateMachine;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -64,10 +64,12 @@ public final class KvStateMachine implements BatchingStateMachine {
 
   private final KvStore store;
   private final long sessionTimeoutEntries;
-   /** Client id by the index of its last activity, to expire the idlest first. */
-  private final TreeMap<Long, Long> sessionsByLastIndex = new TreeMap<>();
-  /** Each session's {lastSequence, lastIndex}, as its store record says (after staging). */
-  private final HashMap<Long, long[]> sessions = new HashMap<>();
+   /**
+   * Each session's {lastSequence, lastIndex}, as its store record says (after staging), in
+   * the order of their last activity: a session touched by an entry moves to the end (its
+   * index is the highest yet), so the idlest come first, to expire.
+   */
+  private final LinkedHashMap<Long, long[]> sessions = new LinkedHashMap<>();
   /** The last entry whose writes reached the store. */
   private volatile long appliedIndex;
   /** The last entry applied, staged or stored. */
@@ -380,33 +382,36 @@ public final class KvStateMachine implements BatchingStateMachine {
     Wire.putLong(record, 0, sequence);
     Wire.putLong(record, 8, index);
     System.arraycopy(result, 0, record, 16, result.length);
-    long[] old = sessions.put(clientId, new long[] {sequence, index});
-    if (old != null) {
-      sessionsByLastIndex.remove(old[1]);
+    long[] session = sessions.remove(clientId); // re-inserted last: the most recent
+    if (session == null) {
+      session = new long[2];
     }
-    sessionsByLastIndex.put(index, clientId);
+    session[0] = sequence;
+    session[1] = index;
+    sessions.put(clientId, session);
     batch.put(sessionKey(clientId), record);
   }
 
   private void expireSessions(long olderThan, WriteBatch batch) {
-    while (!sessionsByLastIndex.isEmpty() && sessionsByLastIndex.firstKey() < olderThan) {
-      long clientId = sessionsByLastIndex.pollFirstEntry().getValue();
-      sessions.remove(clientId);
-      batch.remove(sessionKey(clientId));
+    for (var it = sessions.entrySet().iterator(); it.hasNext(); ) {
+      var oldest = it.next();
+      if (oldest.getValue()[1] >= olderThan) {
+        return;
+      }
+      it.remove();
+      batch.remove(sessionKey(oldest.getKey()));
     }
   }
 
   private void rebuildSessionIndex() {
-    sessionsByLastIndex.clear();
     sessions.clear();
+    TreeMap<Long, long[]> byLastIndex = new TreeMap<>(); // {clientId, lastSequence}
     store.forEach((k, v) -> {
       if (k.length == 9 && k[0] == SESSION) {
-        long clientId = Wire.getLong(k, 1);
-        long lastIndex = Wire.getLong(v, 8);
-        sessionsByLastIndex.put(lastIndex, clientId);
-        sessions.put(clientId, new long[] {Wire.getLong(v, 0), lastIndex});
+        byLastIndex.put(Wire.getLong(v, 8), new long[] {Wire.getLong(k, 1), Wire.getLong(v, 0)});
       }
     });
+    byLastIndex.forEach((lastIndex, s) -> sessions.put(s[0], new long[] {s[1], lastIndex}));
   }
 
   private void notifySystemRecords(WriteBatch batch) {

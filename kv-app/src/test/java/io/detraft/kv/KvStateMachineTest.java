@@ -331,4 +331,31 @@ class KvStateMachineTest {
     assertEquals(index, sm.appliedIndex());
     assertThrows(IllegalStateException.class, sm::endBatch);
   }
+
+  @Test
+  void sessionsExpireIdlestFirstAcrossAReopen() {
+    MemoryKvStore store = new MemoryKvStore();
+    KvStateMachine sm = new KvStateMachine(store, 10);
+    long[] clients = new long[3];
+    for (int c = 0; c < 3; c++) {
+      clients[c] = SessionStateMachine.clientIdOf(SessionStateMachine.decodeResult(
+          sm.apply(++index, SessionStateMachine.register()))); // indexes 1, 2, 3
+    }
+    byte[] put = new KvCommand.Put(b("k"), b("v")).encode();
+    sm.apply(++index, SessionStateMachine.command(clients[0], 1, put)); // client 0 at 4
+    // Reopened, the table is rebuilt from the store: by last activity (A 4, C 3), not by id.
+    KvStateMachine reopened = new KvStateMachine(store, 10);
+    assertEquals(3, reopened.sessionCount());
+    index = 12; // entry 13 expires what was idle since before 3: B (2)
+    run(reopened, new KvCommand.Get(b("k")));
+    assertEquals(2, reopened.sessionCount());
+    // Entry 14 expires what was idle since before 4: C (3), though A registered first.
+    assertEquals(Status.OK, SessionStateMachine.decodeResult(reopened.apply(++index,
+        SessionStateMachine.command(clients[0], 2, put))).status());
+    assertEquals(1, reopened.sessionCount());
+    for (int c = 1; c < 3; c++) {
+      assertEquals(Status.SESSION_EXPIRED, SessionStateMachine.decodeResult(reopened.apply(
+          ++index, SessionStateMachine.command(clients[c], 1, put))).status());
+    }
+  }
 }
