@@ -124,11 +124,22 @@ final class HttpPool implements AutoCloseable {
    * system calls instead of one per answer); closing the channel wakes a blocked one.
    */
   private static final class Watchdog {
-    static final java.util.Set<Connection> OPEN = ConcurrentHashMap.newKeySet();
-    private static Thread thread;
+    /** Connections with an exchange (or a connect) in progress. */
+    static final java.util.Set<Connection> BUSY = ConcurrentHashMap.newKeySet();
+    private static volatile Thread thread;
 
-    static synchronized void watch(Connection c) {
-      OPEN.add(c);
+    static void watch(Connection c) {
+      BUSY.add(c);
+      if (thread == null) {
+        start();
+      }
+    }
+
+    static void unwatch(Connection c) {
+      BUSY.remove(c);
+    }
+
+    private static synchronized void start() {
       if (thread == null) {
         thread = new Thread(Watchdog::run, "detraft-http-client-watchdog");
         thread.setDaemon(true);
@@ -144,7 +155,7 @@ final class HttpPool implements AutoCloseable {
           return;
         }
         long now = System.nanoTime();
-        for (Connection c : OPEN) {
+        for (Connection c : BUSY) {
           c.closeIfOverdue(now);
         }
       }
@@ -183,6 +194,7 @@ final class HttpPool implements AutoCloseable {
         throw timedOut ? new java.net.SocketTimeoutException("connect timed out") : e;
       } finally {
         deadline = 0;
+        Watchdog.unwatch(this);
       }
       host = address.getHostString() + ":" + address.getPort();
     }
@@ -200,6 +212,7 @@ final class HttpPool implements AutoCloseable {
       boolean reused = used;
       used = true;
       deadline = System.nanoTime() + timeoutNanos;
+      Watchdog.watch(this);
       try {
         return exchange(method, target, headers, body, reused);
       } catch (IOException e) {
@@ -210,6 +223,7 @@ final class HttpPool implements AutoCloseable {
         throw e;
       } finally {
         deadline = 0;
+        Watchdog.unwatch(this);
       }
     }
 
@@ -492,7 +506,7 @@ final class HttpPool implements AutoCloseable {
     }
 
     void close() {
-      Watchdog.OPEN.remove(this);
+      Watchdog.unwatch(this);
       try {
         channel.close();
       } catch (IOException e) {
