@@ -26,12 +26,14 @@ import java.util.concurrent.Future;
 public final class Main {
   static final String USAGE = String.join("\n",
       "usage: detraft-sim (--seed N | --seeds A..B) [--parallel K] [--safety-seconds S]",
-      "                   [--recheck R] [--trace E] [--quiet | --verbose]",
+      "                   [--voters V] [--recheck R] [--trace E] [--quiet | --verbose]",
       "  --seed N            run one seed and print its options, result and (on failure) trace",
       "  --seeds A..B        run seeds A to B inclusive; print one line per failing seed, then",
       "                      a summary: verdicts, speed, and every coverage mark's hit count",
       "  --parallel K        seeds run side by side (default: number of cores)",
       "  --safety-seconds S  override the seed's safety-phase length (virtual seconds)",
+      "  --voters V          every seed starts one group of V voters (1..7; default: the seed's",
+      "                      own choice of 3 or 5, in 1 to 8 groups)",
       "  --recheck R         run every R-th seed twice; a different fingerprint is a failure",
       "  --trace E           a failing seed shows its last E events (default 50)",
       "  --quiet             print only failing seeds and the summary",
@@ -47,7 +49,8 @@ public final class Main {
 
   /** Parsed command line. */
   private record Arguments(long first, long last, boolean single, int parallel,
-      double safetySeconds, int recheck, int traceEvents, boolean quiet, boolean verbose) {}
+      double safetySeconds, int voters, int recheck, int traceEvents, boolean quiet,
+      boolean verbose) {}
 
   /** Runs the command line; returns the exit status. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
@@ -72,6 +75,7 @@ public final class Main {
     boolean single = false;
     int parallel = Runtime.getRuntime().availableProcessors();
     double safetySeconds = -1;
+    int voters = 0;
     int recheck = 0;
     int traceEvents = Simulation.TRACE_SHOWN;
     boolean quiet = false;
@@ -119,6 +123,12 @@ public final class Main {
             throw new IllegalArgumentException("--safety-seconds must be in [0, 3600]");
           }
         }
+        case "--voters" -> {
+          voters = (int) parseLong(value(args, ++i, arg), arg);
+          if (voters < 1 || voters > 7) {
+            throw new IllegalArgumentException("--voters must be in [1, 7]");
+          }
+        }
         case "--recheck" -> {
           recheck = (int) parseLong(value(args, ++i, arg), arg);
           if (recheck < 1) {
@@ -142,8 +152,8 @@ public final class Main {
     if (quiet && verbose) {
       throw new IllegalArgumentException("--quiet and --verbose exclude each other");
     }
-    return new Arguments(first, last, single, parallel, safetySeconds, recheck, traceEvents,
-        quiet, verbose);
+    return new Arguments(first, last, single, parallel, safetySeconds, voters, recheck,
+        traceEvents, quiet, verbose);
   }
 
   private static void requireNoSeedsYet(Long first) {
@@ -169,12 +179,21 @@ public final class Main {
 
   /** The options a seed runs with, after command-line overrides. */
   static SimOptions optionsFor(long seed, double safetySeconds) {
+    return optionsFor(seed, safetySeconds, 0);
+  }
+
+  /** As above; {@code voters > 0} pins each seed to one group of that many voters. */
+  static SimOptions optionsFor(long seed, double safetySeconds, int voters) {
     SimOptions options = SimOptions.derive(seed);
+    if (voters > 0) {
+      options = options.withVoters(voters);
+    }
     return safetySeconds >= 0 ? options.withSafetySeconds(safetySeconds) : options;
   }
 
   private static int runOne(Arguments arguments, PrintStream out) {
-    SimOptions options = optionsFor(arguments.first(), arguments.safetySeconds());
+    SimOptions options = optionsFor(arguments.first(), arguments.safetySeconds(),
+        arguments.voters());
     out.println("options: " + options.describe());
     long wallStart = System.nanoTime();
     SimResult result = new Simulation(options, SimHooks.defaults(), arguments.traceEvents())
@@ -241,7 +260,8 @@ public final class Main {
           long seed = next++;
           window.add(pool.submit(() -> {
             long cpuStart = cpuTimed ? cpu.getCurrentThreadCpuTime() : 0;
-            SimOptions options = optionsFor(seed, arguments.safetySeconds());
+            SimOptions options = optionsFor(seed, arguments.safetySeconds(),
+                arguments.voters());
             SimResult result = new Simulation(options, SimHooks.defaults(),
                 arguments.traceEvents()).run();
             if (arguments.recheck() > 0 && Math.floorMod(seed, arguments.recheck()) == 0) {

@@ -294,6 +294,19 @@ public record SimOptions(
         value);
   }
 
+  /**
+   * The same seed with {@code voters} initial voters in one group (spares kept): pins the
+   * cluster size of a sweep, e.g. to measure the speed of 5-node runs alone. Multi-group
+   * seeds run one group, since they would otherwise pin 3 voters.
+   */
+  public SimOptions withVoters(int voters) {
+    ClusterOptions c = cluster;
+    return withCluster(new ClusterOptions(voters + c.size() - c.voters(), voters, 1,
+        c.tickNanos(), c.electionTicks(), c.heartbeatTicks(), c.preVote(), c.checkQuorum(),
+        c.forwardProposals(), c.maxInflightAppends(), c.maxAppendBytes(),
+        c.snapshotChunkBytes(), c.leaseReads(), c.leaseMarginTicks(), c.driftMax()));
+  }
+
   /** A shorter run: the safety phase lasts {@code seconds} (tests keep {@code mvn verify} fast). */
   public SimOptions withSafetySeconds(double seconds) {
     return withPhases(new PhaseOptions((long) (seconds * SECOND), phases.livenessBoundNanos(),

@@ -36,6 +36,8 @@ class MainTest {
       {"--seeds", "1..2", "--quiet", "--verbose"},
       {"--seeds", "1..2", "--recheck", "0"},
       {"--seed", "1", "--trace", "0"},
+      {"--seed", "1", "--voters", "0"},
+      {"--seed", "1", "--voters", "8"},
     };
     for (String[] args : bad) {
       Run run = run(args);
@@ -84,6 +86,16 @@ class MainTest {
     assertTrue(run.out().contains("sim  CRASH_DURING_SNAPSHOT_INSTALL"), run.out());
     assertTrue(run.out().contains("never fired (") || run.out().contains("every mark fired"),
         run.out());
+  }
+
+  @Test
+  void votersPinTheClusterSize() {
+    // Seed 2 picks 3 voters of its own; pinned, it runs one group of 5 (its spare kept).
+    Run run = run("--seed", "2", "--safety-seconds", "2", "--voters", "5");
+    assertEquals(0, run.status(), run.out());
+    assertTrue(run.out().contains("cluster{n=6 voters=5 groups=1 "), run.out());
+    assertTrue(run(("--seed 2 --safety-seconds 2").split(" ")).out()
+        .contains("cluster{n=4 voters=3 "));
   }
 
   @Test
