@@ -355,11 +355,14 @@ final class Raft {
       // we answer with our term and it steps down (otherwise it could block a node that still
       // follows it from ever campaigning).
       send(new AppendResponse(config.group(), id, m.from(), term, true, 0, 0, 0));
-    } else if (m instanceof VoteRequest request && request.preVote()) {
-      // Rejected with our term, so a stale pre-candidate learns it is behind.
-      send(new VoteResponse(config.group(), id, m.from(), term, false, true));
+    } else if (m instanceof VoteRequest request) {
+      // Rejected with our term (§5.1), so a stale (pre-)candidate learns it is behind. A
+      // candidate that needs our vote may otherwise never reach our term: if we count it as
+      // a non-voter (an uncommitted membership change it lacks), we never send it anything,
+      // and its own campaigns trail ours forever (found by the simulator, seed 686).
+      send(new VoteResponse(config.group(), id, m.from(), term, false, request.preVote()));
     }
-    // Everything else from an old term is ignored (§5.1).
+    // Everything else from an old term is ignored.
   }
 
   private void handleVoteRequest(VoteRequest m) {
@@ -1014,7 +1017,9 @@ final class Raft {
         log.nextCommittedEntries(),
         currentTermMessages(),
         readStates,
-        mustSync);
+        mustSync,
+        role == Role.LEADER && hard.term() == lastHardState.term()
+            && hard.vote() == lastHardState.vote());
     outbox.clear();
     readStates.clear();
     lastSoftState = soft;

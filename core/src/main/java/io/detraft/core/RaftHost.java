@@ -36,6 +36,23 @@ public final class RaftHost {
       }
       return all;
     }
+
+    /**
+     * The messages that may leave before the fsync ({@code early}, see {@link
+     * Ready#maySendBeforeSync}) or only after it, in group order.
+     */
+    public List<Message> messages(boolean early) {
+      List<Message> some = new ArrayList<>();
+      for (GroupReady g : groups) {
+        Ready ready = g.ready();
+        for (Message m : ready.messages()) {
+          if (ready.maySendBeforeSync(m) == early) {
+            some.add(m);
+          }
+        }
+      }
+      return some;
+    }
   }
 
   private final long nodeId;

@@ -15,6 +15,9 @@ import java.util.List;
  * @param readStates confirmed reads; serve each once its index is applied
  * @param mustSync whether the writes must be fsynced before sending (term, vote or entries
  *     changed); a commit-index-only change may be written lazily
+ * @param replicationBeforeSync this replica leads and this Ready changes neither its term nor
+ *     its vote: its replication messages may leave before the fsync (see
+ *     {@link #maySendBeforeSync})
  */
 public record Ready(
     SoftState softState,
@@ -24,12 +27,28 @@ public record Ready(
     List<Entry> committedEntries,
     List<Message> messages,
     List<ReadState> readStates,
-    boolean mustSync) {
+    boolean mustSync,
+    boolean replicationBeforeSync) {
 
   public Ready {
     entries = List.copyOf(entries);
     committedEntries = List.copyOf(committedEntries);
     messages = List.copyOf(messages);
     readStates = List.copyOf(readStates);
+  }
+
+  /**
+   * Whether {@code m} may be sent before this Ready's writes are durable. A leader's
+   * AppendRequest, Heartbeat and InstallSnapshot claim nothing about its own disk: it counts
+   * its own copy of new entries only in {@code advance}, after the host persisted them, and
+   * the commit index they carry rests on durable copies alone. So the leader may write its
+   * log in parallel with replicating it (Raft thesis §10.2.1), which takes one fsync off the
+   * latency of every commit. The term they carry must be durable already: a leader that
+   * crashed before its term reached the disk could lead that term a second time with another
+   * log. Votes and acknowledgements always wait for the fsync.
+   */
+  public boolean maySendBeforeSync(Message m) {
+    return replicationBeforeSync && (m instanceof Message.AppendRequest
+        || m instanceof Message.Heartbeat || m instanceof Message.InstallSnapshot);
   }
 }

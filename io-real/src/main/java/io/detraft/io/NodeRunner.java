@@ -30,8 +30,9 @@ import java.util.concurrent.locks.LockSupport;
  *       proposals);
  *   <li>take the host's batch: save any snapshot received from a leader, append every group's
  *       entries and hard state to the one {@link WriteAheadLog}, and fsync once if any of them
- *       must be durable (group commit across groups);
- *   <li>send the messages; restore received snapshots, apply committed entries (completing
+ *       must be durable (group commit across groups); a leader's replication messages leave
+ *       before that fsync, so that its disk and its followers' disks write in parallel;
+ *   <li>send the other messages; restore received snapshots, apply committed entries (completing
  *       requests), advance; then take a snapshot of any group whose log grew long enough, and
  *       compact its log behind it.
  * </ol>
@@ -472,10 +473,19 @@ public final class NodeRunner implements AutoCloseable {
       ready.add(r);
     }
     if (batch.mustSync()) {
+      // A leader's replication messages go out first, so followers write while we do
+      // (Ready#maySendBeforeSync); every other message waits for the fsync.
+      for (Message m : batch.messages(true)) {
+        transport.send(m);
+      }
       wal.sync(); // one fsync for every group and every proposal in this batch
-    } // else only a commit index moved: it may be written lazily, with the next sync
-    for (Message m : batch.messages()) {
-      transport.send(m);
+      for (Message m : batch.messages(false)) {
+        transport.send(m);
+      }
+    } else { // only a commit index moved: it may be written lazily, with the next sync
+      for (Message m : batch.messages()) {
+        transport.send(m);
+      }
     }
     for (int i = 0; i < ready.size(); i++) {
       ready.get(i).apply(batch.groups().get(i).ready());

@@ -30,6 +30,7 @@ final class SimNode {
   private final Replica[] replicas;
   private final int maxTicksPending;
   private final long snapshotThreshold;
+  private final boolean earlyReplication;
 
   private boolean up;
   private boolean paused;
@@ -53,6 +54,7 @@ final class SimNode {
     this.tickNanos = tickNanos;
     this.maxTicksPending = 2 * sim.options().cluster().electionTicks();
     this.snapshotThreshold = sim.options().protocol().snapshotThreshold();
+    this.earlyReplication = sim.options().disk().earlyReplication();
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -257,17 +259,25 @@ final class SimNode {
       finish(batch, batch.messages());
       return;
     }
-    // 2. One fsync for every group; hold the messages until it completes (unless a planted
-    // bug sends some early).
+    // 2. One fsync for every group; hold the messages until it completes, but for a leader's
+    // replication messages when the seed lets them overlap the fsync (and for what a planted
+    // bug sends early).
     long now = sim.now();
     long latency = disk.startSync();
     for (Replica replica : replicas) {
       replica.syncStarted();
     }
     List<Message> held = batch.messages();
+    if (earlyReplication) {
+      for (Message m : batch.messages(true)) {
+        send(m);
+      }
+      held = batch.messages(false);
+    }
     if (sim.hasEarlySend()) {
+      List<Message> planted = held;
       held = new ArrayList<>();
-      for (Message m : batch.messages()) {
+      for (Message m : planted) {
         if (sim.hooks().earlySend().beforeSync(m)) {
           send(m);
         } else {

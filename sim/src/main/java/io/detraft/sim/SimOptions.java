@@ -85,8 +85,13 @@ public record SimOptions(
   /**
    * The simulated disk: writes are buffered until fsync; a crash loses what was not synced
    * (a random prefix of it may have reached the platter) and may tear the last write.
+   *
+   * @param earlyReplication leaders send their replication messages while their own fsync is
+   *     in flight ({@link io.detraft.core.Ready#maySendBeforeSync}, as io-real's runner does);
+   *     off, every message waits for the fsync
    */
-  public record DiskOptions(long fsyncMinNanos, long fsyncMaxNanos, double tornWrite) {
+  public record DiskOptions(long fsyncMinNanos, long fsyncMaxNanos, double tornWrite,
+      boolean earlyReplication) {
     public DiskOptions {
       check(fsyncMinNanos >= 0 && fsyncMaxNanos >= fsyncMinNanos, "bad fsync bounds");
       check(tornWrite >= 0 && tornWrite <= 1, "bad torn-write probability");
@@ -227,7 +232,7 @@ public record SimOptions(
     SimRandom d = root.fork(3);
     long fsyncMin = d.between(50_000, 1 * MS);
     DiskOptions disk = new DiskOptions(fsyncMin, fsyncMin + logUniform(d, 100_000, 20 * MS),
-        d.chance(0.5) ? 0.5 : 0);
+        d.chance(0.5) ? 0.5 : 0, d.chance(0.5));
 
     // Log-uniform intervals: some seeds crash a node every few hundred milliseconds (bugs
     // with a narrow window need many crashes), others rarely (long stable stretches).
@@ -348,7 +353,8 @@ public record SimOptions(
         .append('}');
     out.append(" disk{fsync=").append(ms(d.fsyncMinNanos())).append("..")
         .append(ms(d.fsyncMaxNanos())).append(" torn=")
-        .append(d.tornWrite() > 0 ? pct(d.tornWrite()) : "off").append('}');
+        .append(d.tornWrite() > 0 ? pct(d.tornWrite()) : "off").append(' ')
+        .append(flag("earlyReplication", d.earlyReplication())).append('}');
     out.append(" process{crash=").append(p.crashes()
             ? "every~" + ms(p.crashEveryNanos()) + ",restart<=" + ms(p.restartMaxNanos()) : "off")
         .append(" pause=").append(p.pauses()

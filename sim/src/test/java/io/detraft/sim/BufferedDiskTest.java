@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 class BufferedDiskTest {
   static final SimOptions.DiskOptions ALWAYS_TORN =
-      new SimOptions.DiskOptions(1000, 2000, 1.0);
+      new SimOptions.DiskOptions(1000, 2000, 1.0, false);
 
   private static DiskRecord append(long index) {
     return DiskRecord.of(1, List.of(Entry.normal(1, index, new byte[] {(byte) index})));
@@ -80,7 +80,7 @@ class BufferedDiskTest {
 
   @Test
   void anUncompletedSyncMakesNothingDurable() {
-    BufferedDisk disk = new BufferedDisk(new SimOptions.DiskOptions(0, 0, 0), new SimRandom(7));
+    BufferedDisk disk = new BufferedDisk(new SimOptions.DiskOptions(0, 0, 0, false), new SimRandom(7));
     disk.write(append(1));
     disk.startSync();
     assertEquals(1, disk.cachedCount());
@@ -90,7 +90,7 @@ class BufferedDiskTest {
 
   @Test
   void truncatingAppendsFoldIntoThePlatter() {
-    BufferedDisk disk = new BufferedDisk(new SimOptions.DiskOptions(0, 0, 0), new SimRandom(3));
+    BufferedDisk disk = new BufferedDisk(new SimOptions.DiskOptions(0, 0, 0, false), new SimRandom(3));
     disk.write(append(1));
     disk.write(append(2));
     disk.write(DiskRecord.of(1, List.of(Entry.normal(2, 2, new byte[] {9}))));
@@ -110,7 +110,7 @@ class BufferedDiskTest {
   }
 
   private static BufferedDisk syncedDisk(DiskRecord... records) {
-    BufferedDisk disk = new BufferedDisk(new SimOptions.DiskOptions(0, 0, 0), new SimRandom(4));
+    BufferedDisk disk = new BufferedDisk(new SimOptions.DiskOptions(0, 0, 0, false), new SimRandom(4));
     for (DiskRecord record : records) {
       disk.write(record);
     }

@@ -55,6 +55,18 @@ class CanaryTest {
   }
 
   /**
+   * Overlapping a leader's replication with its fsync is sound only once its term is durable
+   * (Ready#maySendBeforeSync); a host that overlaps it in the Ready that raised the term must
+   * be caught, in a mix where a lone voter keeps winning elections.
+   */
+  @Test
+  void catchesALeaderReplicatingBeforeItsTermIsDurable() {
+    SimResult result = firstFailure("replication before the term is durable",
+        PlantedFaults.earlyReplicationInANewTerm(), PlantedFaults::loneVoterCrashHeavy);
+    assertEquals("persist-before-speak", result.oracle(), result::report);
+  }
+
+  /**
    * Without the host-level durability oracles the same bugs still surface, through Raft's own
    * properties, the core's invariants or the history checker, within the same budget.
    */
@@ -103,6 +115,8 @@ class CanaryTest {
       SimResult result = new Simulation(PlantedFaults.crashHeavy(seed, SAFETY_SECONDS)).run();
       assertFalse(result.failed(), result::report);
       result = new Simulation(PlantedFaults.partitionHeavy(seed, SAFETY_SECONDS)).run();
+      assertFalse(result.failed(), result::report);
+      result = new Simulation(PlantedFaults.loneVoterCrashHeavy(seed, SAFETY_SECONDS)).run();
       assertFalse(result.failed(), result::report);
     }
   }

@@ -53,6 +53,20 @@ final class PlantedFaults {
     return message instanceof Message.VoteResponse || message instanceof Message.AppendResponse;
   }
 
+  /**
+   * A host that lets every replication message of a leader overlap the fsync, also in a
+   * Ready that raises the leader's term: it ignores the second half of {@link
+   * io.detraft.core.Ready#maySendBeforeSync}.
+   */
+  static boolean replicatesBeforeTermIsDurable(Message message) {
+    return message instanceof Message.AppendRequest || message instanceof Message.Heartbeat
+        || message instanceof Message.InstallSnapshot;
+  }
+
+  static SimHooks earlyReplicationInANewTerm() {
+    return SimHooks.defaults().withEarlySend(PlantedFaults::replicatesBeforeTermIsDurable);
+  }
+
   static SimHooks lyingDisk() {
     return SimHooks.defaults().withDiskFactory(
         (node, options, random) -> new LyingDisk(options, random));
@@ -82,7 +96,26 @@ final class PlantedFaults {
     return options
         .withProcess(new SimOptions.ProcessOptions(true, 300 * ms, 200 * ms, false, 1000 * ms,
             100 * ms))
-        .withDisk(new SimOptions.DiskOptions(2 * ms, 20 * ms, options.disk().tornWrite()));
+        .withDisk(new SimOptions.DiskOptions(2 * ms, 20 * ms, options.disk().tornWrite(),
+            options.disk().earlyReplication()));
+  }
+
+  /**
+   * Crash-heavy, with one voter and two spare nodes that membership churn keeps adding as
+   * learners (and promoting, and removing): a lone voter wins its election in the Ready that
+   * raises its term, so that Ready's messages to learners are sent in a term not yet durable.
+   */
+  static SimOptions loneVoterCrashHeavy(long seed, double safetySeconds) {
+    SimOptions options = crashHeavy(seed, safetySeconds);
+    SimOptions.ClusterOptions c = options.cluster();
+    SimOptions.ProtocolOptions q = options.protocol();
+    return options
+        .withCluster(new SimOptions.ClusterOptions(3, 1, 1, c.tickNanos(), c.electionTicks(),
+            c.heartbeatTicks(), c.preVote(), c.checkQuorum(), c.forwardProposals(),
+            c.maxInflightAppends(), c.maxAppendBytes(), c.snapshotChunkBytes(), c.leaseReads(),
+            c.leaseMarginTicks(), c.driftMax()))
+        .withProtocol(new SimOptions.ProtocolOptions(q.snapshotThreshold(),
+            q.snapshotEveryNanos(), 200 * SimOptions.MS, 0));
   }
 
   /**
