@@ -175,6 +175,67 @@ class ElleCorpusTest {
   }
 
   @Test
+  void g0Process() {
+    ElleResult result = listAppend("la-g0-process.edn",
+        ConsistencyModel.STRONG_SESSION_SNAPSHOT_ISOLATION);
+    assertEquals(Verdict.INVALID, result.verdict());
+    assertTypes(result, G0_PROCESS);
+    assertCycle(result, G0_PROCESS, List.of(0L, 2L), PROCESS, WW);
+    assertTrue(listAppend("la-g0-process.edn", ConsistencyModel.SERIALIZABLE).isValid());
+  }
+
+  @Test
+  void g1cProcess() {
+    ElleResult result = listAppend("la-g1c-process.edn",
+        ConsistencyModel.STRONG_SESSION_SNAPSHOT_ISOLATION);
+    assertEquals(Verdict.INVALID, result.verdict());
+    assertTypes(result, G1C_PROCESS);
+    assertCycle(result, G1C_PROCESS, List.of(0L, 2L), PROCESS, WR);
+    assertTrue(listAppend("la-g1c-process.edn", ConsistencyModel.SERIALIZABLE).isValid());
+  }
+
+  @Test
+  void g1cRealtime() {
+    ElleResult result = listAppend("la-g1c-realtime.edn", ConsistencyModel.STRICT_SERIALIZABLE);
+    assertEquals(Verdict.INVALID, result.verdict());
+    assertTypes(result, G1C_REALTIME);
+    assertCycle(result, G1C_REALTIME, List.of(0L, 2L), REALTIME, WR);
+    assertEquals(EnumSet.of(ConsistencyModel.STRICT_SERIALIZABLE), result.ruledOut());
+  }
+
+  @Test
+  void gNonadjacentProcess() {
+    ElleResult result = listAppend("la-g-nonadjacent-process.edn",
+        ConsistencyModel.STRONG_SESSION_SNAPSHOT_ISOLATION);
+    assertEquals(Verdict.INVALID, result.verdict());
+    assertTypes(result, G_NONADJACENT_PROCESS);
+    assertCycle(result, G_NONADJACENT_PROCESS, List.of(0L, 1L, 4L, 2L), RW, PROCESS, RW, WR);
+    assertTrue(listAppend("la-g-nonadjacent-process.edn", ConsistencyModel.SERIALIZABLE)
+        .isValid());
+  }
+
+  @Test
+  void g2ItemProcess() {
+    ElleResult result = listAppend("la-g2-item-process.edn",
+        ConsistencyModel.STRONG_SESSION_SERIALIZABLE);
+    assertEquals(Verdict.INVALID, result.verdict());
+    assertTypes(result, G2_ITEM_PROCESS);
+    assertCycle(result, G2_ITEM_PROCESS, List.of(0L, 3L, 1L), PROCESS, RW, RW);
+    assertEquals(EnumSet.of(ConsistencyModel.STRONG_SESSION_SERIALIZABLE,
+        ConsistencyModel.STRICT_SERIALIZABLE), result.ruledOut());
+  }
+
+  @Test
+  void g2ItemRealtime() {
+    ElleResult result = listAppend("la-g2-item-realtime.edn",
+        ConsistencyModel.STRICT_SERIALIZABLE);
+    assertEquals(Verdict.INVALID, result.verdict());
+    assertTypes(result, G2_ITEM_REALTIME);
+    assertCycle(result, G2_ITEM_REALTIME, List.of(0L, 3L, 1L), REALTIME, RW, RW);
+    assertEquals(EnumSet.of(ConsistencyModel.STRICT_SERIALIZABLE), result.ruledOut());
+  }
+
+  @Test
   void nonCycleAnomalies() {
     ElleResult internal = listAppend("la-internal.edn", ConsistencyModel.SNAPSHOT_ISOLATION);
     assertTypes(internal, INTERNAL);
@@ -242,5 +303,19 @@ class ElleCorpusTest {
     assertEquals(Verdict.INVALID, result.verdict(), result::toString);
     assertTypes(result, CYCLIC_VERSIONS);
     assertEquals(Keyword.of("x"), result.anomalies(CYCLIC_VERSIONS).get(0).key());
+  }
+
+  @Test
+  void gSingleNeedsTheLinearizableAssumption() {
+    History history = load("rw-g-single-linearizable.edn");
+    ElleResult plain = ElleChecker.checkRwRegister(history,
+        ElleOptions.of(ConsistencyModel.STRICT_SERIALIZABLE));
+    assertEquals(Verdict.VALID, plain.verdict(), plain::toString);
+    assertTypes(plain);
+    ElleResult result = ElleChecker.checkRwRegister(history,
+        ElleOptions.of(ConsistencyModel.SERIALIZABLE).withLinearizableKeys());
+    assertEquals(Verdict.INVALID, result.verdict(), result::toString);
+    assertTypes(result, G_SINGLE);
+    assertCycle(result, G_SINGLE, List.of(0L, 3L), RW, WR);
   }
 }
