@@ -6,32 +6,21 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.commons.math3.stat.descriptive.rank.Percentile;
 
 /**
- * {@code detraft bench}: closed-loop load through the HTTP API. Each client is a thread with
- * its own {@link KvClient} (own connections, own sessions), doing one operation at a time on
- * uniformly chosen keys; reads are linearizable unless {@code --stale}. Prints a progress line
+ * {@code detraft bench}: closed-loop load through the HTTP API. Each client has its own
+ * connections and sessions and does one operation at a time on uniformly chosen keys (see
+ * {@link BenchLoop}); reads are linearizable unless {@code --stale}. Prints a progress line
  * every second, then throughput and latency percentiles (Commons Math).
  */
 final class Bench {
   private Bench() {}
 
-  /** Latencies of one client, in nanoseconds; grown by doubling. */
-  private static final class Samples {
-    long[] nanos = new long[1 << 14];
-    int size;
-
-    void add(long n) {
-      if (size == nanos.length) {
-        nanos = Arrays.copyOf(nanos, size * 2);
-      }
-      nanos[size++] = n;
-    }
-  }
+  /** Clients per selector thread of the load generator. */
+  private static final int CLIENTS_PER_LOOP = 32;
 
   static int run(Flags f, PrintStream out) {
     List<String> endpoints = Commands.endpoints(f);
@@ -64,48 +53,19 @@ final class Bench {
 
     LongAdder done = new LongAdder();
     LongAdder errors = new LongAdder();
-    AtomicLong firstError = new AtomicLong();
-    String[] errorText = new String[1];
-    Samples[] samples = new Samples[clients];
     // The clients run through the warm-up too (JIT, connections, sessions); only what
     // completes after it counts.
     long start = System.nanoTime() + Duration.ofSeconds(warmupSeconds).toNanos();
     long end = start + Duration.ofSeconds(seconds).toNanos();
+    BenchLoop.Plan plan = new BenchLoop.Plan(keyBytes, value, readRatio, stale, start, end);
+    List<BenchLoop> loops = new ArrayList<>();
     List<Thread> threads = new ArrayList<>();
-    for (int c = 0; c < clients; c++) {
-      Samples mine = samples[c] = new Samples();
-      long seed = c;
-      Thread t = new Thread(() -> {
-        SplittableRandom random = new SplittableRandom(seed);
-        try (KvClient client = KvClient.connect(endpoints, options)) {
-          while (System.nanoTime() < end) {
-            byte[] key = keyBytes[random.nextInt(keyBytes.length)];
-            boolean read = readRatio > 0 && random.nextDouble() < readRatio;
-            long t0 = System.nanoTime();
-            boolean counted = t0 - start >= 0;
-            try {
-              if (read) {
-                client.get(key, stale);
-              } else {
-                client.put(key, value);
-              }
-              if (counted) {
-                mine.add(System.nanoTime() - t0);
-                done.increment();
-              }
-            } catch (KvClientException e) {
-              if (!counted) {
-                continue;
-              }
-              errors.increment();
-              if (firstError.compareAndSet(0, 1)) {
-                errorText[0] = e.getMessage();
-              }
-            }
-          }
-        }
-      }, "bench-" + c);
+    for (int first = 0; first < clients; first += CLIENTS_PER_LOOP) {
+      BenchLoop loop = new BenchLoop(plan, endpoints, first,
+          Math.min(CLIENTS_PER_LOOP, clients - first), done, errors);
+      Thread t = new Thread(loop, "bench-" + loops.size());
       t.setDaemon(true);
+      loops.add(loop);
       threads.add(t);
       t.start();
     }
@@ -125,17 +85,19 @@ final class Bench {
         Thread.currentThread().interrupt();
       }
     }
-    double elapsed = (System.nanoTime() - start) / 1e9;
+    double elapsed = Math.min(System.nanoTime() - start, end - start) / 1e9;
     int n = 0;
-    for (Samples s : samples) {
-      n += s.size;
+    for (BenchLoop loop : loops) {
+      n += loop.samples.size;
     }
     double[] millis = new double[n];
     int at = 0;
-    for (Samples s : samples) {
-      for (int i = 0; i < s.size; i++) {
-        millis[at++] = s.nanos[i] / 1e6;
+    String firstError = null;
+    for (BenchLoop loop : loops) {
+      for (int i = 0; i < loop.samples.size; i++) {
+        millis[at++] = loop.samples.nanos[i] / 1e6;
       }
+      firstError = firstError != null ? firstError : loop.firstError;
     }
     Percentile p = new Percentile();
     p.setData(millis);
@@ -146,8 +108,8 @@ final class Bench {
           p.evaluate(50), p.evaluate(99), p.evaluate(99.9),
           Arrays.stream(millis).max().orElse(0));
     }
-    if (errorText[0] != null) {
-      out.println("first error: " + errorText[0]);
+    if (firstError != null) {
+      out.println("first error: " + firstError);
     }
     return errors.sum() > 0 && n == 0 ? Main.FAILED : Main.OK;
   }

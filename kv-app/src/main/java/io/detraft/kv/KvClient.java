@@ -231,6 +231,33 @@ public final class KvClient implements AutoCloseable {
     }
   }
 
+  // ------------------------------------------------------------------ for the load generator
+
+  /** The group of {@code key}. */
+  long groupOf(byte[] key) {
+    return partitioner().groupOf(key);
+  }
+
+  /** The HTTP address of {@code group}'s leader as last learned; refreshed when unknown. */
+  InetSocketAddress leaderAddress(long group) {
+    return target(group, true);
+  }
+
+  /** Forgets {@code group}'s leader (or learns it from a hint), as a failed call would. */
+  void leaderMoved(long group, long hint) {
+    if (hint != 0) {
+      leaderByGroup.put(group, hint);
+    } else {
+      leaderByGroup.remove(group);
+    }
+  }
+
+  /** Registers a new client session in {@code group}; its id, or 0 if that failed. */
+  long newSession(long group) {
+    Session session = new Session();
+    return register(group, session) ? session.clientId : 0;
+  }
+
   private Object sessionLock(long group) {
     synchronized (sessions) {
       return sessions.computeIfAbsent(group, g -> new Session());

@@ -1,0 +1,344 @@
+package io.detraft.kv;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Closed-loop clients of {@code detraft bench}, each with one operation in flight, many of them
+ * multiplexed on one selector thread (as wrk and memtier do). A thread per client cost a wake-up
+ * and two context switches per operation: a fifth of a 2-core machine at 15,000 writes/s, taken
+ * from the nodes under test on the same machine.
+ *
+ * <p>The requests are those of {@link KvClient}: writes go to the group's leader in an
+ * exactly-once session ({@code Detraft-Client}/{@code Detraft-Sequence}), linearizable reads to
+ * the leader as well; an answer that the node cannot serve (not leader, an election, overload,
+ * an unknown outcome, a lost connection) is retried with the same sequence number, at the
+ * hinted leader when there is one, until {@link #GIVE_UP_NANOS}. Group routing, leader
+ * discovery and session registration come from one {@link KvClient} per loop, called only
+ * when those change.
+ */
+final class BenchLoop implements Runnable {
+  static final long GIVE_UP_NANOS = 10_000_000_000L;
+  private static final long RETRY_PAUSE_NANOS = 5_000_000L;
+
+  /** Latencies in nanoseconds, grown by doubling. */
+  static final class Samples {
+    long[] nanos = new long[1 << 14];
+    int size;
+
+    void add(long n) {
+      if (size == nanos.length) {
+        nanos = Arrays.copyOf(nanos, size * 2);
+      }
+      nanos[size++] = n;
+    }
+  }
+
+  /**
+   * What the clients do: uniformly chosen keys, reads with probability {@code readRatio}; only
+   * operations that complete in {@code [startNanos, endNanos)} count, and clients stop at
+   * {@code endNanos}.
+   */
+  record Plan(byte[][] keys, byte[] value, double readRatio, boolean stale, long startNanos,
+      long endNanos) {}
+
+  /** One client: its sessions, its connections and the operation in flight. */
+  private static final class Client {
+    final SplittableRandom random;
+    final Map<Long, long[]> sessions = new HashMap<>(); // group -> {client id, sequence}
+    final Map<InetSocketAddress, SocketChannel> channels = new HashMap<>();
+    final ByteBuffer in = ByteBuffer.allocate(1 << 16);
+    ByteBuffer out;
+    byte[] key;
+    boolean read;
+    long group;
+    long startedNanos;
+    long dueNanos; // of a pending retry
+    SocketChannel channel;
+
+    Client(long seed) {
+      random = new SplittableRandom(seed);
+    }
+  }
+
+  private final Plan plan;
+  private final List<String> endpoints;
+  private final List<Client> clients = new ArrayList<>();
+  private final LongAdder done;
+  private final LongAdder errors;
+  final Samples samples = new Samples();
+  volatile String firstError;
+  private final PriorityQueue<Client> retries =
+      new PriorityQueue<>((a, b) -> Long.compare(a.dueNanos, b.dueNanos));
+  private Selector selector;
+  private KvClient directory;
+  private int running;
+
+  BenchLoop(Plan plan, List<String> endpoints, long firstSeed, int count, LongAdder done,
+      LongAdder errors) {
+    this.plan = plan;
+    this.endpoints = endpoints;
+    this.done = done;
+    this.errors = errors;
+    for (int i = 0; i < count; i++) {
+      clients.add(new Client(firstSeed + i));
+    }
+  }
+
+  @Override
+  public void run() {
+    try (Selector s = Selector.open();
+        KvClient d = KvClient.connect(endpoints, KvClient.Options.defaults())) {
+      selector = s;
+      directory = d;
+      running = clients.size();
+      for (Client c : clients) {
+        next(c);
+      }
+      while (running > 0) {
+        long now = System.nanoTime();
+        Client due;
+        while ((due = retries.peek()) != null && due.dueNanos - now <= 0) {
+          send(retries.poll());
+        }
+        long waitMillis = retries.isEmpty() ? 10
+            : Math.max(1, (retries.peek().dueNanos - now) / 1_000_000);
+        selector.select(Math.min(10, waitMillis));
+        for (SelectionKey key : selector.selectedKeys()) {
+          Client c = (Client) key.attachment();
+          if (key.isValid() && key.isWritable()) {
+            write(c);
+          } else if (key.isValid() && key.isReadable()) {
+            read(c);
+          }
+        }
+        selector.selectedKeys().clear();
+      }
+      for (Client c : clients) {
+        c.channels.values().forEach(BenchLoop::closeQuietly);
+      }
+    } catch (IOException e) {
+      firstError = "bench loop failed: " + e;
+      errors.increment();
+    }
+  }
+
+  /** Starts the client's next operation, or retires it once the run is over. */
+  private void next(Client c) {
+    long now = System.nanoTime();
+    if (now - plan.endNanos() >= 0) {
+      running--;
+      return;
+    }
+    c.key = plan.keys()[c.random.nextInt(plan.keys().length)];
+    c.read = plan.readRatio() > 0 && c.random.nextDouble() < plan.readRatio();
+    c.group = directory.groupOf(c.key);
+    c.startedNanos = now;
+    if (!c.read) {
+      long[] session = c.sessions.computeIfAbsent(c.group, g -> new long[2]);
+      session[1]++; // a new command; its retries keep this number
+    }
+    send(c);
+  }
+
+  /** Sends (or resends) the operation in flight to the group's leader. */
+  private void send(Client c) {
+    try {
+      if (!c.read) {
+        long[] session = c.sessions.get(c.group);
+        if (session[0] == 0) {
+          session[0] = directory.newSession(c.group);
+          session[1] = 1;
+          if (session[0] == 0) {
+            retryLater(c, "no session in group " + c.group);
+            return;
+          }
+        }
+      }
+      InetSocketAddress node = directory.leaderAddress(c.group);
+      SocketChannel channel = c.channels.get(node);
+      if (channel == null) {
+        channel = SocketChannel.open(node); // loopback: connecting does not wait long
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        channel.configureBlocking(false);
+        channel.register(selector, SelectionKey.OP_READ, c);
+        c.channels.put(node, channel);
+      }
+      c.channel = channel;
+      c.out = request(c, node);
+      write(c);
+    } catch (IOException | KvClientException e) {
+      dropChannel(c);
+      retryLater(c, e.toString());
+    }
+  }
+
+  private ByteBuffer request(Client c, InetSocketAddress node) {
+    StringBuilder head = new StringBuilder(160);
+    head.append(c.read ? "GET" : "PUT").append(" /v1/kv/").append(Http.percentEncode(c.key));
+    if (c.read && plan.stale()) {
+      head.append("?consistency=stale");
+    }
+    head.append(" HTTP/1.1\r\nHost: ").append(node.getHostString()).append(':')
+        .append(node.getPort()).append("\r\n");
+    if (!c.read) {
+      long[] session = c.sessions.get(c.group);
+      head.append(HttpApi.CLIENT_HEADER).append(": ").append(session[0]).append("\r\n")
+          .append(HttpApi.SEQUENCE_HEADER).append(": ").append(session[1]).append("\r\n")
+          .append("Content-Length: ").append(plan.value().length).append("\r\n");
+    }
+    head.append("\r\n");
+    byte[] h = head.toString().getBytes(StandardCharsets.US_ASCII);
+    ByteBuffer out = ByteBuffer.allocate(h.length + (c.read ? 0 : plan.value().length));
+    out.put(h);
+    if (!c.read) {
+      out.put(plan.value());
+    }
+    return out.flip();
+  }
+
+  private void write(Client c) {
+    try {
+      c.channel.write(c.out);
+      // A full socket buffer (never seen on loopback with one request in flight) waits for
+      // the selector to say it drained.
+      c.channel.keyFor(selector).interestOps(c.out.hasRemaining()
+          ? SelectionKey.OP_WRITE : SelectionKey.OP_READ);
+    } catch (IOException e) {
+      dropChannel(c);
+      retryLater(c, e.toString());
+    }
+  }
+
+  private void read(Client c) {
+    try {
+      if (c.channel.read(c.in) < 0) {
+        throw new IOException("connection closed by the node");
+      }
+    } catch (IOException e) {
+      dropChannel(c);
+      retryLater(c, e.toString());
+      return;
+    }
+    Answer answer = Answer.parse(c.in);
+    if (answer == null) {
+      return; // not complete yet
+    }
+    c.in.clear(); // one request in flight: nothing follows its answer
+    onAnswer(c, answer);
+  }
+
+  private void onAnswer(Client c, Answer a) {
+    if (a.status() == 200 || (c.read && a.status() == 404)) {
+      long now = System.nanoTime();
+      if (c.startedNanos - plan.startNanos() >= 0 && now - plan.endNanos() < 0) {
+        samples.add(now - c.startedNanos);
+        done.increment();
+      }
+      next(c);
+    } else if (a.status() == 503 || a.status() == 504 || a.status() == 429) {
+      // Not served here, or the outcome is unknown: the same command again (its session
+      // makes a retry safe), at the leader the node named if it named one.
+      directory.leaderMoved(c.group, a.leader());
+      if (a.leader() != 0 && a.status() == 503 && a.body().contains("not_leader")) {
+        send(c);
+      } else {
+        retryLater(c, a.body());
+      }
+    } else if (a.status() == 409 && a.body().contains("session_expired")) {
+      c.sessions.get(c.group)[0] = 0; // nothing applied: a new session runs it
+      send(c);
+    } else {
+      fail(c, "HTTP " + a.status() + ": " + a.body());
+    }
+  }
+
+  private void retryLater(Client c, String why) {
+    long now = System.nanoTime();
+    if (now - c.startedNanos > GIVE_UP_NANOS) {
+      fail(c, "gave up: " + why);
+      return;
+    }
+    c.dueNanos = now + RETRY_PAUSE_NANOS;
+    retries.add(c);
+  }
+
+  private void fail(Client c, String why) {
+    if (c.startedNanos - plan.startNanos() >= 0) {
+      errors.increment();
+      if (firstError == null) {
+        firstError = why;
+      }
+    }
+    next(c);
+  }
+
+  private void dropChannel(Client c) {
+    if (c.channel != null) {
+      c.channels.values().remove(c.channel);
+      closeQuietly(c.channel);
+      c.channel = null;
+    }
+    c.in.clear();
+    directory.leaderMoved(c.group, 0);
+  }
+
+  private static void closeQuietly(SocketChannel channel) {
+    try {
+      channel.close();
+    } catch (IOException e) {
+      // closing anyway
+    }
+  }
+
+  /** A complete HTTP answer: status, {@code Detraft-Leader} (0 if absent), body as text. */
+  record Answer(int status, long leader, String body) {
+    /** The answer at the start of {@code in} (in write mode), or null while incomplete. */
+    static Answer parse(ByteBuffer in) {
+      byte[] b = in.array();
+      int n = in.position();
+      int headEnd = -1;
+      for (int i = 3; i < n; i++) {
+        if (b[i] == '\n' && b[i - 1] == '\r' && b[i - 2] == '\n' && b[i - 3] == '\r') {
+          headEnd = i + 1;
+          break;
+        }
+      }
+      if (headEnd < 0) {
+        return null;
+      }
+      String head = new String(b, 0, headEnd, StandardCharsets.ISO_8859_1);
+      int status = Integer.parseInt(head.substring(9, 12));
+      long length = header(head, "content-length");
+      if (headEnd + length > n) {
+        return null;
+      }
+      return new Answer(status, Math.max(0, header(head, Http.LEADER_HEADER.toLowerCase())),
+          new String(b, headEnd, (int) length, StandardCharsets.UTF_8));
+    }
+
+    private static long header(String head, String lowerName) {
+      int at = head.toLowerCase().indexOf("\r\n" + lowerName + ":");
+      if (at < 0) {
+        return 0;
+      }
+      int from = at + lowerName.length() + 3;
+      int to = head.indexOf('\r', from);
+      return Long.parseLong(head.substring(from, to).trim());
+    }
+  }
+}
