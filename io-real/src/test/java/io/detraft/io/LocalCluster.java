@@ -16,6 +16,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
 
 /**
  * A cluster of real nodes in one JVM: each with its own data directory, its own transport on
@@ -83,6 +84,8 @@ final class LocalCluster implements AutoCloseable {
   private final Duration tick;
   private final int segmentBytes;
   private final NodeRunner.SnapshotPolicy snapshots;
+  /** Applied last to every node's runner options (tests that need other timings). */
+  private final UnaryOperator<NodeRunner.Options> tweak;
 
   /** Tests: small WAL segments, so that pre-allocation does not dominate the disk. */
   LocalCluster(Path root, int size, Duration tick) throws IOException {
@@ -96,7 +99,20 @@ final class LocalCluster implements AutoCloseable {
 
   LocalCluster(Path root, int size, Duration tick, int segmentBytes,
       NodeRunner.SnapshotPolicy snapshots) throws IOException {
+    this(root, size, tick, segmentBytes, snapshots, UnaryOperator.identity());
+  }
+
+  /** Runner options changed by {@code tweak} (e.g. other timeouts), on every node. */
+  LocalCluster(Path root, int size, Duration tick, UnaryOperator<NodeRunner.Options> tweak)
+      throws IOException {
+    this(root, size, tick, 1 << 20, NodeRunner.SnapshotPolicy.defaults(), tweak);
+  }
+
+  LocalCluster(Path root, int size, Duration tick, int segmentBytes,
+      NodeRunner.SnapshotPolicy snapshots, UnaryOperator<NodeRunner.Options> tweak)
+      throws IOException {
     this.root = root;
+    this.tweak = tweak;
     this.segmentBytes = segmentBytes;
     this.snapshots = snapshots;
     this.tick = tick;
@@ -128,11 +144,11 @@ final class LocalCluster implements AutoCloseable {
   private void startRunner(long id) throws IOException {
     RecordingStateMachine machine = new RecordingStateMachine();
     machines.put(id, machine);
-    NodeRunner.Options options = NodeRunner.Options.defaults(id, dataDir(id))
+    NodeRunner.Options options = tweak.apply(NodeRunner.Options.defaults(id, dataDir(id))
         .withTiming(tick, 20, 3)
         .withStorage(new WriteAheadLog.Options(segmentBytes), segmentBytes / 4)
         .withProposalTimeout(Duration.ofSeconds(10))
-        .withSnapshots(snapshots);
+        .withSnapshots(snapshots));
     runners.put(id, NodeRunner.start(options, transports.get(id),
         List.of(NodeRunner.Group.of(GROUP, voters, machine))));
   }

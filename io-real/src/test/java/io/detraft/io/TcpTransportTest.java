@@ -244,6 +244,42 @@ class TcpTransportTest {
     }, Duration.ofSeconds(10), "a message over the new link");
   }
 
+  @Test
+  void redialsAPeerThatComesBackOnTheSamePortAfterFailedDials() throws Exception {
+    assertHealthy(); // the link from A to B is up
+    InetSocketAddress where = b.localAddress();
+    b.close();
+    // B is down for a while: A's dials fail and its backoff grows towards the 1 s maximum.
+    long downUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+    while (System.nanoTime() < downUntil) {
+      a.send(heartbeat(1, 2, 1));
+      Thread.sleep(20);
+    }
+    assertTrue(a.stats().dropped() > 0, "A never noticed that B was gone");
+
+    b = TcpTransport.bind(options(CLUSTER, 2).withListen(where)); // A is not told anything
+    b.setPeer(1, a.localAddress());
+    b.start(atB::add);
+    long start = System.nanoTime();
+    LocalCluster.await(() -> {
+      a.send(heartbeat(1, 2, 6));
+      try {
+        // Skip what A queued while it slept between dials: only a fresh message counts.
+        for (Message m; (m = atB.poll(20, TimeUnit.MILLISECONDS)) != null; ) {
+          if (m.equals(heartbeat(1, 2, 6))) {
+            return true;
+          }
+        }
+        return false;
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+    }, Duration.ofSeconds(5), "a message over the redialed link");
+    long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    // At most one maximal backoff (1 s) plus a dial; allow for a slow machine.
+    assertTrue(millis < 2_500, "redialed after " + millis + " ms");
+  }
+
   /** B can still talk to A, and A to B. */
   private void assertHealthy() throws InterruptedException {
     atA.clear();
