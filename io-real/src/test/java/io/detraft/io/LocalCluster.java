@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -111,6 +112,22 @@ final class LocalCluster implements AutoCloseable {
   LocalCluster(Path root, int size, Duration tick, int segmentBytes,
       NodeRunner.SnapshotPolicy snapshots, UnaryOperator<NodeRunner.Options> tweak)
       throws IOException {
+    this(root, size, tick, segmentBytes, snapshots, tweak, null);
+  }
+
+  /**
+   * Runs only the nodes in {@code local} here; the other voters run elsewhere (e.g. in a child
+   * JVM) and are reached once their addresses are given to {@link #setAddress}.
+   */
+  LocalCluster(Path root, int size, Duration tick, Set<Long> local) throws IOException {
+    this(root, size, tick, 1 << 20, NodeRunner.SnapshotPolicy.defaults(),
+        UnaryOperator.identity(), local);
+  }
+
+  /** {@code local} null: every node runs here. */
+  private LocalCluster(Path root, int size, Duration tick, int segmentBytes,
+      NodeRunner.SnapshotPolicy snapshots, UnaryOperator<NodeRunner.Options> tweak,
+      Set<Long> local) throws IOException {
     this.root = root;
     this.tweak = tweak;
     this.segmentBytes = segmentBytes;
@@ -122,17 +139,32 @@ final class LocalCluster implements AutoCloseable {
     }
     this.voters = Membership.of(ids);
     for (long id = 1; id <= size; id++) {
-      TcpTransport transport = TcpTransport.bind(transportOptions(id));
-      transports.put(id, transport);
-      addresses.put(id, transport.localAddress());
+      if (local == null || local.contains(id)) {
+        TcpTransport transport = TcpTransport.bind(transportOptions(id));
+        transports.put(id, transport);
+        addresses.put(id, transport.localAddress());
+      }
     }
     for (long id = 1; id <= size; id++) {
+      if (!transports.containsKey(id)) {
+        continue; // runs elsewhere
+      }
       for (long peer = 1; peer <= size; peer++) {
-        if (peer != id) {
+        if (peer != id && addresses.containsKey(peer)) {
           transports.get(id).setPeer(peer, addresses.get(peer));
         }
       }
       startRunner(id);
+    }
+  }
+
+  /** Tells every node running here where node {@code id} (running elsewhere) listens. */
+  void setAddress(long id, InetSocketAddress address) {
+    addresses.put(id, address);
+    for (var e : transports.entrySet()) {
+      if (e.getKey() != id) {
+        e.getValue().setPeer(id, address);
+      }
     }
   }
 
