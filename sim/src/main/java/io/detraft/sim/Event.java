@@ -9,7 +9,10 @@ final class Event {
   enum Kind {
     /** node: whose ticker fired; first: incarnation. */
     TICK,
-    /** node: receiver; peer: sender; payload: encoded message bytes; first: bytes' hash. */
+    /**
+     * node: receiver; peer: sender; payload: encoded message bytes; first: bytes' hash;
+     * second: 1 for a replay of an older packet.
+     */
     DELIVER,
     /** node: whose fsync completed; first: incarnation. */
     SYNC_DONE,

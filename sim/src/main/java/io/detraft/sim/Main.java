@@ -26,7 +26,8 @@ import java.util.concurrent.Future;
 public final class Main {
   static final String USAGE = String.join("\n",
       "usage: detraft-sim (--seed N | --seeds A..B) [--parallel K] [--safety-seconds S]",
-      "                   [--voters V] [--recheck R] [--trace E] [--quiet | --verbose]",
+      "                   [--voters V] [--all-nemeses] [--recheck R] [--trace E]",
+      "                   [--require-marks] [--quiet | --verbose]",
       "  --seed N            run one seed and print its options, result and (on failure) trace",
       "  --seeds A..B        run seeds A to B inclusive; print one line per failing seed, then",
       "                      a summary: verdicts, speed, and every coverage mark's hit count",
@@ -34,12 +35,16 @@ public final class Main {
       "  --safety-seconds S  override the seed's safety-phase length (virtual seconds)",
       "  --voters V          every seed starts one group of V voters (1..7; default: the seed's",
       "                      own choice of 3 or 5, in 1 to 8 groups)",
+      "  --all-nemeses       every seed runs every fault and protocol nemesis: those it switched",
+      "                      off are switched on, with the seed's own rates where it drew them",
+      "                      and rates drawn from the seed otherwise (see SimOptions)",
       "  --recheck R         run every R-th seed twice; a different fingerprint is a failure",
       "  --trace E           a failing seed shows its last E events (default 50)",
+      "  --require-marks     a sweep in which some coverage mark never fired exits 1",
       "  --quiet             print only failing seeds and the summary",
       "  --verbose           print every seed's options and result, full reports on failure",
-      "exit status: 0 all seeds passed (unknown verdicts are warnings), 1 a seed failed,"
-          + " 2 bad usage");
+      "exit status: 0 all seeds passed (unknown verdicts are warnings), 1 a seed failed (or",
+      "             with --require-marks a mark never fired), 2 bad usage");
 
   private Main() {}
 
@@ -49,8 +54,8 @@ public final class Main {
 
   /** Parsed command line. */
   private record Arguments(long first, long last, boolean single, int parallel,
-      double safetySeconds, int voters, int recheck, int traceEvents, boolean quiet,
-      boolean verbose) {}
+      double safetySeconds, int voters, boolean allNemeses, int recheck, int traceEvents,
+      boolean requireMarks, boolean quiet, boolean verbose) {}
 
   /** Runs the command line; returns the exit status. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
@@ -76,6 +81,8 @@ public final class Main {
     int parallel = Runtime.getRuntime().availableProcessors();
     double safetySeconds = -1;
     int voters = 0;
+    boolean allNemeses = false;
+    boolean requireMarks = false;
     int recheck = 0;
     int traceEvents = Simulation.TRACE_SHOWN;
     boolean quiet = false;
@@ -141,6 +148,8 @@ public final class Main {
             throw new IllegalArgumentException("--trace must be in [1, 1000000]");
           }
         }
+        case "--all-nemeses" -> allNemeses = true;
+        case "--require-marks" -> requireMarks = true;
         case "--quiet" -> quiet = true;
         case "--verbose" -> verbose = true;
         default -> throw new IllegalArgumentException("unknown argument '" + arg + "'");
@@ -152,8 +161,12 @@ public final class Main {
     if (quiet && verbose) {
       throw new IllegalArgumentException("--quiet and --verbose exclude each other");
     }
-    return new Arguments(first, last, single, parallel, safetySeconds, voters, recheck,
-        traceEvents, quiet, verbose);
+    if (requireMarks && single) {
+      // One seed never reaches every mark; the flag judges a sweep's coverage.
+      throw new IllegalArgumentException("--require-marks needs a sweep (--seeds A..B)");
+    }
+    return new Arguments(first, last, single, parallel, safetySeconds, voters, allNemeses,
+        recheck, traceEvents, requireMarks, quiet, verbose);
   }
 
   private static void requireNoSeedsYet(Long first) {
@@ -179,12 +192,19 @@ public final class Main {
 
   /** The options a seed runs with, after command-line overrides. */
   static SimOptions optionsFor(long seed, double safetySeconds) {
-    return optionsFor(seed, safetySeconds, 0);
+    return optionsFor(seed, safetySeconds, 0, false);
   }
 
-  /** As above; {@code voters > 0} pins each seed to one group of that many voters. */
-  static SimOptions optionsFor(long seed, double safetySeconds, int voters) {
+  /**
+   * As above; {@code voters > 0} pins each seed to one group of that many voters, {@code
+   * allNemeses} switches every nemesis on.
+   */
+  static SimOptions optionsFor(long seed, double safetySeconds, int voters,
+      boolean allNemeses) {
     SimOptions options = SimOptions.derive(seed);
+    if (allNemeses) {
+      options = options.withAllNemeses();
+    }
     if (voters > 0) {
       options = options.withVoters(voters);
     }
@@ -193,7 +213,7 @@ public final class Main {
 
   private static int runOne(Arguments arguments, PrintStream out) {
     SimOptions options = optionsFor(arguments.first(), arguments.safetySeconds(),
-        arguments.voters());
+        arguments.voters(), arguments.allNemeses());
     out.println("options: " + options.describe());
     long wallStart = System.nanoTime();
     SimResult result = new Simulation(options, SimHooks.defaults(), arguments.traceEvents())
@@ -206,6 +226,22 @@ public final class Main {
     out.println(String.format(Locale.ROOT, "wall: %.2fs (%.0f simulated s per wall s)", wall,
         result.simulatedNanos() / 1e9 / Math.max(wall, 1e-9)));
     return result.failed() ? 1 : 0;
+  }
+
+  /** The command that runs {@code seed} alone with the sweep's overrides, hence the same run. */
+  private static String replayCommand(Arguments arguments, long seed) {
+    StringBuilder command = new StringBuilder("java -jar sim/target/detraft-sim.jar --seed ")
+        .append(seed);
+    if (arguments.safetySeconds() >= 0) {
+      command.append(" --safety-seconds ").append(arguments.safetySeconds());
+    }
+    if (arguments.voters() > 0) {
+      command.append(" --voters ").append(arguments.voters());
+    }
+    if (arguments.allNemeses()) {
+      command.append(" --all-nemeses");
+    }
+    return command.toString();
   }
 
   /** The first run of a seed, or a failure if its second run took another course. */
@@ -261,7 +297,7 @@ public final class Main {
           window.add(pool.submit(() -> {
             long cpuStart = cpuTimed ? cpu.getCurrentThreadCpuTime() : 0;
             SimOptions options = optionsFor(seed, arguments.safetySeconds(),
-                arguments.voters());
+                arguments.voters(), arguments.allNemeses());
             SimResult result = new Simulation(options, SimHooks.defaults(),
                 arguments.traceEvents()).run();
             if (arguments.recheck() > 0 && Math.floorMod(seed, arguments.recheck()) == 0) {
@@ -290,8 +326,7 @@ public final class Main {
           }
         } else if (result.verdict() != SimResult.Verdict.PASS) {
           out.println(result.line() + (result.failed()
-              ? "  [replay: java -jar sim/target/detraft-sim.jar --seed " + result.seed() + "]"
-              : ""));
+              ? "  [replay: " + replayCommand(arguments, result.seed()) + "]" : ""));
         }
       }
     } catch (InterruptedException e) {
@@ -329,8 +364,10 @@ public final class Main {
     out.println("coverage marks (hits, and in how many seeds):");
     out.print(marks.table(seedsHit));
     List<String> never = marks.neverHit();
+    boolean missing = arguments.requireMarks() && !never.isEmpty();
     out.println(never.isEmpty() ? "every mark fired"
-        : "never fired (" + never.size() + "): " + String.join(", ", never));
-    return failed > 0 ? 1 : 0;
+        : "never fired (" + never.size() + "): " + String.join(", ", never)
+            + (missing ? "  [--require-marks: exit 1]" : ""));
+    return failed > 0 || missing ? 1 : 0;
   }
 }

@@ -70,6 +70,11 @@ final class Replica {
   /** An InstallSnapshot stream is arriving (a chunk came, the last one did not). */
   private boolean receivingSnapshot;
   private boolean snapshotRequested;
+  /**
+   * For the planted {@link SimHooks#reapplyRetries} bug only: the last sequence number this
+   * incarnation applied per client id, to spot the retries the session layer deduplicates.
+   */
+  private final Map<Long, Long> lastSequence = new HashMap<>();
 
   Replica(int id, long group, Simulation sim, Config config, Membership initial,
       Oracles oracles) {
@@ -123,6 +128,7 @@ final class Replica {
     confirmedReads.clear();
     receivingSnapshot = false;
     snapshotRequested = false;
+    lastSequence.clear();
     raw = host.addGroup(config, storage, seed, appliedIndex);
   }
 
@@ -363,8 +369,18 @@ final class Replica {
     }
     byte[] result = stateMachine.apply(e.index(), data);
     if (data[0] == KIND_COMMAND && data.length >= 17) {
-      sim.workload().onSessionApplied(id, group, KvStateMachine.readLong(data, 1),
-          KvStateMachine.readLong(data, 9), e.index(), e.term(), result);
+      long clientId = KvStateMachine.readLong(data, 1);
+      long sequence = KvStateMachine.readLong(data, 9);
+      if (sim.hooks().reapplyRetries()) {
+        Long last = lastSequence.put(clientId, sequence);
+        if (last != null && last == sequence
+            && SessionStateMachine.decodeResult(result).status() == SessionStateMachine.Status.OK) {
+          // The planted bug: the session answered from memory, the command runs again anyway.
+          inner.apply(e.index(), Arrays.copyOfRange(data, 17, data.length));
+        }
+      }
+      sim.workload().onSessionApplied(id, group, clientId, sequence, e.index(), e.term(),
+          result);
     }
     if (proposal != null) {
       // Same index and term: our entry (log matching). Another term: ours was replaced.

@@ -9,7 +9,8 @@ import java.util.function.IntFunction;
  * are code, not seed-derived settings. The defaults are the correct host; the canary tests
  * plant broken parts here (a disk that loses fsynced data, a host that speaks before its
  * writes are durable, a host that reads without ReadIndex or runs read-only transactions off
- * the log) and check that the simulator catches them.
+ * the log, a host whose sessions apply a retried command again) and check that the simulator
+ * catches them.
  *
  * @param diskFactory builds each node's disk
  * @param earlySend says which messages the host may send before the Ready's fsync completes;
@@ -25,10 +26,13 @@ import java.util.function.IntFunction;
  *     without ReadIndex; the history checker must catch the stale reads
  * @param staleTxnReads a planted bug: the host answers read-only transactions from its local
  *     state machine at once, off the log; the strict-serializability check must catch them
+ * @param reapplyRetries a planted bug: the host's exactly-once sessions are broken, a command
+ *     that repeats its client's last sequence number (a retry that reached the log twice) is
+ *     answered from the session table but applied to the state machine again
  */
 public record SimHooks(Disk.Factory diskFactory, EarlySend earlySend,
     IntFunction<StateMachine> stateMachineFactory, boolean durabilityOracles,
-    boolean staleReads, boolean staleTxnReads) {
+    boolean staleReads, boolean staleTxnReads, boolean reapplyRetries) {
 
   /** Decides whether a message may leave before the writes of its Ready are durable. */
   @FunctionalInterface
@@ -42,36 +46,41 @@ public record SimHooks(Disk.Factory diskFactory, EarlySend earlySend,
   /** The correct host: a buffered disk, nothing sent before fsync, the KV state machine. */
   public static SimHooks defaults() {
     return new SimHooks((node, options, random) -> new BufferedDisk(options, random), NEVER,
-        node -> new KvStateMachine(), true, false, false);
+        node -> new KvStateMachine(), true, false, false, false);
   }
 
   public SimHooks withDiskFactory(Disk.Factory value) {
     return new SimHooks(value, earlySend, stateMachineFactory, durabilityOracles, staleReads,
-        staleTxnReads);
+        staleTxnReads, reapplyRetries);
   }
 
   public SimHooks withEarlySend(EarlySend value) {
     return new SimHooks(diskFactory, value, stateMachineFactory, durabilityOracles, staleReads,
-        staleTxnReads);
+        staleTxnReads, reapplyRetries);
   }
 
   public SimHooks withStateMachineFactory(IntFunction<StateMachine> value) {
     return new SimHooks(diskFactory, earlySend, value, durabilityOracles, staleReads,
-        staleTxnReads);
+        staleTxnReads, reapplyRetries);
   }
 
   public SimHooks withDurabilityOracles(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, value, staleReads,
-        staleTxnReads);
+        staleTxnReads, reapplyRetries);
   }
 
   public SimHooks withStaleReads(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles, value,
-        staleTxnReads);
+        staleTxnReads, reapplyRetries);
   }
 
   public SimHooks withStaleTxnReads(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, value);
+        staleReads, value, reapplyRetries);
+  }
+
+  public SimHooks withReapplyRetries(boolean value) {
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
+        staleReads, staleTxnReads, value);
   }
 }

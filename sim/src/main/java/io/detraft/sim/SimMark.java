@@ -31,5 +31,10 @@ public enum SimMark {
   /** The target of a leadership transfer became leader. */
   TRANSFER_COMPLETED,
   /** A node outside the committed membership campaigned (an oracle checks it never wins). */
-  REMOVED_NODE_CAMPAIGNED
+  REMOVED_NODE_CAMPAIGNED,
+  /**
+   * A replayed old message reached its receiver in the term it was sent in: the term check
+   * cannot reject it, only the message's content (indexes, rounds, contexts) can.
+   */
+  OLD_MESSAGE_REPLAYED_IN_TERM
 }

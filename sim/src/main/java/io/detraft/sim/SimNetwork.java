@@ -15,9 +15,13 @@ import org.apache.commons.math3.distribution.ParetoDistribution;
  *
  * <p>Faults: loss, duplication, delay with a heavy tail (Pareto or log-normal, from Commons
  * Math on the run's generator), reordering (off = FIFO links), partitions (checked both when a
- * packet is sent and when it would arrive, so a partition also eats packets in flight) and
- * clogged links (a link holds every packet until the clog ends). In the liveness phase the
- * network is clean: no loss, no duplication, small delays.
+ * packet is sent and when it would arrive, so a partition also eats packets in flight),
+ * clogged links (a link holds every packet until the clog ends) and replays (a send may also
+ * re-send one of the link's last {@link #REPLAY_RING} packets, to arrive {@link
+ * #REPLAY_MIN_NANOS} to {@link #REPLAY_MAX_NANOS} later: unlike a duplicate, which arrives
+ * next to its original, a replay is an old packet that comes back after the receiver moved
+ * on, often in the same term, so only the content of the message can tell it is stale). In
+ * the liveness phase the network is clean: no loss, no duplication, no replays, small delays.
  */
 final class SimNetwork {
   /** Partition shapes the nemesis picks from. */
@@ -28,6 +32,16 @@ final class SimNetwork {
     MAJORITY_MINORITY,
     BRIDGE
   }
+
+  /** Packets per link kept for replays: a few, so memory stays flat. */
+  static final int REPLAY_RING = 8;
+  /**
+   * A replay arrives this long after the send that triggered it: from about one election
+   * timeout (100 to 300 ms) to many, so some replays land in a later term, most in a later
+   * heartbeat round or after the log moved on.
+   */
+  static final long REPLAY_MIN_NANOS = 200 * SimOptions.MS;
+  static final long REPLAY_MAX_NANOS = 3 * SimOptions.SECOND;
 
   private final Simulation sim;
   private final SimOptions.NetworkOptions options;
@@ -40,6 +54,9 @@ final class SimNetwork {
   private final long[][] clogUntil;
   /** Latest arrival time per link, for FIFO links. */
   private final long[][] lastArrival;
+  /** past[from][to]: the link's last packets (encoded) and their count; only with replays. */
+  private final byte[][][][] past;
+  private final long[][] pastCount;
   private boolean clean;
   private long sent;
   private long dropped;
@@ -57,6 +74,8 @@ final class SimNetwork {
     this.cut = new boolean[size + 1][size + 1];
     this.clogUntil = new long[size + 1][size + 1];
     this.lastArrival = new long[size + 1][size + 1];
+    this.past = options.replay() > 0 ? new byte[size + 1][size + 1][REPLAY_RING][] : null;
+    this.pastCount = new long[size + 1][size + 1];
   }
 
   /** Sends a message from replica {@code from}; the receiver is {@code message.to()}. */
@@ -82,6 +101,27 @@ final class SimNetwork {
       sim.trace().record(now, Trace.Kind.DUPLICATE, from, to, hash, copy, null);
       sim.schedule(new Event(copy, Event.Kind.DELIVER, to, from, hash, 0, bytes));
     }
+    if (past != null && !clean) {
+      replay(now, from, to);
+      past[from][to][(int) (pastCount[from][to]++ % REPLAY_RING)] = bytes;
+    }
+  }
+
+  /**
+   * With the seed's replay probability, re-sends one of the link's earlier packets, with a
+   * long delay. A replay ignores FIFO order and clogs: it is a stale copy that took another
+   * path (second 1 in its event tells {@link #deliver} so).
+   */
+  private void replay(long now, int from, int to) {
+    long kept = Math.min(pastCount[from][to], REPLAY_RING);
+    if (kept == 0 || !random.chance(options.replay())) {
+      return;
+    }
+    byte[] old = past[from][to][random.nextInt((int) kept)];
+    long hash = Trace.hashBytes(old);
+    long arrival = now + random.between(REPLAY_MIN_NANOS, REPLAY_MAX_NANOS);
+    sim.trace().record(now, Trace.Kind.REPLAY, from, to, hash, arrival, null);
+    sim.schedule(new Event(arrival, Event.Kind.DELIVER, to, from, hash, 1, old));
   }
 
   /** A packet arrives: unless a partition now separates the two, the receiver gets it. */
@@ -98,6 +138,10 @@ final class SimNetwork {
           + " decoded as from n" + message.from() + " to n" + message.to() + ": " + message);
     }
     sim.trace().record(event.time, Trace.Kind.DELIVER, to, from, event.first, 0, message);
+    if (event.second == 1 && sim.node(to).isUp()
+        && sim.node(to).replica(message.group()).term() == message.term()) {
+      sim.marks().hit(SimMark.OLD_MESSAGE_REPLAYED_IN_TERM);
+    }
     sim.node(to).receive(message);
   }
 

@@ -22,6 +22,8 @@ public record SimOptions(
 
   static final long MS = 1_000_000L;
   static final long SECOND = 1_000_000_000L;
+  /** The probability that a crash tears the last unsynced write, where torn writes are on. */
+  private static final double TORN_WRITE = 0.5;
 
   /**
    * The nodes, the Raft groups they run and their clocks.
@@ -70,13 +72,16 @@ public record SimOptions(
    * @param tailShape Pareto shape (smaller = heavier) or log-normal sigma
    * @param delayMaxNanos cap of one packet's delay
    * @param reorder packets on one link overtake each other; off means FIFO links (TCP-like)
+   * @param replay the probability that a send also re-sends an older packet of the same link,
+   *     to arrive long after (a stale copy from a retransmitting middlebox or a slow path)
    */
   public record NetworkOptions(double loss, double duplicate, long delayMinNanos,
       boolean paretoTail, double tailScale, double tailShape, long delayMaxNanos,
       boolean reorder, boolean partitions, long partitionEveryNanos, long partitionMaxNanos,
-      boolean clogging, long clogEveryNanos, long clogMaxNanos) {
+      boolean clogging, long clogEveryNanos, long clogMaxNanos, double replay) {
     public NetworkOptions {
-      check(loss >= 0 && loss < 1 && duplicate >= 0 && duplicate < 1, "bad probabilities");
+      check(loss >= 0 && loss < 1 && duplicate >= 0 && duplicate < 1 && replay >= 0
+          && replay < 1, "bad probabilities");
       check(delayMinNanos > 0 && delayMaxNanos >= delayMinNanos, "bad delay bounds");
       check(tailScale > 0 && tailShape > 0, "bad tail parameters");
     }
@@ -185,12 +190,11 @@ public record SimOptions(
     SimRandom root = new SimRandom(seed);
     SimRandom q = root.fork(7);
     double thresholdRoll = q.nextDouble();
-    long snapshotThreshold = thresholdRoll < 0.25 ? 0
-        : thresholdRoll < 0.65 ? logUniform(q, 1, 50) : logUniform(q, 100, 2000);
+    long snapshotThreshold = thresholdRoll < 0.25 ? 0 : snapshotThreshold(q, thresholdRoll < 0.65);
     ProtocolOptions protocol = new ProtocolOptions(snapshotThreshold,
-        q.chance(0.6) ? logUniform(q, 100 * MS, 3 * SECOND) : 0,
-        q.chance(0.45) ? logUniform(q, 100 * MS, 3 * SECOND) : 0,
-        q.chance(0.45) ? logUniform(q, 200 * MS, 4 * SECOND) : 0);
+        q.chance(0.6) ? snapshotEvery(q) : 0,
+        q.chance(0.45) ? churnEvery(q) : 0,
+        q.chance(0.45) ? transferEvery(q) : 0);
 
     SimRandom c = root.fork(1);
     int voters = c.chance(0.5) ? 3 : 5;
@@ -218,8 +222,8 @@ public record SimOptions(
         leaseReads, leaseMargin, drift);
 
     SimRandom n = root.fork(2);
-    double loss = n.chance(0.5) ? n.uniform(0.001, 0.1) : 0;
-    double duplicate = n.chance(0.3) ? n.uniform(0.001, 0.05) : 0;
+    double loss = n.chance(0.5) ? lossRate(n) : 0;
+    double duplicate = n.chance(0.3) ? duplicateRate(n) : 0;
     long delayMin = n.between(50_000, 500_000);
     boolean pareto = n.chance(0.5);
     double tailScale = n.uniform(100_000, 1_000_000);
@@ -227,12 +231,14 @@ public record SimOptions(
     NetworkOptions network = new NetworkOptions(loss, duplicate, delayMin, pareto, tailScale,
         tailShape, 2 * SECOND, n.chance(0.5),
         n.chance(0.5), n.between(SECOND, 5 * SECOND), n.between(200 * MS, 4 * SECOND),
-        n.chance(0.3), n.between(SECOND, 5 * SECOND), n.between(100 * MS, 2 * SECOND));
+        n.chance(0.3), n.between(SECOND, 5 * SECOND), n.between(100 * MS, 2 * SECOND),
+        // Drawn last, so that adding it left every earlier network draw as it was.
+        n.chance(0.3) ? replayRate(n) : 0);
 
     SimRandom d = root.fork(3);
     long fsyncMin = d.between(50_000, 1 * MS);
     DiskOptions disk = new DiskOptions(fsyncMin, fsyncMin + logUniform(d, 100_000, 20 * MS),
-        d.chance(0.5) ? 0.5 : 0, d.chance(0.5));
+        d.chance(0.5) ? TORN_WRITE : 0, d.chance(0.5));
 
     // Log-uniform intervals: some seeds crash a node every few hundred milliseconds (bugs
     // with a narrow window need many crashes), others rarely (long stable stretches).
@@ -312,6 +318,44 @@ public record SimOptions(
         c.snapshotChunkBytes(), c.leaseReads(), c.leaseMarginTicks(), c.driftMax()));
   }
 
+  /**
+   * The same seed with every fault and protocol nemesis on: loss, duplication, replays,
+   * reordering, partitions, clogged links, torn writes, crashes, pauses, a snapshot threshold,
+   * random snapshots, membership churn (with at least one spare to add) and leadership
+   * transfers. A fault the seed switched off but drew a rate or interval for anyway
+   * (partitions, clogs, crashes, pauses) runs with that; the others get values from a fork of
+   * the seed's generator of their own, in the ranges {@link #derive} uses, so the options
+   * stay a function of the seed and the seed's other draws stay what they were.
+   */
+  public SimOptions withAllNemeses() {
+    SimRandom r = new SimRandom(seed).fork(9);
+    ClusterOptions c = cluster;
+    int spares = c.size() > c.voters() ? c.size() - c.voters() : (int) r.between(1, 2);
+    NetworkOptions n = network;
+    DiskOptions d = disk;
+    ProcessOptions p = process;
+    ProtocolOptions q = protocol;
+    return new SimOptions(seed,
+        new ClusterOptions(c.voters() + spares, c.voters(), c.groups(), c.tickNanos(),
+            c.electionTicks(), c.heartbeatTicks(), c.preVote(), c.checkQuorum(),
+            c.forwardProposals(), c.maxInflightAppends(), c.maxAppendBytes(),
+            c.snapshotChunkBytes(), c.leaseReads(), c.leaseMarginTicks(), c.driftMax()),
+        new NetworkOptions(n.loss() > 0 ? n.loss() : lossRate(r),
+            n.duplicate() > 0 ? n.duplicate() : duplicateRate(r), n.delayMinNanos(),
+            n.paretoTail(), n.tailScale(), n.tailShape(), n.delayMaxNanos(), true, true,
+            n.partitionEveryNanos(), n.partitionMaxNanos(), true, n.clogEveryNanos(),
+            n.clogMaxNanos(), n.replay() > 0 ? n.replay() : replayRate(r)),
+        new DiskOptions(d.fsyncMinNanos(), d.fsyncMaxNanos(), TORN_WRITE, d.earlyReplication()),
+        new ProcessOptions(true, p.crashEveryNanos(), p.restartMaxNanos(), true,
+            p.pauseEveryNanos(), p.pauseMaxNanos()),
+        new ProtocolOptions(
+            q.snapshotThreshold() > 0 ? q.snapshotThreshold() : snapshotThreshold(r, r.chance(0.5)),
+            q.snapshotEveryNanos() > 0 ? q.snapshotEveryNanos() : snapshotEvery(r),
+            q.churnEveryNanos() > 0 ? q.churnEveryNanos() : churnEvery(r),
+            q.transferEveryNanos() > 0 ? q.transferEveryNanos() : transferEvery(r)),
+        workload, listAppend, phases);
+  }
+
   /** A shorter run: the safety phase lasts {@code seconds} (tests keep {@code mvn verify} fast). */
   public SimOptions withSafetySeconds(double seconds) {
     return withPhases(new PhaseOptions((long) (seconds * SECOND), phases.livenessBoundNanos(),
@@ -340,6 +384,7 @@ public record SimOptions(
         .append(" drift=").append(pct(c.driftMax())).append('}');
     out.append(" net{loss=").append(n.loss() > 0 ? pct(n.loss()) : "off")
         .append(" dup=").append(n.duplicate() > 0 ? pct(n.duplicate()) : "off")
+        .append(" replay=").append(n.replay() > 0 ? pct(n.replay()) : "off")
         .append(" delay=").append(ms(n.delayMinNanos())).append('+')
         .append(n.paretoTail()
             ? fmt("pareto(%s,a=%.2f)", ms((long) n.tailScale()), n.tailShape())
@@ -390,6 +435,37 @@ public record SimOptions(
   /** A value whose logarithm is uniform in {@code [log low, log high]}. */
   private static long logUniform(SimRandom random, long low, long high) {
     return Math.round(Math.exp(random.uniform(Math.log(low), Math.log(high))));
+  }
+
+  // The ranges of the fault settings a seed may switch off, shared by derive and
+  // withAllNemeses so that a forced-on fault draws from the same range as a seed's own.
+
+  private static long snapshotThreshold(SimRandom r, boolean tiny) {
+    return tiny ? logUniform(r, 1, 50) : logUniform(r, 100, 2000);
+  }
+
+  private static long snapshotEvery(SimRandom r) {
+    return logUniform(r, 100 * MS, 3 * SECOND);
+  }
+
+  private static long churnEvery(SimRandom r) {
+    return logUniform(r, 100 * MS, 3 * SECOND);
+  }
+
+  private static long transferEvery(SimRandom r) {
+    return logUniform(r, 200 * MS, 4 * SECOND);
+  }
+
+  private static double lossRate(SimRandom r) {
+    return r.uniform(0.001, 0.1);
+  }
+
+  private static double duplicateRate(SimRandom r) {
+    return r.uniform(0.001, 0.05);
+  }
+
+  private static double replayRate(SimRandom r) {
+    return r.uniform(0.001, 0.02);
   }
 
   private static int pick(SimRandom random, int... choices) {

@@ -50,7 +50,8 @@ public final class Trace {
     SNAPSHOT,
     RESTORE,
     ADMIN,
-    READ
+    READ,
+    REPLAY
   }
 
   private static final Kind[] KINDS = Kind.values();
@@ -172,6 +173,8 @@ public final class Trace {
       case RESTORE -> "n" + node + " g" + peer + " restored " + d;
       case ADMIN -> "n" + node + " admin " + d;
       case READ -> "n" + node + " g" + peer + " served read (attempt " + a + ") at applied " + b;
+      case REPLAY -> "n" + node + " -> n" + peer + " replay of an older packet, arrives "
+          + String.format(Locale.ROOT, "%.6fs", b / 1e9);
     };
     return at + "  " + what;
   }

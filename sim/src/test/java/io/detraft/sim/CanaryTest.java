@@ -11,14 +11,15 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The simulator must catch planted host bugs, and quickly: a sweep of crash-heavy (or, for
- * reads, partition-heavy) seeds must find each within {@link #MAX_SEEDS} seeds. Each run is
- * short (a few virtual seconds, well under a second of wall time), so the test is bounded even
- * when a canary goes unnoticed.
+ * reads, partition-heavy; for sessions, all-nemeses) seeds must find each within {@link
+ * #MAX_SEEDS} seeds. Each run is short (a few virtual seconds, well under a second of wall
+ * time), so the test is bounded even when a canary goes unnoticed.
  */
 class CanaryTest {
   static final int MAX_SEEDS = 200;
   static final int MAX_STALE_READ_SEEDS = 20;
   static final int MAX_STALE_TXN_SEEDS = 10;
+  static final int MAX_REAPPLIED_RETRY_SEEDS = 10;
   static final double SAFETY_SECONDS = 5;
 
   /** Runs crash-heavy seeds 1, 2, ... until one fails; returns it, or fails the test. */
@@ -107,6 +108,26 @@ class CanaryTest {
     assertTrue(result.report().contains("options: " + result.options().describe()),
         result::report);
     assertFalse(result.traceTail().isEmpty(), result::report);
+  }
+
+  /**
+   * A host whose sessions apply a retried command a second time changes state behind its
+   * clients' backs: a snapshot, or a node's final state, then differs from the reference state
+   * machine (which applies the log through correct sessions), or the histories show a write
+   * twice. Within {@link #MAX_REAPPLIED_RETRY_SEEDS} all-nemeses seeds, which put enough
+   * retries into the log.
+   */
+  @Test
+  void catchesSessionsThatApplyARetryAgain() {
+    SimResult result = firstFailure("retries applied again", PlantedFaults.reappliedRetries(),
+        PlantedFaults::allNemeses);
+    assertTrue(Set.of("snapshot", "state-machine-safety", "linearizability",
+        "strict-serializability").contains(result.oracle()), result::report);
+    assertTrue(result.seed() <= MAX_REAPPLIED_RETRY_SEEDS, result::line);
+    // The correct host passes that seed: the planted bug, not the mix, made it fail.
+    SimResult correct = new Simulation(result.options()).run();
+    assertFalse(correct.failed(), correct::report);
+    assertTrue(correct.marks().hits(SimMark.DUPLICATE_COMMAND_DEDUPED) > 0, correct::line);
   }
 
   @Test

@@ -35,8 +35,14 @@ class DeterminismTest {
     long churn = firstSeed(o -> o.protocol().churnEveryNanos() > 0
         && o.protocol().transferEveryNanos() > 0 && o.protocol().snapshotThreshold() > 0
         && o.cluster().leaseReads());
-    for (long seed : new long[] {3, 17, -5, multiGroup, churn}) {
-      SimOptions options = Main.optionsFor(seed, SAFETY_SECONDS);
+    long replays = firstSeed(o -> o.network().replay() > 0 && !o.network().reorder());
+    List<SimOptions> runs = new ArrayList<>();
+    for (long seed : new long[] {3, 17, -5, multiGroup, churn, replays}) {
+      runs.add(Main.optionsFor(seed, SAFETY_SECONDS));
+    }
+    runs.add(Main.optionsFor(3, SAFETY_SECONDS, 0, true));
+    for (SimOptions options : runs) {
+      long seed = options.seed();
       SimResult first = new Simulation(options).run();
       SimResult second = new Simulation(options).run();
       assertEquals(first.fingerprintHex(), second.fingerprintHex(), "seed " + seed);

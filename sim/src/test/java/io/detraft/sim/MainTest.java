@@ -1,6 +1,7 @@
 package io.detraft.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -38,6 +39,7 @@ class MainTest {
       {"--seed", "1", "--trace", "0"},
       {"--seed", "1", "--voters", "0"},
       {"--seed", "1", "--voters", "8"},
+      {"--seed", "1", "--require-marks"},
     };
     for (String[] args : bad) {
       Run run = run(args);
@@ -96,6 +98,44 @@ class MainTest {
     assertTrue(run.out().contains("cluster{n=6 voters=5 groups=1 "), run.out());
     assertTrue(run(("--seed 2 --safety-seconds 2").split(" ")).out()
         .contains("cluster{n=4 voters=3 "));
+  }
+
+  @Test
+  void allNemesesSwitchesEveryFaultOn() {
+    long seed = DeterminismTest.firstSeed(o -> o.network().loss() == 0
+        && o.network().replay() == 0 && !o.network().partitions() && !o.process().crashes()
+        && o.protocol().snapshotThreshold() == 0 && o.protocol().churnEveryNanos() == 0);
+    SimOptions own = SimOptions.derive(seed);
+    SimOptions all = own.withAllNemeses();
+    assertEquals(all, own.withAllNemeses(), "a function of the seed");
+    Run run = run("--seed", Long.toString(seed), "--safety-seconds", "2", "--all-nemeses");
+    assertEquals(0, run.status(), run.out());
+    String options = run.out().lines().findFirst().orElseThrow();
+    assertEquals("options: " + all.withSafetySeconds(2).describe(), options);
+    for (String off : new String[] {"loss=off", "dup=off", "replay=off", "!reorder",
+        "partitions=off", "clog=off", "torn=off", "crash=off", "pause=off", "snapshotAfter=off",
+        "randomSnapshot=off", "churn=off", "transfer=off"}) {
+      assertFalse(options.contains(off), off + " in " + options);
+    }
+    // Churn gets a spare to add; what the seed drew anyway (intervals, delays, the
+    // workload) is kept.
+    assertTrue(all.cluster().size() > all.cluster().voters(), options);
+    assertEquals(own.cluster().voters(), all.cluster().voters());
+    assertEquals(own.network().partitionEveryNanos(), all.network().partitionEveryNanos());
+    assertEquals(own.process().crashEveryNanos(), all.process().crashEveryNanos());
+    assertEquals(own.network().delayMinNanos(), all.network().delayMinNanos());
+    assertEquals(own.workload(), all.workload());
+    assertEquals(own.phases(), all.phases());
+  }
+
+  @Test
+  void requireMarksFailsASweepThatMissesAMark() {
+    // Two short seeds cannot reach every rare path.
+    Run run = run("--seeds", "1..2", "--parallel", "1", "--safety-seconds", "2",
+        "--require-marks");
+    assertEquals(1, run.status(), run.out());
+    assertTrue(run.out().contains("seeds: 2 passed, 0 failed"), run.out());
+    assertTrue(run.out().contains("[--require-marks: exit 1]"), run.out());
   }
 
   @Test

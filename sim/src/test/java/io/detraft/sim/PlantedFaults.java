@@ -87,6 +87,23 @@ final class PlantedFaults {
   }
 
   /**
+   * A host whose exactly-once sessions are broken: a retried command that reached the log
+   * twice is applied twice (its client still gets the first answer).
+   */
+  static SimHooks reappliedRetries() {
+    return SimHooks.defaults().withReapplyRetries(true);
+  }
+
+  /**
+   * A seed's options with every nemesis on ({@code --all-nemeses}): client timeouts during
+   * partitions, crashes and transfers, and duplicated or replayed forwarded proposals, put
+   * the same session command in the log twice.
+   */
+  static SimOptions allNemeses(long seed, double safetySeconds) {
+    return SimOptions.derive(seed).withAllNemeses().withSafetySeconds(safetySeconds);
+  }
+
+  /**
    * A crash-heavy fault mix on top of a seed's own options: frequent crashes, quick restarts
    * and slow fsyncs, so a crash often lands while a write is not yet durable.
    */
@@ -134,7 +151,8 @@ final class PlantedFaults {
     return options
         .withNetwork(new SimOptions.NetworkOptions(n.loss(), n.duplicate(), n.delayMinNanos(),
             n.paretoTail(), n.tailScale(), n.tailShape(), n.delayMaxNanos(), n.reorder(), true,
-            400 * ms, 2000 * ms, n.clogging(), n.clogEveryNanos(), n.clogMaxNanos()))
+            400 * ms, 2000 * ms, n.clogging(), n.clogEveryNanos(), n.clogMaxNanos(),
+            n.replay()))
         .withWorkload(new SimOptions.WorkloadOptions(w.clients(), w.opsPerSecond(), 4, 2, 1, 2,
             w.timeoutNanos(), w.clientLatencyNanos(), 0, w.sessionTimeoutEntries()))
         .withListAppend(new SimOptions.ListAppendOptions(5, 100, 1, l.appendsPerKey(), 2, 0.7));
