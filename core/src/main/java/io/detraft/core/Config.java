@@ -27,7 +27,7 @@ import java.util.function.Consumer;
  *     round; requires CheckQuorum, and assumes clocks drift less than the margin below
  * @param leaseDriftMarginTicks the lease is the election timeout minus this margin: followers
  *     whose clocks run fast by less than the margin still won't elect a new leader before the
- *     old leader's lease ends
+ *     old leader's lease ends; at least 1 with lease reads (one tick of rounding, plus drift)
  */
 public record Config(
     long id,
@@ -60,6 +60,13 @@ public record Config(
     Invariants.check(leaseDriftMarginTicks >= 0
             && leaseDriftMarginTicks < electionTimeoutTicks,
         "leaseDriftMarginTicks (%s) must be in [0, electionTimeoutTicks)",
+        leaseDriftMarginTicks);
+    // Ticks are counted whole: a follower may tick right after the heartbeat that renewed its
+    // promise, so its election timer can run out almost a tick before a margin-0 lease ends.
+    Invariants.check(!leaseReads || leaseDriftMarginTicks >= 1,
+        "leaseReads requires leaseDriftMarginTicks >= 1 (got %s): a lease as long as the "
+            + "election timeout can outlast a follower's promise by up to one tick, more under "
+            + "clock drift",
         leaseDriftMarginTicks);
   }
 

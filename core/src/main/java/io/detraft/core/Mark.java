@@ -42,7 +42,7 @@ public enum Mark {
   TRANSFER_WAITED_FOR_CATCH_UP,
   /** A leadership transfer did not finish within an election timeout and was abandoned. */
   TRANSFER_ABANDONED,
-  /** A proposal was refused because a leadership transfer was in progress. */
+  /** A proposal (direct, or forwarded and dropped) was refused during a leadership transfer. */
   PROPOSAL_REFUSED_DURING_TRANSFER,
   /** A replica campaigned on a TimeoutNow. */
   TRANSFER_CAMPAIGN,

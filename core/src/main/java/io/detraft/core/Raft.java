@@ -459,7 +459,12 @@ final class Raft {
   }
 
   private void stepPropose(Propose m) {
-    if (role == Role.LEADER && transferTarget == 0) {
+    if (role == Role.LEADER && transferTarget != 0) {
+      // Refused like a direct proposal, but no message carries a refusal back. The forwarder
+      // answered its client Forwarded, which promises nothing: the client times out and
+      // retries, by then at the new leader. The mark keeps the refusal visible.
+      coverage.hit(Mark.PROPOSAL_REFUSED_DURING_TRANSFER);
+    } else if (role == Role.LEADER) {
       appendEntries(m.data());
     } else if (role == Role.FOLLOWER && leader != 0 && config.forwardProposals()
         && leader != m.from()) {

@@ -73,7 +73,8 @@ public final class RawNode {
 
   /**
    * Starts handing leadership to {@code target}; proposals are refused until the transfer
-   * ends (the target wins, or an election timeout passes).
+   * ends (the target wins, or an election timeout passes). Proposals forwarded by followers
+   * meanwhile are dropped, and counted as {@link Mark#PROPOSAL_REFUSED_DURING_TRANSFER}.
    */
   public ProposeResult transferLeadership(long target) {
     checkNoOutstandingReady();

@@ -22,7 +22,7 @@ import java.util.TreeMap;
  */
 public final class SessionStateMachine implements StateMachine {
   private static final byte KIND_REGISTER = 1;
-  private static final byte KIND_COMMAND = 2;
+  static final byte KIND_COMMAND = 2; // Package-private: tests print commands readably.
   private static final byte KIND_UNSESSIONED = 3;
 
   /** The outcome of a command run through sessions. */

@@ -120,6 +120,17 @@ class LeafStructuresTest {
   }
 
   @Test
+  void leaseReadsNeedADriftMarginOfAtLeastOneTick() {
+    Invariants.Violation refused = assertThrows(Invariants.Violation.class,
+        () -> Config.defaults(1).withLeaseReads(true, 0));
+    assertTrue(refused.getMessage().contains("leaseReads requires leaseDriftMarginTicks >= 1"),
+        refused.getMessage());
+    assertEquals(1, Config.defaults(1).withLeaseReads(true, 1).leaseDriftMarginTicks());
+    // Without lease reads the margin is unused, so 0 stays valid.
+    assertFalse(Config.defaults(1).withLeaseReads(false, 0).leaseReads());
+  }
+
+  @Test
   void memoryStorageTruncatesOnConflictingAppend() {
     MemoryLogStorage s = new MemoryLogStorage(Membership.of(1));
     s.append(List.of(Entry.normal(1, 1, null), Entry.normal(1, 2, null), Entry.normal(1, 3, null)));

@@ -20,6 +20,8 @@ class RaftHostTest {
     final TreeMap<Long, RaftHost> hosts = new TreeMap<>();
     final TreeMap<String, MemoryLogStorage> storages = new TreeMap<>();
     final TreeMap<String, List<Entry>> applied = new TreeMap<>();
+    /** Each replica's state machine, given the committed entries that carry data. */
+    final TreeMap<String, SessionStateMachineTest.Appender> machines = new TreeMap<>();
     final List<Message> network = new ArrayList<>();
     int batches;
 
@@ -29,6 +31,9 @@ class RaftHostTest {
               storage.snapshot().index());
       storages.put(node + "/" + group, storage);
       applied.put(node + "/" + group, new ArrayList<>());
+      SessionStateMachineTest.Appender machine = new SessionStateMachineTest.Appender();
+      machine.restore(storage.snapshot().data()); // A host starts from its stored snapshot.
+      machines.put(node + "/" + group, machine);
     }
 
     void run(int rounds) {
@@ -60,9 +65,16 @@ class RaftHostTest {
             }
             if (g.ready().snapshot() != null) {
               s.installSnapshot(g.ready().snapshot());
+              machines.get(e.getKey() + "/" + g.group()).restore(g.ready().snapshot().data());
             }
             s.append(g.ready().entries());
             applied.get(e.getKey() + "/" + g.group()).addAll(g.ready().committedEntries());
+            for (Entry committed : g.ready().committedEntries()) {
+              if (committed.type() == EntryType.NORMAL && committed.data().length > 0) {
+                machines.get(e.getKey() + "/" + g.group()).apply(committed.index(),
+                    committed.data());
+              }
+            }
           }
           network.addAll(batch.messages());
           host.advance(batch);
@@ -137,8 +149,9 @@ class RaftHostTest {
     // Node 1 survives; nodes 2 and 3 are lost for good. Export node 1's snapshot.
     MemoryLogStorage survivor = old.storages.get("1/1");
     long appliedIndex = old.applied.get("1/1").size();
+    assertEquals(List.of("v0", "v1", "v2", "v3", "v4"), old.machines.get("1/1").applied);
     Snapshot exported = survivor.createSnapshot(appliedIndex, Membership.of(1, 2, 3),
-        "state-after-v4".getBytes());
+        old.machines.get("1/1").snapshot());
     long term = survivor.hardState().term() + 1;
 
     Hosts rebuilt = new Hosts();
@@ -157,6 +170,9 @@ class RaftHostTest {
       List<Entry> a = rebuilt.applied.get(n + "/1");
       assertEquals("after", new String(a.get(a.size() - 1).data()), "node " + n);
       assertTrue(a.get(0).index() > exported.index(), "replayed entries behind the snapshot");
+      // The rebuilt state machine is the exported one, plus what committed since.
+      assertEquals(List.of("v0", "v1", "v2", "v3", "v4", "after"),
+          rebuilt.machines.get(n + "/1").applied, "node " + n);
     }
     assertThrows(Invariants.Violation.class,
         () -> UnsafeRecovery.rebuild(exported, fresh, exported.term()));

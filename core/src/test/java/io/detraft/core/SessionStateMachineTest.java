@@ -12,7 +12,10 @@ import org.junit.jupiter.api.Test;
 
 class SessionStateMachineTest {
 
-  /** Appends each command to a list; its result is the list's new size. */
+  /**
+   * Appends each command to a list; its result is the list's new size. Its snapshot is the
+   * list comma-separated, readable in golden files (InteractionEnv runs it under sessions).
+   */
   static final class Appender implements StateMachine {
     final List<String> applied = new ArrayList<>();
 
@@ -24,7 +27,7 @@ class SessionStateMachineTest {
 
     @Override
     public byte[] snapshot() {
-      return String.join("\n", applied).getBytes(StandardCharsets.UTF_8);
+      return String.join(",", applied).getBytes(StandardCharsets.UTF_8);
     }
 
     @Override
@@ -32,7 +35,7 @@ class SessionStateMachineTest {
       applied.clear();
       String s = new String(snapshot, StandardCharsets.UTF_8);
       if (!s.isEmpty()) {
-        applied.addAll(List.of(s.split("\n")));
+        applied.addAll(List.of(s.split(",")));
       }
     }
   }
