@@ -59,6 +59,15 @@ public final class Main {
 
   /** Runs the command line; returns the exit status. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
+    return run(args, out, err, SimHooks.defaults());
+  }
+
+  /**
+   * Test seam: as above, but every run uses {@code hooks} instead of the correct host, so a
+   * test can plant a broken host part (see PlantedFaults) and watch the CLI's failure path.
+   * The command line itself always passes {@link SimHooks#defaults()}.
+   */
+  static int run(String[] args, PrintStream out, PrintStream err, SimHooks hooks) {
     Arguments arguments;
     try {
       arguments = parse(args);
@@ -71,7 +80,7 @@ public final class Main {
       out.println(USAGE);
       return 0;
     }
-    return arguments.single() ? runOne(arguments, out) : sweep(arguments, out);
+    return arguments.single() ? runOne(arguments, hooks, out) : sweep(arguments, hooks, out);
   }
 
   private static Arguments parse(String[] args) {
@@ -211,13 +220,12 @@ public final class Main {
     return safetySeconds >= 0 ? options.withSafetySeconds(safetySeconds) : options;
   }
 
-  private static int runOne(Arguments arguments, PrintStream out) {
+  private static int runOne(Arguments arguments, SimHooks hooks, PrintStream out) {
     SimOptions options = optionsFor(arguments.first(), arguments.safetySeconds(),
         arguments.voters(), arguments.allNemeses());
     out.println("options: " + options.describe());
     long wallStart = System.nanoTime();
-    SimResult result = new Simulation(options, SimHooks.defaults(), arguments.traceEvents())
-        .run();
+    SimResult result = new Simulation(options, hooks, arguments.traceEvents()).run();
     double wall = (System.nanoTime() - wallStart) / 1e9;
     out.println(result.line());
     if (result.verdict() != SimResult.Verdict.PASS) {
@@ -264,7 +272,7 @@ public final class Main {
   /** One seed's result and the CPU time its thread spent on it. */
   private record Timed(SimResult result, long cpuNanos) {}
 
-  private static int sweep(Arguments arguments, PrintStream out) {
+  private static int sweep(Arguments arguments, SimHooks hooks, PrintStream out) {
     int threads = arguments.parallel();
     long count = arguments.last() - arguments.first() + 1;
     if (!arguments.quiet()) {
@@ -298,10 +306,10 @@ public final class Main {
             long cpuStart = cpuTimed ? cpu.getCurrentThreadCpuTime() : 0;
             SimOptions options = optionsFor(seed, arguments.safetySeconds(),
                 arguments.voters(), arguments.allNemeses());
-            SimResult result = new Simulation(options, SimHooks.defaults(),
-                arguments.traceEvents()).run();
+            SimResult result = new Simulation(options, hooks, arguments.traceEvents())
+                .run();
             if (arguments.recheck() > 0 && Math.floorMod(seed, arguments.recheck()) == 0) {
-              result = recheck(result, new Simulation(options).run());
+              result = recheck(result, new Simulation(options, hooks).run());
             }
             long cpuUsed = cpuTimed ? cpu.getCurrentThreadCpuTime() - cpuStart : 0;
             return new Timed(result, cpuUsed);

@@ -388,6 +388,14 @@ public final class Simulation {
     return earlySend;
   }
 
+  /**
+   * Test seam only (a run never calls it): the agenda, so a unit test can see what a
+   * component it drives by hand (the network, a node) scheduled, without running the loop.
+   */
+  EventQueue agenda() {
+    return queue;
+  }
+
   public SimOptions options() {
     return options;
   }

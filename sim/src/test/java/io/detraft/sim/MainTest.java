@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The command line: exit statuses, usage on bad flags, the summary of a sweep. */
@@ -14,10 +15,15 @@ class MainTest {
   private record Run(int status, String out, String err) {}
 
   private static Run run(String... args) {
+    return run(SimHooks.defaults(), args);
+  }
+
+  /** The command line with every run on {@code hooks} (a planted broken host, say). */
+  private static Run run(SimHooks hooks, String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
+        new PrintStream(err, true, StandardCharsets.UTF_8), hooks);
     return new Run(status, out.toString(StandardCharsets.UTF_8),
         err.toString(StandardCharsets.UTF_8));
   }
@@ -136,6 +142,40 @@ class MainTest {
     assertEquals(1, run.status(), run.out());
     assertTrue(run.out().contains("seeds: 2 passed, 0 failed"), run.out());
     assertTrue(run.out().contains("[--require-marks: exit 1]"), run.out());
+  }
+
+  /**
+   * A sweep in which every seed fails (a planted disk whose fsync never completes: no leader,
+   * so the liveness check fails): one line per seed, in seed order, each with its failure and
+   * the command that replays it with the sweep's overrides; then the summary; exit status 1.
+   */
+  @Test
+  void aFailingSweepPrintsEachFailingSeedWithItsReplayCommandAndExitsOne() {
+    Run run = run(PlantedFaults.stuckFsync(), "--seeds", "7..8", "--parallel", "1",
+        "--safety-seconds", "1", "--voters", "3");
+    assertEquals(1, run.status(), run.out());
+    List<String> failing = run.out().lines().filter(line -> line.startsWith("seed=")).toList();
+    assertEquals(2, failing.size(), run.out());
+    for (int i = 0; i < 2; i++) {
+      long seed = 7 + i;
+      String line = failing.get(i);
+      assertTrue(line.startsWith("seed=" + seed + " FAIL fingerprint="), line);
+      assertTrue(line.contains(" :: liveness: not done within"), line);
+      assertTrue(line.endsWith("  [replay: java -jar sim/target/detraft-sim.jar --seed " + seed
+          + " --safety-seconds 1.0 --voters 3]"), line);
+    }
+    assertTrue(run.out().contains("seeds: 0 passed, 2 failed, 0 unknown (of 2)"), run.out());
+  }
+
+  @Test
+  void aFailingSeedPrintsItsReportAndExitsOne() {
+    Run run = run(PlantedFaults.stuckFsync(), "--seed", "7", "--safety-seconds", "1");
+    assertEquals(1, run.status(), run.out());
+    assertTrue(run.out().contains("seed=7 FAIL fingerprint="), run.out());
+    assertTrue(run.out().contains("failure: liveness: not done within"), run.out());
+    assertTrue(run.out().contains("last events:"), run.out());
+    assertTrue(run.out().contains("replay: java -jar sim/target/detraft-sim.jar --seed 7"),
+        run.out());
   }
 
   @Test

@@ -76,6 +76,18 @@ final class PlantedFaults {
     return SimHooks.defaults().withEarlySend(PlantedFaults::acknowledgesBeforeSync);
   }
 
+  /**
+   * A disk whose every fsync takes a virtual day: nothing ever becomes durable in a run, so no
+   * node may grant a vote or acknowledge an entry, no leader emerges and no client operation
+   * completes. Safe but never live: the liveness check must fail every seed with it.
+   */
+  static SimHooks stuckFsync() {
+    long day = 24 * 3600 * SimOptions.SECOND;
+    return SimHooks.defaults().withDiskFactory((node, options, random) -> new BufferedDisk(
+        new SimOptions.DiskOptions(day, day, options.tornWrite(), options.earlyReplication()),
+        random));
+  }
+
   /** A host that serves gets from its local state machine at once, without ReadIndex. */
   static SimHooks staleReads() {
     return SimHooks.defaults().withStaleReads(true);

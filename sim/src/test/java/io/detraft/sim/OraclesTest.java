@@ -1,0 +1,190 @@
+package io.detraft.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.detraft.core.Entry;
+import io.detraft.core.HardState;
+import io.detraft.core.Membership;
+import io.detraft.core.Message;
+import io.detraft.core.SessionStateMachine;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+/**
+ * Each oracle can fail: fed a planted violation the way {@link Replica} and {@link Simulation}
+ * call it, it throws a {@link SimulationFailure} naming its property; fed a valid sequence
+ * first, it stays quiet. Chains (log-prefix hashes) are arbitrary numbers where no replica is
+ * involved, and a real replica's chains where the oracle compares against a replica's log.
+ */
+class OraclesTest {
+  private static final long SESSION_TIMEOUT = 1_000_000;
+  /** Three voters, no snapshots: the options of the simulations the replicas come from. */
+  private static final SimOptions OPTIONS = SimOptions.derive(1).withVoters(3)
+      .withProtocol(new SimOptions.ProtocolOptions(0, 0, 0, 0));
+
+  private Oracles oracles;
+
+  @BeforeEach
+  void freshOracles() {
+    oracles = new Oracles("", 3, Membership.of(1, 2, 3), true, new KvStateMachine(),
+        SESSION_TIMEOUT, new Marks());
+  }
+
+  private static void assertFails(String oracle, Executable planted) {
+    SimulationFailure failure = assertThrows(SimulationFailure.class, planted);
+    assertEquals(oracle, failure.oracle(), failure::getMessage);
+  }
+
+  /** A no-op entry (empty data: nothing for the state machine). */
+  private static Entry entry(long term, long index) {
+    return Entry.normal(term, index, new byte[0]);
+  }
+
+  private static HardState hs(long term, long vote, long commit) {
+    return new HardState(term, vote, commit);
+  }
+
+  /**
+   * Group 1's replica on n1 of a simulation that never runs, booted from a disk that holds
+   * {@code log} (fsynced): a real host whose {@code lastIndex}/{@code chainAt} the oracles read.
+   */
+  private static Replica replicaHolding(Entry... log) {
+    Disk.Factory disks = (node, options, random) -> {
+      BufferedDisk disk = new BufferedDisk(options, random);
+      if (log.length > 0) {
+        disk.write(DiskRecord.of(1, List.of(log)));
+        disk.write(DiskRecord.of(1, hs(log[log.length - 1].term(), 0, 0)));
+        disk.startSync();
+        disk.completeSync();
+      }
+      return disk;
+    };
+    Simulation sim = new Simulation(OPTIONS, SimHooks.defaults().withDiskFactory(disks));
+    sim.node(1).boot();
+    Replica replica = sim.node(1).replica(1);
+    assertEquals(log.length, replica.lastIndex());
+    return replica;
+  }
+
+  @Test
+  void electionSafetyAllowsOneLeaderPerTerm() {
+    Replica host = replicaHolding();
+    oracles.onLeader(1, 1, host);
+    oracles.onLeader(1, 1, host); // The same leader, reported again.
+    oracles.onLeader(2, 2, host); // Another term, another leader.
+    assertFails("election-safety", () -> oracles.onLeader(3, 2, host));
+  }
+
+  @Test
+  void logMatchingRejectsTwoLogsWithTheSameEntryButDifferentPrefixes() {
+    oracles.onAppend(1, entry(1, 1), 101);
+    oracles.onAppend(2, entry(1, 1), 101); // Same index, term and prefix.
+    oracles.onAppend(3, entry(2, 1), 201); // Another term at that index: another entry.
+    oracles.onAppend(1, entry(1, 2), 102);
+    oracles.onAppend(2, entry(1, 2), 102);
+    assertFails("log-matching", () -> oracles.onAppend(3, entry(1, 2), 999));
+  }
+
+  @Test
+  void leaderCompletenessRequiresEveryEntryCommittedInAnEarlierTerm() {
+    Entry[] log = {entry(1, 1), entry(1, 2)};
+    Replica full = replicaHolding(log);
+    for (Entry e : log) {
+      oracles.onApply(1, e, full.chainAt(e.index()));
+    }
+    oracles.onCommitKnown(1, 2); // n1, in term 1, knew 1..2 committed.
+    oracles.onLeader(2, 2, full);
+    // A leader of a later term that misses entry 2, or holds another entry there.
+    assertFails("leader-completeness",
+        () -> oracles.onLeader(3, 3, replicaHolding(entry(1, 1))));
+    assertFails("leader-completeness",
+        () -> oracles.onLeader(3, 4, replicaHolding(entry(1, 1), entry(2, 2))));
+  }
+
+  @Test
+  void stateMachineSafetyRejectsADifferentEntryOrStateAtAnIndex() {
+    oracles.onApply(1, entry(1, 1), 101);
+    oracles.onApply(2, entry(1, 1), 101);
+    assertFails("state-machine-safety", () -> oracles.onApply(3, entry(2, 1), 201));
+    // The end-of-run check: a node's state machine against the reference.
+    byte[] empty = new SessionStateMachine(new KvStateMachine(), SESSION_TIMEOUT).snapshot();
+    oracles.checkState(1, 1, empty);
+    assertFails("state-machine-safety", () -> oracles.checkState(2, 1, new byte[] {1}));
+  }
+
+  @Test
+  void commitMayNotGoBackWithinAnIncarnation() {
+    oracles.onHardState(1, HardState.EMPTY, hs(1, 0, 2));
+    oracles.onHardState(1, hs(1, 0, 2), hs(1, 0, 3));
+    assertFails("commit-monotonic", () -> oracles.onHardState(1, hs(1, 0, 3), hs(1, 0, 1)));
+    // Across a restart it may (commit 3 was never fsynced): a new incarnation starts over.
+    oracles.onHardState(2, HardState.EMPTY, hs(1, 0, 3));
+    oracles.onRecover(2, hs(1, 0, 1), replicaHolding());
+    oracles.onHardState(2, hs(1, 0, 1), hs(1, 0, 2));
+  }
+
+  @Test
+  void appliesMustBeContiguousAndNeverGoBack() {
+    oracles.onApply(1, entry(1, 1), 101);
+    oracles.onApply(1, entry(1, 2), 102);
+    assertFails("applied-monotonic", () -> oracles.onApply(1, entry(1, 4), 104));
+    assertFails("applied-monotonic", () -> oracles.onApply(1, entry(1, 1), 101));
+  }
+
+  @Test
+  void acknowledgedWritesMustBeCommittedAndKept() {
+    Replica holder = replicaHolding(entry(1, 1));
+    oracles.onApply(1, entry(1, 1), holder.chainAt(1));
+    oracles.onAcknowledged(1, 1, 1);
+    oracles.checkHoldsAcknowledged(2, holder);
+    assertFails("acknowledged-write", () -> oracles.onAcknowledged(1, 1, 2)); // Other term.
+    assertFails("acknowledged-write", () -> oracles.onAcknowledged(1, 2, 1)); // Uncommitted.
+    assertFails("acknowledged-write", () -> oracles.checkHoldsAcknowledged(3, replicaHolding()));
+    assertFails("acknowledged-write",
+        () -> oracles.checkHoldsAcknowledged(3, replicaHolding(entry(2, 1))));
+  }
+
+  @Test
+  void restartsMustKeepWhatWasFsyncedOrSaid() {
+    Replica host = replicaHolding();
+    oracles.onDurable(1, hs(2, 1, 3));
+    oracles.onRecover(1, hs(2, 1, 3), host);
+    assertFails("durability", () -> oracles.onRecover(1, hs(2, 1, 2), host));
+    // n2 granted its vote in term 4 to n3: a restart must come back with that term and vote.
+    oracles.onSend(2, new Message.VoteResponse(1, 2, 3, 4, true, false), host);
+    oracles.onRecover(2, hs(4, 3, 0), host);
+    assertFails("persist-before-speak", () -> oracles.onRecover(2, hs(3, 0, 0), host));
+    assertFails("persist-before-speak", () -> oracles.onRecover(2, hs(4, 1, 0), host));
+  }
+
+  @Test
+  void hardStateAndCommitRules() {
+    assertFails("term-monotonic", () -> oracles.onHardState(1, hs(3, 0, 0), hs(2, 0, 0)));
+    oracles.onHardState(2, hs(3, 0, 0), hs(3, 2, 0)); // A first vote in term 3.
+    assertFails("one-vote-per-term", () -> oracles.onHardState(2, hs(3, 2, 0), hs(3, 1, 0)));
+    oracles.onLeaderCommit(1, hs(3, 1, 5), 3);
+    assertFails("commit-rule", () -> oracles.onLeaderCommit(1, hs(3, 1, 6), 2));
+  }
+
+  /**
+   * The liveness check in {@link Simulation}: with a disk whose fsync never completes no
+   * leader emerges after healing, and the run fails at the bound; the correct host passes the
+   * same seed.
+   */
+  @Test
+  void livenessCheckFailsARunThatNeverElectsALeader() {
+    SimOptions options = Main.optionsFor(3, 1);
+    SimResult stuck = new Simulation(options, PlantedFaults.stuckFsync()).run();
+    assertEquals("liveness", stuck.oracle(), stuck::report);
+    assertTrue(stuck.failure().contains("leader=none"), stuck::report);
+    assertEquals(options.phases().safetyNanos() + options.phases().livenessBoundNanos(),
+        stuck.simulatedNanos(), stuck::report);
+    SimResult correct = new Simulation(options).run();
+    assertFalse(correct.failed(), correct::report);
+  }
+}
