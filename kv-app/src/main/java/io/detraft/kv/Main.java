@@ -52,6 +52,12 @@ public final class Main {
       return args.length == 0 ? USAGE : OK;
     }
     String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    // `detraft COMMAND --help` prints the usage; sim and check print their own.
+    boolean sub = args[0].equals("sim") || args[0].equals("check");
+    if (!sub && Arrays.asList(rest).contains("--help")) {
+      out.println(USAGE_TEXT);
+      return OK;
+    }
     try {
       return switch (args[0]) {
         case "server" -> server(new Flags(args, 1, Set.of("id", "data-dir", "raft", "http",

@@ -42,6 +42,9 @@ class MainTest {
       assertTrue(r.err().contains("usage: detraft"), r.err());
     }
     assertEquals(Main.OK, run("--help").status());
+    Run help = run("cluster", "--help");
+    assertEquals(Main.OK, help.status(), help.err());
+    assertTrue(help.out().contains("usage: detraft"), help.out());
   }
 
   /** Starts a node through the CLI, then stops it; returns its data dir. */
