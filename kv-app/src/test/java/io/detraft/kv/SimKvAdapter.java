@@ -3,81 +3,158 @@ package io.detraft.kv;
 import io.detraft.core.SessionStateMachine;
 import io.detraft.core.StateMachine;
 import io.detraft.sim.ListTxn;
+import io.detraft.sim.SimHooks;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * Runs kv-app's {@link KvStateMachine} (on the in-memory store) under the simulator's KV
- * workload, whose commands have their own fixed layout ({@code op(1) key(8) flags(1)
- * first(8) second(8)}; op 0 get, 1 put, 2 cas, 3 delete; results: get {@code present(1)
- * value(8)}, put/delete {@code 1}, cas {@code applied(1)}) and its list-append transactions
- * (op 4, decoded and answered through {@link ListTxn}), which become one {@link KvCommand.Txn}
- * of reads and appends. This adapter only translates; every write goes through the real state
- * machine, and snapshots are its own. Keys, values and elements travel as decimal text.
+ * workload, <em>with its own session table</em>: the simulator is told {@link
+ * SimHooks#withSessionsInStateMachine} and hands over the log's session envelopes (core's
+ * {@link SessionStateMachine} format) untouched, so registration, deduplication of a retried
+ * (client, sequence), expiry by log position and the sessions in snapshots are all
+ * KvStateMachine's, under the whole fault model.
+ *
+ * <p>Only the payload inside an envelope is translated. The workload's commands have their
+ * own fixed layout ({@code op(1) key(8) flags(1) first(8) second(8)}; op 0 get, 1 put, 2 cas,
+ * 3 delete; results: get {@code present(1) value(8)}, put/delete {@code 1}, cas {@code
+ * applied(1)}) and its list-append transactions (op 4, decoded and answered through {@link
+ * ListTxn}) become one {@link KvCommand.Txn} of reads and appends. The adapter re-wraps the
+ * {@link KvCommand} in the same envelope (same client id and sequence), so KvStateMachine
+ * keeps the session and remembers <em>its</em> answer; on the way out the envelope's status
+ * byte stays as KvStateMachine wrote it and only an OK payload is translated back (a retry's
+ * remembered answer translates to the same bytes as the first). Keys, values and elements
+ * travel as decimal text.
  */
-final class SimKvAdapter implements StateMachine {
-  private final KvStateMachine kv = KvStateMachine.inMemory();
+final class SimKvAdapter implements StateMachine, SimHooks.ExpiredSessions {
+  // The envelope kinds, from core's encoders (its documented format: a kind byte first).
+  private static final byte REGISTER = SessionStateMachine.register()[0];
+  private static final byte COMMAND = SessionStateMachine.command(0, 0, new byte[0])[0];
+  private static final byte UNSESSIONED = SessionStateMachine.unsessioned(new byte[0])[0];
+  private static final int SIM_COMMAND_BYTES = 26;
+
+  private final KvStateMachine kv;
+  private long expiredSessions;
+
+  /** {@code sessionTimeoutEntries}: the run's, as core's session layer would have used. */
+  SimKvAdapter(long sessionTimeoutEntries) {
+    kv = new KvStateMachine(new MemoryKvStore(), sessionTimeoutEntries);
+  }
 
   @Override
-  public byte[] apply(long index, byte[] command) {
-    if (ListTxn.isTxn(command)) {
-      return applyTxn(index, ListTxn.decode(command));
+  public byte[] apply(long index, byte[] envelope) {
+    if (envelope.length >= 17 && envelope[0] == COMMAND) {
+      long clientId = Wire.getLong(envelope, 1);
+      long sequence = Wire.getLong(envelope, 9);
+      return translated(index, Arrays.copyOfRange(envelope, 17, envelope.length),
+          payload -> SessionStateMachine.command(clientId, sequence, payload));
     }
-    if (command.length != 26) {
+    if (envelope.length >= 1 && envelope[0] == UNSESSIONED) {
+      byte[] command = Arrays.copyOfRange(envelope, 1, envelope.length);
+      if (command.length == SIM_COMMAND_BYTES && command[0] == 0) {
+        // A get, through the log or served at the applied index (ReadIndex): it changes
+        // nothing, so it reads the store directly. KvStateMachine.apply would refuse a served
+        // read (its index is already applied). Skipping apply for a log get only postpones
+        // that entry's session expiry to the next applied entry, which expires the same
+        // sessions before any session command can see them.
+        return ok(getResult(kv.read(text(Wire.getLong(command, 1)))));
+      }
+      return translated(index, command, SessionStateMachine::unsessioned);
+    }
+    return applyToKv(index, envelope); // A registration (or a malformed envelope) as it is.
+  }
+
+  /** Applies the translated command in the same kind of envelope; translates an OK answer. */
+  private byte[] translated(long index, byte[] command, UnaryOperator<byte[]> envelope) {
+    byte[] out = applyToKv(index, envelope.apply(toKv(command).encode()));
+    SessionStateMachine.Result result = SessionStateMachine.decodeResult(out);
+    if (result.status() != SessionStateMachine.Status.OK) {
+      return out; // Expired, stale or malformed: nothing applied, nothing to translate.
+    }
+    return ok(toSim(index, command, KvResult.decode(result.payload())));
+  }
+
+  /** KvStateMachine.apply, counting the sessions it expired (for SimMark.SESSION_EXPIRED). */
+  private byte[] applyToKv(long index, byte[] envelope) {
+    if (index <= kv.appliedIndex()) {
+      // KvStateMachine would skip it silently (its restart guard); a fresh in-memory store
+      // never meets an index twice, so here it would be a host bug.
+      throw new IllegalStateException("entry " + index + " applied again (store at "
+          + kv.appliedIndex() + ")");
+    }
+    int before = kv.sessionCount();
+    byte[] out = kv.apply(index, envelope);
+    boolean registered = envelope.length == 1 && envelope[0] == REGISTER
+        && SessionStateMachine.decodeResult(out).status() == SessionStateMachine.Status.OK;
+    expiredSessions += before + (registered ? 1 : 0) - kv.sessionCount();
+    return out;
+  }
+
+  @Override
+  public long expiredSessions() {
+    return expiredSessions;
+  }
+
+  // ------------------------------------------------------------------ translation
+
+  private static KvCommand toKv(byte[] command) {
+    if (ListTxn.isTxn(command)) {
+      List<KvCommand.TxnOp> ops = new ArrayList<>();
+      for (ListTxn.MicroOp op : ListTxn.decode(command)) {
+        ops.add(op.append() ? KvCommand.TxnOp.append(text(op.key()), text(op.element()))
+            : KvCommand.TxnOp.read(text(op.key())));
+      }
+      return new KvCommand.Txn(ops);
+    }
+    if (command.length != SIM_COMMAND_BYTES) {
       throw new IllegalArgumentException("not a simulator KV command");
     }
-    int op = command[0];
     byte[] key = text(Wire.getLong(command, 1));
     byte[] first = (command[9] & 1) != 0 ? text(Wire.getLong(command, 10)) : null;
     byte[] second = (command[9] & 2) != 0 ? text(Wire.getLong(command, 18)) : null;
-    switch (op) {
-      case 0 -> {
-        // Reads (ReadIndex, or a get through the log) never change the state: read directly.
-        KvResult r = kv.read(key);
-        byte[] out = new byte[9];
-        if (r.value() != null) {
-          out[0] = 1;
-          Wire.putLong(out, 1, Long.parseLong(new String(r.value(), StandardCharsets.UTF_8)));
-        }
-        return out;
-      }
-      case 1 -> {
-        run(index, first == null ? new KvCommand.Delete(key) : new KvCommand.Put(key, first));
-        return new byte[] {1};
-      }
-      case 3 -> {
-        run(index, new KvCommand.Delete(key));
-        return new byte[] {1};
-      }
-      case 2 -> {
-        KvResult r = run(index, new KvCommand.Cas(key, first, second));
-        return new byte[] {(byte) (r.status() == KvResult.Status.OK ? 1 : 0)};
-      }
-      default -> throw new IllegalArgumentException("unknown simulator op " + op);
-    }
+    return switch (command[0]) {
+      case 0 -> new KvCommand.Get(key);
+      case 1 -> first == null ? new KvCommand.Delete(key) : new KvCommand.Put(key, first);
+      case 2 -> new KvCommand.Cas(key, first, second);
+      case 3 -> new KvCommand.Delete(key);
+      default -> throw new IllegalArgumentException("unknown simulator op " + command[0]);
+    };
   }
 
-  /** One entry, one transaction: the reads come back in micro-op order. */
-  private byte[] applyTxn(long index, List<ListTxn.MicroOp> microOps) {
-    List<KvCommand.TxnOp> ops = new ArrayList<>(microOps.size());
-    for (ListTxn.MicroOp op : microOps) {
-      ops.add(op.append() ? KvCommand.TxnOp.append(text(op.key()), text(op.element()))
-          : KvCommand.TxnOp.read(text(op.key())));
-    }
-    KvResult result = run(index, new KvCommand.Txn(ops));
-    if (result.status() != KvResult.Status.OK) {
-      // The simulator's transactions always apply: an error here is a bug in one of the two.
-      throw new IllegalStateException("entry " + index + ": transaction " + microOps
-          + " failed: " + result.error());
-    }
-    List<long[]> reads = new ArrayList<>();
-    for (int i = 0; i < microOps.size(); i++) {
-      if (!microOps.get(i).append()) {
-        reads.add(elements(result.txn().get(i)));
+  /** KvStateMachine's answer to {@code command}, in the simulator's result layout. */
+  private static byte[] toSim(long index, byte[] command, KvResult result) {
+    if (ListTxn.isTxn(command)) {
+      List<ListTxn.MicroOp> microOps = ListTxn.decode(command);
+      if (result.status() != KvResult.Status.OK) {
+        // The simulator's transactions always apply: an error here is a bug in one of the two.
+        throw new IllegalStateException("entry " + index + ": transaction " + microOps
+            + " failed: " + result.error());
       }
+      List<long[]> reads = new ArrayList<>();
+      for (int i = 0; i < microOps.size(); i++) {
+        if (!microOps.get(i).append()) {
+          reads.add(elements(result.txn().get(i))); // In micro-op order.
+        }
+      }
+      return ListTxn.encodeResult(reads);
     }
-    return ListTxn.encodeResult(reads);
+    return switch (command[0]) {
+      case 0 -> getResult(result);
+      case 2 -> new byte[] {(byte) (result.status() == KvResult.Status.OK ? 1 : 0)};
+      default -> new byte[] {1}; // put, delete
+    };
+  }
+
+  private static byte[] getResult(KvResult r) {
+    byte[] out = new byte[9];
+    if (r.value() != null) {
+      out[0] = 1;
+      Wire.putLong(out, 1, Long.parseLong(new String(r.value(), StandardCharsets.UTF_8)));
+    }
+    return out;
   }
 
   /** A read's list; a key never appended to reads as not found, i.e. empty. */
@@ -93,9 +170,12 @@ final class SimKvAdapter implements StateMachine {
     return out;
   }
 
-  private KvResult run(long index, KvCommand command) {
-    byte[] out = kv.apply(index, SessionStateMachine.unsessioned(command.encode()));
-    return KvResult.decode(SessionStateMachine.decodeResult(out).payload());
+  /** An OK result envelope in core's format: the status byte, then the payload. */
+  private static byte[] ok(byte[] payload) {
+    byte[] out = new byte[1 + payload.length];
+    out[0] = (byte) SessionStateMachine.Status.OK.ordinal();
+    System.arraycopy(payload, 0, out, 1, payload.length);
+    return out;
   }
 
   private static byte[] text(long v) {
@@ -104,7 +184,7 @@ final class SimKvAdapter implements StateMachine {
 
   @Override
   public byte[] snapshot() {
-    return kv.snapshot();
+    return kv.snapshot(); // Sessions included: they are records of the store.
   }
 
   @Override

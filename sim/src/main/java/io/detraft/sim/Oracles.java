@@ -57,7 +57,8 @@ final class Oracles {
   private final boolean durabilityOracles;
   private final Marks marks;
   /** Applies every committed entry once, in index order. */
-  private final SessionStateMachine reference;
+  /** Sessions over the application's machine, like the replicas' (see {@link Replica}). */
+  private final StateMachine reference;
   /** Digest of the reference state after each index (index 0: the empty state). */
   private final LongList referenceDigest = new LongList();
   /** The last sequence number each session applied, to notice deduplicated commands. */
@@ -80,11 +81,15 @@ final class Oracles {
   private long maxAcknowledgedIndex;
 
   Oracles(String label, int size, Membership initial, boolean durabilityOracles,
-      StateMachine referenceInner, long sessionTimeoutEntries, Marks marks) {
+      StateMachine referenceInner, long sessionTimeoutEntries, boolean sessionsInStateMachine,
+      Marks marks) {
     this.label = label;
     this.durabilityOracles = durabilityOracles;
     this.marks = marks;
-    this.reference = new SessionStateMachine(referenceInner, sessionTimeoutEntries);
+    // A machine that keeps its own sessions is its own reference: wrapping it would give
+    // a state of other bytes (and a second session table) than the replicas'.
+    this.reference = sessionsInStateMachine ? referenceInner
+        : new SessionStateMachine(referenceInner, sessionTimeoutEntries);
     referenceDigest.set(0, Trace.hashBytes(reference.snapshot()));
     committedMemberships.put(0L, initial);
     facts = new NodeFacts[size + 1];

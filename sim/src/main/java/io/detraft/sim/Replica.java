@@ -27,10 +27,10 @@ import java.util.TreeMap;
 /**
  * One Raft group's replica on one node: its {@link RawNode} (inside the node's {@link
  * RaftHost}), its {@link MemoryLogStorage} (the process's view of its log, page cache
- * included), its state machine (the KV store inside exactly-once sessions) and the client
- * requests waiting on it. {@link SimNode} runs the process and the Ready loop; this class does
- * each group's part of it: persist, apply, serve reads, take snapshots, and rebuild all of it
- * from the disk after a crash.
+ * included), its state machine (the KV store inside exactly-once sessions, the host's or its
+ * own) and the client requests waiting on it. {@link SimNode} runs the process and the Ready
+ * loop; this class does each group's part of it: persist, apply, serve reads, take snapshots,
+ * and rebuild all of it from the disk after a crash.
  */
 final class Replica {
   /** The session layer's command kinds (its documented wire format: a kind byte first). */
@@ -53,7 +53,15 @@ final class Replica {
   private RawNode raw;
   /** The application state machine, and the session layer wrapping it. */
   private StateMachine inner;
-  private SessionStateMachine stateMachine;
+  /**
+   * What the log's entries are applied to: the session layer over {@code inner}, or, when
+   * the application keeps its own sessions ({@link SimHooks#sessionsInStateMachine}),
+   * {@code inner} itself. Either way it takes session envelopes and answers in {@link
+   * SessionStateMachine}'s result format, so the code below reads its results alike.
+   */
+  private StateMachine stateMachine;
+  /** The host's session layer, or null when the application keeps the sessions. */
+  private SessionStateMachine hostSessions;
   /** chain.get(i): hash of this replica's log up to index i (see {@link Oracles}). */
   private final LongList chain = new LongList();
   /** The snapshot the log starts after: at or below it, the log is the committed log. */
@@ -113,8 +121,9 @@ final class Replica {
     appliedIndex = 0;
     oracles.onRecover(id, recovered, this);
     inner = sim.hooks().stateMachineFactory().apply(id);
-    stateMachine = new SessionStateMachine(inner,
-        sim.options().workload().sessionTimeoutEntries());
+    hostSessions = sim.hooks().sessionsInStateMachine() ? null
+        : new SessionStateMachine(inner, sim.options().workload().sessionTimeoutEntries());
+    stateMachine = hostSessions != null ? hostSessions : inner;
     if (!snapshot.isEmpty()) {
       stateMachine.restore(snapshot.data());
       appliedIndex = snapshot.index();
@@ -156,11 +165,16 @@ final class Replica {
       return;
     }
     marks.add(raw.coverage());
-    marks.add(SimMark.SESSION_EXPIRED, stateMachine.expiredCount());
+    if (hostSessions != null) {
+      marks.add(SimMark.SESSION_EXPIRED, hostSessions.expiredCount());
+    } else if (inner instanceof SimHooks.ExpiredSessions own) {
+      marks.add(SimMark.SESSION_EXPIRED, own.expiredSessions());
+    }
     raw = null;
     storage = null;
     inner = null;
     stateMachine = null;
+    hostSessions = null;
   }
 
   /** Whether the replica was receiving a snapshot in chunks (the crash mark). */
@@ -376,7 +390,7 @@ final class Replica {
         if (last != null && last == sequence
             && SessionStateMachine.decodeResult(result).status() == SessionStateMachine.Status.OK) {
           // The planted bug: the session answered from memory, the command runs again anyway.
-          inner.apply(e.index(), Arrays.copyOfRange(data, 17, data.length));
+          applyOutsideSessions(e.index(), Arrays.copyOfRange(data, 17, data.length));
         }
       }
       sim.workload().onSessionApplied(id, group, clientId, sequence, e.index(), e.term(),
@@ -395,10 +409,28 @@ final class Replica {
    * state machine: it changes nothing, so no log is needed.
    */
   private void serve(Workload.Request request, byte[] command) {
-    byte[] result = inner.apply(appliedIndex, command);
+    byte[] result = applyOutsideSessions(appliedIndex, command);
     sim.trace().record(sim.now(), Trace.Kind.READ, id, (int) group, request.attempt(),
         appliedIndex, null);
     sim.workload().reply(request, Workload.Reply.read(request, id, result));
+  }
+
+  /**
+   * Runs a bare command (no session envelope) on the application. A machine that keeps its
+   * own sessions takes only envelopes, so the command goes in as unsessioned and its answer
+   * comes out of the result envelope, which is then what the bare machine would have said.
+   */
+  private byte[] applyOutsideSessions(long index, byte[] command) {
+    if (hostSessions != null) {
+      return inner.apply(index, command);
+    }
+    SessionStateMachine.Result result = SessionStateMachine.decodeResult(
+        inner.apply(index, SessionStateMachine.unsessioned(command)));
+    if (result.status() != SessionStateMachine.Status.OK) {
+      throw new IllegalStateException("n" + id + " g" + group + ": an unsessioned command"
+          + " at " + index + " was answered " + result.status());
+    }
+    return result.payload();
   }
 
   /** The nemesis asks for a snapshot; it is taken after the next Ready round. */

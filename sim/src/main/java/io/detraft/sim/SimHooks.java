@@ -1,6 +1,7 @@
 package io.detraft.sim;
 
 import io.detraft.core.Message;
+import io.detraft.core.SessionStateMachine;
 import io.detraft.core.StateMachine;
 import java.util.function.IntFunction;
 
@@ -18,7 +19,8 @@ import java.util.function.IntFunction;
  * @param stateMachineFactory builds a fresh state machine for a node incarnation (and the
  *     oracles' reference); it must understand the workload's commands (the KV workload needs
  *     {@link KvStateMachine}, its list-append clients the {@link ListTxn} command too). The
- *     host wraps it in exactly-once sessions and serves reads by running a get on it directly
+ *     host wraps it in exactly-once sessions (unless {@code sessionsInStateMachine}) and
+ *     serves reads by running a get on it directly
  * @param durabilityOracles whether restarts check the host's durability promises (fsynced
  *     commit kept, nothing said forgotten). On by default; the canary tests switch it off to
  *     show that the Raft-level oracles and the history checker catch the same bugs unaided
@@ -29,10 +31,30 @@ import java.util.function.IntFunction;
  * @param reapplyRetries a planted bug: the host's exactly-once sessions are broken, a command
  *     that repeats its client's last sequence number (a retry that reached the log twice) is
  *     answered from the session table but applied to the state machine again
+ * @param sessionsInStateMachine whether the state machine keeps the exactly-once sessions
+ *     itself (off by default). An application whose session table lives in its own store
+ *     (kv-app's) must be tested with that table, not with the host's: then the host, and the
+ *     oracles' reference, do not wrap the machine in {@link SessionStateMachine} but hand it
+ *     the session envelopes as they are in the log (register, command, unsessioned) and
+ *     expect results in SessionStateMachine's format, byte for byte (status byte, payload),
+ *     because the clients and the host decode them with its helpers. Reads are then served by
+ *     applying {@code unsessioned(get)} at the applied index, which must change nothing. A
+ *     machine that also implements {@link ExpiredSessions} feeds {@link
+ *     SimMark#SESSION_EXPIRED}
  */
 public record SimHooks(Disk.Factory diskFactory, EarlySend earlySend,
     IntFunction<StateMachine> stateMachineFactory, boolean durabilityOracles,
-    boolean staleReads, boolean staleTxnReads, boolean reapplyRetries) {
+    boolean staleReads, boolean staleTxnReads, boolean reapplyRetries,
+    boolean sessionsInStateMachine) {
+
+  /**
+   * A state machine that keeps its own sessions ({@link #sessionsInStateMachine}) reports
+   * how many it expired, as {@link SessionStateMachine#expiredCount()} does for the host's.
+   */
+  public interface ExpiredSessions {
+    /** Sessions expired so far by this instance (restores do not reset it). */
+    long expiredSessions();
+  }
 
   /** Decides whether a message may leave before the writes of its Ready are durable. */
   @FunctionalInterface
@@ -46,41 +68,46 @@ public record SimHooks(Disk.Factory diskFactory, EarlySend earlySend,
   /** The correct host: a buffered disk, nothing sent before fsync, the KV state machine. */
   public static SimHooks defaults() {
     return new SimHooks((node, options, random) -> new BufferedDisk(options, random), NEVER,
-        node -> new KvStateMachine(), true, false, false, false);
+        node -> new KvStateMachine(), true, false, false, false, false);
   }
 
   public SimHooks withDiskFactory(Disk.Factory value) {
     return new SimHooks(value, earlySend, stateMachineFactory, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine);
   }
 
   public SimHooks withEarlySend(EarlySend value) {
     return new SimHooks(diskFactory, value, stateMachineFactory, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine);
   }
 
   public SimHooks withStateMachineFactory(IntFunction<StateMachine> value) {
     return new SimHooks(diskFactory, earlySend, value, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine);
   }
 
   public SimHooks withDurabilityOracles(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, value, staleReads,
-        staleTxnReads, reapplyRetries);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine);
   }
 
   public SimHooks withStaleReads(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles, value,
-        staleTxnReads, reapplyRetries);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine);
   }
 
   public SimHooks withStaleTxnReads(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, value, reapplyRetries);
+        staleReads, value, reapplyRetries, sessionsInStateMachine);
   }
 
   public SimHooks withReapplyRetries(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, staleTxnReads, value);
+        staleReads, staleTxnReads, value, sessionsInStateMachine);
+  }
+
+  public SimHooks withSessionsInStateMachine(boolean value) {
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
+        staleReads, staleTxnReads, reapplyRetries, value);
   }
 }

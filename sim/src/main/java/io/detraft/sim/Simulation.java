@@ -88,7 +88,7 @@ public final class Simulation {
       oracles[g - 1] = new Oracles(groups > 1 ? "group " + g + ": " : "", size, initial[g - 1],
           hooks.durabilityOracles(),
           hooks.stateMachineFactory().apply(0), options.workload().sessionTimeoutEntries(),
-          marks);
+          hooks.sessionsInStateMachine(), marks);
     }
     this.nodes = new SimNode[size + 1];
     for (int id = 1; id <= size; id++) {

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.detraft.core.SessionStateMachine;
+import io.detraft.core.StateMachine;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.InputStreamReader;
@@ -49,6 +51,59 @@ class DeterminismTest {
       assertEquals(first.line(), second.line(), "seed " + seed);
       assertEquals(first.stats(), second.stats(), "seed " + seed);
       assertEquals(first.marks().table(null), second.marks().table(null), "seed " + seed);
+    }
+  }
+
+  /**
+   * {@link SimHooks#sessionsInStateMachine}: hosting core's session layer as if it were the
+   * application's own gives the very same run, event for event, as the host's session layer
+   * over the bare machine; so the option changes who keeps the sessions and nothing else
+   * (envelopes in, results out, reads, snapshots, the oracles' reference, the marks).
+   */
+  @Test
+  void sessionsInTheStateMachineGiveTheSameRun() {
+    long expired = 0;
+    for (long seed : new long[] {3, 17, firstSeed(o -> o.cluster().groups() > 1)}) {
+      SimOptions options = Main.optionsFor(seed, SAFETY_SECONDS);
+      long timeout = options.workload().sessionTimeoutEntries();
+      SimHooks own = SimHooks.defaults().withSessionsInStateMachine(true)
+          .withStateMachineFactory(node -> new OwnSessions(timeout));
+      SimResult host = new Simulation(options).run();
+      SimResult hosted = new Simulation(options, own).run();
+      assertEquals(host.fingerprintHex(), hosted.fingerprintHex(), "seed " + seed);
+      assertEquals(host.line(), hosted.line(), "seed " + seed);
+      assertEquals(host.marks().table(null), hosted.marks().table(null), "seed " + seed);
+      expired += hosted.marks().hits(SimMark.SESSION_EXPIRED);
+    }
+    assertTrue(expired > 0, "no session expired: the ExpiredSessions count went unchecked");
+  }
+
+  /** Core's session layer over the KV machine, posing as an application with its own. */
+  private static final class OwnSessions implements StateMachine, SimHooks.ExpiredSessions {
+    private final SessionStateMachine sessions;
+
+    OwnSessions(long timeout) {
+      sessions = new SessionStateMachine(new KvStateMachine(), timeout);
+    }
+
+    @Override
+    public byte[] apply(long index, byte[] command) {
+      return sessions.apply(index, command);
+    }
+
+    @Override
+    public byte[] snapshot() {
+      return sessions.snapshot();
+    }
+
+    @Override
+    public void restore(byte[] snapshot) {
+      sessions.restore(snapshot);
+    }
+
+    @Override
+    public long expiredSessions() {
+      return sessions.expiredCount();
     }
   }
 

@@ -32,7 +32,7 @@ class OraclesTest {
   @BeforeEach
   void freshOracles() {
     oracles = new Oracles("", 3, Membership.of(1, 2, 3), true, new KvStateMachine(),
-        SESSION_TIMEOUT, new Marks());
+        SESSION_TIMEOUT, false, new Marks());
   }
 
   private static void assertFails(String oracle, Executable planted) {
