@@ -134,7 +134,8 @@ final class HttpApi {
             router.read(group, stale, sm -> sm.read(key)), this::sendValue);
       }
       case "PUT" -> {
-        byte[] value = Http.body(exchange, limits.maxValueBytes());
+        byte[] value = Http.body(exchange, limits.maxBodyBytes());
+        checkValue(value); // 413 value_too_large, as for values inside JSON bodies
         byte[] expected = Http.queryBytes(exchange, "cas");
         boolean casAbsent = Http.queryBytes(exchange, "cas-absent") != null;
         KvCommand command = expected != null || casAbsent

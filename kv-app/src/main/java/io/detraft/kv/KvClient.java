@@ -218,6 +218,12 @@ public final class KvClient implements AutoCloseable {
             }
           }
           case "session_expired" -> {
+            if (last != null && last.outcomeUnknown()) {
+              // This attempt applied nothing, but an earlier one may have, before the session
+              // expired: running the command in a new session could apply it twice.
+              throw new KvClientException(e.code, e.getMessage() + " (an earlier attempt may"
+                  + " have applied)", true);
+            }
             session.clientId = 0; // nothing applied: a new session may run it again
             last = new KvClientException(e.code, e.getMessage(), false);
           }

@@ -57,6 +57,10 @@ class KvServerTest {
           + "k".repeat(2000), "v");
       assertEquals(414, bad.status());
       assertTrue(bad.text().startsWith("{\"code\":\"key_too_large\""), bad.text());
+      HttpPool.Response large = http(cluster.endpoint(1), "PUT", "/v1/kv/big",
+          "v".repeat(64 * 1024 + 1));
+      assertEquals(413, large.status());
+      assertTrue(large.text().startsWith("{\"code\":\"value_too_large\""), large.text());
 
       try (KvClient client = KvClient.connect(cluster.endpoints())) {
         client.put("c", "1");

@@ -58,9 +58,14 @@ final class TestCluster implements AutoCloseable {
     return Peers.format(servers.get(id).httpAddress());
   }
 
-  /** Waits until every group has a leader that every running node agrees on. */
+  /**
+   * Waits until every group has a leader that every running node agrees on, and no node leads
+   * more than its share: otherwise the nodes would soon move leaderships (Reconciler), and a
+   * test's first writes could meet a transfer.
+   */
   void awaitLeaders() {
-    await("a leader in every group", () -> {
+    await("a leader in every group, leaderships balanced", () -> {
+      java.util.Map<Long, Integer> led = new java.util.HashMap<>();
       for (long g = 1; g <= GROUPS; g++) {
         long leader = -1;
         for (KvServer s : servers.values()) {
@@ -74,8 +79,10 @@ final class TestCluster implements AutoCloseable {
             || servers.get(leader).status(g).role() != Role.LEADER) {
           return false;
         }
+        led.merge(leader, 1, Integer::sum);
       }
-      return true;
+      int share = (GROUPS + servers.size() - 1) / servers.size();
+      return led.values().stream().allMatch(n -> n <= share);
     });
   }
 
