@@ -8,7 +8,12 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -147,6 +152,60 @@ class MainTest {
       assertEquals(Main.OK, bench.status(), bench.err());
       assertTrue(bench.out().contains("p99.9"), bench.out());
     }
+  }
+
+  /**
+   * The README's quick start: {@code detraft cluster --nodes 3} (here on free ports and a temp
+   * data dir) prints its endpoints, the data commands work against them, and it stops.
+   */
+  @Test
+  @Timeout(30)
+  void theQuickStartClusterServesPutAndGet() throws Exception {
+    Path data = dir.resolve("cluster");
+    ByteArrayOutputStream out = new ByteArrayOutputStream(); // synchronized: read while written
+    CountDownLatch stop = new CountDownLatch(1);
+    AtomicInteger status = new AtomicInteger(-1);
+    Flags f = new Flags(new String[] {"cluster", "--nodes", "3", "--base-port", "0",
+        "--data-dir", data.toString()}, 1, Set.of("nodes", "data-dir", "groups", "base-port"),
+        Set.of());
+    Thread cluster = new Thread(() -> status.set(Main.cluster(f,
+        new PrintStream(out, true, StandardCharsets.UTF_8), stop)), "detraft-cluster-command");
+    cluster.start();
+    try {
+      TestCluster.await("the cluster's endpoints", () -> !cluster.isAlive()
+          || out.toString(StandardCharsets.UTF_8).contains("export DETRAFT_ENDPOINTS="));
+      String printed = out.toString(StandardCharsets.UTF_8);
+      assertTrue(cluster.isAlive(), "the cluster command returned " + status.get() + ": "
+          + printed);
+      Matcher m = Pattern.compile("export DETRAFT_ENDPOINTS=(\\S+)").matcher(printed);
+      assertTrue(m.find(), printed);
+      String endpoints = m.group(1);
+      List<String> list = List.of(endpoints.split(","));
+      assertEquals(3, list.size(), printed);
+      for (int id = 1; id <= 3; id++) {
+        assertTrue(printed.contains("node " + id + ": http " + list.get(id - 1)), printed);
+        assertTrue(Files.exists(data.resolve("node-" + id).resolve(NodeMetadata.FILE)),
+            "node " + id + " has no data dir under " + data);
+      }
+      list.forEach(e -> assertTrue(Peers.address(e).getPort() > 0, e));
+
+      Run put = run("put", "hello", "world", "--endpoints", endpoints);
+      assertEquals(Main.OK, put.status(), put.err());
+      assertEquals("OK\n", put.out());
+      for (String endpoint : list) { // any one node answers for the cluster
+        Run get = run("get", "hello", "--endpoints", endpoint);
+        assertEquals(Main.OK, get.status(), get.err());
+        assertEquals("world\n", get.out());
+      }
+      Run st = run("status", "--endpoints", endpoints);
+      assertEquals(Main.OK, st.status(), st.err());
+      assertTrue(st.out().contains("\"group_count\":" + Partitioner.DEFAULT_GROUPS), st.out());
+    } finally {
+      stop.countDown();
+      cluster.join(20_000);
+    }
+    assertTrue(!cluster.isAlive(), "the cluster command did not stop");
+    assertEquals(Main.OK, status.get());
   }
 
   @Test
