@@ -67,6 +67,7 @@ final class BenchLoop implements Runnable {
     boolean read;
     long group;
     long startedNanos;
+    int redirects; // "not leader" answers followed at once for the operation in flight
     long dueNanos; // of a pending retry
     SocketChannel channel;
 
@@ -148,6 +149,7 @@ final class BenchLoop implements Runnable {
     c.read = plan.readRatio() > 0 && c.random.nextDouble() < plan.readRatio();
     c.group = directory.groupOf(c.key);
     c.startedNanos = now;
+    c.redirects = 0;
     if (!c.read) {
       long[] session = c.sessions.computeIfAbsent(c.group, g -> new long[2]);
       session[1]++; // a new command; its retries keep this number
@@ -254,8 +256,9 @@ final class BenchLoop implements Runnable {
       // Not served here, or the outcome is unknown: the same command again (its session
       // makes a retry safe), at the leader the node named if it named one.
       directory.leaderMoved(c.group, a.leader());
-      if (a.leader() != 0 && a.status() == 503 && a.body().contains("not_leader")) {
-        send(c);
+      if (a.leader() != 0 && a.status() == 503 && a.body().contains("not_leader")
+          && c.redirects++ == 0) {
+        send(c); // the first redirect at once; nodes that disagree get the pause below
       } else {
         retryLater(c, a.body());
       }
