@@ -19,6 +19,9 @@
  *       or an acknowledgement sent before its cause is durable can elect two leaders in a term
  *       or lose a committed entry after a crash.
  *   <li><b>Send</b> {@code rd.messages()}; loss, duplication and reordering are tolerated.
+ *       A host may send the messages for which {@code rd.maySendBeforeSync(m)} holds (a
+ *       leader's replication, once its term is durable) before step 2's fsync, so that the
+ *       leader's disk and its followers' disks write in parallel.
  *   <li><b>Apply</b> {@code rd.committedEntries()} to the state machine, in order.
  *   <li>{@code node.advance(rd)}. No other call on the node may come between {@code ready()}
  *       and {@code advance()}; the node checks this.
