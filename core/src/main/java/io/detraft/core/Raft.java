@@ -721,13 +721,23 @@ final class Raft {
     if (p.state != Progress.State.SNAPSHOT || p.snapshot.index() != m.snapshotIndex()) {
       return; // About a snapshot we no longer send.
     }
+    // Act on news only: an answer asking for the chunk we already have in flight is a copy
+    // (a duplicated or replayed message, or the second answer to a chunk sent again after a
+    // silent heartbeat round). Answering each copy with a chunk would add a stream of chunks
+    // per copy, and streams never end (found by the simulator, seed 2126 with every nemesis
+    // on: 400,000 chunks in flight). Any other offset is what the follower holds now (more,
+    // or less after a restart or a stale answer) and moves us there; copies collapse again.
+    if (m.nextOffset() == p.snapshotOffset) {
+      return;
+    }
+    boolean restarted = m.nextOffset() == 0;
     p.chunkInFlight = false;
     if (m.nextOffset() >= p.snapshot.data().length) {
       p.becomeProbe(); // Installed: replicate what follows the snapshot.
       maybeSendAppend(m.from(), true);
       return;
     }
-    if (m.nextOffset() < p.snapshotOffset && m.nextOffset() == 0) {
+    if (restarted) {
       coverage.hit(Mark.SNAPSHOT_INSTALL_RESTARTED);
     }
     p.snapshotOffset = m.nextOffset();

@@ -187,6 +187,7 @@ final class InteractionEnv {
       case "process-ready" -> processReady(args);
       case "deliver-msgs" -> deliverMsgs(args);
       case "drop-msgs" -> dropMsgs(args);
+      case "duplicate-msgs" -> duplicateMsgs(args);
       case "stabilize" -> stabilize(args);
       case "partition" -> partition(args);
       case "heal" -> heal(args);
@@ -541,6 +542,20 @@ final class InteractionEnv {
         out.add("dropped: " + describe(m));
       }
       queues.get(host.id).clear();
+    }
+  }
+
+  /** Every message queued for the named hosts is delivered twice, the copy right after it. */
+  private void duplicateMsgs(Args args) {
+    for (Host host : hostsNamedOrAll(args)) {
+      List<Message> twice = new ArrayList<>();
+      for (Message m : queues.get(host.id)) {
+        out.add("duplicated: " + describe(m));
+        twice.add(m);
+        twice.add(m);
+      }
+      queues.get(host.id).clear();
+      queues.get(host.id).addAll(twice);
     }
   }
 

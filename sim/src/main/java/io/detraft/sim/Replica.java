@@ -70,6 +70,16 @@ final class Replica {
   private long appliedIndex;
   private HardState writtenHardState = HardState.EMPTY;
   private HardState syncingHardState;
+  /**
+   * Entries written since the last fsync, with their chains, for the log-matching oracle: an
+   * entry counts once it is durable. One that a crash erased before its fsync, and that never
+   * left this node, was never part of any log: a lone voter that won an election, appended
+   * and crashed before its new term was on disk may lead that term again with other entries
+   * (found with every nemesis on, seed 5657). Entries sent early reach the oracle through the
+   * followers that persist them.
+   */
+  private final ArrayList<Entry> unsyncedEntries = new ArrayList<>();
+  private final LongList unsyncedChains = new LongList();
   /** Leader-only proposals (registrations, gets through the log) by log index. */
   private final TreeMap<Long, Proposal> proposals = new TreeMap<>();
   /** ReadIndex requests by context (the attempt id); only looked up, never iterated. */
@@ -102,6 +112,8 @@ final class Replica {
    * everything up to it applied.
    */
   void boot(List<DiskRecord> records, RaftHost host, long seed) {
+    unsyncedEntries.clear(); // lost with the crash
+    unsyncedChains.clear();
     storage = new MemoryLogStorage(initial);
     for (DiskRecord record : records) {
       replay(record);
@@ -291,7 +303,8 @@ final class Replica {
       storage.append(entries);
       for (Entry e : entries) {
         extendChain(e);
-        oracles.onAppend(id, e, chain.get((int) e.index()));
+        unsyncedChains.set(unsyncedEntries.size(), chain.get((int) e.index()));
+        unsyncedEntries.add(e);
       }
     }
     HardState hardState = ready.hardState();
@@ -328,6 +341,11 @@ final class Replica {
 
   void syncDone() {
     oracles.onDurable(id, syncingHardState);
+    for (int i = 0; i < unsyncedEntries.size(); i++) {
+      oracles.onAppend(id, unsyncedEntries.get(i), unsyncedChains.get(i));
+    }
+    unsyncedEntries.clear();
+    unsyncedChains.clear();
   }
 
   /** Step 4: restore a received snapshot, apply committed entries, serve confirmed reads. */
