@@ -369,7 +369,10 @@ final class Oracles {
       fail("persist-before-speak", who + ", but it had granted its vote in term "
           + f.voteTerm + " to n" + f.votedFor + " (a lost vote lets it vote twice)");
     }
-    if (recovered.term() == f.ackTerm && f.ackIndex > 0
+    // A log that ends in a newer term than the acknowledgement's was rewritten by a later
+    // leader (allowed to replace what a majority may not hold); a crash may then keep that
+    // rewrite and lose the hard state that adopted the newer term (seed 9538, every nemesis on).
+    if (recovered.term() == f.ackTerm && f.ackIndex > 0 && host.lastTerm() <= f.ackTerm
         && (host.lastIndex() < f.ackIndex || host.chainAt(f.ackIndex) != f.ackChain)) {
       fail("persist-before-speak", who + ", but in term " + f.ackTerm
           + " it had acknowledged holding entries up to " + f.ackIndex

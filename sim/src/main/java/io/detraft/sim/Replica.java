@@ -503,6 +503,11 @@ final class Replica {
     return chain.size() - 1;
   }
 
+  /** Term of the last entry in this replica's log (its snapshot's when the log is empty). */
+  long lastTerm() {
+    return storage.term(storage.lastIndex());
+  }
+
   /** Hash of this replica's log up to {@code index} (requires {@code index <= lastIndex()}). */
   long chainAt(long index) {
     return index < chainBase ? oracles.committedChainAt(index) : chain.get((int) index);
