@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
@@ -310,6 +311,8 @@ final class BenchLoop implements Runnable {
 
   /** A complete HTTP answer: status, {@code Detraft-Leader} (0 if absent), body as text. */
   record Answer(int status, long leader, String body) {
+    private static final String LEADER = Http.LEADER_HEADER.toLowerCase(Locale.ROOT);
+
     /** The answer at the start of {@code in} (in write mode), or null while incomplete. */
     static Answer parse(ByteBuffer in) {
       byte[] b = in.array();
@@ -324,18 +327,20 @@ final class BenchLoop implements Runnable {
       if (headEnd < 0) {
         return null;
       }
-      String head = new String(b, 0, headEnd, StandardCharsets.ISO_8859_1);
+      // Header names are case-insensitive: look them up in a lower-cased copy, once.
+      String head = new String(b, 0, headEnd, StandardCharsets.ISO_8859_1)
+          .toLowerCase(Locale.ROOT);
       int status = Integer.parseInt(head.substring(9, 12));
       long length = header(head, "content-length");
       if (headEnd + length > n) {
         return null;
       }
-      return new Answer(status, Math.max(0, header(head, Http.LEADER_HEADER.toLowerCase())),
+      return new Answer(status, Math.max(0, header(head, LEADER)),
           new String(b, headEnd, (int) length, StandardCharsets.UTF_8));
     }
 
     private static long header(String head, String lowerName) {
-      int at = head.toLowerCase().indexOf("\r\n" + lowerName + ":");
+      int at = head.indexOf("\r\n" + lowerName + ":");
       if (at < 0) {
         return 0;
       }
