@@ -11,7 +11,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * Prepares the next WAL segment in the background: a zero-filled, synced file with a
@@ -20,17 +19,15 @@ import java.util.stream.Stream;
  * ahead of need keeps that work off the Raft thread at rollover.
  */
 final class SegmentPreallocator implements AutoCloseable {
-  private static final String SUFFIX = ".prealloc.tmp";
-
   private final Path dir;
-  private final int segmentBytes;
+  private final long segmentBytes;
   private final ExecutorService executor;
   private CompletableFuture<Path> next;
   /** The file {@link #next} is writing. */
   private Path nextPath;
   private long counter;
 
-  SegmentPreallocator(Path dir, int segmentBytes) {
+  SegmentPreallocator(Path dir, long segmentBytes) {
     this.dir = dir;
     this.segmentBytes = segmentBytes;
     this.executor = Executors.newSingleThreadExecutor(runnable -> {
@@ -39,6 +36,10 @@ final class SegmentPreallocator implements AutoCloseable {
       return thread;
     });
     prepareNext();
+  }
+
+  long bytes() {
+    return segmentBytes;
   }
 
   /** A ready spare file (waits if it is still being written) and starts on the one after. */
@@ -56,7 +57,7 @@ final class SegmentPreallocator implements AutoCloseable {
   }
 
   private void prepareNext() {
-    Path path = dir.resolve((counter++) + SUFFIX);
+    Path path = dir.resolve((counter++) + Disk.SPARE_SUFFIX);
     nextPath = path;
     next = CompletableFuture.supplyAsync(() -> {
       try {
@@ -68,7 +69,7 @@ final class SegmentPreallocator implements AutoCloseable {
     }, executor);
   }
 
-  private static void allocate(Path path, int bytes) throws IOException {
+  private static void allocate(Path path, long bytes) throws IOException {
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW,
         StandardOpenOption.WRITE)) {
       ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
@@ -94,23 +95,5 @@ final class SegmentPreallocator implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     Files.deleteIfExists(nextPath);
-  }
-
-  /** Removes spare files a previous process left behind. */
-  static void deleteLeftovers(Path dir) throws IOException {
-    try (Stream<Path> list = Files.list(dir)) {
-      for (Path p : (Iterable<Path>) list::iterator) {
-        if (p.getFileName().toString().endsWith(SUFFIX)) {
-          Files.delete(p);
-        }
-      }
-    }
-  }
-
-  /** Makes creations, renames and deletions in {@code dir} durable. */
-  static void syncDirectory(Path dir) throws IOException {
-    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-      channel.force(true);
-    }
   }
 }

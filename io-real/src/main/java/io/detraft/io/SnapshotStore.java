@@ -5,16 +5,11 @@ import io.detraft.core.Snapshot;
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 
 /**
@@ -32,7 +27,8 @@ import java.util.zip.CRC32C;
  *
  * <p>The metadata is what Raft needs to start a log after the snapshot (index, term and the
  * membership in force there); the data is opaque: what a state machine image holds is its
- * business. Thread-safe only under external synchronization.
+ * business. Thread-safe only under external synchronization. Part of the node layer: all I/O
+ * goes through the {@link Disk} it is given.
  */
 public final class SnapshotStore {
   private static final int MAGIC = 0x4452534E; // "DRSN"
@@ -47,24 +43,29 @@ public final class SnapshotStore {
   /** What a file name says a snapshot is, without reading it. */
   public record SnapshotId(long group, long index, long term) {}
 
+  private final Disk disk;
   private final Path dir;
   private final int keep;
 
   /** A store in {@code dir} (created if absent) keeping the newest {@code keep} per group. */
-  public SnapshotStore(Path dir, int keep) throws IOException {
+  public SnapshotStore(Disk disk, Path dir, int keep) throws IOException {
     if (keep < 1) {
       throw new IllegalArgumentException("keep must be >= 1");
     }
+    this.disk = disk;
     this.dir = dir;
     this.keep = keep;
-    Files.createDirectories(dir);
-    try (Stream<Path> list = Files.list(dir)) {
-      for (Path p : (Iterable<Path>) list::iterator) {
-        if (p.getFileName().toString().endsWith(TEMP_SUFFIX)) {
-          Files.delete(p); // a save that crashed before its rename
-        }
+    disk.createDirectories(dir);
+    for (String name : disk.list(dir)) {
+      if (name.endsWith(TEMP_SUFFIX)) {
+        disk.delete(dir.resolve(name)); // a save that crashed before its rename
       }
     }
+  }
+
+  /** A store on the real file system. */
+  public SnapshotStore(Path dir, int keep) throws IOException {
+    this(new RealDisk(), dir, keep);
   }
 
   /** Writes {@code snapshot} of {@code group} durably, then deletes all but the newest. */
@@ -87,16 +88,18 @@ public final class SnapshotStore {
     ByteBuffer trailer = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
     Path target = file(id);
     Path temp = dir.resolve(target.getFileName() + ".tmp");
-    try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
-        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-      ByteBuffer[] parts = {header, ByteBuffer.wrap(snapshot.data()), trailer};
-      while (trailer.hasRemaining()) {
-        channel.write(parts);
+    disk.delete(temp); // a leftover of a crashed save would leave stale bytes past our end
+    try (Disk.File file = disk.open(temp)) {
+      long position = 0;
+      for (ByteBuffer part : new ByteBuffer[] {header, ByteBuffer.wrap(snapshot.data()), trailer}) {
+        int bytes = part.remaining();
+        file.write(part, position);
+        position += bytes;
       }
-      channel.force(true);
+      file.force();
     }
-    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    SegmentPreallocator.syncDirectory(dir);
+    disk.rename(temp, target);
+    disk.syncDirectory(dir); // the rename must survive a crash before the log relies on it
     prune(group);
     return target;
   }
@@ -104,12 +107,10 @@ public final class SnapshotStore {
   /** The snapshots of {@code group} on disk, newest (highest index) first. */
   public List<SnapshotId> list(long group) throws IOException {
     List<SnapshotId> ids = new ArrayList<>();
-    try (Stream<Path> files = Files.list(dir)) {
-      for (Path p : (Iterable<Path>) files::iterator) {
-        SnapshotId id = parse(p.getFileName().toString());
-        if (id != null && id.group() == group) {
-          ids.add(id);
-        }
+    for (String name : disk.list(dir)) {
+      SnapshotId id = parse(name);
+      if (id != null && id.group() == group) {
+        ids.add(id);
       }
     }
     ids.sort(Comparator.comparingLong(SnapshotId::index).reversed());
@@ -136,7 +137,7 @@ public final class SnapshotStore {
   /** Reads and verifies one snapshot. */
   public Snapshot load(SnapshotId id) throws IOException {
     Path file = file(id);
-    ByteBuffer buf = ByteBuffer.wrap(Files.readAllBytes(file));
+    ByteBuffer buf = ByteBuffer.wrap(disk.readAll(file));
     int end = buf.limit() - 4;
     if (end < FIXED_HEADER_BYTES + 16) {
       throw new StorageCorruptionException(file, buf.limit(), "snapshot file too short");
@@ -178,9 +179,9 @@ public final class SnapshotStore {
       return;
     }
     for (SnapshotId old : ids.subList(keep, ids.size())) {
-      Files.deleteIfExists(file(old));
+      disk.delete(file(old));
     }
-    SegmentPreallocator.syncDirectory(dir);
+    disk.syncDirectory(dir);
   }
 
   private static void putIds(ByteBuffer buf, long[] ids) {

@@ -4,16 +4,12 @@ import io.detraft.core.Entry;
 import io.detraft.core.HardState;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 
 /**
@@ -80,11 +76,16 @@ final class WalRecovery {
   WriteAheadLog.TornTail tornTail;
 
   private final CRC32C crc = new CRC32C();
+  private final Disk disk;
+
+  private WalRecovery(Disk disk) {
+    this.disk = disk;
+  }
 
   /** Replays the segments in {@code dir}; an empty result if there are none. */
-  static WalRecovery run(Path dir) throws IOException {
-    WalRecovery recovery = new WalRecovery();
-    List<Path> files = segmentFiles(dir);
+  static WalRecovery run(Disk disk, Path dir) throws IOException {
+    WalRecovery recovery = new WalRecovery(disk);
+    List<Path> files = segmentFiles(disk, dir);
     for (int i = 0; i < files.size(); i++) {
       Path file = files.get(i);
       long seq = WalFormat.segmentSeq(file.getFileName().toString());
@@ -99,13 +100,14 @@ final class WalRecovery {
     return recovery;
   }
 
-  static List<Path> segmentFiles(Path dir) throws IOException {
-    try (Stream<Path> list = Files.list(dir)) {
-      return list
-          .filter(p -> WalFormat.segmentSeq(p.getFileName().toString()) >= 0)
-          .sorted()
-          .toList();
+  static List<Path> segmentFiles(Disk disk, Path dir) throws IOException {
+    List<Path> files = new ArrayList<>();
+    for (String name : disk.list(dir)) { // sorted: segment names are zero-padded
+      if (WalFormat.segmentSeq(name) >= 0) {
+        files.add(dir.resolve(name));
+      }
     }
+    return files;
   }
 
   private void readSegment(Path file, long seq, boolean last) throws IOException {
@@ -256,34 +258,24 @@ final class WalRecovery {
     }
   }
 
-  private static ByteBuffer readFully(Path file) throws IOException {
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-      long size = channel.size();
-      if (size > Integer.MAX_VALUE) {
-        throw new StorageCorruptionException(file, 0, "segment larger than 2 GiB");
-      }
-      ByteBuffer buf = ByteBuffer.allocate((int) size);
-      while (buf.hasRemaining() && channel.read(buf) >= 0) {
-        // Keep reading: a single read may return fewer bytes.
-      }
-      buf.flip();
-      return buf;
-    }
+  private ByteBuffer readFully(Path file) throws IOException {
+    return ByteBuffer.wrap(disk.readAll(file));
   }
 
   /**
    * Zeroes the torn region and syncs it, so that records written after recovery are never
    * followed by stale bytes that a later recovery could mistake for data.
    */
-  private static void zeroRange(Path file, long from, long to) throws IOException {
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+  private void zeroRange(Path file, long from, long to) throws IOException {
+    try (Disk.File channel = disk.open(file)) {
       ByteBuffer zeros = ByteBuffer.allocate(64 * 1024);
       long pos = from;
       while (pos < to) {
-        zeros.clear().limit((int) Math.min(zeros.capacity(), to - pos));
-        pos += channel.write(zeros, pos);
+        int bytes = (int) Math.min(zeros.capacity(), to - pos);
+        channel.write(zeros.clear().limit(bytes), pos);
+        pos += bytes;
       }
-      channel.force(false);
+      channel.force();
     }
   }
 }

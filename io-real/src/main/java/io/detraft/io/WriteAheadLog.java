@@ -6,13 +6,7 @@ import io.detraft.io.WalRecovery.GroupReplay;
 import io.detraft.io.WalRecovery.SegmentInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -35,11 +29,15 @@ import java.util.zip.CRC32C;
  * and reopen it, and let recovery decide (retrying an fsync can falsely report success).
  * A record (an entry with its data) may take at most half a segment.
  *
- * <p>Segment files are pre-allocated (zero-filled and synced by a background thread ahead of
+ * <p>Segment files are pre-allocated ({@link Disk#allocate}: zero-filled and synced ahead of
  * need), so an fsync never has to update file-size metadata. A compaction writes a checkpoint
  * (every group's hard state and compaction point) and syncs it before deleting the old
  * segments whose entries are all behind their groups' compaction points; so recovery never
  * needs a deleted segment.
+ *
+ * <p>All I/O goes through the {@link Disk} it is opened on: the real one in production, the
+ * simulator's (with its crash and fault model) under test. This class is part of the node
+ * layer: it reads no clock, starts no thread and touches no file but through that disk.
  */
 public final class WriteAheadLog implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(WriteAheadLog.class.getName());
@@ -76,19 +74,21 @@ public final class WriteAheadLog implements AutoCloseable {
     long lastIndex;
   }
 
+  private final Disk disk;
   private final Path dir;
   /** Holds the directory's lock for as long as the log is open. */
-  private final FileChannel lockFile;
+  private final AutoCloseable lock;
+  /** The disk, when {@link #open(Path, Options)} made it for this log alone; else null. */
+  private AutoCloseable ownedDisk;
   private final Options options;
   private final SortedMap<Long, RecoveredGroup> recovered;
   private final TornTail tornTail;
   private final TreeMap<Long, GroupMeta> groups = new TreeMap<>();
   /** Oldest first; the last one is being written. */
   private final ArrayDeque<SegmentInfo> segments = new ArrayDeque<>();
-  private final SegmentPreallocator preallocator;
   private final CRC32C crc = new CRC32C();
 
-  private FileChannel channel;
+  private Disk.File channel;
   /** File offset in the current segment where the buffer's first byte goes. */
   private long fileOffset;
   /** Records not yet written to the file. */
@@ -100,10 +100,11 @@ public final class WriteAheadLog implements AutoCloseable {
   private boolean unsynced;
   private boolean closed;
 
-  private WriteAheadLog(Path dir, Options options, WalRecovery recovery, FileChannel lockFile)
-      throws IOException {
+  private WriteAheadLog(Disk disk, Path dir, Options options, WalRecovery recovery,
+      AutoCloseable lock) throws IOException {
+    this.disk = disk;
     this.dir = dir;
-    this.lockFile = lockFile;
+    this.lock = lock;
     this.options = options;
     this.tornTail = recovery.tornTail;
     TreeMap<Long, RecoveredGroup> found = new TreeMap<>();
@@ -122,17 +123,11 @@ public final class WriteAheadLog implements AutoCloseable {
     this.recovered = Collections.unmodifiableSortedMap(found);
     this.segments.addAll(recovery.segments);
     this.batchSeq = recovery.lastBatchSeq;
-    this.preallocator = new SegmentPreallocator(dir, options.segmentBytes());
-    try {
-      if (segments.isEmpty()) {
-        startSegment(1);
-      } else {
-        channel = FileChannel.open(segments.getLast().path, StandardOpenOption.WRITE);
-        fileOffset = recovery.tailOffset;
-      }
-    } catch (IOException | RuntimeException e) {
-      preallocator.close();
-      throw e;
+    if (segments.isEmpty()) {
+      startSegment(1);
+    } else {
+      channel = disk.open(segments.getLast().path);
+      fileOffset = recovery.tailOffset;
     }
   }
 
@@ -142,24 +137,41 @@ public final class WriteAheadLog implements AutoCloseable {
    * @throws StorageCorruptionException if a record that may have been acknowledged fails its
    *     checks; the message names the file and offset
    */
-  public static WriteAheadLog open(Path dir, Options options) throws IOException {
-    Files.createDirectories(dir);
-    FileChannel lockFile = FileChannel.open(dir.resolve("LOCK"), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE);
+  public static WriteAheadLog open(Disk disk, Path dir, Options options) throws IOException {
+    disk.createDirectories(dir);
+    // Two writers on one log would interleave records: refuse the second one.
+    AutoCloseable lock = disk.lock(dir);
     try {
-      // Two writers on one log would interleave records: refuse the second one.
-      FileLock lock = lockFile.tryLock();
-      if (lock == null) {
-        throw new IOException(dir + " is in use by another process");
+      for (String name : disk.list(dir)) {
+        if (name.endsWith(Disk.SPARE_SUFFIX)) {
+          disk.delete(dir.resolve(name)); // pre-allocated by a process that crashed
+        }
       }
-      SegmentPreallocator.deleteLeftovers(dir);
-      return new WriteAheadLog(dir, options, WalRecovery.run(dir), lockFile);
-    } catch (OverlappingFileLockException e) {
-      lockFile.close();
-      throw new IOException(dir + " is already open in this process", e);
+      return new WriteAheadLog(disk, dir, options, WalRecovery.run(disk, dir), lock);
     } catch (IOException | RuntimeException e) {
-      lockFile.close(); // releases the lock too
+      closeQuietly(lock, e);
       throw e;
+    }
+  }
+
+  /** Opens the log in {@code dir} on the real file system (a {@link RealDisk} of its own). */
+  public static WriteAheadLog open(Path dir, Options options) throws IOException {
+    RealDisk disk = new RealDisk();
+    try {
+      WriteAheadLog wal = open(disk, dir, options);
+      wal.ownedDisk = disk;
+      return wal;
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(disk, e);
+      throw e;
+    }
+  }
+
+  private static void closeQuietly(AutoCloseable resource, Exception pending) {
+    try {
+      resource.close();
+    } catch (Exception e) {
+      pending.addSuppressed(e);
     }
   }
 
@@ -254,8 +266,10 @@ public final class WriteAheadLog implements AutoCloseable {
   public void flush() throws IOException {
     checkOpen();
     buffer.flip();
-    while (buffer.hasRemaining()) {
-      fileOffset += channel.write(buffer, fileOffset);
+    int bytes = buffer.remaining();
+    if (bytes > 0) {
+      channel.write(buffer, fileOffset);
+      fileOffset += bytes;
       unsynced = true;
     }
     buffer.clear();
@@ -266,7 +280,7 @@ public final class WriteAheadLog implements AutoCloseable {
     flush();
     if (unsynced) {
       // fdatasync is enough: the file is pre-allocated, so its size never changes.
-      channel.force(false);
+      channel.force();
       unsynced = false;
       batchOpen = false;
     }
@@ -286,9 +300,17 @@ public final class WriteAheadLog implements AutoCloseable {
         channel.close();
       } finally {
         try {
-          preallocator.close();
+          lock.close(); // releases the directory for the next owner
+        } catch (Exception e) {
+          throw e instanceof IOException io ? io : new IOException(e);
         } finally {
-          lockFile.close(); // last: releases the directory for the next owner
+          if (ownedDisk != null) {
+            try {
+              ownedDisk.close();
+            } catch (Exception e) {
+              LOG.log(System.Logger.Level.WARNING, "closing the disk failed: " + e, e);
+            }
+          }
         }
       }
     }
@@ -389,15 +411,15 @@ public final class WriteAheadLog implements AutoCloseable {
 
   /** Turns a pre-allocated file into segment {@code seq}: header synced, then renamed. */
   private void startSegment(long seq) throws IOException {
-    Path spare = preallocator.take();
+    Path spare = disk.allocate(dir, options.segmentBytes());
     Path target = dir.resolve(WalFormat.segmentName(seq));
-    try (FileChannel fresh = FileChannel.open(spare, StandardOpenOption.WRITE)) {
+    try (Disk.File fresh = disk.open(spare)) {
       fresh.write(WalFormat.segmentHeader(seq), 0);
-      fresh.force(false);
+      fresh.force();
     }
-    Files.move(spare, target, StandardCopyOption.ATOMIC_MOVE);
-    SegmentPreallocator.syncDirectory(dir);
-    channel = FileChannel.open(target, StandardOpenOption.WRITE);
+    disk.rename(spare, target);
+    disk.syncDirectory(dir); // the segment must survive a crash under its name
+    channel = disk.open(target);
     fileOffset = WalFormat.SEGMENT_HEADER_BYTES;
     segments.addLast(new SegmentInfo(seq, target));
   }
@@ -408,11 +430,11 @@ public final class WriteAheadLog implements AutoCloseable {
     while (segments.size() > 1 && obsolete(segments.getFirst())) {
       // Oldest first, so a crash in the middle leaves a contiguous run of segments.
       Path path = segments.removeFirst().path;
-      Files.delete(path);
+      disk.delete(path);
       deleted.add(path);
     }
     if (!deleted.isEmpty()) {
-      SegmentPreallocator.syncDirectory(dir);
+      disk.syncDirectory(dir);
       LOG.log(System.Logger.Level.DEBUG, "WAL deleted {0} compacted segments", deleted.size());
     }
   }

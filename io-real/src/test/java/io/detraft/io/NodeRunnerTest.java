@@ -42,7 +42,7 @@ class NodeRunnerTest {
         cluster.propose("cmd-" + i, WAIT); // one fsync batch each
       }
       cluster.stop(1);
-      List<Path> segments = WalRecovery.segmentFiles(cluster.dataDir(1));
+      List<Path> segments = WalRecovery.segmentFiles(new RealDisk(), cluster.dataDir(1));
       assertEquals(1, segments.size());
       segment = segments.get(0);
       List<long[]> entries = entryRecords(segment); // {offset, size} of entries with data
@@ -152,7 +152,7 @@ class NodeRunnerTest {
       CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(5, TimeUnit.SECONDS);
       assertFalse(runner.failure().isPresent());
     } // closes the WAL: nothing is left unsynced
-    long fsyncs = WalRecovery.run(dir).lastBatchSeq; // the whole run, election included
+    long fsyncs = WalRecovery.run(new RealDisk(), dir).lastBatchSeq; // the whole run, election included
     assertTrue(fsyncs < proposals / 10, fsyncs + " fsyncs for " + proposals + " proposals");
   }
 

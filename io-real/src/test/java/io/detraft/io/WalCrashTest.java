@@ -127,7 +127,7 @@ class WalCrashTest {
    * announced write (or after the header of a segment the child rolled into since).
    */
   private void damageUnsyncedBytes(ChildRun run, int mode, Random random) throws IOException {
-    List<Path> segments = WalRecovery.segmentFiles(dir);
+    List<Path> segments = WalRecovery.segmentFiles(new RealDisk(), dir);
     Path last = segments.get(segments.size() - 1);
     long from = last.getFileName().toString().equals(run.writtenFile)
         ? run.writtenOffset : WalFormat.SEGMENT_HEADER_BYTES;

@@ -1,0 +1,153 @@
+package io.detraft.io;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The operating system's file system behind {@link Disk}: FileChannel, fdatasync, directory
+ * fsync, an advisory lock, and a background thread per directory that pre-allocates the next
+ * spare file ({@link SegmentPreallocator}). Thin on purpose: every decision about what to
+ * write, when to force and how to recover lives in the node layer, which the simulator runs.
+ * Close it to stop the pre-allocation threads and remove their unused spares.
+ */
+public final class RealDisk implements Disk, AutoCloseable {
+  private final Map<Path, SegmentPreallocator> preallocators = new HashMap<>();
+
+  @Override
+  public File open(Path file) throws IOException {
+    FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE,
+        StandardOpenOption.READ, StandardOpenOption.WRITE);
+    return new File() {
+      @Override
+      public void write(ByteBuffer source, long position) throws IOException {
+        while (source.hasRemaining()) {
+          position += channel.write(source, position);
+        }
+      }
+
+      @Override
+      public int read(ByteBuffer target, long position) throws IOException {
+        return channel.read(target, position);
+      }
+
+      @Override
+      public long size() throws IOException {
+        return channel.size();
+      }
+
+      @Override
+      public void force() throws IOException {
+        channel.force(false);
+      }
+
+      @Override
+      public void close() throws IOException {
+        channel.close();
+      }
+    };
+  }
+
+  @Override
+  public byte[] readAll(Path file) throws IOException {
+    return Files.readAllBytes(file);
+  }
+
+  @Override
+  public List<String> list(Path dir) throws IOException {
+    List<String> names = new ArrayList<>();
+    try (Stream<Path> entries = Files.list(dir)) {
+      entries.forEach(p -> names.add(p.getFileName().toString()));
+    }
+    names.sort(null);
+    return names;
+  }
+
+  @Override
+  public boolean exists(Path file) {
+    return Files.exists(file);
+  }
+
+  @Override
+  public void createDirectories(Path dir) throws IOException {
+    Files.createDirectories(dir);
+  }
+
+  @Override
+  public void rename(Path source, Path target) throws IOException {
+    Files.move(source, target, StandardCopyOption.ATOMIC_MOVE,
+        StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  @Override
+  public void delete(Path file) throws IOException {
+    Files.deleteIfExists(file);
+  }
+
+  @Override
+  public void syncDirectory(Path dir) throws IOException {
+    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+      channel.force(true);
+    }
+  }
+
+  @Override
+  public synchronized Path allocate(Path dir, long bytes) throws IOException {
+    SegmentPreallocator preallocator = preallocators.get(dir);
+    if (preallocator == null || preallocator.bytes() != bytes) {
+      if (preallocator != null) {
+        preallocator.close();
+      }
+      preallocator = new SegmentPreallocator(dir, bytes);
+      preallocators.put(dir, preallocator);
+    }
+    return preallocator.take();
+  }
+
+  @Override
+  public AutoCloseable lock(Path dir) throws IOException {
+    FileChannel lockFile = FileChannel.open(dir.resolve("LOCK"), StandardOpenOption.CREATE,
+        StandardOpenOption.WRITE);
+    try {
+      FileLock lock = lockFile.tryLock();
+      if (lock == null) {
+        throw new IOException(dir + " is in use by another process");
+      }
+      return lockFile; // closing the channel releases the lock
+    } catch (OverlappingFileLockException e) {
+      lockFile.close();
+      throw new IOException(dir + " is already open in this process", e);
+    } catch (IOException | RuntimeException e) {
+      lockFile.close();
+      throw e;
+    }
+  }
+
+  /** Stops the pre-allocation threads and deletes their unused spares. */
+  @Override
+  public synchronized void close() throws IOException {
+    IOException first = null;
+    for (SegmentPreallocator preallocator : preallocators.values()) {
+      try {
+        preallocator.close();
+      } catch (IOException e) {
+        first = first == null ? e : first;
+      }
+    }
+    preallocators.clear();
+    if (first != null) {
+      throw first;
+    }
+  }
+}
