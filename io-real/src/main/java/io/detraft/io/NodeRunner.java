@@ -162,8 +162,7 @@ public final class NodeRunner implements AutoCloseable {
 
   private final Options options;
   private final TcpTransport transport;
-  private final WriteAheadLog wal;
-  private final SnapshotStore snapshots;
+  private final NodeStorage storage;
   private final RaftHost host;
   /** In group-id order. */
   private final List<Replica> replicas = new ArrayList<>();
@@ -171,18 +170,19 @@ public final class NodeRunner implements AutoCloseable {
   private final ArrayBlockingQueue<Message> inbox;
   private final ArrayBlockingQueue<Request> requests;
   private final Thread thread;
+  /** Closed after the storage: it owns the WAL's pre-allocation thread. */
+  private RealDisk disk;
   private final long tickNanos;
   private volatile boolean running = true;
   /** The Raft thread is about to park or parked: producers must unpark it. */
   private volatile boolean sleeping;
   private volatile Throwable failure;
 
-  private NodeRunner(Options options, TcpTransport transport, WriteAheadLog wal,
-      SnapshotStore snapshots, List<Group> groups) throws IOException {
+  private NodeRunner(Options options, TcpTransport transport, NodeStorage storage,
+      List<Group> groups) throws IOException {
     this.options = options;
     this.transport = transport;
-    this.wal = wal;
-    this.snapshots = snapshots;
+    this.storage = storage;
     this.host = new RaftHost(options.nodeId());
     this.inbox = new ArrayBlockingQueue<>(options.maxQueuedMessages());
     this.requests = new ArrayBlockingQueue<>(options.maxQueuedProposals());
@@ -196,11 +196,11 @@ public final class NodeRunner implements AutoCloseable {
       Config config = Config.defaults(options.nodeId()).withGroup(g.id())
           .withTimeouts(options.electionTicks(), options.heartbeatTicks())
           .withForwardProposals(false); // answer "not leader" so every future has an outcome
-      Replica replica = Replica.recover(g, config, host, wal, snapshots);
+      Replica replica = Replica.recover(g, config, host, storage);
       byGroup.put(g.id(), replica);
       replicas.add(replica);
     }
-    wal.sync(); // what recovery wrote, if anything
+    storage.sync(); // what recovery wrote, if anything
     this.thread = new Thread(this::loop, "detraft-raft-" + options.nodeId());
   }
 
@@ -216,21 +216,24 @@ public final class NodeRunner implements AutoCloseable {
     if (transport.options().nodeId() != options.nodeId()) {
       throw new IllegalArgumentException("transport is for node " + transport.options().nodeId());
     }
-    WriteAheadLog wal;
+    RealDisk disk = new RealDisk();
+    NodeStorage storage;
     try {
-      wal = WriteAheadLog.open(options.dataDir(), options.wal());
+      storage = NodeStorage.open(disk, options.dataDir(), options.wal(),
+          options.snapshots().filesKept());
     } catch (IOException | RuntimeException e) {
       transport.close();
+      disk.close();
       throw e;
     }
     NodeRunner runner;
     try {
-      SnapshotStore snapshots = new SnapshotStore(options.dataDir().resolve("snapshots"),
-          options.snapshots().filesKept());
-      runner = new NodeRunner(options, transport, wal, snapshots, groups);
+      runner = new NodeRunner(options, transport, storage, groups);
+      runner.disk = disk;
     } catch (IOException | RuntimeException e) {
       transport.close();
-      wal.close();
+      storage.close();
+      disk.close();
       throw e;
     }
     transport.start(runner::deliver);
@@ -320,7 +323,7 @@ public final class NodeRunner implements AutoCloseable {
   public CompletableFuture<Long> snapshot(long group) {
     CompletableFuture<Long> future = new CompletableFuture<>();
     return submit(group, future, (r, deadline) -> future.complete(
-        r.maybeSnapshot(options.snapshots(), wal, snapshots, true)));
+        r.maybeSnapshot(options.snapshots(), storage, true)));
   }
 
   /** The status of {@code group} as of the last Ready handled. */
@@ -469,7 +472,7 @@ public final class NodeRunner implements AutoCloseable {
     List<Replica> ready = new ArrayList<>(batch.groups().size());
     for (RaftHost.GroupReady g : batch.groups()) {
       Replica r = byGroup.get(g.group());
-      r.persist(g.ready(), wal, snapshots);
+      storage.persist(g.group(), g.ready());
       ready.add(r);
     }
     if (batch.mustSync()) {
@@ -478,7 +481,7 @@ public final class NodeRunner implements AutoCloseable {
       for (Message m : batch.messages(true)) {
         transport.send(m);
       }
-      wal.sync(); // one fsync for every group and every proposal in this batch
+      storage.sync(); // one fsync for every group and every proposal in this batch
       for (Message m : batch.messages(false)) {
         transport.send(m);
       }
@@ -494,7 +497,7 @@ public final class NodeRunner implements AutoCloseable {
     for (Replica r : ready) {
       r.status = r.node.status();
       r.membership = r.node.membership();
-      r.maybeSnapshot(options.snapshots(), wal, snapshots, false);
+      r.maybeSnapshot(options.snapshots(), storage, false);
     }
     return true;
   }
@@ -512,7 +515,8 @@ public final class NodeRunner implements AutoCloseable {
     }
     transport.close();
     try {
-      wal.close();
+      storage.close();
+      disk.close();
     } catch (IOException e) {
       if (failure == null) {
         failure = e;

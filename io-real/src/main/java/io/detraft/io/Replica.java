@@ -3,7 +3,7 @@ package io.detraft.io;
 import io.detraft.core.Config;
 import io.detraft.core.Entry;
 import io.detraft.core.EntryType;
-import io.detraft.core.HardState;
+import io.detraft.core.LogStorage;
 import io.detraft.core.Membership;
 import io.detraft.core.MembershipChange;
 import io.detraft.core.ProposeResult;
@@ -46,7 +46,7 @@ final class Replica {
 
   final long group;
   final RawNode node;
-  final GroupLog log;
+  final LogStorage log;
   private final StateMachine stateMachine;
   /** {@link #stateMachine} if it applies committed entries in batches, else null. */
   private final BatchingStateMachine batching;
@@ -66,7 +66,7 @@ final class Replica {
   volatile long snapshotsTaken;
   volatile long snapshotsInstalled;
 
-  Replica(long group, RawNode node, GroupLog log, StateMachine stateMachine, long applied) {
+  Replica(long group, RawNode node, LogStorage log, StateMachine stateMachine, long applied) {
     this.group = group;
     this.node = node;
     this.log = log;
@@ -80,40 +80,19 @@ final class Replica {
   }
 
   /**
-   * Recovers group {@code g} from the newest snapshot and the WAL, restores its state machine
-   * from that snapshot if it lags behind it, and adds the group to {@code host}. Whatever the
-   * WAL must record to match (a snapshot install a crash cut short) is written, not synced.
+   * Recovers group {@code g} from {@code storage} (newest snapshot plus WAL), restores its state
+   * machine from that snapshot if it lags behind it, and adds the group to {@code host}.
    */
-  static Replica recover(NodeRunner.Group g, Config config, RaftHost host, WriteAheadLog wal,
-      SnapshotStore snapshots) throws IOException {
-    Snapshot snapshot = snapshots.latest(g.id()).orElse(Snapshot.empty(g.voters()));
-    GroupLog log = GroupLog.recover(g.voters(), wal.recovered().get(g.id()), snapshot);
-    if (log.needsReset()) {
-      // The snapshot from the leader was saved, but the crash came before its WAL record.
-      wal.installSnapshot(g.id(), snapshot.index(), snapshot.term());
-      wal.saveHardState(g.id(), log.hardState());
+  static Replica recover(NodeRunner.Group g, Config config, RaftHost host, NodeStorage storage)
+      throws IOException {
+    NodeStorage.RecoveredGroup recovered = storage.recover(g.id(), g.voters(), g.appliedIndex());
+    if (recovered.restore()) {
+      g.stateMachine().restore(recovered.snapshot().data());
     }
-    long applied = g.appliedIndex();
-    if (applied < snapshot.index()) {
-      g.stateMachine().restore(snapshot.data());
-      applied = snapshot.index();
-    } else if (applied > log.hardState().commit()) {
-      // A state machine that keeps its own state may have applied entries whose commit
-      // index was not yet durable (it is written lazily, with the next sync). Only committed
-      // entries are ever applied, and a committed entry never leaves a log, so everything up
-      // to the applied index is committed: say so, and apply only what comes after it.
-      if (applied > log.lastIndex()) {
-        throw new IllegalStateException("group " + g.id() + ": the state machine applied"
-            + " up to index " + applied + ", but the log ends at " + log.lastIndex()
-            + " (a write-ahead log from another node or an older copy?)");
-      }
-      HardState hs = log.hardState();
-      HardState raised = new HardState(hs.term(), hs.vote(), applied);
-      log.setHardState(raised);
-      wal.saveHardState(g.id(), raised); // synced by the runner before it starts
-    }
-    RawNode node = host.addGroup(config, log, ThreadLocalRandom.current().nextLong(), applied);
-    return new Replica(g.id(), node, log, g.stateMachine(), applied);
+    RawNode node = host.addGroup(config, recovered.log(),
+        ThreadLocalRandom.current().nextLong(), recovered.appliedIndex());
+    return new Replica(g.id(), node, recovered.log(), g.stateMachine(),
+        recovered.appliedIndex());
   }
 
   // ---------------------------------------------------------------- requests
@@ -175,29 +154,6 @@ final class Replica {
   }
 
   // ---------------------------------------------------------------- the Ready contract
-
-  /**
-   * Step 2 of the Ready contract for this group: a snapshot from the leader is saved (synced)
-   * at once and replaces the log; entries and hard state go to the WAL buffer, made durable
-   * by the runner's one sync for the whole batch.
-   */
-  void persist(Ready rd, WriteAheadLog wal, SnapshotStore snapshots) throws IOException {
-    Snapshot snapshot = rd.snapshot();
-    if (snapshot != null) {
-      // The file first: once the WAL says the log starts after the snapshot, it must exist.
-      snapshots.save(group, snapshot);
-      wal.installSnapshot(group, snapshot.index(), snapshot.term());
-      log.installSnapshot(snapshot);
-    }
-    if (!rd.entries().isEmpty()) {
-      wal.append(group, rd.entries());
-      log.append(rd.entries());
-    }
-    if (rd.hardState() != null) {
-      wal.saveHardState(group, rd.hardState());
-      log.setHardState(rd.hardState());
-    }
-  }
 
   /**
    * Step 4 of the Ready contract for this group: restores a received snapshot, applies the
@@ -303,8 +259,8 @@ final class Replica {
    * {@code policy.trailingEntries()} before it. Returns the index of the latest snapshot.
    * Call it between Readies.
    */
-  long maybeSnapshot(NodeRunner.SnapshotPolicy policy, WriteAheadLog wal,
-      SnapshotStore snapshots, boolean force) throws IOException {
+  long maybeSnapshot(NodeRunner.SnapshotPolicy policy, NodeStorage storage, boolean force)
+      throws IOException {
     long last = log.snapshot().index();
     long interval = policy.intervalEntries();
     if (applied <= last || (!force && (interval == 0 || applied - last < interval))) {
@@ -312,13 +268,7 @@ final class Replica {
     }
     Snapshot taken = new Snapshot(applied, log.term(applied), node.membershipAt(applied),
         stateMachine.snapshot());
-    snapshots.save(group, taken);
-    log.setSnapshot(taken);
-    long compactTo = applied - policy.trailingEntries();
-    if (compactTo > log.compactedIndex()) {
-      wal.compact(group, compactTo, log.term(compactTo)); // syncs the WAL
-      log.compact(compactTo);
-    }
+    storage.saveSnapshot(group, taken, Math.max(0, applied - policy.trailingEntries()));
     snapshotsTaken++;
     return applied;
   }

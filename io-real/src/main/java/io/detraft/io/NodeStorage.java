@@ -1,0 +1,184 @@
+package io.detraft.io;
+
+import io.detraft.core.HardState;
+import io.detraft.core.LogStorage;
+import io.detraft.core.Membership;
+import io.detraft.core.Ready;
+import io.detraft.core.Snapshot;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * One node's durable state for all of its groups: the {@link WriteAheadLog} they share, the
+ * {@link SnapshotStore}, and each group's log image ({@link GroupLog}, what the core reads).
+ * Recovery, the persist step of the Ready contract, and snapshot-then-compact are written here
+ * once, and both worlds run this code: the threaded runner on a {@link RealDisk}, the
+ * simulator on its own disk with crashes and storage faults. It reads no clock and starts no
+ * thread; all I/O goes through the {@link Disk}.
+ *
+ * <p>Writes are buffered until {@link #flush()} (handed to the disk, not durable) or {@link
+ * #sync()} (durable). After an {@link IOException} the node must stop: what reached the disk
+ * is unknown, and only a restart's recovery may decide.
+ */
+public final class NodeStorage implements AutoCloseable {
+  /**
+   * A group as recovery found it.
+   *
+   * @param log what the core reads (hand it to {@code RaftHost#addGroup})
+   * @param snapshot the newest snapshot (empty if none)
+   * @param appliedIndex where applying resumes: the caller's applied index, or the snapshot's
+   *     index when the state machine must first be restored from {@code snapshot}
+   * @param restore whether the state machine must be restored from {@code snapshot}
+   */
+  public record RecoveredGroup(LogStorage log, Snapshot snapshot, long appliedIndex,
+      boolean restore) {}
+
+  private final WriteAheadLog wal;
+  private final SnapshotStore snapshots;
+  private final TreeMap<Long, GroupLog> logs = new TreeMap<>();
+
+  private NodeStorage(WriteAheadLog wal, SnapshotStore snapshots) {
+    this.wal = wal;
+    this.snapshots = snapshots;
+  }
+
+  /**
+   * Opens the WAL in {@code dataDir} and the snapshots in {@code dataDir/snapshots} on {@code
+   * disk}, recovering what they hold.
+   *
+   * @throws StorageCorruptionException if a record or the newest snapshot of a group holds
+   *     damage a crash cannot explain; the message names the file and offset
+   */
+  public static NodeStorage open(Disk disk, Path dataDir, WriteAheadLog.Options walOptions,
+      int snapshotFilesKept) throws IOException {
+    WriteAheadLog wal = WriteAheadLog.open(disk, dataDir, walOptions);
+    try {
+      return new NodeStorage(wal,
+          new SnapshotStore(disk, dataDir.resolve("snapshots"), snapshotFilesKept));
+    } catch (IOException | RuntimeException e) {
+      wal.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Rebuilds group {@code group}'s log from its newest snapshot and the WAL. {@code
+   * appliedIndex} is what the caller's state machine already reflects (0 for one kept in
+   * memory). Whatever the WAL must record to match (a snapshot install a crash cut short, a
+   * commit index behind what a persistent state machine applied) is written, not synced: call
+   * {@link #sync()} before the node speaks.
+   */
+  public RecoveredGroup recover(long group, Membership bootstrap, long appliedIndex)
+      throws IOException {
+    if (logs.containsKey(group)) {
+      throw new IllegalStateException("group " + group + " recovered twice");
+    }
+    Snapshot snapshot = snapshots.latest(group).orElse(Snapshot.empty(bootstrap));
+    GroupLog log = GroupLog.recover(bootstrap, wal.recovered().get(group), snapshot);
+    if (log.needsReset()) {
+      // The snapshot from the leader was saved, but the crash came before its WAL record.
+      wal.installSnapshot(group, snapshot.index(), snapshot.term());
+      wal.saveHardState(group, log.hardState());
+    }
+    boolean restore = appliedIndex < snapshot.index();
+    if (restore) {
+      appliedIndex = snapshot.index();
+    } else if (appliedIndex > log.hardState().commit()) {
+      // A state machine that keeps its own state may have applied entries whose commit
+      // index was not yet durable (it is written lazily, with the next sync). Only committed
+      // entries are ever applied, and a committed entry never leaves a log, so everything up
+      // to the applied index is committed: say so, and apply only what comes after it.
+      if (appliedIndex > log.lastIndex()) {
+        throw new IllegalStateException("group " + group + ": the state machine applied"
+            + " up to index " + appliedIndex + ", but the log ends at " + log.lastIndex()
+            + " (a write-ahead log from another node or an older copy?)");
+      }
+      HardState hs = log.hardState();
+      HardState raised = new HardState(hs.term(), hs.vote(), appliedIndex);
+      log.setHardState(raised);
+      wal.saveHardState(group, raised);
+    }
+    logs.put(group, log);
+    return new RecoveredGroup(log, snapshot, appliedIndex, restore);
+  }
+
+  /**
+   * Step 2 of the Ready contract for {@code group}: a snapshot from the leader is saved
+   * (durably, at once) and replaces the log; entries and hard state go to the WAL's buffer,
+   * made durable by the next {@link #sync()}. The order matters: the snapshot file exists
+   * before the WAL says the log starts after it, and a crash that keeps a prefix of the
+   * records never keeps a commit index without its entries.
+   */
+  public void persist(long group, Ready ready) throws IOException {
+    GroupLog log = groupLog(group);
+    Snapshot snapshot = ready.snapshot();
+    if (snapshot != null) {
+      snapshots.save(group, snapshot);
+      wal.installSnapshot(group, snapshot.index(), snapshot.term());
+      log.installSnapshot(snapshot);
+    }
+    if (!ready.entries().isEmpty()) {
+      wal.append(group, ready.entries());
+      log.append(ready.entries());
+    }
+    if (ready.hardState() != null) {
+      wal.saveHardState(group, ready.hardState());
+      log.setHardState(ready.hardState());
+    }
+  }
+
+  /** Hands what {@link #persist} buffered to the disk, without waiting for it. */
+  public void flush() throws IOException {
+    wal.flush();
+  }
+
+  /** Makes everything persisted so far durable, for every group: one fsync. */
+  public void sync() throws IOException {
+    wal.sync();
+  }
+
+  /**
+   * Saves {@code taken}, a snapshot of {@code group}'s own state machine at an applied index,
+   * durably, then compacts the log up to {@code compactTo} (at most the snapshot's index;
+   * entries kept behind it let lagging followers catch up from the log). Syncs the WAL.
+   */
+  public void saveSnapshot(long group, Snapshot taken, long compactTo) throws IOException {
+    GroupLog log = groupLog(group);
+    if (compactTo > taken.index()) {
+      throw new IllegalArgumentException("compaction point " + compactTo
+          + " beyond the snapshot at " + taken.index());
+    }
+    snapshots.save(group, taken);
+    log.setSnapshot(taken);
+    if (compactTo > log.compactedIndex()) {
+      wal.compact(group, compactTo, log.term(compactTo)); // syncs the WAL
+      log.compact(compactTo);
+    }
+  }
+
+  /** Group {@code group}'s log image, as the core reads it. */
+  public LogStorage log(long group) {
+    return groupLog(group);
+  }
+
+  /** What was cut off a torn WAL tail at open, if anything. */
+  public Optional<WriteAheadLog.TornTail> tornTail() {
+    return wal.tornTail();
+  }
+
+  /** Syncs and closes the WAL. */
+  @Override
+  public void close() throws IOException {
+    wal.close();
+  }
+
+  private GroupLog groupLog(long group) {
+    GroupLog log = logs.get(group);
+    if (log == null) {
+      throw new IllegalArgumentException("group " + group + " was not recovered");
+    }
+    return log;
+  }
+}
