@@ -48,7 +48,16 @@ public final class Main {
 
   private Main() {}
 
+  /**
+   * The node's storage logs a torn WAL tail as a warning, as an operator should see it; in a
+   * sweep it is routine (marks count it), so only errors are printed. Kept here so that the
+   * logger, and its level, is not collected.
+   */
+  private static final java.util.logging.Logger NODE_LOG =
+      java.util.logging.Logger.getLogger("io.detraft.io");
+
   public static void main(String[] args) {
+    NODE_LOG.setLevel(java.util.logging.Level.SEVERE);
     System.exit(run(args, System.out, System.err));
   }
 

@@ -4,7 +4,7 @@ import io.detraft.core.Config;
 import io.detraft.core.Entry;
 import io.detraft.core.EntryType;
 import io.detraft.core.HardState;
-import io.detraft.core.MemoryLogStorage;
+import io.detraft.core.LogStorage;
 import io.detraft.core.Membership;
 import io.detraft.core.MembershipChange;
 import io.detraft.core.Message;
@@ -17,6 +17,8 @@ import io.detraft.core.Role;
 import io.detraft.core.SessionStateMachine;
 import io.detraft.core.Snapshot;
 import io.detraft.core.StateMachine;
+import io.detraft.io.NodeStorage;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -26,8 +28,8 @@ import java.util.TreeMap;
 
 /**
  * One Raft group's replica on one node: its {@link RawNode} (inside the node's {@link
- * RaftHost}), its {@link MemoryLogStorage} (the process's view of its log, page cache
- * included), its state machine (the KV store inside exactly-once sessions, the host's or its
+ * RaftHost}), its log as the node's real storage ({@link NodeStorage}) recovered and keeps it,
+ * its state machine (the KV store inside exactly-once sessions, the host's or its
  * own) and the client requests waiting on it. {@link SimNode} runs the process and the Ready
  * loop; this class does each group's part of it: persist, apply, serve reads, take snapshots,
  * and rebuild all of it from the disk after a crash.
@@ -49,7 +51,8 @@ final class Replica {
   private final Membership initial;
   private final Oracles oracles;
 
-  private MemoryLogStorage storage;
+  /** The log image the node's storage keeps for this group (what the core reads). */
+  private LogStorage storage;
   private RawNode raw;
   /** The application state machine, and the session layer wrapping it. */
   private StateMachine inner;
@@ -107,42 +110,39 @@ final class Replica {
   // ---------------------------------------------------------------- lifecycle
 
   /**
-   * Rebuilds storage and state machine from this group's durable records (a torn tail already
-   * dropped) and starts the replica in {@code host}: from the stored snapshot, if any, with
-   * everything up to it applied.
+   * Recovers this group through the node's storage (newest snapshot plus WAL) and starts the
+   * replica in {@code host}: from the stored snapshot, if any, with everything up to it applied.
    */
-  void boot(List<DiskRecord> records, RaftHost host, long seed) {
+  void boot(NodeStorage nodeStorage, RaftHost host, long seed) throws IOException {
     unsyncedEntries.clear(); // lost with the crash
     unsyncedChains.clear();
-    storage = new MemoryLogStorage(initial);
-    for (DiskRecord record : records) {
-      replay(record);
-    }
-    Snapshot snapshot = storage.snapshot();
+    NodeStorage.RecoveredGroup recovered = nodeStorage.recover(group, initial, 0);
+    storage = recovered.log();
+    Snapshot snapshot = recovered.snapshot();
     resetChain(snapshot.index());
     if (storage.lastIndex() > snapshot.index()) {
-      for (Entry e : storage.entries(storage.firstIndex(), storage.lastIndex() + 1,
+      for (Entry e : storage.entries(snapshot.index() + 1, storage.lastIndex() + 1,
           Long.MAX_VALUE)) {
         extendChain(e);
       }
     }
-    HardState recovered = storage.hardState();
-    sim.trace().record(sim.now(), Trace.Kind.RESTART, id, (int) group, recovered.term(),
-        storage.lastIndex(), "g" + group + " from " + recovered + " snapshot="
+    HardState recoveredState = storage.hardState();
+    sim.trace().record(sim.now(), Trace.Kind.RESTART, id, (int) group, recoveredState.term(),
+        storage.lastIndex(), "g" + group + " from " + recoveredState + " snapshot="
             + snapshot.index() + " lastIndex=" + storage.lastIndex());
     appliedIndex = 0;
-    oracles.onRecover(id, recovered, this);
+    oracles.onRecover(id, recoveredState, this);
     inner = sim.hooks().stateMachineFactory().apply(id);
     hostSessions = sim.hooks().sessionsInStateMachine() ? null
         : new SessionStateMachine(inner, sim.options().workload().sessionTimeoutEntries());
     stateMachine = hostSessions != null ? hostSessions : inner;
-    if (!snapshot.isEmpty()) {
+    if (recovered.restore()) {
       stateMachine.restore(snapshot.data());
       appliedIndex = snapshot.index();
       oracles.onRestore(id, snapshot, "restarted from");
       sim.marks().hit(SimMark.SNAPSHOT_RESTORED_ON_RESTART);
     }
-    writtenHardState = recovered;
+    writtenHardState = recoveredState;
     role = Role.FOLLOWER;
     proposals.clear();
     reads.clear();
@@ -151,24 +151,6 @@ final class Replica {
     snapshotRequested = false;
     lastSequence.clear();
     raw = host.addGroup(config, storage, seed, appliedIndex);
-  }
-
-  private void replay(DiskRecord record) {
-    switch (record.type()) {
-      case HARD_STATE -> storage.setHardState(record.hardState());
-      case ENTRIES -> storage.append(record.entries());
-      case SNAPSHOT_TAKEN -> {
-        Snapshot s = record.snapshot();
-        if (s.index() > storage.snapshot().index() && s.index() <= storage.lastIndex()
-            && storage.term(s.index()) == s.term()) {
-          storage.createSnapshot(s.index(), s.membership(), s.data());
-          storage.compact(s.index());
-        } else {
-          storage.installSnapshot(s);
-        }
-      }
-      case SNAPSHOT_INSTALLED -> storage.installSnapshot(record.snapshot());
-    }
   }
 
   /** The process dies (or the run ends): count what this incarnation hit. */
@@ -285,7 +267,7 @@ final class Replica {
    * hard state (if a crash keeps only a prefix of the writes, it must never keep a commit
    * index whose entries it lost).
    */
-  void persist(Ready ready, Disk disk) {
+  void persist(Ready ready, NodeStorage nodeStorage) throws IOException {
     long now = sim.now();
     sim.trace().record(now, Trace.Kind.READY, id, (int) group,
         ready.entries().size() * 31L + ready.committedEntries().size(),
@@ -293,14 +275,14 @@ final class Replica {
     Snapshot snapshot = ready.snapshot();
     if (snapshot != null) {
       oracles.checkSnapshot(id, snapshot, "received");
-      disk.write(DiskRecord.installed(group, snapshot));
-      storage.installSnapshot(snapshot);
+    }
+    HardState previousHardState = writtenHardState;
+    nodeStorage.persist(group, ready); // the node's real persist step
+    if (snapshot != null) {
       resetChain(snapshot.index());
     }
     List<Entry> entries = ready.entries();
     if (!entries.isEmpty()) {
-      disk.write(DiskRecord.of(group, entries));
-      storage.append(entries);
       for (Entry e : entries) {
         extendChain(e);
         unsyncedChains.set(unsyncedEntries.size(), chain.get((int) e.index()));
@@ -309,16 +291,14 @@ final class Replica {
     }
     HardState hardState = ready.hardState();
     if (hardState != null) {
-      oracles.onHardState(id, writtenHardState, hardState);
+      oracles.onHardState(id, previousHardState, hardState);
       if (role == Role.LEADER && ready.softState() == null
-          && hardState.commit() > writtenHardState.commit()) {
+          && hardState.commit() > previousHardState.commit()) {
         // Leader all along: it advanced its commit index by counting replicas.
         long termAtCommit = hardState.commit() <= storage.lastIndex()
             ? storage.term(hardState.commit()) : -1;
         oracles.onLeaderCommit(id, hardState, termAtCommit);
       }
-      disk.write(DiskRecord.of(group, hardState));
-      storage.setHardState(hardState);
       writtenHardState = hardState;
     }
     if (ready.softState() != null) {
@@ -462,17 +442,16 @@ final class Replica {
    * right after {@code advance}: then no received snapshot is pending in the core, so the
    * membership at the applied index is known.
    */
-  void maybeSnapshot(long threshold, Disk disk) {
+  void maybeSnapshot(long threshold, NodeStorage nodeStorage) throws IOException {
     long last = storage.snapshot().index();
     boolean due = snapshotRequested || (threshold > 0 && appliedIndex - last >= threshold);
     if (!due || appliedIndex <= last) {
       return;
     }
     snapshotRequested = false;
-    Snapshot snapshot = storage.createSnapshot(appliedIndex, raw.membershipAt(appliedIndex),
-        stateMachine.snapshot());
-    storage.compact(appliedIndex);
-    disk.write(DiskRecord.taken(group, snapshot));
+    Snapshot snapshot = new Snapshot(appliedIndex, storage.term(appliedIndex),
+        raw.membershipAt(appliedIndex), stateMachine.snapshot());
+    nodeStorage.saveSnapshot(group, snapshot, appliedIndex); // durable, log compacted behind it
     oracles.checkSnapshot(id, snapshot, "took");
     sim.marks().hit(SimMark.SNAPSHOT_TAKEN);
     sim.trace().record(sim.now(), Trace.Kind.SNAPSHOT, id, (int) group, snapshot.index(),

@@ -13,7 +13,7 @@ import java.util.function.IntFunction;
  * the log, a host whose sessions apply a retried command again) and check that the simulator
  * catches them.
  *
- * @param diskFactory builds each node's disk
+ * @param diskFactory builds each node's disk (under the node's real WAL and snapshot store)
  * @param earlySend says which messages the host may send before the Ready's fsync completes;
  *     a correct host sends none early (the Ready contract)
  * @param stateMachineFactory builds a fresh state machine for a node incarnation (and the
@@ -41,11 +41,19 @@ import java.util.function.IntFunction;
  *     applying {@code unsessioned(get)} at the applied index, which must change nothing. A
  *     machine that also implements {@link ExpiredSessions} feeds {@link
  *     SimMark#SESSION_EXPIRED}
+ * @param retryFailedFsync a planted bug: after an fsync fails, the host retries it (which
+ *     succeeds: the page cache called the lost writes clean) and goes on, instead of stopping
  */
-public record SimHooks(Disk.Factory diskFactory, EarlySend earlySend,
+public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
     IntFunction<StateMachine> stateMachineFactory, boolean durabilityOracles,
     boolean staleReads, boolean staleTxnReads, boolean reapplyRetries,
-    boolean sessionsInStateMachine) {
+    boolean sessionsInStateMachine, boolean retryFailedFsync) {
+
+  /** Creates a node's disk. */
+  @FunctionalInterface
+  public interface DiskFactory {
+    SimDisk create(int node, SimOptions.DiskOptions options, SimRandom random);
+  }
 
   /**
    * A state machine that keeps its own sessions ({@link #sessionsInStateMachine}) reports
@@ -65,49 +73,55 @@ public record SimHooks(Disk.Factory diskFactory, EarlySend earlySend,
   /** The correct rule: no message leaves before its Ready's writes are durable. */
   public static final EarlySend NEVER = message -> false;
 
-  /** The correct host: a buffered disk, nothing sent before fsync, the KV state machine. */
+  /** The correct host: the simulated disk, nothing sent before fsync, the KV state machine. */
   public static SimHooks defaults() {
-    return new SimHooks((node, options, random) -> new BufferedDisk(options, random), NEVER,
-        node -> new KvStateMachine(), true, false, false, false, false);
+    return new SimHooks((node, options, random) -> new SimDisk(options, random), NEVER,
+        node -> new KvStateMachine(), true, false, false,
+        false, false, false);
   }
 
-  public SimHooks withDiskFactory(Disk.Factory value) {
+  public SimHooks withDiskFactory(DiskFactory value) {
     return new SimHooks(value, earlySend, stateMachineFactory, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, retryFailedFsync);
   }
 
   public SimHooks withEarlySend(EarlySend value) {
     return new SimHooks(diskFactory, value, stateMachineFactory, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, retryFailedFsync);
   }
 
   public SimHooks withStateMachineFactory(IntFunction<StateMachine> value) {
     return new SimHooks(diskFactory, earlySend, value, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, retryFailedFsync);
   }
 
   public SimHooks withDurabilityOracles(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, value, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, retryFailedFsync);
   }
 
   public SimHooks withStaleReads(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles, value,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, retryFailedFsync);
   }
 
   public SimHooks withStaleTxnReads(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, value, reapplyRetries, sessionsInStateMachine);
+        staleReads, value, reapplyRetries, sessionsInStateMachine, retryFailedFsync);
   }
 
   public SimHooks withReapplyRetries(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, staleTxnReads, value, sessionsInStateMachine);
+        staleReads, staleTxnReads, value, sessionsInStateMachine, retryFailedFsync);
   }
 
   public SimHooks withSessionsInStateMachine(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, staleTxnReads, reapplyRetries, value);
+        staleReads, staleTxnReads, reapplyRetries, value, retryFailedFsync);
+  }
+
+  public SimHooks withRetryFailedFsync(boolean value) {
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
+        staleReads, staleTxnReads, reapplyRetries, sessionsInStateMachine, value);
   }
 }

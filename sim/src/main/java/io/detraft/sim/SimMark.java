@@ -12,8 +12,12 @@ public enum SimMark {
   SNAPSHOT_RESTORED_ON_RESTART,
   /** A node crashed while it was receiving a snapshot in chunks. */
   CRASH_DURING_SNAPSHOT_INSTALL,
-  /** Recovery found a torn snapshot record at the tail of the log and dropped it. */
-  TORN_SNAPSHOT_DROPPED,
+  /** WAL recovery found a torn tail (an unsynced write a crash cut short) and cut it off. */
+  WAL_TORN_TAIL_CUT,
+  /** An fsync failed (EIO): the node stopped instead of retrying it, and restarted later. */
+  FSYNC_FAILED_STOPPED,
+  /** A write failed (ENOSPC): the node stopped, and restarted later. */
+  DISK_FULL_STOPPED,
   /** A replica expired an idle client session (counted by the session layer). */
   SESSION_EXPIRED,
   /** A client's command met an expired session: outcome unknown, the client re-registers. */

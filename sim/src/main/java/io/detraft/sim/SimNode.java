@@ -3,15 +3,22 @@ package io.detraft.sim;
 import io.detraft.core.Message;
 import io.detraft.core.ProposeResult;
 import io.detraft.core.RaftHost;
+import io.detraft.io.NodeStorage;
+import io.detraft.io.StorageCorruptionException;
+import io.detraft.io.WriteAheadLog;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One node's process: a {@link RaftHost} running one {@link Replica} per Raft group, a {@link
- * Disk} (what survives a crash), a ticker and an inbox. It follows the Ready contract, batched
- * over groups: persist every group's writes, fsync once if any group needs it, send, apply,
- * advance. While an fsync is in progress or the process is paused, input waits in the inbox,
+ * One node's process: a {@link RaftHost} running one {@link Replica} per Raft group, the
+ * node's real storage code ({@link NodeStorage}: the WAL, its recovery, the snapshot store) on
+ * a {@link SimDisk} (what survives a crash), a ticker and an inbox. It follows the Ready
+ * contract, batched over groups: persist every group's writes, fsync once if any group needs
+ * it, send, apply, advance. A failed write or fsync stops the process (fail-stop); it restarts
+ * later from what its disk kept. While an fsync is in progress or the process is paused, input waits in the inbox,
  * as it would in a single-threaded host blocked on I/O; ticks missed meanwhile are counted and
  * delivered when the process runs again (up to two election timeouts' worth), so a paused
  * leader cannot mistake a stale lease for a fresh one.
@@ -22,7 +29,12 @@ final class SimNode {
 
   final int id;
   private final Simulation sim;
-  private final Disk disk;
+  /** Where the node's data directory lives on its disk. */
+  static final Path DATA_DIR = Path.of("/data");
+
+  private final SimDisk disk;
+  /** The storage of the running incarnation; null while the node is down. */
+  private NodeStorage storage;
   private final SimRandom random;
   /** This node's tick length: the nominal tick with this node's clock drift. */
   final long tickNanos;
@@ -44,7 +56,7 @@ final class SimNode {
   private List<Message> heldMessages;
   private boolean syncCompletedWhilePaused;
 
-  SimNode(int id, Simulation sim, Replica[] replicas, Disk disk, SimRandom random,
+  SimNode(int id, Simulation sim, Replica[] replicas, SimDisk disk, SimRandom random,
       long tickNanos) {
     this.id = id;
     this.sim = sim;
@@ -59,36 +71,62 @@ final class SimNode {
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** Starts (or restarts) the process from what the disk holds. */
+  /**
+   * Starts (or restarts) the process from what the disk holds, through the node's real
+   * recovery. A disk that recovery refuses (damage a crash cannot explain) fails the run: this
+   * simulator's disk only loses and tears unsynced writes, which recovery must handle.
+   */
   void boot() {
-    List<DiskRecord> records = disk.recover();
-    List<List<DiskRecord>> byGroup = new ArrayList<>();
-    for (int g = 0; g < replicas.length; g++) {
-      byGroup.add(new ArrayList<>());
+    SimOptions.DiskOptions d = sim.options().disk();
+    try {
+      storage = NodeStorage.open(disk, DATA_DIR, new WriteAheadLog.Options(d.segmentBytes()), 2);
+    } catch (StorageCorruptionException e) {
+      throw new SimulationFailure("storage", "n" + id + " refused to start: " + e.getMessage());
+    } catch (IOException e) {
+      failedToStart(e);
+      return;
     }
-    for (int i = 0; i < records.size(); i++) {
-      DiskRecord record = records.get(i);
-      if (record.torn()) {
-        if (i != records.size() - 1) {
-          throw new SimulationFailure("disk", "n" + id + " has a torn record before the tail");
-        }
-        if (record.isSnapshot()) {
-          sim.marks().hit(SimMark.TORN_SNAPSHOT_DROPPED);
-        }
-        break; // Detected and dropped, never used.
-      }
-      byGroup.get((int) record.group() - 1).add(record);
+    if (storage.tornTail().isPresent()) {
+      sim.marks().hit(SimMark.WAL_TORN_TAIL_CUT);
     }
     incarnation++;
     up = true;
     paused = false;
     host = new RaftHost(id);
-    for (Replica replica : replicas) {
-      replica.boot(byGroup.get((int) replica.group - 1), host, random.nextLong());
+    try {
+      for (Replica replica : replicas) {
+        replica.boot(storage, host, random.nextLong());
+      }
+      storage.sync(); // what recovery wrote, before the node says anything
+    } catch (StorageCorruptionException e) {
+      throw new SimulationFailure("storage", "n" + id + " refused to start: " + e.getMessage());
+    } catch (IOException e) {
+      failStop(e);
+      return;
     }
     sim.schedule(new Event(sim.now() + 1 + random.nextLong(tickNanos), Event.Kind.TICK, id, 0,
         incarnation, 0, null));
     drive();
+  }
+
+  /** The disk failed while the node opened its storage: it tries again later. */
+  private void failedToStart(IOException e) {
+    sim.trace().record(sim.now(), Trace.Kind.CRASH, id, 0, 0, 0, "start failed: " + e.getMessage());
+    disk.crash();
+    storage = null;
+    sim.nemesis().restartLater(id);
+  }
+
+  /**
+   * A write or an fsync failed: what reached the disk is unknown, so the node stops (never
+   * retrying the fsync and trusting the page cache) and restarts later from what recovery
+   * finds.
+   */
+  private void failStop(IOException e) {
+    sim.marks().hit(e.getMessage().contains("ENOSPC") ? SimMark.DISK_FULL_STOPPED
+        : SimMark.FSYNC_FAILED_STOPPED);
+    crash("fail-stop: " + e.getMessage());
+    sim.nemesis().restartLater(id);
   }
 
   /** The process dies: memory is gone, unsynced writes may be lost or torn. */
@@ -105,6 +143,7 @@ final class SimNode {
     heldMessages = null;
     syncCompletedWhilePaused = false;
     host = null;
+    storage = null; // the process's memory, its WAL buffer included, is gone
     retireReplicas();
     disk.crash();
     sim.trace().record(sim.now(), Trace.Kind.CRASH, id, 0, 0, 0, why);
@@ -118,6 +157,11 @@ final class SimNode {
       }
       replica.retire(sim.marks());
     }
+  }
+
+  /** The liveness phase: the disk stops failing writes and fsyncs. */
+  void healDisk() {
+    disk.heal();
   }
 
   void pause(long until) {
@@ -251,8 +295,16 @@ final class SimNode {
 
   private void handleBatch(RaftHost.Batch batch) {
     // 1. Persist every group's writes.
-    for (RaftHost.GroupReady g : batch.groups()) {
-      replica(g.group()).persist(g.ready(), disk);
+    try {
+      for (RaftHost.GroupReady g : batch.groups()) {
+        replica(g.group()).persist(g.ready(), storage);
+      }
+      if (batch.mustSync()) {
+        storage.flush(); // to the page cache now; the fsync completes after its latency
+      }
+    } catch (IOException e) {
+      failStop(e);
+      return;
     }
     if (!batch.mustSync()) {
       // Commit-index-only changes may stay in the page cache; nothing waits for them.
@@ -263,7 +315,7 @@ final class SimNode {
     // replication messages when the seed lets them overlap the fsync (and for what a planted
     // bug sends early).
     long now = sim.now();
-    long latency = disk.startSync();
+    long latency = disk.fsyncLatencyNanos();
     for (Replica replica : replicas) {
       replica.syncStarted();
     }
@@ -288,6 +340,11 @@ final class SimNode {
     outstanding = batch;
     heldMessages = held;
     sim.trace().record(now, Trace.Kind.SYNC_START, id, 0, incarnation, now + latency, null);
+    SimOptions.DiskOptions d = sim.options().disk();
+    if (sim.options().process().crashes() && d.crashDuringSync() > 0
+        && random.chance(d.crashDuringSync())) {
+      sim.nemesis().crashDuringSync(id, incarnation, random.nextLong(Math.max(1, latency)));
+    }
     sim.schedule(new Event(now + latency, Event.Kind.SYNC_DONE, id, 0, incarnation, 0, null));
   }
 
@@ -295,7 +352,20 @@ final class SimNode {
     if (!up || forIncarnation != incarnation) {
       return; // The process crashed meanwhile: this fsync never completed.
     }
-    disk.completeSync();
+    try {
+      storage.sync();
+    } catch (IOException e) {
+      if (!sim.hooks().retryFailedFsync()) {
+        failStop(e);
+        return;
+      }
+      try {
+        storage.sync(); // the planted bug: the retry "succeeds", the lost writes stay lost
+      } catch (IOException again) {
+        failStop(again);
+        return;
+      }
+    }
     for (Replica replica : replicas) {
       replica.syncDone();
     }
@@ -325,8 +395,12 @@ final class SimNode {
       replica(g.group()).apply(g.ready());
     }
     host.advance(batch);
-    for (Replica replica : replicas) {
-      replica.maybeSnapshot(snapshotThreshold, disk);
+    try {
+      for (Replica replica : replicas) {
+        replica.maybeSnapshot(snapshotThreshold, storage);
+      }
+    } catch (IOException e) {
+      failStop(e);
     }
   }
 

@@ -88,18 +88,34 @@ public record SimOptions(
   }
 
   /**
-   * The simulated disk: writes are buffered until fsync; a crash loses what was not synced
-   * (a random prefix of it may have reached the platter) and may tear the last write.
+   * The simulated disk ({@link SimDisk}) under the node's real WAL and snapshot store: writes
+   * are buffered until fsync; a crash loses what was not synced (a random prefix of it may
+   * have reached the platter) and may tear the last write at a sector boundary.
    *
    * @param earlyReplication leaders send their replication messages while their own fsync is
    *     in flight ({@link io.detraft.core.Ready#maySendBeforeSync}, as io-real's runner does);
    *     off, every message waits for the fsync
+   * @param segmentBytes the WAL's segment size (small ones make rollovers and segment
+   *     deletion frequent)
+   * @param fsyncFailure probability that an fsync fails with EIO (the node must stop)
+   * @param diskFull probability that a write fails with ENOSPC (the node must stop)
+   * @param crashDuringSync probability that the nemesis aims a crash at an fsync in flight
    */
   public record DiskOptions(long fsyncMinNanos, long fsyncMaxNanos, double tornWrite,
-      boolean earlyReplication) {
+      boolean earlyReplication, int segmentBytes, double fsyncFailure, double diskFull,
+      double crashDuringSync) {
     public DiskOptions {
       check(fsyncMinNanos >= 0 && fsyncMaxNanos >= fsyncMinNanos, "bad fsync bounds");
       check(tornWrite >= 0 && tornWrite <= 1, "bad torn-write probability");
+      check(segmentBytes >= 4096, "WAL segments must hold at least 4 KiB");
+      check(fsyncFailure >= 0 && fsyncFailure < 1 && diskFull >= 0 && diskFull < 1
+          && crashDuringSync >= 0 && crashDuringSync < 1, "bad disk-fault probability");
+    }
+
+    /** The same disk with fsyncs taking between {@code min} and {@code max} nanoseconds. */
+    public DiskOptions withFsyncNanos(long min, long max) {
+      return new DiskOptions(min, max, tornWrite, earlyReplication, segmentBytes, fsyncFailure,
+          diskFull, crashDuringSync);
     }
   }
 
@@ -238,7 +254,10 @@ public record SimOptions(
     SimRandom d = root.fork(3);
     long fsyncMin = d.between(50_000, 1 * MS);
     DiskOptions disk = new DiskOptions(fsyncMin, fsyncMin + logUniform(d, 100_000, 20 * MS),
-        d.chance(0.5) ? TORN_WRITE : 0, d.chance(0.5));
+        d.chance(0.5) ? TORN_WRITE : 0, d.chance(0.5),
+        (int) logUniform(d, 16 << 10, 1 << 20),
+        d.chance(0.2) ? fsyncFailureRate(d) : 0, d.chance(0.2) ? diskFullRate(d) : 0,
+        d.chance(0.5) ? crashDuringSyncRate(d) : 0);
 
     // Log-uniform intervals: some seeds crash a node every few hundred milliseconds (bugs
     // with a narrow window need many crashes), others rarely (long stable stretches).
@@ -345,7 +364,10 @@ public record SimOptions(
             n.paretoTail(), n.tailScale(), n.tailShape(), n.delayMaxNanos(), true, true,
             n.partitionEveryNanos(), n.partitionMaxNanos(), true, n.clogEveryNanos(),
             n.clogMaxNanos(), n.replay() > 0 ? n.replay() : replayRate(r)),
-        new DiskOptions(d.fsyncMinNanos(), d.fsyncMaxNanos(), TORN_WRITE, d.earlyReplication()),
+        new DiskOptions(d.fsyncMinNanos(), d.fsyncMaxNanos(), TORN_WRITE, d.earlyReplication(),
+            d.segmentBytes(), d.fsyncFailure() > 0 ? d.fsyncFailure() : fsyncFailureRate(r),
+            d.diskFull() > 0 ? d.diskFull() : diskFullRate(r),
+            d.crashDuringSync() > 0 ? d.crashDuringSync() : crashDuringSyncRate(r)),
         new ProcessOptions(true, p.crashEveryNanos(), p.restartMaxNanos(), true,
             p.pauseEveryNanos(), p.pauseMaxNanos()),
         new ProtocolOptions(
@@ -466,6 +488,21 @@ public record SimOptions(
 
   private static double replayRate(SimRandom r) {
     return r.uniform(0.001, 0.02);
+  }
+
+  /** Per fsync; a node fsyncs a few hundred times a simulated second. */
+  private static double fsyncFailureRate(SimRandom r) {
+    return r.uniform(0.0001, 0.002);
+  }
+
+  /** Per write. */
+  private static double diskFullRate(SimRandom r) {
+    return r.uniform(0.0001, 0.001);
+  }
+
+  /** Per fsync (only in seeds that crash nodes). */
+  private static double crashDuringSyncRate(SimRandom r) {
+    return r.uniform(0.0005, 0.005);
   }
 
   private static int pick(SimRandom random, int... choices) {

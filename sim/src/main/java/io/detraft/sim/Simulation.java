@@ -112,7 +112,7 @@ public final class Simulation {
         replicas[g - 1] = new Replica(id, g, this, config.withGroup(g), initial[g - 1],
             oracles[g - 1]);
       }
-      Disk disk = hooks.diskFactory().create(id, options.disk(), root.fork(200 + id));
+      SimDisk disk = hooks.diskFactory().create(id, options.disk(), root.fork(200 + id));
       nodes[id] = new SimNode(id, this, replicas, disk, nodeRandom, tickNanos);
     }
     this.network = new SimNetwork(this, options.network(), size, root.fork(10));

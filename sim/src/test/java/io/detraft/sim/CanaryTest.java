@@ -43,9 +43,11 @@ class CanaryTest {
   @Test
   void catchesADiskThatLiesAboutFsync() {
     SimResult result = firstFailure("fsync lies", PlantedFaults.lyingDisk());
-    assertTrue(Set.of("durability", "persist-before-speak").contains(result.oracle()),
+    // "storage": the node's WAL recovery refused a segment whose synced header was lost.
+    assertTrue(Set.of("durability", "persist-before-speak", "storage").contains(result.oracle()),
         result::report);
-    assertTrue(result.traceTail().contains("RESTART"), result::report);
+    assertTrue(result.traceTail().contains("RESTART") || result.report().contains("refused"),
+        result::report); // caught when the node restarted
   }
 
   @Test
@@ -65,6 +67,19 @@ class CanaryTest {
     SimResult result = firstFailure("replication before the term is durable",
         PlantedFaults.earlyReplicationInANewTerm(), PlantedFaults::loneVoterCrashHeavy);
     assertEquals("persist-before-speak", result.oracle(), result::report);
+  }
+
+  /**
+   * fsyncgate: after a failed fsync, a retry "succeeds" although the writes it should have made
+   * durable are gone; a host that goes on acknowledges what its disk does not hold. The node's
+   * fail-stop rule prevents it; the planted retry must be caught.
+   */
+  @Test
+  void catchesAHostThatRetriesAFailedFsync() {
+    SimResult result = firstFailure("fsync retried after EIO", PlantedFaults.retriedFsync(),
+        PlantedFaults::fsyncFailureHeavy);
+    assertTrue(Set.of("durability", "persist-before-speak", "storage").contains(result.oracle()),
+        result::report);
   }
 
   /**
