@@ -259,9 +259,14 @@ public final class Node {
     return replica(group, null).membership;
   }
 
-  /** The membership {@code group} had at {@code index} (for a snapshot's metadata). */
-  public Membership membershipAt(long group, long index) {
-    return replica(group, null).node.membershipAt(index);
+  /** The core's membership of {@code group} right now; on the node's loop only. */
+  public Membership membershipNow(long group) {
+    return replica(group, null).node.membership();
+  }
+
+  /** The core's status of {@code group} right now; on the node's loop only. */
+  public Status statusNow(long group) {
+    return replica(group, null).node.status();
   }
 
   /** Coverage marks the core counted in {@code group}. */

@@ -10,7 +10,6 @@ import io.detraft.core.RaftHost;
 import io.detraft.core.RawNode;
 import io.detraft.core.ReadState;
 import io.detraft.core.Ready;
-import io.detraft.core.Role;
 import io.detraft.core.Snapshot;
 import io.detraft.core.StateMachine;
 import io.detraft.core.Status;
@@ -29,7 +28,9 @@ import java.util.concurrent.CompletableFuture;
  * except the published volatile fields.
  *
  * <p>A waiting proposal is matched by (index, term): the leader appended it there, so when the
- * entry at that index applies, the proposal succeeded if and only if the terms agree.
+ * entry at that index applies, the proposal succeeded if and only if the terms agree. That
+ * holds whatever happened to the leadership meanwhile, so a proposal waits for its index to
+ * apply (or for its deadline) even after this node stopped leading.
  * Invariant: {@code pending} is ordered by index, strictly increasing.
  */
 final class Replica {
@@ -53,8 +54,7 @@ final class Replica {
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
   private final PendingReads reads = new PendingReads();
   private final List<Transfer> transfers = new ArrayList<>();
-  /** Role, leader and term as of the last Ready, to notice a lost leadership. */
-  private Role role = Role.FOLLOWER;
+  /** Leader and term as of the last Ready, to notice a leader change. */
   private long leader;
   private long term;
   /** The last index the state machine reflects. */
@@ -213,7 +213,6 @@ final class Replica {
     long previousLeader = leader;
     long previousTerm = term;
     if (rd.softState() != null) {
-      role = rd.softState().role();
       leader = rd.softState().leader();
     }
     if (rd.hardState() != null) {
@@ -224,14 +223,10 @@ final class Replica {
           + " from " + previousLeader + " to " + leader + " before the read was confirmed");
       settleTransfers();
     }
-    if (role != Role.LEADER) {
-      failAll(Reason.LEADERSHIP_LOST, leader, "no longer leader of group " + group);
-    }
-    // Older-term proposals sit in front: the ones behind them were accepted later.
-    while (!pending.isEmpty() && pending.peekFirst().term < term) {
-      fail(pending.pollFirst(), Reason.LEADERSHIP_LOST, leader,
-          "leadership of group " + group + " lost before term " + term);
-    }
+    // Proposals outlive a lost leadership: whatever this replica applies at their index
+    // settles them for certain (their entry: applied; another: DROPPED, never to apply),
+    // usually within a heartbeat of the new leader's first commit. Failing them now would
+    // only say "unknown". Their deadline still bounds the wait.
   }
 
   /** Publishes status and membership for other threads, after the round advanced. */

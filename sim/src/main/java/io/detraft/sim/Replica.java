@@ -9,40 +9,33 @@ import io.detraft.core.Membership;
 import io.detraft.core.MembershipChange;
 import io.detraft.core.Message;
 import io.detraft.core.ProposeResult;
-import io.detraft.core.RaftHost;
-import io.detraft.core.RawNode;
-import io.detraft.core.ReadState;
 import io.detraft.core.Ready;
 import io.detraft.core.Role;
 import io.detraft.core.SessionStateMachine;
 import io.detraft.core.Snapshot;
 import io.detraft.core.StateMachine;
+import io.detraft.io.Node;
 import io.detraft.io.NodeStorage;
-import java.io.IOException;
+import io.detraft.io.ProposalException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 
 /**
- * One Raft group's replica on one node: its {@link RawNode} (inside the node's {@link
- * RaftHost}), its log as the node's real storage ({@link NodeStorage}) recovered and keeps it,
- * its state machine (the KV store inside exactly-once sessions, the host's or its
- * own) and the client requests waiting on it. {@link SimNode} runs the process and the Ready
- * loop; this class does each group's part of it: persist, apply, serve reads, take snapshots,
- * and rebuild all of it from the disk after a crash.
+ * One Raft group on one simulated node, as the simulator sees it: the group's state machine
+ * (the KV store inside exactly-once sessions, the host's or its own), the client requests it
+ * hands to the node's real code ({@link Node}: proposals, ReadIndex reads, leadership
+ * transfers, membership changes), and the bookkeeping the oracles need, fed by the node's
+ * {@link Node.Observer} calls: the chain of hashes of its log, what is durable, what it
+ * applied. It decides nothing the deployed node decides; it watches and it asks.
  */
 final class Replica {
   /** The session layer's command kinds (its documented wire format: a kind byte first). */
   static final byte KIND_COMMAND = SessionStateMachine.command(0, 0, new byte[0])[0];
-
-  /** A proposal this replica appended as leader, waiting to be applied at its index. */
-  private record Proposal(Workload.Request request, long term) {}
-
-  /** A confirmed read waiting until the replica applied its read index. */
-  private record ConfirmedRead(long index, Workload.Request request) {}
+  /** Requests wait as long as the run lasts: the clients time out and retry on their own. */
+  private static final long NO_DEADLINE = Long.MAX_VALUE / 4;
 
   final int id;
   final long group;
@@ -51,9 +44,10 @@ final class Replica {
   private final Membership initial;
   private final Oracles oracles;
 
+  /** The node of this incarnation; null while the process is down. */
+  private Node node;
   /** The log image the node's storage keeps for this group (what the core reads). */
   private LogStorage storage;
-  private RawNode raw;
   /** The application state machine, and the session layer wrapping it. */
   private StateMachine inner;
   /**
@@ -70,9 +64,9 @@ final class Replica {
   /** The snapshot the log starts after: at or below it, the log is the committed log. */
   private long chainBase;
   private Role role = Role.FOLLOWER;
+  private long leader;
   private long appliedIndex;
   private HardState writtenHardState = HardState.EMPTY;
-  private HardState syncingHardState;
   /**
    * Entries written since the last fsync, with their chains, for the log-matching oracle: an
    * entry counts once it is durable. One that a crash erased before its fsync, and that never
@@ -83,14 +77,8 @@ final class Replica {
    */
   private final ArrayList<Entry> unsyncedEntries = new ArrayList<>();
   private final LongList unsyncedChains = new LongList();
-  /** Leader-only proposals (registrations, gets through the log) by log index. */
-  private final TreeMap<Long, Proposal> proposals = new TreeMap<>();
-  /** ReadIndex requests by context (the attempt id); only looked up, never iterated. */
-  private final Map<Long, Workload.Request> reads = new HashMap<>();
-  private final List<ConfirmedRead> confirmedReads = new ArrayList<>();
   /** An InstallSnapshot stream is arriving (a chunk came, the last one did not). */
   private boolean receivingSnapshot;
-  private boolean snapshotRequested;
   /**
    * For the planted {@link SimHooks#reapplyRetries} bug only: the last sequence number this
    * incarnation applied per client id, to spot the retries the session layer deduplicates.
@@ -109,14 +97,32 @@ final class Replica {
 
   // ---------------------------------------------------------------- lifecycle
 
-  /**
-   * Recovers this group through the node's storage (newest snapshot plus WAL) and starts the
-   * replica in {@code host}: from the stored snapshot, if any, with everything up to it applied.
-   */
-  void boot(NodeStorage nodeStorage, RaftHost host, long seed) throws IOException {
+  /** A fresh incarnation's part of the node: its state machine, nothing applied yet. */
+  Node.GroupSpec start() {
     unsyncedEntries.clear(); // lost with the crash
     unsyncedChains.clear();
-    NodeStorage.RecoveredGroup recovered = nodeStorage.recover(group, initial, 0);
+    inner = sim.hooks().stateMachineFactory().apply(id);
+    hostSessions = sim.hooks().sessionsInStateMachine() ? null
+        : new SessionStateMachine(inner, sim.options().workload().sessionTimeoutEntries());
+    stateMachine = hostSessions != null ? hostSessions : inner;
+    role = Role.FOLLOWER;
+    leader = 0;
+    appliedIndex = 0;
+    receivingSnapshot = false;
+    lastSequence.clear();
+    return new Node.GroupSpec(config, initial, stateMachine, 0);
+  }
+
+  /** The node recovered and runs this group. */
+  void started(Node node) {
+    this.node = node;
+  }
+
+  /**
+   * The node's recovery rebuilt this group from its storage (newest snapshot plus WAL); the
+   * state machine is restored from the snapshot right after, if there is one.
+   */
+  void recovered(NodeStorage.RecoveredGroup recovered) {
     storage = recovered.log();
     Snapshot snapshot = recovered.snapshot();
     resetChain(snapshot.index());
@@ -126,45 +132,31 @@ final class Replica {
         extendChain(e);
       }
     }
-    HardState recoveredState = storage.hardState();
-    sim.trace().record(sim.now(), Trace.Kind.RESTART, id, (int) group, recoveredState.term(),
-        storage.lastIndex(), "g" + group + " from " + recoveredState + " snapshot="
+    HardState state = storage.hardState();
+    sim.trace().record(sim.now(), Trace.Kind.RESTART, id, (int) group, state.term(),
+        storage.lastIndex(), "g" + group + " from " + state + " snapshot="
             + snapshot.index() + " lastIndex=" + storage.lastIndex());
-    appliedIndex = 0;
-    oracles.onRecover(id, recoveredState, this);
-    inner = sim.hooks().stateMachineFactory().apply(id);
-    hostSessions = sim.hooks().sessionsInStateMachine() ? null
-        : new SessionStateMachine(inner, sim.options().workload().sessionTimeoutEntries());
-    stateMachine = hostSessions != null ? hostSessions : inner;
+    oracles.onRecover(id, state, this);
     if (recovered.restore()) {
-      stateMachine.restore(snapshot.data());
       appliedIndex = snapshot.index();
       oracles.onRestore(id, snapshot, "restarted from");
       sim.marks().hit(SimMark.SNAPSHOT_RESTORED_ON_RESTART);
     }
-    writtenHardState = recoveredState;
-    role = Role.FOLLOWER;
-    proposals.clear();
-    reads.clear();
-    confirmedReads.clear();
-    receivingSnapshot = false;
-    snapshotRequested = false;
-    lastSequence.clear();
-    raw = host.addGroup(config, storage, seed, appliedIndex);
+    writtenHardState = state;
   }
 
   /** The process dies (or the run ends): count what this incarnation hit. */
   void retire(Marks marks) {
-    if (raw == null) {
+    if (node == null) {
       return;
     }
-    marks.add(raw.coverage());
+    marks.add(node.coverage(group));
     if (hostSessions != null) {
       marks.add(SimMark.SESSION_EXPIRED, hostSessions.expiredCount());
     } else if (inner instanceof SimHooks.ExpiredSessions own) {
       marks.add(SimMark.SESSION_EXPIRED, own.expiredSessions());
     }
-    raw = null;
+    node = null;
     storage = null;
     inner = null;
     stateMachine = null;
@@ -196,20 +188,33 @@ final class Replica {
             return;
           }
         }
-        ProposeResult result = raw.propose(request.command());
+        // Its answer reaches the client through onSessionApplied, on whichever node applies
+        // it: a follower may have forwarded it.
+        ProposeResult result = node.propose(group, request.command(), new CompletableFuture<>(),
+            NO_DEADLINE);
         trace(request, result);
         replyUnlessPending(request, result);
       }
       case REGISTER, LOG_GET -> {
         // Matched by log position, so only a leader proposes them.
         if (role != Role.LEADER) {
-          reply(request, Workload.Reply.Outcome.NOT_LEADER, raw.status().leader());
+          reply(request, Workload.Reply.Outcome.NOT_LEADER, leader);
           return;
         }
-        ProposeResult result = raw.propose(request.command());
+        CompletableFuture<byte[]> applied = new CompletableFuture<>();
+        ProposeResult result = node.propose(group, request.command(), applied, NO_DEADLINE);
         trace(request, result);
         if (result instanceof ProposeResult.Accepted accepted) {
-          proposals.put(accepted.index(), new Proposal(request, accepted.term()));
+          sim.whenDone(applied, (answer, error) -> {
+            if (error == null) {
+              sim.workload().reply(request, Workload.Reply.applied(request, id,
+                  accepted.index(), accepted.term(), answer));
+            } else if (error instanceof ProposalException e
+                && e.reason() == ProposalException.Reason.DROPPED) {
+              // Another entry committed at its index: it will never apply.
+              reply(request, Workload.Reply.Outcome.LOST, 0);
+            } // else the outcome is unknown: the client times out and retries
+          });
         } else {
           replyUnlessPending(request, result);
         }
@@ -219,16 +224,16 @@ final class Replica {
           serve(request, request.command()); // The planted bug: no ReadIndex at all.
           return;
         }
-        byte[] context = new byte[8];
-        KvStateMachine.writeLong(context, 0, request.attempt());
-        ProposeResult result = raw.readIndex(context);
+        CompletableFuture<Long> confirmed = new CompletableFuture<>();
+        ProposeResult result = node.readIndex(group, confirmed, NO_DEADLINE);
         trace(request, result);
-        if (result instanceof ProposeResult.Accepted
-            || result instanceof ProposeResult.Forwarded) {
-          reads.put(request.attempt(), request);
-        } else {
-          replyUnlessPending(request, result);
-        }
+        // Completes on the node's loop once the state machine reflects the read index.
+        sim.whenDone(confirmed, (index, error) -> {
+          if (error == null) {
+            serve(request, request.command());
+          } // else refused (answered above) or abandoned: the client times out and retries
+        });
+        replyUnlessPending(request, result);
       }
     }
   }
@@ -253,21 +258,17 @@ final class Replica {
   }
 
   ProposeResult transferLeadership(long target) {
-    return raw.transferLeadership(target);
+    return node.transferLeadership(group, target, new CompletableFuture<>(), NO_DEADLINE);
   }
 
   ProposeResult proposeMembership(MembershipChange change) {
-    return raw.proposeMembership(change);
+    return node.changeMembership(group, change, new CompletableFuture<>(), NO_DEADLINE);
   }
 
-  // ---------------------------------------------------------------- the Ready loop
+  // ---------------------------------------------------------------- what the node reports
 
-  /**
-   * Step 1 of the contract for this group: write the snapshot, then the entries, then the
-   * hard state (if a crash keeps only a prefix of the writes, it must never keep a commit
-   * index whose entries it lost).
-   */
-  void persist(Ready ready, NodeStorage nodeStorage) throws IOException {
+  /** The node persisted this group's part of a Ready (not yet synced). */
+  void persisted(Ready ready) {
     long now = sim.now();
     sim.trace().record(now, Trace.Kind.READY, id, (int) group,
         ready.entries().size() * 31L + ready.committedEntries().size(),
@@ -275,25 +276,18 @@ final class Replica {
     Snapshot snapshot = ready.snapshot();
     if (snapshot != null) {
       oracles.checkSnapshot(id, snapshot, "received");
-    }
-    HardState previousHardState = writtenHardState;
-    nodeStorage.persist(group, ready); // the node's real persist step
-    if (snapshot != null) {
       resetChain(snapshot.index());
     }
-    List<Entry> entries = ready.entries();
-    if (!entries.isEmpty()) {
-      for (Entry e : entries) {
-        extendChain(e);
-        unsyncedChains.set(unsyncedEntries.size(), chain.get((int) e.index()));
-        unsyncedEntries.add(e);
-      }
+    for (Entry e : ready.entries()) {
+      extendChain(e);
+      unsyncedChains.set(unsyncedEntries.size(), chain.get((int) e.index()));
+      unsyncedEntries.add(e);
     }
     HardState hardState = ready.hardState();
     if (hardState != null) {
-      oracles.onHardState(id, previousHardState, hardState);
+      oracles.onHardState(id, writtenHardState, hardState);
       if (role == Role.LEADER && ready.softState() == null
-          && hardState.commit() > previousHardState.commit()) {
+          && hardState.commit() > writtenHardState.commit()) {
         // Leader all along: it advanced its commit index by counting replicas.
         long termAtCommit = hardState.commit() <= storage.lastIndex()
             ? storage.term(hardState.commit()) : -1;
@@ -303,8 +297,9 @@ final class Replica {
     }
     if (ready.softState() != null) {
       role = ready.softState().role();
-      long term = raw.status().term();
-      sim.trace().record(now, Trace.Kind.ROLE, id, (int) ready.softState().leader(), term,
+      leader = ready.softState().leader();
+      long term = writtenHardState.term();
+      sim.trace().record(now, Trace.Kind.ROLE, id, (int) leader, term,
           group * 8 + role.ordinal(), group == 1 ? role : "g" + group + " " + role);
       if (role == Role.LEADER) {
         oracles.onLeader(id, term, this);
@@ -315,12 +310,9 @@ final class Replica {
     }
   }
 
-  void syncStarted() {
-    syncingHardState = writtenHardState;
-  }
-
-  void syncDone() {
-    oracles.onDurable(id, syncingHardState);
+  /** Everything the node persisted so far is durable. */
+  void synced() {
+    oracles.onDurable(id, writtenHardState);
     for (int i = 0; i < unsyncedEntries.size(); i++) {
       oracles.onAppend(id, unsyncedEntries.get(i), unsyncedChains.get(i));
     }
@@ -328,58 +320,24 @@ final class Replica {
     unsyncedChains.clear();
   }
 
-  /** Step 4: restore a received snapshot, apply committed entries, serve confirmed reads. */
-  void apply(Ready ready) {
-    Snapshot snapshot = ready.snapshot();
-    if (snapshot != null) {
-      stateMachine.restore(snapshot.data());
-      appliedIndex = snapshot.index();
-      oracles.onRestore(id, snapshot, "installed");
-      proposals.headMap(snapshot.index(), true).clear(); // Their clients time out and retry.
-      sim.trace().record(sim.now(), Trace.Kind.RESTORE, id, (int) group, snapshot.index(),
-          snapshot.term(), snapshot);
-    }
-    List<Entry> committed = ready.committedEntries();
-    if (!committed.isEmpty()) {
-      for (Entry e : committed) {
-        applyEntry(e);
-      }
-      oracles.onCommitKnown(writtenHardState.term(), appliedIndex);
-      sim.trace().record(sim.now(), Trace.Kind.APPLY, id, (int) group,
-          committed.get(0).index(), appliedIndex, null);
-    }
-    for (ReadState read : ready.readStates()) {
-      Workload.Request request = reads.remove(KvStateMachine.readLong(read.context(), 0));
-      if (request != null) {
-        confirmedReads.add(new ConfirmedRead(read.index(), request));
-        if (read.index() > appliedIndex) {
-          sim.marks().hit(SimMark.READ_WAITED_FOR_APPLY);
-        }
-      }
-    }
-    if (!confirmedReads.isEmpty()) {
-      confirmedReads.removeIf(read -> {
-        if (read.index() > appliedIndex) {
-          return false;
-        }
-        serve(read.request(), read.request().command());
-        return true;
-      });
-    }
+  /** The node restored a snapshot received from the leader. */
+  void restored(Snapshot snapshot) {
+    appliedIndex = snapshot.index();
+    oracles.onRestore(id, snapshot, "installed");
+    sim.trace().record(sim.now(), Trace.Kind.RESTORE, id, (int) group, snapshot.index(),
+        snapshot.term(), snapshot);
   }
 
-  private void applyEntry(Entry e) {
+  /** The node applied a committed entry; {@code result} is null for no-ops and configurations. */
+  void applied(Entry e, byte[] result) {
     oracles.onApply(id, e, chain.get((int) e.index()));
     appliedIndex = e.index();
-    Proposal proposal = proposals.isEmpty() ? null : proposals.remove(e.index());
+    oracles.onCommitKnown(writtenHardState.term(), appliedIndex);
+    sim.trace().fold(sim.now(), Trace.Kind.APPLY, id);
     byte[] data = e.data();
     if (e.type() != EntryType.NORMAL || data.length == 0) {
-      if (proposal != null) {
-        reply(proposal.request(), Workload.Reply.Outcome.LOST, 0);
-      }
       return; // A leader's no-op or a configuration entry: nothing for the application.
     }
-    byte[] result = stateMachine.apply(e.index(), data);
     if (data[0] == KIND_COMMAND && data.length >= 17) {
       long clientId = KvStateMachine.readLong(data, 1);
       long sequence = KvStateMachine.readLong(data, 9);
@@ -394,12 +352,14 @@ final class Replica {
       sim.workload().onSessionApplied(id, group, clientId, sequence, e.index(), e.term(),
           result);
     }
-    if (proposal != null) {
-      // Same index and term: our entry (log matching). Another term: ours was replaced.
-      sim.workload().reply(proposal.request(), proposal.term() == e.term()
-          ? Workload.Reply.applied(proposal.request(), id, e.index(), e.term(), result)
-          : Workload.Reply.of(Workload.Reply.Outcome.LOST, proposal.request(), id, 0));
-    }
+  }
+
+  /** The node took a snapshot of this group's state machine and compacted its log. */
+  void snapshotTaken(Snapshot snapshot) {
+    oracles.checkSnapshot(id, snapshot, "took");
+    sim.marks().hit(SimMark.SNAPSHOT_TAKEN);
+    sim.trace().record(sim.now(), Trace.Kind.SNAPSHOT, id, (int) group, snapshot.index(),
+        snapshot.term(), snapshot);
   }
 
   /**
@@ -429,33 +389,6 @@ final class Replica {
           + " at " + index + " was answered " + result.status());
     }
     return result.payload();
-  }
-
-  /** The nemesis asks for a snapshot; it is taken after the next Ready round. */
-  void requestSnapshot() {
-    snapshotRequested = true;
-  }
-
-  /**
-   * Snapshots the state machine at the applied index and compacts the log behind it, when
-   * requested or once {@code threshold} entries were applied since the last snapshot. Called
-   * right after {@code advance}: then no received snapshot is pending in the core, so the
-   * membership at the applied index is known.
-   */
-  void maybeSnapshot(long threshold, NodeStorage nodeStorage) throws IOException {
-    long last = storage.snapshot().index();
-    boolean due = snapshotRequested || (threshold > 0 && appliedIndex - last >= threshold);
-    if (!due || appliedIndex <= last) {
-      return;
-    }
-    snapshotRequested = false;
-    Snapshot snapshot = new Snapshot(appliedIndex, storage.term(appliedIndex),
-        raw.membershipAt(appliedIndex), stateMachine.snapshot());
-    nodeStorage.saveSnapshot(group, snapshot, appliedIndex); // durable, log compacted behind it
-    oracles.checkSnapshot(id, snapshot, "took");
-    sim.marks().hit(SimMark.SNAPSHOT_TAKEN);
-    sim.trace().record(sim.now(), Trace.Kind.SNAPSHOT, id, (int) group, snapshot.index(),
-        snapshot.term(), snapshot);
   }
 
   /** End of run: this replica's state machine must equal the reference at its applied index. */
@@ -492,8 +425,9 @@ final class Replica {
     return index < chainBase ? oracles.committedChainAt(index) : chain.get((int) index);
   }
 
+  /** The membership in force on this replica now (the core's view, mid-round included). */
   Membership membership() {
-    return raw.membership();
+    return node.membershipNow(group);
   }
 
   Role role() {
@@ -509,10 +443,10 @@ final class Replica {
   }
 
   long commitIndex() {
-    return raw.status().commit();
+    return node.statusNow(group).commit();
   }
 
   boolean isRunning() {
-    return raw != null;
+    return node != null;
   }
 }

@@ -83,6 +83,8 @@ public final class SimDisk implements Disk {
   private boolean errors = true;
   /** Test-scope canary: a force that says yes and makes nothing durable. */
   boolean forceLies;
+  /** Test-scope canary: directory syncs do nothing (the node "forgot" them). */
+  boolean directorySyncLies;
   /** Fault counts, for tests. */
   long fsyncFailures;
   long fullDiskErrors;
@@ -232,6 +234,9 @@ public final class SimDisk implements Disk {
   @Override
   public void syncDirectory(Path dir) throws IOException {
     requireDirectory(dir);
+    if (directorySyncLies) {
+      return;
+    }
     // Like ext4, a directory's fsync commits the whole journal, other directories' changes too.
     commitJournal(journal.size());
     journal.clear();

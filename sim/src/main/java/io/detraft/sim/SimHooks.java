@@ -3,6 +3,8 @@ package io.detraft.sim;
 import io.detraft.core.Message;
 import io.detraft.core.SessionStateMachine;
 import io.detraft.core.StateMachine;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.function.IntFunction;
 
 /**
@@ -41,13 +43,29 @@ import java.util.function.IntFunction;
  *     applying {@code unsessioned(get)} at the applied index, which must change nothing. A
  *     machine that also implements {@link ExpiredSessions} feeds {@link
  *     SimMark#SESSION_EXPIRED}
- * @param retryFailedFsync a planted bug: after an fsync fails, the host retries it (which
- *     succeeds: the page cache called the lost writes clean) and goes on, instead of stopping
+ * @param nodeBugs bugs planted in the node's storage and Ready loop (canaries); none by default
  */
 public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
     IntFunction<StateMachine> stateMachineFactory, boolean durabilityOracles,
     boolean staleReads, boolean staleTxnReads, boolean reapplyRetries,
-    boolean sessionsInStateMachine, boolean retryFailedFsync) {
+    boolean sessionsInStateMachine, Set<NodeBug> nodeBugs) {
+
+  /** A bug planted in the node layer, to show the simulator catches it (test scope only). */
+  public enum NodeBug {
+    /** WAL recovery keeps a torn last record and appends after it. */
+    KEEP_TORN_TAIL,
+    /** Creations and renames (segment rotation, snapshot files) never get a directory fsync. */
+    SKIP_DIRECTORY_SYNC,
+    /**
+     * After an fsync fails, the node retries it (which succeeds: the page cache called the
+     * lost writes clean) and goes on, instead of stopping.
+     */
+    RETRY_FAILED_FSYNC
+  }
+
+  public boolean has(NodeBug bug) {
+    return nodeBugs.contains(bug);
+  }
 
   /** Creates a node's disk. */
   @FunctionalInterface
@@ -76,52 +94,53 @@ public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
   /** The correct host: the simulated disk, nothing sent before fsync, the KV state machine. */
   public static SimHooks defaults() {
     return new SimHooks((node, options, random) -> new SimDisk(options, random), NEVER,
-        node -> new KvStateMachine(), true, false, false,
-        false, false, false);
+        node -> new KvStateMachine(), true, false, false, false, false, Set.of());
   }
 
   public SimHooks withDiskFactory(DiskFactory value) {
     return new SimHooks(value, earlySend, stateMachineFactory, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, retryFailedFsync);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
   }
 
   public SimHooks withEarlySend(EarlySend value) {
     return new SimHooks(diskFactory, value, stateMachineFactory, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, retryFailedFsync);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
   }
 
   public SimHooks withStateMachineFactory(IntFunction<StateMachine> value) {
     return new SimHooks(diskFactory, earlySend, value, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, retryFailedFsync);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
   }
 
   public SimHooks withDurabilityOracles(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, value, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, retryFailedFsync);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
   }
 
   public SimHooks withStaleReads(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles, value,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, retryFailedFsync);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
   }
 
   public SimHooks withStaleTxnReads(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, value, reapplyRetries, sessionsInStateMachine, retryFailedFsync);
+        staleReads, value, reapplyRetries, sessionsInStateMachine, nodeBugs);
   }
 
   public SimHooks withReapplyRetries(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, staleTxnReads, value, sessionsInStateMachine, retryFailedFsync);
+        staleReads, staleTxnReads, value, sessionsInStateMachine, nodeBugs);
   }
 
   public SimHooks withSessionsInStateMachine(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, staleTxnReads, reapplyRetries, value, retryFailedFsync);
+        staleReads, staleTxnReads, reapplyRetries, value, nodeBugs);
   }
 
-  public SimHooks withRetryFailedFsync(boolean value) {
+  public SimHooks withNodeBug(NodeBug bug) {
+    EnumSet<NodeBug> bugs = EnumSet.of(bug);
+    bugs.addAll(nodeBugs);
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, staleTxnReads, reapplyRetries, sessionsInStateMachine, value);
+        staleReads, staleTxnReads, reapplyRetries, sessionsInStateMachine, Set.copyOf(bugs));
   }
 }

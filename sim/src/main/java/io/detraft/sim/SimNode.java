@@ -1,8 +1,12 @@
 package io.detraft.sim;
 
+import io.detraft.core.Entry;
 import io.detraft.core.Message;
 import io.detraft.core.ProposeResult;
-import io.detraft.core.RaftHost;
+import io.detraft.core.Ready;
+import io.detraft.core.Snapshot;
+import io.detraft.io.Node;
+import io.detraft.io.NodeRunner;
 import io.detraft.io.NodeStorage;
 import io.detraft.io.StorageCorruptionException;
 import io.detraft.io.WriteAheadLog;
@@ -13,17 +17,18 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One node's process: a {@link RaftHost} running one {@link Replica} per Raft group, the
- * node's real storage code ({@link NodeStorage}: the WAL, its recovery, the snapshot store) on
- * a {@link SimDisk} (what survives a crash), a ticker and an inbox. It follows the Ready
- * contract, batched over groups: persist every group's writes, fsync once if any group needs
- * it, send, apply, advance. A failed write or fsync stops the process (fail-stop); it restarts
- * later from what its disk kept. While an fsync is in progress or the process is paused, input waits in the inbox,
- * as it would in a single-threaded host blocked on I/O; ticks missed meanwhile are counted and
- * delivered when the process runs again (up to two election timeouts' worth), so a paused
- * leader cannot mistake a stale lease for a fresh one.
+ * One node's process, as the simulator schedules it: the node's real code ({@link Node}: the
+ * Ready loop over every group, persisting through {@link NodeStorage} on a {@link SimDisk},
+ * recovery, applying, request outcomes, snapshots) plus what the operating system and the
+ * hardware would do around it: a ticker with this node's clock drift, an inbox, an fsync that
+ * takes virtual time, crashes, pauses. While an fsync is in progress or the process is paused,
+ * input waits in the inbox, as it would in a single-threaded host blocked on I/O; ticks missed
+ * meanwhile are counted and delivered when the process runs again (up to two election
+ * timeouts' worth), so a paused leader cannot mistake a stale lease for a fresh one. A failed
+ * write or fsync stops the process (fail-stop); it restarts later from what its disk kept. The
+ * node's {@link Node.Observer} calls feed each group's {@link Replica}, the oracles' view.
  */
-final class SimNode {
+final class SimNode implements Node.Observer {
   /** Input that waits while the process is busy or paused: messages and client requests. */
   private static final int INBOX_LIMIT = 100_000;
 
@@ -41,18 +46,19 @@ final class SimNode {
   /** Replicas by group - 1. */
   private final Replica[] replicas;
   private final int maxTicksPending;
-  private final long snapshotThreshold;
+  private final NodeRunner.SnapshotPolicy snapshotPolicy;
   private final boolean earlyReplication;
 
   private boolean up;
   private boolean paused;
   /** Bumped at every crash and restart; events for an older incarnation are ignored. */
   private int incarnation;
-  private RaftHost host;
+  /** The node of the running incarnation; null while the process is down. */
+  private Node node;
   private final ArrayDeque<Object> inbox = new ArrayDeque<>();
   private int ticksPending;
-  /** The batch waiting for its fsync, and the messages it holds back until then. */
-  private RaftHost.Batch outstanding;
+  /** The round waiting for its fsync, and the messages it holds back until then. */
+  private Node.Round outstanding;
   private List<Message> heldMessages;
   private boolean syncCompletedWhilePaused;
 
@@ -65,7 +71,10 @@ final class SimNode {
     this.random = random;
     this.tickNanos = tickNanos;
     this.maxTicksPending = 2 * sim.options().cluster().electionTicks();
-    this.snapshotThreshold = sim.options().protocol().snapshotThreshold();
+    // Snapshots by policy compact the whole log (tiny thresholds in some seeds); the nemesis
+    // asks for more at random points.
+    this.snapshotPolicy = new NodeRunner.SnapshotPolicy(
+        sim.options().protocol().snapshotThreshold(), 0, 2);
     this.earlyReplication = sim.options().disk().earlyReplication();
   }
 
@@ -79,7 +88,8 @@ final class SimNode {
   void boot() {
     SimOptions.DiskOptions d = sim.options().disk();
     try {
-      storage = NodeStorage.open(disk, DATA_DIR, new WriteAheadLog.Options(d.segmentBytes()), 2);
+      storage = NodeStorage.open(disk, DATA_DIR, new WriteAheadLog.Options(d.segmentBytes(),
+          !sim.hooks().has(SimHooks.NodeBug.KEEP_TORN_TAIL)), 2);
     } catch (StorageCorruptionException e) {
       throw new SimulationFailure("storage", "n" + id + " refused to start: " + e.getMessage());
     } catch (IOException e) {
@@ -92,12 +102,16 @@ final class SimNode {
     incarnation++;
     up = true;
     paused = false;
-    host = new RaftHost(id);
+    List<Node.GroupSpec> groups = new ArrayList<>(replicas.length);
+    for (Replica replica : replicas) {
+      groups.add(replica.start());
+    }
     try {
+      node = Node.recover(id, storage, groups, snapshotPolicy, d.earlyReplication(),
+          random.nextLong(), this);
       for (Replica replica : replicas) {
-        replica.boot(storage, host, random.nextLong());
+        replica.started(node);
       }
-      storage.sync(); // what recovery wrote, before the node says anything
     } catch (StorageCorruptionException e) {
       throw new SimulationFailure("storage", "n" + id + " refused to start: " + e.getMessage());
     } catch (IOException e) {
@@ -142,7 +156,7 @@ final class SimNode {
     outstanding = null;
     heldMessages = null;
     syncCompletedWhilePaused = false;
-    host = null;
+    node = null;
     storage = null; // the process's memory, its WAL buffer included, is gone
     retireReplicas();
     disk.crash();
@@ -196,7 +210,7 @@ final class SimNode {
       ticksPending = Math.min(ticksPending + 1, maxTicksPending);
       return;
     }
-    host.tick();
+    node.tick(sim.now());
     drive();
   }
 
@@ -248,15 +262,21 @@ final class SimNode {
   }
 
   private void step(Message message) {
-    replica(message.group()).beforeStep(message);
-    host.step(message);
+    if (message.group() >= 1 && message.group() <= replicas.length) {
+      replica(message.group()).beforeStep(message);
+    }
+    node.step(message);
   }
 
   private void runAdmin(Nemesis.Admin admin) {
     Replica replica = replica(admin.group());
     ProposeResult result = switch (admin.kind()) {
       case SNAPSHOT -> {
-        replica.requestSnapshot();
+        try {
+          node.snapshot(admin.group());
+        } catch (IOException e) {
+          failStop(e);
+        }
         yield null;
       }
       case TRANSFER -> replica.transferLeadership(admin.target());
@@ -273,10 +293,10 @@ final class SimNode {
   private void drive() {
     while (up && !paused && outstanding == null) {
       // Time first: a process that was stopped catches up with the clock before it acts.
-      for (; ticksPending > 0; ticksPending--) {
-        host.tick();
+      for (; ticksPending > 0 && up; ticksPending--) {
+        node.tick(sim.now());
       }
-      while (!inbox.isEmpty()) {
+      while (!inbox.isEmpty() && up) {
         Object input = inbox.poll();
         if (input instanceof Message message) {
           step(message);
@@ -286,46 +306,32 @@ final class SimNode {
           runAdmin((Nemesis.Admin) input);
         }
       }
-      if (!host.hasReady()) {
+      if (!up || !node.hasReady()) {
         return;
       }
-      handleBatch(host.ready());
+      handleRound();
     }
   }
 
-  private void handleBatch(RaftHost.Batch batch) {
-    // 1. Persist every group's writes.
+  /** One round of the Ready contract; the fsync, if the round needs one, takes virtual time. */
+  private void handleRound() {
+    Node.Round round;
     try {
-      for (RaftHost.GroupReady g : batch.groups()) {
-        replica(g.group()).persist(g.ready(), storage);
-      }
-      if (batch.mustSync()) {
-        storage.flush(); // to the page cache now; the fsync completes after its latency
-      }
+      round = node.persist(); // every group's writes, handed to the disk's page cache
     } catch (IOException e) {
       failStop(e);
       return;
     }
-    if (!batch.mustSync()) {
+    for (Message m : round.early()) {
+      send(m); // a leader's replication, overlapping its fsync (when the seed says so)
+    }
+    if (!round.mustSync()) {
       // Commit-index-only changes may stay in the page cache; nothing waits for them.
-      finish(batch, batch.messages());
+      finish(round, round.held());
       return;
     }
-    // 2. One fsync for every group; hold the messages until it completes, but for a leader's
-    // replication messages when the seed lets them overlap the fsync (and for what a planted
-    // bug sends early).
-    long now = sim.now();
-    long latency = disk.fsyncLatencyNanos();
-    for (Replica replica : replicas) {
-      replica.syncStarted();
-    }
-    List<Message> held = batch.messages();
-    if (earlyReplication) {
-      for (Message m : batch.messages(true)) {
-        send(m);
-      }
-      held = batch.messages(false);
-    }
+    // Hold the messages until the fsync completes, but for what a planted bug sends early.
+    List<Message> held = round.held();
     if (sim.hasEarlySend()) {
       List<Message> planted = held;
       held = new ArrayList<>();
@@ -337,8 +343,11 @@ final class SimNode {
         }
       }
     }
-    outstanding = batch;
+    long now = sim.now();
+    long latency = disk.fsyncLatencyNanos();
+    outstanding = round;
     heldMessages = held;
+
     sim.trace().record(now, Trace.Kind.SYNC_START, id, 0, incarnation, now + latency, null);
     SimOptions.DiskOptions d = sim.options().disk();
     if (sim.options().process().crashes() && d.crashDuringSync() > 0
@@ -353,21 +362,18 @@ final class SimNode {
       return; // The process crashed meanwhile: this fsync never completed.
     }
     try {
-      storage.sync();
+      node.sync();
     } catch (IOException e) {
-      if (!sim.hooks().retryFailedFsync()) {
+      if (!sim.hooks().has(SimHooks.NodeBug.RETRY_FAILED_FSYNC)) {
         failStop(e);
         return;
       }
       try {
-        storage.sync(); // the planted bug: the retry "succeeds", the lost writes stay lost
+        node.sync(); // the planted bug: the retry "succeeds", the lost writes stay lost
       } catch (IOException again) {
         failStop(again);
         return;
       }
-    }
-    for (Replica replica : replicas) {
-      replica.syncDone();
     }
     sim.trace().record(sim.now(), Trace.Kind.SYNC_DONE, id, 0, incarnation, 0, null);
     if (paused) {
@@ -379,26 +385,20 @@ final class SimNode {
   }
 
   private void finishOutstanding() {
-    RaftHost.Batch batch = outstanding;
+    Node.Round round = outstanding;
     List<Message> held = heldMessages;
     outstanding = null;
     heldMessages = null;
-    finish(batch, held);
+    finish(round, held);
   }
 
-  /** Steps 3-5 of the contract: send, apply, advance; then snapshot where it is due. */
-  private void finish(RaftHost.Batch batch, List<Message> messages) {
+  /** The rest of the round: send what waited, then apply, advance and snapshot. */
+  private void finish(Node.Round round, List<Message> messages) {
     for (Message m : messages) {
       send(m);
     }
-    for (RaftHost.GroupReady g : batch.groups()) {
-      replica(g.group()).apply(g.ready());
-    }
-    host.advance(batch);
     try {
-      for (Replica replica : replicas) {
-        replica.maybeSnapshot(snapshotThreshold, storage);
-      }
+      node.finish(round);
     } catch (IOException e) {
       failStop(e);
     }
@@ -407,6 +407,45 @@ final class SimNode {
   private void send(Message message) {
     sim.oracles(message.group()).onSend(id, message, replica(message.group()));
     sim.network().send(id, message);
+  }
+
+  // ---------------------------------------------------------------- Node.Observer
+
+  @Override
+  public void recovered(long group, NodeStorage.RecoveredGroup recovered) {
+    replica(group).recovered(recovered);
+  }
+
+  @Override
+  public void persisted(long group, Ready ready) {
+    replica(group).persisted(ready);
+  }
+
+  @Override
+  public void synced() {
+    for (Replica replica : replicas) {
+      replica.synced();
+    }
+  }
+
+  @Override
+  public void restored(long group, Snapshot snapshot) {
+    replica(group).restored(snapshot);
+  }
+
+  @Override
+  public void applied(long group, Entry entry, byte[] result) {
+    replica(group).applied(entry, result);
+  }
+
+  @Override
+  public void readWaitedForApply(long group) {
+    sim.marks().hit(SimMark.READ_WAITED_FOR_APPLY);
+  }
+
+  @Override
+  public void snapshotTaken(long group, Snapshot snapshot) {
+    replica(group).snapshotTaken(snapshot);
   }
 
   // ---------------------------------------------------------------- observation

@@ -10,6 +10,8 @@ import io.detraft.core.Membership;
 import io.detraft.core.Role;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
 
 /**
  * One deterministic run: a single thread, a virtual clock, one seeded generator tree and an
@@ -113,6 +115,7 @@ public final class Simulation {
             oracles[g - 1]);
       }
       SimDisk disk = hooks.diskFactory().create(id, options.disk(), root.fork(200 + id));
+      disk.directorySyncLies = hooks.has(SimHooks.NodeBug.SKIP_DIRECTORY_SYNC);
       nodes[id] = new SimNode(id, this, replicas, disk, nodeRandom, tickNanos);
     }
     this.network = new SimNetwork(this, options.network(), size, root.fork(10));
@@ -202,6 +205,9 @@ public final class Simulation {
     }
   }
 
+  /** A failure raised inside a request's completion, rethrown after the current event. */
+  private RuntimeException deferred;
+
   private void loop() {
     while (!finished) {
       Event event = queue.poll();
@@ -219,7 +225,27 @@ public final class Simulation {
             + SimOptions.ms(now) + ": messages or timers multiply (see the last events)");
       }
       dispatch(event);
+      if (deferred != null) {
+        throw deferred;
+      }
     }
+  }
+
+  /**
+   * Runs {@code action} when {@code outcome} completes (on the node's loop, synchronously). A
+   * failure it throws (an oracle's) would otherwise end up inside the future, unseen: it is
+   * kept and rethrown once the current event is handled.
+   */
+  <T> void whenDone(CompletableFuture<T> outcome, BiConsumer<T, Throwable> action) {
+    outcome.whenComplete((value, error) -> {
+      try {
+        action.accept(value, error);
+      } catch (RuntimeException e) {
+        if (deferred == null) {
+          deferred = e;
+        }
+      }
+    });
   }
 
   private void dispatch(Event event) {

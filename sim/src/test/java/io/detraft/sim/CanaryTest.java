@@ -82,6 +82,20 @@ class CanaryTest {
         result::report);
   }
 
+  /** Node-layer canaries: each bug planted in the node's own code path must be caught. */
+  @Test
+  void catchesRecoveryThatKeepsATornTail() {
+    SimResult result = firstFailure("recovery keeps a torn tail",
+        PlantedFaults.nodeBug(SimHooks.NodeBug.KEEP_TORN_TAIL), PlantedFaults::storageHeavy);
+    assertEquals("storage", result.oracle(), result::report);
+  }
+
+  @Test
+  void catchesRotationsWithoutADirectorySync() {
+    firstFailure("no directory fsync after a rename",
+        PlantedFaults.nodeBug(SimHooks.NodeBug.SKIP_DIRECTORY_SYNC), PlantedFaults::storageHeavy);
+  }
+
   /**
    * Without the host-level durability oracles the same bugs still surface, through Raft's own
    * properties, the core's invariants or the history checker, within the same budget.

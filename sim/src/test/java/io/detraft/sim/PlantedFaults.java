@@ -46,7 +46,23 @@ final class PlantedFaults {
    * acknowledges what its disk does not hold.
    */
   static SimHooks retriedFsync() {
-    return SimHooks.defaults().withRetryFailedFsync(true);
+    return SimHooks.defaults().withNodeBug(SimHooks.NodeBug.RETRY_FAILED_FSYNC);
+  }
+
+  static SimHooks nodeBug(SimHooks.NodeBug bug) {
+    return SimHooks.defaults().withNodeBug(bug);
+  }
+
+  /**
+   * A crash-heavy mix on small WAL segments (frequent rotations) whose crashes often hit an
+   * fsync in flight and tear the last write: what recovery's torn-tail rule and the directory
+   * syncs of a rotation are for.
+   */
+  static SimOptions storageHeavy(long seed, double safetySeconds) {
+    SimOptions options = crashHeavy(seed, safetySeconds);
+    SimOptions.DiskOptions d = options.disk();
+    return options.withDisk(new SimOptions.DiskOptions(d.fsyncMinNanos(), d.fsyncMaxNanos(),
+        1.0, d.earlyReplication(), 16 << 10, 0, 0, 0.05));
   }
 
   static SimHooks earlyAcknowledgements() {
