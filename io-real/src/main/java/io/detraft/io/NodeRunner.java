@@ -19,29 +19,22 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Hosts one node's Raft groups on real disks and sockets. One thread owns the node's
- * {@link RaftHost} and runs the Ready loop:
+ * Runs one {@link Node} (the node layer the simulator runs too) on real disks and sockets:
+ * one thread owns it and loops:
  *
  * <ol>
  *   <li>turn wall time into ticks, step every queued inbound message, hand every queued
- *       request to its group (draining everything first is what lets one fsync cover many
+ *       request to the node (draining everything first is what lets one fsync cover many
  *       proposals);
- *   <li>take the host's batch: save any snapshot received from a leader, append every group's
- *       entries and hard state to the one {@link WriteAheadLog}, and fsync once if any of them
- *       must be durable (group commit across groups); a leader's replication messages leave
- *       before that fsync, so that its disk and its followers' disks write in parallel;
- *   <li>send the other messages; restore received snapshots, apply committed entries (completing
- *       requests), advance; then take a snapshot of any group whose log grew long enough, and
- *       compact its log behind it.
+ *   <li>one round of the Ready contract ({@link Node#persist}, send its early messages, {@link
+ *       Node#sync} on this thread, send the rest, {@link Node#finish}): a leader's replication
+ *       leaves before the fsync, so that its disk and its followers' disks write in parallel.
  * </ol>
  *
- * <p>On start, each group's newest snapshot is loaded and its state machine restored from it,
- * and only the log after it (or after what the state machine says it already applied) is
- * replayed. A state machine implementing {@link BatchingStateMachine} applies the committed
- * entries of each Ready as one unit. Other threads only enqueue (bounded queues) and read
- * published status. Futures complete on the Raft thread: dependent actions that are not quick
- * belong in an {@code *Async} stage. A failure of the disk or of a state machine stops the
- * runner (fail-stop): continuing after a failed fsync could acknowledge what is not durable.
+ * <p>Other threads only enqueue (bounded queues) and read published status. Futures complete
+ * on the Raft thread: dependent actions that are not quick belong in an {@code *Async} stage.
+ * A failure of the disk or of a state machine stops the runner (fail-stop): continuing after
+ * a failed fsync could acknowledge what is not durable.
  */
 public final class NodeRunner implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(NodeRunner.class.getName());
