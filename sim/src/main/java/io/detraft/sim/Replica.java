@@ -59,6 +59,8 @@ final class Replica {
   private StateMachine stateMachine;
   /** The host's session layer, or null when the application keeps the sessions. */
   private SessionStateMachine hostSessions;
+  /** Sessions expired before this incarnation (counted by an earlier one). */
+  private long expiredAtStart;
   /** chain.get(i): hash of this replica's log up to index i (see {@link Oracles}). */
   private final LongList chain = new LongList();
   /** The snapshot the log starts after: at or below it, the log is the committed log. */
@@ -97,20 +99,37 @@ final class Replica {
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** A fresh incarnation's part of the node: its state machine, nothing applied yet. */
+  /**
+   * A new incarnation's part of the node: a fresh state machine, or, when the seed's state
+   * machines persist, the one the crash left, with what it applied.
+   */
   Node.GroupSpec start() {
     unsyncedEntries.clear(); // lost with the crash
     unsyncedChains.clear();
-    inner = sim.hooks().stateMachineFactory().apply(id);
-    hostSessions = sim.hooks().sessionsInStateMachine() ? null
-        : new SessionStateMachine(inner, sim.options().workload().sessionTimeoutEntries());
-    stateMachine = hostSessions != null ? hostSessions : inner;
+    long persisted = 0;
+    if (stateMachine != null && sim.options().disk().stateMachinePersists()) {
+      persisted = appliedIndex;
+    } else {
+      inner = sim.hooks().stateMachineFactory().apply(id);
+      hostSessions = sim.hooks().sessionsInStateMachine() ? null
+          : new SessionStateMachine(inner, sim.options().workload().sessionTimeoutEntries());
+      stateMachine = hostSessions != null ? hostSessions : inner;
+    }
+    expiredAtStart = expiredSessions();
     role = Role.FOLLOWER;
     leader = 0;
-    appliedIndex = 0;
+    appliedIndex = persisted;
     receivingSnapshot = false;
     lastSequence.clear();
-    return new Node.GroupSpec(config, initial, stateMachine, 0);
+    return new Node.GroupSpec(config, initial, stateMachine, persisted);
+  }
+
+  /** Sessions the state machine expired so far (a persisting one counts across restarts). */
+  private long expiredSessions() {
+    if (hostSessions != null) {
+      return hostSessions.expiredCount();
+    }
+    return inner instanceof SimHooks.ExpiredSessions own ? own.expiredSessions() : 0;
   }
 
   /** The node recovered and runs this group. */
@@ -135,7 +154,14 @@ final class Replica {
     HardState state = storage.hardState();
     sim.trace().record(sim.now(), Trace.Kind.RESTART, id, (int) group, state.term(),
         storage.lastIndex(), "g" + group + " from " + state + " snapshot="
-            + snapshot.index() + " lastIndex=" + storage.lastIndex());
+            + snapshot.index() + " lastIndex=" + storage.lastIndex() + " applied="
+            + appliedIndex);
+    if (recovered.restore()) {
+      appliedIndex = 0; // what it applied is older than the snapshot: replaced by it
+    }
+    if (recovered.commitRaised()) {
+      sim.marks().hit(SimMark.RESTARTED_AHEAD_OF_COMMIT);
+    }
     oracles.onRecover(id, state, this);
     if (recovered.restore()) {
       appliedIndex = snapshot.index();
@@ -151,16 +177,10 @@ final class Replica {
       return;
     }
     marks.add(node.coverage(group));
-    if (hostSessions != null) {
-      marks.add(SimMark.SESSION_EXPIRED, hostSessions.expiredCount());
-    } else if (inner instanceof SimHooks.ExpiredSessions own) {
-      marks.add(SimMark.SESSION_EXPIRED, own.expiredSessions());
-    }
+    marks.add(SimMark.SESSION_EXPIRED, expiredSessions() - expiredAtStart);
     node = null;
     storage = null;
-    inner = null;
-    stateMachine = null;
-    hostSessions = null;
+    // The state machine stays: a persisting one is what the next incarnation resumes from.
   }
 
   /** Whether the replica was receiving a snapshot in chunks (the crash mark). */

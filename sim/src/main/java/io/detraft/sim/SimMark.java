@@ -18,6 +18,11 @@ public enum SimMark {
   FSYNC_FAILED_STOPPED,
   /** A write failed (ENOSPC): the node stopped, and restarted later. */
   DISK_FULL_STOPPED,
+  /**
+   * A node restarted with a state machine that had applied past the commit index its WAL
+   * recorded (written lazily): recovery raised the commit index to the applied one.
+   */
+  RESTARTED_AHEAD_OF_COMMIT,
   /** A replica expired an idle client session (counted by the session layer). */
   SESSION_EXPIRED,
   /** A client's command met an expired session: outcome unknown, the client re-registers. */

@@ -100,10 +100,13 @@ public record SimOptions(
    * @param fsyncFailure probability that an fsync fails with EIO (the node must stop)
    * @param diskFull probability that a write fails with ENOSPC (the node must stop)
    * @param crashDuringSync probability that the nemesis aims a crash at an fsync in flight
+   * @param stateMachinePersists the state machine survives crashes with everything it
+   *     applied (as kv-app's Chronicle Map store does), so a restart resumes after its applied
+   *     index, often ahead of the commit index the WAL recorded; off, it starts empty
    */
   public record DiskOptions(long fsyncMinNanos, long fsyncMaxNanos, double tornWrite,
       boolean earlyReplication, int segmentBytes, double fsyncFailure, double diskFull,
-      double crashDuringSync) {
+      double crashDuringSync, boolean stateMachinePersists) {
     public DiskOptions {
       check(fsyncMinNanos >= 0 && fsyncMaxNanos >= fsyncMinNanos, "bad fsync bounds");
       check(tornWrite >= 0 && tornWrite <= 1, "bad torn-write probability");
@@ -115,7 +118,7 @@ public record SimOptions(
     /** The same disk with fsyncs taking between {@code min} and {@code max} nanoseconds. */
     public DiskOptions withFsyncNanos(long min, long max) {
       return new DiskOptions(min, max, tornWrite, earlyReplication, segmentBytes, fsyncFailure,
-          diskFull, crashDuringSync);
+          diskFull, crashDuringSync, stateMachinePersists);
     }
   }
 
@@ -257,7 +260,7 @@ public record SimOptions(
         d.chance(0.5) ? TORN_WRITE : 0, d.chance(0.5),
         (int) logUniform(d, 16 << 10, 1 << 20),
         d.chance(0.2) ? fsyncFailureRate(d) : 0, d.chance(0.2) ? diskFullRate(d) : 0,
-        d.chance(0.5) ? crashDuringSyncRate(d) : 0);
+        d.chance(0.5) ? crashDuringSyncRate(d) : 0, d.chance(0.5));
 
     // Log-uniform intervals: some seeds crash a node every few hundred milliseconds (bugs
     // with a narrow window need many crashes), others rarely (long stable stretches).
@@ -367,7 +370,8 @@ public record SimOptions(
         new DiskOptions(d.fsyncMinNanos(), d.fsyncMaxNanos(), TORN_WRITE, d.earlyReplication(),
             d.segmentBytes(), d.fsyncFailure() > 0 ? d.fsyncFailure() : fsyncFailureRate(r),
             d.diskFull() > 0 ? d.diskFull() : diskFullRate(r),
-            d.crashDuringSync() > 0 ? d.crashDuringSync() : crashDuringSyncRate(r)),
+            d.crashDuringSync() > 0 ? d.crashDuringSync() : crashDuringSyncRate(r),
+            d.stateMachinePersists()),
         new ProcessOptions(true, p.crashEveryNanos(), p.restartMaxNanos(), true,
             p.pauseEveryNanos(), p.pauseMaxNanos()),
         new ProtocolOptions(
@@ -421,7 +425,13 @@ public record SimOptions(
     out.append(" disk{fsync=").append(ms(d.fsyncMinNanos())).append("..")
         .append(ms(d.fsyncMaxNanos())).append(" torn=")
         .append(d.tornWrite() > 0 ? pct(d.tornWrite()) : "off").append(' ')
-        .append(flag("earlyReplication", d.earlyReplication())).append('}');
+        .append(flag("earlyReplication", d.earlyReplication()))
+        .append(" segment=").append(d.segmentBytes() >> 10).append("KiB")
+        .append(" eio=").append(d.fsyncFailure() > 0 ? fmt("%.3f%%", d.fsyncFailure() * 100) : "off")
+        .append(" enospc=").append(d.diskFull() > 0 ? fmt("%.3f%%", d.diskFull() * 100) : "off")
+        .append(" crashInSync=")
+        .append(d.crashDuringSync() > 0 ? fmt("%.3f%%", d.crashDuringSync() * 100) : "off").append(' ')
+        .append(flag("persistentStateMachine", d.stateMachinePersists())).append('}');
     out.append(" process{crash=").append(p.crashes()
             ? "every~" + ms(p.crashEveryNanos()) + ",restart<=" + ms(p.restartMaxNanos()) : "off")
         .append(" pause=").append(p.pauses()

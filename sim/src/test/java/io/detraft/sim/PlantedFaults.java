@@ -62,7 +62,7 @@ final class PlantedFaults {
     SimOptions options = crashHeavy(seed, safetySeconds);
     SimOptions.DiskOptions d = options.disk();
     return options.withDisk(new SimOptions.DiskOptions(d.fsyncMinNanos(), d.fsyncMaxNanos(),
-        1.0, d.earlyReplication(), 16 << 10, 0, 0, 0.05));
+        1.0, d.earlyReplication(), 16 << 10, 0, 0, 0.05, d.stateMachinePersists()));
   }
 
   static SimHooks earlyAcknowledgements() {
@@ -146,7 +146,8 @@ final class PlantedFaults {
     SimOptions options = crashHeavy(seed, safetySeconds);
     SimOptions.DiskOptions d = options.disk();
     return options.withDisk(new SimOptions.DiskOptions(d.fsyncMinNanos(), d.fsyncMaxNanos(),
-        d.tornWrite(), d.earlyReplication(), d.segmentBytes(), 0.01, 0, d.crashDuringSync()));
+        d.tornWrite(), d.earlyReplication(), d.segmentBytes(), 0.01, 0, d.crashDuringSync(),
+        d.stateMachinePersists()));
   }
 
   /**

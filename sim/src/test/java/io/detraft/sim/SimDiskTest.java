@@ -27,7 +27,7 @@ class SimDiskTest {
 
   private static SimDisk disk(double torn, double fsyncFailure, double full, long seed) {
     return new SimDisk(new SimOptions.DiskOptions(0, 0, torn, false, 16 << 10, fsyncFailure,
-        full, 0), new SimRandom(seed));
+        full, 0, false), new SimRandom(seed));
   }
 
   private static byte[] bytes(int length, int value) {
