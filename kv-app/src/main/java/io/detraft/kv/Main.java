@@ -69,7 +69,9 @@ public final class Main {
         case "bench" -> Bench.run(new Flags(args, 1, Set.of("endpoints", "clients", "key-size",
             "value-size", "keys", "read-ratio", "duration", "warmup"), Set.of("stale")), out);
         case "sim" -> io.detraft.sim.Main.run(rest, out, err);
-        case "check" -> io.detraft.checker.Main.run(rest, out, err);
+        // The checker's own command line starts with the word `check` (its jar's usage), so
+        // it gets the whole argument vector, not `rest`.
+        case "check" -> io.detraft.checker.Main.run(args, out, err);
         default -> throw new Flags.UsageException("unknown command " + args[0]);
       };
     } catch (Flags.UsageException e) {
