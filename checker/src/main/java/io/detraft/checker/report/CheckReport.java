@@ -156,7 +156,7 @@ public final class CheckReport {
     int lane = 22;
     int height = 30 + laneIndex.size() * lane + 10;
     body.append(String.format(Locale.ROOT, "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/"
-        + "svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-size=\"11\">", left + width
+        + "svg\" style=\"max-width:100%%;height:auto\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-size=\"11\">", left + width
         + 10, height, left + width + 10, height));
     body.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"14\" fill=\"#555\">%s %d</text>"
         + "<text x=\"%d\" y=\"14\" fill=\"#555\" text-anchor=\"end\">%d</text>", left,

@@ -89,17 +89,30 @@ final class CycleGraph {
     int n = anomaly.transactions().size();
     List<Edge> edges = edges(anomaly);
     double radius = n == 2 ? 120 : 50 + 25 * n;
-    double width = 2 * radius + 260;
-    double height = 2 * radius + 120;
-    double cx = width / 2;
-    double cy = height / 2;
     double[] xs = new double[n];
     double[] ys = new double[n];
+    double minX = Double.MAX_VALUE;
+    double minY = Double.MAX_VALUE;
+    double maxX = -Double.MAX_VALUE;
+    double maxY = -Double.MAX_VALUE;
     for (int i = 0; i < n; i++) {
       // T1 on the left, then clockwise: the cycle reads like a clock.
       double angle = Math.PI + 2 * Math.PI * i / n;
-      xs[i] = cx + radius * Math.cos(angle);
-      ys[i] = cy - radius * Math.sin(angle) * (n == 2 ? 0.0 : 1.0);
+      xs[i] = radius * Math.cos(angle);
+      ys[i] = n == 2 ? 0 : -radius * Math.sin(angle);
+      minX = Math.min(minX, xs[i]);
+      maxX = Math.max(maxX, xs[i]);
+      minY = Math.min(minY, ys[i]);
+      maxY = Math.max(maxY, ys[i]);
+    }
+    // Room around the nodes for the bent edges and their labels.
+    double marginX = 110;
+    double marginY = n == 2 ? 75 : 55;
+    double width = maxX - minX + 2 * marginX;
+    double height = maxY - minY + 2 * marginY;
+    for (int i = 0; i < n; i++) {
+      xs[i] += marginX - minX;
+      ys[i] += marginY - minY;
     }
     StringBuilder svg = new StringBuilder();
     svg.append(String.format(Locale.ROOT, "<svg class=\"cycle\" xmlns=\"http://www.w3.org/2000/"
