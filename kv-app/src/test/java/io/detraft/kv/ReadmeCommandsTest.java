@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * exited 64 with "unknown command '--model'" while a test that passed only {@code --help} was
  * green.
  */
-@Timeout(120)
+@Timeout(180)
 class ReadmeCommandsTest {
   @TempDir Path dir;
 
@@ -31,13 +32,21 @@ class ReadmeCommandsTest {
 
   /** Runs {@code detraft ARGS} in {@link #dir} as the launcher would, stdout and stderr merged. */
   private Run detraft(String... args) throws IOException, InterruptedException {
+    return detraft(Map.of(), args);
+  }
+
+  /** As above, with {@code env} added to the child's environment. */
+  private Run detraft(Map<String, String> env, String... args)
+      throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), "-Xmx256m", "io.detraft.kv.Main"));
     command.addAll(List.of(args));
     Path output = dir.resolve("output.txt");
-    Process process = new ProcessBuilder(command).directory(dir.toFile())
-        .redirectErrorStream(true).redirectOutput(output.toFile()).start();
+    ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile())
+        .redirectErrorStream(true).redirectOutput(output.toFile());
+    builder.environment().putAll(env);
+    Process process = builder.start();
     try {
       assertTrue(process.waitFor(90, TimeUnit.SECONDS), "detraft " + String.join(" ", args)
           + " did not finish");
@@ -72,6 +81,39 @@ class ReadmeCommandsTest {
     Run invalid = detraft(readme);
     assertEquals(1, invalid.status(), invalid.out());
     assertTrue(invalid.out().contains("G1c"), invalid.out());
+  }
+
+  /** README.md, "Looking instead of reading": the report commands, as written. */
+  @Test
+  void theReadmeReportCommandsRunAsWritten() throws Exception {
+    Files.writeString(dir.resolve("history.edn"), String.join("\n",
+        "{:index 0, :time 0, :type :invoke, :process 0, :f :txn, :value [[:append :x 1] [:r :y nil]]}",
+        "{:index 1, :time 1, :type :invoke, :process 1, :f :txn, :value [[:append :y 1] [:r :x nil]]}",
+        "{:index 2, :time 2, :type :ok, :process 0, :f :txn, :value [[:append :x 1] [:r :y [1]]]}",
+        "{:index 3, :time 3, :type :ok, :process 1, :f :txn, :value [[:append :y 1] [:r :x [1]]]}",
+        ""));
+    Run check = detraft("check", "--model", "list-append", "--consistency",
+        "strict-serializable", "--report", "reports", "history.edn");
+    assertEquals(1, check.status(), check.out());
+    assertTrue(Files.readString(dir.resolve("reports/history.html")).contains("G1c"));
+
+    Run sim = detraft("sim", "--seed", "7", "--report", "reports");
+    assertEquals(0, sim.status(), sim.out());
+    assertTrue(sim.out().contains("report: " + dir.resolve("reports/seed-7.html")
+        .toAbsolutePath()), sim.out());
+    assertTrue(Files.readString(dir.resolve("reports/seed-7.html")).contains(
+        "\"verdict\":\"PASS\""));
+
+    // The bench talks to $DETRAFT_ENDPOINTS when no --endpoints is given: here, a test node.
+    try (TestCluster cluster = new TestCluster(dir.resolve("cluster"), 1)) {
+      cluster.awaitLeaders();
+      Run bench = detraft(Map.of("DETRAFT_ENDPOINTS", String.join(",", cluster.endpoints())),
+          "bench", "--duration", "5", "--report", "bench");
+      assertEquals(0, bench.status(), bench.out());
+      for (String file : List.of("index.html", "throughput.png", "latency.png", "bench.txt")) {
+        assertTrue(Files.size(dir.resolve("bench").resolve(file)) > 0, file);
+      }
+    }
   }
 
   @Test
