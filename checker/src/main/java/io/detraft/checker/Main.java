@@ -17,7 +17,7 @@ import java.util.Locale;
  * <pre>
  * check --model list-append|rw-register|kv-linearizable [--consistency MODEL]
  *       [--format edn|json] [--skip-nemesis] [--sequential-keys] [--linearizable-keys]
- *       [--max-anomalies N] [--max-search-steps N] FILE
+ *       [--max-anomalies N] [--max-search-steps N] [--report DIR] FILE
  * </pre>
  *
  * <p>Prints the verdict on the first line, then the anomalies explained. Exit status: 0 valid,

@@ -116,6 +116,20 @@ class CheckReportTest {
   }
 
   @Test
+  void withGraphvizDotLaysTheCycleOut() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(CycleGraph.dotAvailable(),
+        "Graphviz's dot is not installed: its layout is not tested here (apt-get install "
+            + "graphviz); the page uses the built-in layout instead");
+    History history = EdnHistory.read(new StringReader(G1C), false);
+    ElleResult result = ElleChecker.checkListAppend(history,
+        io.detraft.checker.ConsistencyModel.STRICT_SERIALIZABLE);
+    String svg = CycleGraph.graphviz(result.anomalies().get(0));
+    assertTrue(svg != null && svg.startsWith("<svg class=\"cycle\""), String.valueOf(svg));
+    assertTrue(svg.contains(">wr :x 1</text>") && svg.contains(">wr :y 1</text>"), svg);
+    assertTrue(svg.contains(">T1</text>") && svg.contains(">T2</text>"), svg);
+  }
+
+  @Test
   void withoutGraphvizTheCycleIsLaidOutHere() throws Exception {
     History history = EdnHistory.read(new StringReader(G1C), false);
     ElleResult result = ElleChecker.checkListAppend(history,
