@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.detraft.checker.report.ReportDirectory;
-import io.detraft.sim.BufferedDisk;
+import io.detraft.sim.SimDisk;
 import io.detraft.sim.SimHooks;
 import io.detraft.sim.SimOptions;
 import io.detraft.sim.SimResult;
@@ -151,7 +151,7 @@ class BrowserTest {
     if (failed == null) { // never seen; a disk whose fsync never ends fails any seed
       long day = 24 * 3600 * 1_000_000_000L;
       SimHooks stuck = SimHooks.defaults().withDiskFactory((node, o, random) ->
-          new BufferedDisk(new SimOptions.DiskOptions(day, day, 0, false), random));
+          new SimDisk(o.withFsyncNanos(day, day), random));
       report = new SimReport();
       failed = new Simulation(SimOptions.derive(7).withSafetySeconds(2), stuck)
           .recordTo(report).run();

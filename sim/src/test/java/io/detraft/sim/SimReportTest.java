@@ -116,6 +116,22 @@ class SimReportTest {
   }
 
   @Test
+  void aNodeThatStopsOnADiskFaultIsDrawnApartFromACrash() throws Exception {
+    // Every nemesis on: failed fsyncs (EIO) and full disks (ENOSPC) stop nodes.
+    for (long seed = 1; seed <= 10; seed++) {
+      SimReport report = new SimReport();
+      SimResult result = new Simulation(SimOptions.derive(seed).withAllNemeses()
+          .withSafetySeconds(8)).recordTo(report).run();
+      String html = report.html(result);
+      if (html.contains("\"stopped\",\"stopped: fail-stop: ")) {
+        assertTrue(html.contains("simulated EIO") || html.contains("simulated ENOSPC"), "why");
+        return;
+      }
+    }
+    throw new AssertionError("no node stopped on a disk fault in 10 seeds with every nemesis");
+  }
+
+  @Test
   void aSafetyFailureIsMarkedWhereItFired() throws Exception {
     // The canary's lying disk (fsync acknowledged, data lost at a crash) on a crash-heavy mix.
     for (long seed = 1; seed <= 50; seed++) {

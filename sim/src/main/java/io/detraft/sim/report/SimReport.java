@@ -45,6 +45,8 @@ public final class SimReport implements TraceSink {
   /** Open spans by key: crash per node, pause per node, the partition, fsync per node. */
   private final Map<String, long[]> open = new HashMap<>();
   private final Map<String, String> openText = new HashMap<>();
+  /** The span kind of an open span whose kind is not its key's prefix. */
+  private final Map<String, String> kinds = new HashMap<>();
   private int nodes;
   private int groups = 1;
   private long messageCount;
@@ -89,7 +91,15 @@ public final class SimReport implements TraceSink {
       case APPLY -> item(applied, t, node, peer, second, 0, 0, 0);
       case CRASH -> {
         closeSpan("down/" + node, t);
-        openSpan("down/" + node, t, node, "crash (" + detail + ")");
+        String why = String.valueOf(detail);
+        // A node that stopped itself (a failed fsync or write, EIO, ENOSPC; a state machine
+        // failure) is drawn apart from one the nemesis crashed.
+        boolean stopped = why.startsWith("fail-stop") || why.startsWith("start failed");
+        openSpan("down/" + node, t, node, (stopped ? "stopped: " : "crash (") + why
+            + (stopped ? "" : ")"));
+        if (stopped) {
+          kinds.put("down/" + node, "stopped");
+        }
       }
       case RESTART -> closeSpan("down/" + node, t);
       case PAUSE -> {
@@ -150,8 +160,9 @@ public final class SimReport implements TraceSink {
     long[] start = open.remove(key);
     if (start != null) {
       String text = openText.remove(key);
-      span(start[0], t, (int) start[1], key.substring(0, key.indexOf('/') < 0 ? key.length()
-          : key.indexOf('/')), text);
+      String kind = kinds.remove(key);
+      span(start[0], t, (int) start[1], kind != null ? kind : key.substring(0,
+          key.indexOf('/') < 0 ? key.length() : key.indexOf('/')), text);
     }
   }
 
