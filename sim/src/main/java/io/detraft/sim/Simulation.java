@@ -123,6 +123,23 @@ public final class Simulation {
     this.nemesis = new Nemesis(this, options, root.fork(12));
   }
 
+  /**
+   * Hands every trace event of the run to {@code sink} too (the HTML report); call before
+   * {@link #run()}. Only observes: the run and its fingerprint are the same with or without.
+   */
+  public Simulation recordTo(TraceSink sink) {
+    trace.sink(sink);
+    return this;
+  }
+
+  /**
+   * The clients' histories as recorded (key/value operations, then list-append
+   * transactions), for the HTML report; complete once {@link #run()} returned.
+   */
+  public java.util.List<io.detraft.checker.History> clientHistories() {
+    return java.util.List.of(workload.history(), workload.txnHistory());
+  }
+
   /** Runs the simulation to its end and reports; never throws for a failing run. */
   public SimResult run() {
     String failure = null;
