@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  */
 class NodeLayerArchitectureTest {
   private static final List<Class<?>> NODE_LAYER = List.of(Node.class, Replica.class,
-      PendingReads.class, NodeStorage.class, WriteAheadLog.class, WalRecovery.class,
+      PendingReads.class, NodeStorage.class, Frames.class, WriteAheadLog.class, WalRecovery.class,
       WalFormat.class, SnapshotStore.class, GroupLog.class, Disk.class,
       StorageCorruptionException.class, ProposalException.class, BatchingStateMachine.class);
 

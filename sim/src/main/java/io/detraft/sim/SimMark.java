@@ -12,6 +12,8 @@ public enum SimMark {
   SNAPSHOT_RESTORED_ON_RESTART,
   /** A node crashed while it was receiving a snapshot in chunks. */
   CRASH_DURING_SNAPSHOT_INSTALL,
+  /** A frame with a bit flipped in transit failed its checksum and was dropped. */
+  CORRUPT_FRAME_REFUSED,
   /** WAL recovery found a torn tail (an unsynced write a crash cut short) and cut it off. */
   WAL_TORN_TAIL_CUT,
   /** An fsync failed (EIO): the node stopped instead of retrying it, and restarted later. */

@@ -74,14 +74,17 @@ public record SimOptions(
    * @param reorder packets on one link overtake each other; off means FIFO links (TCP-like)
    * @param replay the probability that a send also re-sends an older packet of the same link,
    *     to arrive long after (a stale copy from a retransmitting middlebox or a slow path)
+   * @param corrupt the probability that a packet arrives with one bit flipped (TCP's checksum
+   *     lets some through); the receiver's frame checksum must refuse it
    */
   public record NetworkOptions(double loss, double duplicate, long delayMinNanos,
       boolean paretoTail, double tailScale, double tailShape, long delayMaxNanos,
       boolean reorder, boolean partitions, long partitionEveryNanos, long partitionMaxNanos,
-      boolean clogging, long clogEveryNanos, long clogMaxNanos, double replay) {
+      boolean clogging, long clogEveryNanos, long clogMaxNanos, double replay,
+      double corrupt) {
     public NetworkOptions {
       check(loss >= 0 && loss < 1 && duplicate >= 0 && duplicate < 1 && replay >= 0
-          && replay < 1, "bad probabilities");
+          && replay < 1 && corrupt >= 0 && corrupt < 1, "bad probabilities");
       check(delayMinNanos > 0 && delayMaxNanos >= delayMinNanos, "bad delay bounds");
       check(tailScale > 0 && tailShape > 0, "bad tail parameters");
     }
@@ -251,8 +254,8 @@ public record SimOptions(
         tailShape, 2 * SECOND, n.chance(0.5),
         n.chance(0.5), n.between(SECOND, 5 * SECOND), n.between(200 * MS, 4 * SECOND),
         n.chance(0.3), n.between(SECOND, 5 * SECOND), n.between(100 * MS, 2 * SECOND),
-        // Drawn last, so that adding it left every earlier network draw as it was.
-        n.chance(0.3) ? replayRate(n) : 0);
+        // Drawn last, so that adding them left every earlier network draw as it was.
+        n.chance(0.3) ? replayRate(n) : 0, n.chance(0.3) ? corruptRate(n) : 0);
 
     SimRandom d = root.fork(3);
     long fsyncMin = d.between(50_000, 1 * MS);
@@ -366,7 +369,8 @@ public record SimOptions(
             n.duplicate() > 0 ? n.duplicate() : duplicateRate(r), n.delayMinNanos(),
             n.paretoTail(), n.tailScale(), n.tailShape(), n.delayMaxNanos(), true, true,
             n.partitionEveryNanos(), n.partitionMaxNanos(), true, n.clogEveryNanos(),
-            n.clogMaxNanos(), n.replay() > 0 ? n.replay() : replayRate(r)),
+            n.clogMaxNanos(), n.replay() > 0 ? n.replay() : replayRate(r),
+            n.corrupt() > 0 ? n.corrupt() : corruptRate(r)),
         new DiskOptions(d.fsyncMinNanos(), d.fsyncMaxNanos(), TORN_WRITE, d.earlyReplication(),
             d.segmentBytes(), d.fsyncFailure() > 0 ? d.fsyncFailure() : fsyncFailureRate(r),
             d.diskFull() > 0 ? d.diskFull() : diskFullRate(r),
@@ -411,6 +415,7 @@ public record SimOptions(
     out.append(" net{loss=").append(n.loss() > 0 ? pct(n.loss()) : "off")
         .append(" dup=").append(n.duplicate() > 0 ? pct(n.duplicate()) : "off")
         .append(" replay=").append(n.replay() > 0 ? pct(n.replay()) : "off")
+        .append(" corrupt=").append(n.corrupt() > 0 ? fmt("%.2f%%", n.corrupt() * 100) : "off")
         .append(" delay=").append(ms(n.delayMinNanos())).append('+')
         .append(n.paretoTail()
             ? fmt("pareto(%s,a=%.2f)", ms((long) n.tailScale()), n.tailShape())
@@ -498,6 +503,11 @@ public record SimOptions(
 
   private static double replayRate(SimRandom r) {
     return r.uniform(0.001, 0.02);
+  }
+
+  /** Per packet. */
+  private static double corruptRate(SimRandom r) {
+    return r.uniform(0.0005, 0.01);
   }
 
   /** Per fsync; a node fsyncs a few hundred times a simulated second. */
