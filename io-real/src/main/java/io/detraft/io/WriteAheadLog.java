@@ -98,7 +98,7 @@ public final class WriteAheadLog implements AutoCloseable {
   /** File offset in the current segment where the buffer's first byte goes. */
   private long fileOffset;
   /** Records not yet written to the file. */
-  private ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
+  private ByteBuffer buffer = ByteBuffer.allocateDirect(64 << 10); // grows for large records
   private long batchSeq;
   /** The next record starts a new fsync batch and must be preceded by a BATCH record. */
   private boolean batchOpen;

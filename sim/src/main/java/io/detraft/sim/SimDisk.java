@@ -85,10 +85,6 @@ public final class SimDisk implements Disk {
   boolean forceLies;
   /** Test-scope canary: directory syncs do nothing (the node "forgot" them). */
   boolean directorySyncLies;
-  /** Fault counts, for tests. */
-  long fsyncFailures;
-  long fullDiskErrors;
-  long tornWrites;
 
   public SimDisk(SimOptions.DiskOptions options, SimRandom random) {
     this.options = options;
@@ -113,7 +109,7 @@ public final class SimDisk implements Disk {
     locked.clear();
     for (Inode inode : inodes()) {
       writeBack(inode, true);
-      // What write-back did not reach is gone: undo it, newest first.
+      // A failed fsync's writes stayed readable until now; they never reached the platter.
       List<Undo> unforced = inode.unforced;
       for (int i = unforced.size() - 1; i >= 0; i--) {
         Undo undo = unforced.get(i);
@@ -144,7 +140,6 @@ public final class SimDisk implements Disk {
       @Override
       public void write(ByteBuffer source, long position) throws IOException {
         if (errors && options.diskFull() > 0 && random.chance(options.diskFull())) {
-          fullDiskErrors++;
           throw new IOException("No space left on device (simulated ENOSPC) writing " + file);
         }
         SimDisk.write(inode, source, position);
@@ -168,7 +163,6 @@ public final class SimDisk implements Disk {
       @Override
       public void force() throws IOException {
         if (errors && options.fsyncFailure() > 0 && random.chance(options.fsyncFailure())) {
-          fsyncFailures++;
           writeBack(inode, false); // and the page cache now calls the rest clean
           throw new IOException("Input/output error (simulated EIO) on fsync of " + file);
         }
@@ -312,7 +306,6 @@ public final class SimDisk implements Disk {
         long sectors = (end - firstSectorEnd + SECTOR_BYTES - 1) / SECTOR_BYTES;
         long tearAt = firstSectorEnd + random.nextLong(sectors) * SECTOR_BYTES;
         undoFrom(inode, last, (int) (tearAt - last.position));
-        tornWrites++;
       }
     }
     unforced.removeIf(undo -> !undo.doomed);

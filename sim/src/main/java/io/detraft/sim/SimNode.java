@@ -32,11 +32,11 @@ final class SimNode implements Node.Observer {
   /** Input that waits while the process is busy or paused: messages and client requests. */
   private static final int INBOX_LIMIT = 100_000;
 
-  final int id;
-  private final Simulation sim;
   /** Where the node's data directory lives on its disk. */
   static final Path DATA_DIR = Path.of("/data");
 
+  final int id;
+  private final Simulation sim;
   private final SimDisk disk;
   /** The storage of the running incarnation; null while the node is down. */
   private NodeStorage storage;
@@ -47,7 +47,6 @@ final class SimNode implements Node.Observer {
   private final Replica[] replicas;
   private final int maxTicksPending;
   private final NodeRunner.SnapshotPolicy snapshotPolicy;
-  private final boolean earlyReplication;
 
   private boolean up;
   private boolean paused;
@@ -75,7 +74,6 @@ final class SimNode implements Node.Observer {
     // asks for more at random points.
     this.snapshotPolicy = new NodeRunner.SnapshotPolicy(
         sim.options().protocol().snapshotThreshold(), 0, 2);
-    this.earlyReplication = sim.options().disk().earlyReplication();
   }
 
   // ---------------------------------------------------------------- lifecycle
