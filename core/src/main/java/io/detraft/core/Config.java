@@ -1,5 +1,7 @@
 package io.detraft.core;
 
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -28,6 +30,8 @@ import java.util.function.Consumer;
  * @param leaseDriftMarginTicks the lease is the election timeout minus this margin: followers
  *     whose clocks run fast by less than the margin still won't elect a new leader before the
  *     old leader's lease ends; at least 1 with lease reads (one tick of rounding, plus drift)
+ * @param plantedBugs bugs planted on purpose by a test ({@link PlantedBug}); always empty
+ *     outside tests
  */
 public record Config(
     long id,
@@ -41,9 +45,11 @@ public record Config(
     int maxInflightAppends,
     int snapshotChunkBytes,
     boolean leaseReads,
-    int leaseDriftMarginTicks) {
+    int leaseDriftMarginTicks,
+    Set<PlantedBug> plantedBugs) {
 
   public Config {
+    plantedBugs = plantedBugs.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(plantedBugs));
     Invariants.check(id > 0, "id must be positive: %s", id);
     Invariants.check(group > 0, "group must be positive: %s", group);
     Invariants.check(heartbeatIntervalTicks >= 1, "heartbeatIntervalTicks must be >= 1");
@@ -72,7 +78,8 @@ public record Config(
 
   /** Sensible defaults: election 10 ticks, heartbeat 1, PreVote and CheckQuorum on. */
   public static Config defaults(long id) {
-    return new Config(id, 1, 10, 1, true, true, true, 1 << 20, 256, 1 << 20, false, 2);
+    return new Config(id, 1, 10, 1, true, true, true, 1 << 20, 256, 1 << 20, false, 2,
+        Set.of());
   }
 
   public Config withGroup(long group) {
@@ -116,13 +123,26 @@ public record Config(
     });
   }
 
+  /** Tests only: a copy with {@code bug} planted (see {@link PlantedBug}). */
+  public Config withPlantedBug(PlantedBug bug) {
+    return edit(b -> {
+      EnumSet<PlantedBug> bugs = EnumSet.of(bug);
+      bugs.addAll(b.plantedBugs);
+      b.plantedBugs = bugs;
+    });
+  }
+
+  boolean planted(PlantedBug bug) {
+    return plantedBugs.contains(bug);
+  }
+
   /** A copy with some fields changed, validated again by the constructor. */
   private Config edit(Consumer<Fields> change) {
     Fields f = new Fields(this);
     change.accept(f);
     return new Config(f.id, f.group, f.electionTimeoutTicks, f.heartbeatIntervalTicks,
         f.preVote, f.checkQuorum, f.forwardProposals, f.maxAppendBytes, f.maxInflightAppends,
-        f.snapshotChunkBytes, f.leaseReads, f.leaseDriftMarginTicks);
+        f.snapshotChunkBytes, f.leaseReads, f.leaseDriftMarginTicks, f.plantedBugs);
   }
 
   /** The record's components, mutable, for {@link #edit}. */
@@ -139,6 +159,7 @@ public record Config(
     int snapshotChunkBytes;
     boolean leaseReads;
     int leaseDriftMarginTicks;
+    Set<PlantedBug> plantedBugs;
 
     Fields(Config c) {
       id = c.id;
@@ -153,6 +174,7 @@ public record Config(
       snapshotChunkBytes = c.snapshotChunkBytes;
       leaseReads = c.leaseReads;
       leaseDriftMarginTicks = c.leaseDriftMarginTicks;
+      plantedBugs = c.plantedBugs;
     }
   }
 }

@@ -484,6 +484,9 @@ final class Raft {
     long lastNew = log.maybeAppend(m.prevLogIndex(), m.prevLogTerm(), m.leaderCommit(),
         m.entries());
     if (lastNew >= 0) {
+      if (config.planted(PlantedBug.FOLLOWER_COMMITS_UNVERIFIED_SUFFIX)) {
+        log.commitTo(Math.min(m.leaderCommit(), log.lastIndex()));
+      }
       send(new AppendResponse(config.group(), id, m.from(), term, false, lastNew, 0, 0));
       return;
     }
@@ -926,7 +929,8 @@ final class Raft {
     }
     PendingRead read = new PendingRead(0, log.committed, context, requester);
     Membership membership = log.membership();
-    if (membership.voters().length == 1 && membership.isVoter(id)) {
+    if ((membership.voters().length == 1 && membership.isVoter(id))
+        || config.planted(PlantedBug.READ_INDEX_WITHOUT_QUORUM)) {
       release(read); // Nobody else can be leader.
     } else if (leaseValid()) {
       coverage.hit(Mark.LEASE_READ);
@@ -962,6 +966,9 @@ final class Raft {
       return false;
     }
     Long sentTick = roundSentTick.get(confirmedRound());
+    if (sentTick != null && config.planted(PlantedBug.LEASE_NEVER_EXPIRES)) {
+      return true;
+    }
     return sentTick != null
         && now - sentTick < config.electionTimeoutTicks() - config.leaseDriftMarginTicks();
   }

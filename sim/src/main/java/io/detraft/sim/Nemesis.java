@@ -303,6 +303,11 @@ final class Nemesis {
     }
   }
 
+  /** Whether faults are still being injected (the safety phase). */
+  boolean isActive() {
+    return active;
+  }
+
   /** A node became leader of {@code group}. */
   void onLeader(int node, long group) {
     if (transferTarget[(int) group - 1] == node) {

@@ -67,6 +67,8 @@ final class Oracles {
   private final TreeMap<Long, Membership> committedMemberships = new TreeMap<>();
   /** The leader of each term, once known. Only looked up, never iterated. */
   private final Map<Long, Integer> leaderByTerm = new HashMap<>();
+  /** When each term's leader was elected (virtual time), for the read oracle. */
+  private final TreeMap<Long, Long> electedAt = new TreeMap<>();
   /** Log index -> (term, chain, node) triples seen at that index on any node. */
   private final ArrayList<long[]> logByIndex = new ArrayList<>();
   /** Committed entries by index, as first applied anywhere: term, chain and who applied it. */
@@ -167,7 +169,8 @@ final class Oracles {
    * removed never leads); and leader completeness (§5.4): the new leader holds every entry
    * committed in an earlier term.
    */
-  void onLeader(int node, long term, Replica host) {
+  void onLeader(int node, long term, Replica host, long now) {
+    electedAt.putIfAbsent(term, now);
     Integer previous = leaderByTerm.putIfAbsent(term, node);
     if (previous != null && previous != node) {
       fail("election-safety", "term " + term + " has two leaders: n" + previous + " and n"
@@ -200,6 +203,54 @@ final class Oracles {
           + " entries up to " + required + " (committed in an earlier term; entry "
           + required + " has term " + committedTerm.get((int) required) + ", first applied by n"
           + committedBy.get((int) required) + ")");
+    }
+  }
+
+  /** The leader of {@code term}, or 0 if none was elected (yet). */
+  int leaderOf(long term) {
+    return leaderByTerm.getOrDefault(term, 0);
+  }
+
+  /**
+   * The follower commit bound: a node that is not leader may commit only what it verified
+   * against its leader's log (an AppendRequest's matching prefix, a snapshot); its log up to
+   * its new commit index must therefore equal the leader's there. {@code expected} is the
+   * leader's chain at that index, or the committed log's.
+   */
+  void onFollowerCommit(int node, long term, long commit, long chain, long expected) {
+    if (chain != expected) {
+      fail("follower-commit-bound", "n" + node + " raised its commit index to " + commit
+          + " in term " + term + ", but its log there differs from its leader's (n"
+          + leaderOf(term) + "): it committed entries the leader never sent it");
+    }
+  }
+
+  /**
+   * The read oracle, checked the moment a read is served. ReadIndex (and a valid lease)
+   * guarantee that a read reflects every write committed before it was asked; so the state it
+   * reads ({@code appliedIndex}) must reach every index acknowledged to a client before the
+   * request was sent. And a leader of {@code leaderTerm} (0: not served as leader) must not
+   * serve a read asked after a newer leader was elected: its heartbeat round could not have
+   * reached a quorum, and its lease, had it held one, would have kept that election from
+   * happening.
+   */
+  void onRead(int node, Workload.Request request, long appliedIndex, long leaderTerm) {
+    if (appliedIndex < request.ackedBefore()) {
+      fail("read-freshness", "n" + node + " served a read (attempt " + request.attempt()
+          + ") at applied index " + appliedIndex + ", but index " + request.ackedBefore()
+          + " had been acknowledged to a client before the read was sent at "
+          + at(request.sentAt()));
+    }
+    if (leaderTerm > 0) {
+      for (Map.Entry<Long, Long> newer : electedAt.tailMap(leaderTerm, false).entrySet()) {
+        if (newer.getValue() < request.sentAt()) {
+          fail("read-deposed-leader", "n" + node + ", leader of term " + leaderTerm
+              + ", served a read (attempt " + request.attempt() + ") sent at "
+              + at(request.sentAt()) + ", after n" + leaderByTerm.get(newer.getKey())
+              + " had been elected leader of term " + newer.getKey() + " at "
+              + at(newer.getValue()) + " (no quorum round or lease could confirm it)");
+        }
+      }
     }
   }
 
@@ -417,6 +468,11 @@ final class Oracles {
           + ") lost acknowledged writes: its log differs from the committed log at or before "
           + index);
     }
+  }
+
+  /** A virtual time, as the trace prints it. */
+  private static String at(long nanos) {
+    return String.format(java.util.Locale.ROOT, "%.6fs", nanos / 1e9);
   }
 
   private void fail(String oracle, String message) {

@@ -240,8 +240,10 @@ final class Replica {
         }
       }
       case READ_INDEX -> {
+        // A leader's read is released by its own quorum round or lease, in this term.
+        long leaderTerm = role == Role.LEADER ? writtenHardState.term() : 0;
         if (sim.hooks().staleReads()) {
-          serve(request, request.command()); // The planted bug: no ReadIndex at all.
+          serveRead(request, leaderTerm); // The planted bug: no ReadIndex at all.
           return;
         }
         CompletableFuture<Long> confirmed = new CompletableFuture<>();
@@ -250,7 +252,7 @@ final class Replica {
         // Completes on the node's loop once the state machine reflects the read index.
         sim.whenDone(confirmed, (index, error) -> {
           if (error == null) {
-            serve(request, request.command());
+            serveRead(request, leaderTerm);
           } // else refused (answered above) or abandoned: the client times out and retries
         });
         replyUnlessPending(request, result);
@@ -306,6 +308,9 @@ final class Replica {
     HardState hardState = ready.hardState();
     if (hardState != null) {
       oracles.onHardState(id, writtenHardState, hardState);
+      if (role != Role.LEADER && hardState.commit() > writtenHardState.commit()) {
+        checkFollowerCommit(hardState);
+      }
       if (role == Role.LEADER && ready.softState() == null
           && hardState.commit() > writtenHardState.commit()) {
         // Leader all along: it advanced its commit index by counting replicas.
@@ -322,12 +327,37 @@ final class Replica {
       sim.trace().record(now, Trace.Kind.ROLE, id, (int) leader, term,
           group * 8 + role.ordinal(), group == 1 ? role : "g" + group + " " + role);
       if (role == Role.LEADER) {
-        oracles.onLeader(id, term, this);
+        oracles.onLeader(id, term, this, now);
+        sim.workload().onLeaderChange(group);
         sim.nemesis().onLeader(id, group);
       } else if (role != Role.FOLLOWER && !oracles.committedMembership().isVoter(id)) {
         sim.marks().hit(SimMark.REMOVED_NODE_CAMPAIGNED);
       }
     }
+  }
+
+  /**
+   * A follower (or candidate) raised its commit index: its log up to there must be its
+   * leader's. Compared with the committed log where the oracles know it, else with the log of
+   * the term's leader (which holds what it committed durably, through any crash).
+   */
+  private void checkFollowerCommit(HardState next) {
+    long commit = next.commit();
+    long expected;
+    if (commit <= oracles.maxCommittedIndex()) {
+      expected = oracles.committedChainAt(commit);
+    } else {
+      int leaderId = oracles.leaderOf(next.term());
+      if (leaderId == 0 || leaderId == id) {
+        return;
+      }
+      Replica leaderReplica = sim.node(leaderId).replica(group);
+      if (leaderReplica.lastIndex() < commit) {
+        return; // its log was cut by a crash below what it committed? then it was not durable
+      }
+      expected = leaderReplica.chainAt(commit);
+    }
+    oracles.onFollowerCommit(id, next.term(), commit, chainAt(commit), expected);
   }
 
   /** Everything the node persisted so far is durable. */
@@ -380,6 +410,12 @@ final class Replica {
     sim.marks().hit(SimMark.SNAPSHOT_TAKEN);
     sim.trace().record(sim.now(), Trace.Kind.SNAPSHOT, id, (int) group, snapshot.index(),
         snapshot.term(), snapshot);
+  }
+
+  /** Serves a get that passed the read path, after the read oracle checked it. */
+  private void serveRead(Workload.Request request, long leaderTerm) {
+    oracles.onRead(id, request, appliedIndex, leaderTerm);
+    serve(request, request.command());
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.detraft.sim;
 
 import io.detraft.core.Message;
+import io.detraft.core.PlantedBug;
 import io.detraft.core.SessionStateMachine;
 import io.detraft.core.StateMachine;
 import java.util.EnumSet;
@@ -44,11 +45,13 @@ import java.util.function.IntFunction;
  *     machine that also implements {@link ExpiredSessions} feeds {@link
  *     SimMark#SESSION_EXPIRED}
  * @param nodeBugs bugs planted in the node's storage and Ready loop (canaries); none by default
+ * @param coreBugs bugs planted in the core's Raft rules ({@link PlantedBug}, through {@link
+ *     io.detraft.core.Config#withPlantedBug}); none by default
  */
 public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
     IntFunction<StateMachine> stateMachineFactory, boolean durabilityOracles,
     boolean staleReads, boolean staleTxnReads, boolean reapplyRetries,
-    boolean sessionsInStateMachine, Set<NodeBug> nodeBugs) {
+    boolean sessionsInStateMachine, Set<NodeBug> nodeBugs, Set<PlantedBug> coreBugs) {
 
   /** A bug planted in the node layer, to show the simulator catches it (test scope only). */
   public enum NodeBug {
@@ -94,53 +97,62 @@ public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
   /** The correct host: the simulated disk, nothing sent before fsync, the KV state machine. */
   public static SimHooks defaults() {
     return new SimHooks((node, options, random) -> new SimDisk(options, random), NEVER,
-        node -> new KvStateMachine(), true, false, false, false, false, Set.of());
+        node -> new KvStateMachine(), true, false, false, false, false, Set.of(), Set.of());
   }
 
   public SimHooks withDiskFactory(DiskFactory value) {
     return new SimHooks(value, earlySend, stateMachineFactory, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withEarlySend(EarlySend value) {
     return new SimHooks(diskFactory, value, stateMachineFactory, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withStateMachineFactory(IntFunction<StateMachine> value) {
     return new SimHooks(diskFactory, earlySend, value, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withDurabilityOracles(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, value, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withStaleReads(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles, value,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withStaleTxnReads(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, value, reapplyRetries, sessionsInStateMachine, nodeBugs);
+        staleReads, value, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withReapplyRetries(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, staleTxnReads, value, sessionsInStateMachine, nodeBugs);
+        staleReads, staleTxnReads, value, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withSessionsInStateMachine(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, staleTxnReads, reapplyRetries, value, nodeBugs);
+        staleReads, staleTxnReads, reapplyRetries, value, nodeBugs, coreBugs);
   }
 
   public SimHooks withNodeBug(NodeBug bug) {
     EnumSet<NodeBug> bugs = EnumSet.of(bug);
     bugs.addAll(nodeBugs);
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, staleTxnReads, reapplyRetries, sessionsInStateMachine, Set.copyOf(bugs));
+        staleReads, staleTxnReads, reapplyRetries, sessionsInStateMachine, Set.copyOf(bugs),
+        coreBugs);
+  }
+
+  public SimHooks withCoreBug(PlantedBug bug) {
+    EnumSet<PlantedBug> bugs = EnumSet.of(bug);
+    bugs.addAll(coreBugs);
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
+        staleReads, staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs,
+        Set.copyOf(bugs));
   }
 }

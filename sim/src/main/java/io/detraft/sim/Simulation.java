@@ -6,6 +6,7 @@ import io.detraft.checker.ElleResult;
 import io.detraft.checker.LinearizabilityChecker;
 import io.detraft.checker.Verdict;
 import io.detraft.core.Config;
+import io.detraft.core.PlantedBug;
 import io.detraft.core.Membership;
 import io.detraft.core.Role;
 import java.io.PrintWriter;
@@ -109,6 +110,9 @@ public final class Simulation {
           .withFlowControl(c.maxAppendBytes(), c.maxInflightAppends())
           .withSnapshotChunkBytes(c.snapshotChunkBytes())
           .withLeaseReads(c.leaseReads(), c.leaseMarginTicks());
+      for (PlantedBug bug : hooks.coreBugs()) {
+        config = config.withPlantedBug(bug);
+      }
       Replica[] replicas = new Replica[groups];
       for (int g = 1; g <= groups; g++) {
         replicas[g - 1] = new Replica(id, g, this, config.withGroup(g), initial[g - 1],
@@ -301,6 +305,11 @@ public final class Simulation {
   }
 
   /** The live node that leads {@code group} in the highest term, or 0. */
+  /** The highest index of {@code group} acknowledged to a client so far. */
+  long acknowledgedIndex(long group) {
+    return oracles[(int) group - 1].maxAcknowledgedIndex();
+  }
+
   int leaderOf(long group) {
     int leader = 0;
     long term = -1;

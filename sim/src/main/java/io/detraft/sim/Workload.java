@@ -47,8 +47,23 @@ final class Workload {
     READ_INDEX
   }
 
-  /** One attempt of a client request on its way to a node. */
-  record Request(int client, long attempt, int node, long group, Path path, byte[] command) {}
+  /**
+   * One attempt of a client request on its way to a node.
+   *
+   * @param sentAt when the client sent it
+   * @param ackedBefore the highest log index of its group acknowledged to any client before
+   *     it was sent: a read it asks for must reflect at least that much (the read oracle)
+   */
+  record Request(int client, long attempt, int node, long group, Path path, byte[] command,
+      long sentAt, long ackedBefore) {
+    /** A read of the burst after a leader change: checked when served, never in a history. */
+    boolean isProbe() {
+      return client == PROBE;
+    }
+  }
+
+  /** The client index of {@link #probeReads}' requests. */
+  static final int PROBE = -1;
 
   /** A node's answer to an attempt. */
   record Reply(Outcome outcome, int client, long attempt, int node, long leaderHint,
@@ -276,8 +291,9 @@ final class Workload {
   private void send(Client c, long delay) {
     c.attempt = nextAttempt++;
     Path path = c.registering ? Path.REGISTER : c.path;
-    Request request = new Request(c.index, c.attempt, c.target, c.group, path, c.command);
     long now = sim.now();
+    Request request = new Request(c.index, c.attempt, c.target, c.group, path, c.command,
+        now + delay, sim.acknowledgedIndex(c.group));
     sim.schedule(new Event(now + delay + options.clientLatencyNanos(), Event.Kind.CLIENT_REQUEST,
         c.target, 0, 0, 0, request));
     sim.schedule(new Event(now + delay + options.timeoutNanos(), Event.Kind.CLIENT_TIMEOUT, 0,
@@ -307,7 +323,41 @@ final class Workload {
     }
   }
 
+  /**
+   * Right after a leader change, a burst of ReadIndex gets of one key to every node of the
+   * group, the deposed leader included: the moment a read path that skips its quorum round, or
+   * trusts an expired lease, answers from an old state. They bypass the clients (no history,
+   * no retries); the read oracle checks each one as it is served.
+   */
+  void onLeaderChange(long group) {
+    if (sim.nemesis().isActive()) {
+      probeReads(group, PROBES_PER_LEADER_CHANGE);
+    }
+  }
+
+  /** Reads in a burst after a leader change, spread over about two election timeouts. */
+  static final int PROBES_PER_LEADER_CHANGE = 8;
+
+  private void probeReads(long group, int count) {
+    long key = group - 1; // keys are spread over the groups by key % groups
+    byte[] get = KvStateMachine.command(KvStateMachine.GET, key, null, null);
+    long now = sim.now();
+    SimOptions.ClusterOptions cluster = sim.options().cluster();
+    long spreadNanos = 2L * cluster.electionTicks() * cluster.tickNanos();
+    for (int i = 0; i < count; i++) {
+      int node = 1 + random.nextInt(cluster.size());
+      long at = now + random.between(0, spreadNanos);
+      Request request = new Request(PROBE, nextAttempt++, node, group, Path.READ_INDEX, get,
+          at, sim.acknowledgedIndex(group));
+      sim.schedule(new Event(at + options.clientLatencyNanos(), Event.Kind.CLIENT_REQUEST, node,
+          0, 0, 0, request));
+    }
+  }
+
   void onReply(Reply reply) {
+    if (reply.client() == PROBE) {
+      return;
+    }
     Client c = clients[reply.client()];
     if (!c.busy || c.attempt != reply.attempt()) {
       return; // An answer to an attempt that timed out, or an operation that completed.

@@ -117,7 +117,9 @@ class CanaryTest {
   void catchesStaleReadsWithoutReadIndex() {
     SimResult result = firstFailure("stale reads", PlantedFaults.staleReads(),
         PlantedFaults::partitionHeavy);
-    assertEquals("linearizability", result.oracle(), result::report);
+    // The read oracle catches it as the read is served; the history checker at the end.
+    assertTrue(Set.of("read-freshness", "read-deposed-leader", "linearizability")
+        .contains(result.oracle()), result::report);
     assertTrue(result.seed() <= MAX_STALE_READ_SEEDS, result::line);
   }
 

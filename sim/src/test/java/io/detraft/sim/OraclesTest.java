@@ -82,10 +82,35 @@ class OraclesTest {
   @Test
   void electionSafetyAllowsOneLeaderPerTerm() {
     Replica host = replicaHolding();
-    oracles.onLeader(1, 1, host);
-    oracles.onLeader(1, 1, host); // The same leader, reported again.
-    oracles.onLeader(2, 2, host); // Another term, another leader.
-    assertFails("election-safety", () -> oracles.onLeader(3, 2, host));
+    oracles.onLeader(1, 1, host, 0);
+    oracles.onLeader(1, 1, host, 0); // The same leader, reported again.
+    oracles.onLeader(2, 2, host, 0); // Another term, another leader.
+    assertFails("election-safety", () -> oracles.onLeader(3, 2, host, 0));
+  }
+
+  @Test
+  void readOracleRejectsAReadOlderThanAnAcknowledgedWriteOrServedByADeposedLeader() {
+    Entry[] log = {entry(1, 1), entry(1, 2), entry(1, 3)};
+    Replica full = replicaHolding(log);
+    for (Entry e : log) {
+      oracles.onApply(1, e, full.chainAt(e.index()));
+    }
+    oracles.onLeader(1, 1, full, 1_000);
+    oracles.onAcknowledged(1, 3, 1);
+    Workload.Request read = new Workload.Request(0, 7, 2, 1, Workload.Path.READ_INDEX,
+        new byte[0], 5_000, 3);
+    oracles.onRead(2, read, 3, 0); // Reflects index 3: fine.
+    assertFails("read-freshness", () -> oracles.onRead(2, read, 2, 0));
+    oracles.onRead(1, read, 3, 1); // The leader of term 1, no newer leader: fine.
+    oracles.onLeader(3, 2, full, 4_000); // Term 2's leader, elected before the read was sent.
+    assertFails("read-deposed-leader", () -> oracles.onRead(1, read, 3, 1));
+    oracles.onRead(3, read, 3, 2);
+  }
+
+  @Test
+  void followerCommitBoundRejectsACommittedEntryTheLeaderDoesNotHold() {
+    oracles.onFollowerCommit(2, 1, 5, 42, 42);
+    assertFails("follower-commit-bound", () -> oracles.onFollowerCommit(2, 1, 5, 42, 43));
   }
 
   @Test
@@ -106,12 +131,12 @@ class OraclesTest {
       oracles.onApply(1, e, full.chainAt(e.index()));
     }
     oracles.onCommitKnown(1, 2); // n1, in term 1, knew 1..2 committed.
-    oracles.onLeader(2, 2, full);
+    oracles.onLeader(2, 2, full, 0);
     // A leader of a later term that misses entry 2, or holds another entry there.
     assertFails("leader-completeness",
-        () -> oracles.onLeader(3, 3, replicaHolding(entry(1, 1))));
+        () -> oracles.onLeader(3, 3, replicaHolding(entry(1, 1)), 0));
     assertFails("leader-completeness",
-        () -> oracles.onLeader(3, 4, replicaHolding(entry(1, 1), entry(2, 2))));
+        () -> oracles.onLeader(3, 4, replicaHolding(entry(1, 1), entry(2, 2)), 0));
   }
 
   @Test
