@@ -24,8 +24,8 @@ import java.util.Set;
  * if the key was only read empty), in an order nobody saw. So its writer gets a ww edge from
  * the writer of the version order's last element, and every read of the whole version order
  * an rw edge to it. Without these, write skew through empty reads, or a stale read of an
- * append nobody else read, would pass. Appends of info transactions get no place: they may
- * never have happened.
+ * append nobody else read, would pass. Appends of info transactions get a place only if a
+ * read holds one of them: otherwise they may never have happened.
  */
 final class ListAppendAnalysis implements Findings.EdgeExplainer {
   private final Transactions txns;
@@ -124,7 +124,7 @@ final class ListAppendAnalysis implements Findings.EdgeExplainer {
   /** Fills {@link #unobserved}, in append order, for the keys that were read. */
   private void placeUnobservedAppends() {
     for (int t = 0; t < txns.count; t++) {
-      if (!txns.committed(t)) {
+      if (!txns.committed(t) && !(!txns.failed(t) && anyAppendObserved(t))) {
         continue;
       }
       for (int m = txns.mopStart[t]; m < txns.mopStart[t + 1]; m++) {
@@ -139,6 +139,21 @@ final class ListAppendAnalysis implements Findings.EdgeExplainer {
         unobserved[key].add(txns.mopValue[m]);
       }
     }
+  }
+
+  /**
+   * Whether a read holds one of the transaction's appends: an info transaction then took
+   * effect, and (atomically, as every model that prohibits a cycle demands) so did its other
+   * appends, which must then be placed like those of committed ones.
+   */
+  private boolean anyAppendObserved(int t) {
+    for (int m = txns.mopStart[t]; m < txns.mopStart[t + 1]; m++) {
+      if (txns.mopF[m] == Transactions.WRITE
+          && position[txns.mopKey[m]].containsKey(txns.mopValue[m])) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Per read: prefix of the version order, duplicates, G1b, internal consistency. */
