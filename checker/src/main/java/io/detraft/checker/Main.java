@@ -75,7 +75,11 @@ public final class Main {
     }
     History history;
     try {
+      long start = System.nanoTime();
       history = read(arguments);
+      if (Boolean.getBoolean("detraft.checker.stages")) {
+        err.printf(Locale.ROOT, "stage read       %7.3f s%n", (System.nanoTime() - start) / 1e9);
+      }
     } catch (NoSuchFileException e) {
       err.println("check: no such file: " + arguments.file);
       return UNREADABLE;

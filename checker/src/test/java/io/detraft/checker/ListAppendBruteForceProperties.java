@@ -15,7 +15,7 @@ import net.jqwik.api.Property;
  */
 class ListAppendBruteForceProperties {
 
-  @Property(tries = 20000)
+  @Property(tries = 6000)
   void verdictEqualsBruteForce(@ForAll long seed, @ForAll Fault fault) {
     History history = SmallListAppendStore.generate(seed, fault);
     for (boolean strict : new boolean[] {false, true}) {
