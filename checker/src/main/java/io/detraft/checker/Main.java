@@ -17,7 +17,7 @@ import java.util.Locale;
  * <pre>
  * check --model list-append|rw-register|kv-linearizable [--consistency MODEL]
  *       [--format edn|json] [--skip-nemesis] [--sequential-keys] [--linearizable-keys]
- *       [--max-anomalies N] [--max-search-steps N] FILE
+ *       [--max-anomalies N] [--max-search-steps N] [--report DIR] FILE
  * </pre>
  *
  * <p>Prints the verdict on the first line, then the anomalies explained. Exit status: 0 valid,
@@ -48,6 +48,9 @@ public final class Main {
           + ElleOptions.DEFAULT_MAX_REPORTS_PER_TYPE + ")",
       "  --max-search-steps N budget of one constrained cycle search (default "
           + ElleOptions.DEFAULT_MAX_SEARCH_STEPS + ")",
+      "  --report DIR         also write DIR/NAME.html (NAME: FILE's name without its",
+      "                       extension): the verdict, each anomaly's cycle as a graph, and",
+      "                       the operations per process on a timeline",
       "  -h, --help           this text",
       "kv-linearizable reads get/put/cas/delete ops (Jepsen's read/write are accepted as",
       "get/put) with values [key value].",
@@ -90,8 +93,17 @@ public final class Main {
       err.println("check: " + arguments.file + ": " + e.getMessage());
       return UNREADABLE;
     }
+    // A report directory that cannot be used is said at once; the check still runs.
+    io.detraft.checker.report.ReportDirectory reportDir = null;
+    if (arguments.report != null) {
+      try {
+        reportDir = io.detraft.checker.report.ReportDirectory.prepare(arguments.report);
+      } catch (io.detraft.checker.report.ReportDirectory.ReportException e) {
+        err.println("check: no report: " + e.getMessage());
+      }
+    }
     try {
-      return check(arguments, history, out);
+      return check(arguments, history, out, err, reportDir);
     } catch (IllegalArgumentException e) {
       // A history that reads, but does not fit the model (a malformed transaction...).
       err.println("check: " + arguments.file + ": " + e.getMessage());
@@ -99,10 +111,16 @@ public final class Main {
     }
   }
 
-  private static int check(Arguments arguments, History history, PrintStream out) {
+  private static int check(Arguments arguments, History history, PrintStream out,
+      PrintStream err, io.detraft.checker.report.ReportDirectory reportDir) {
     if (arguments.model.equals("kv-linearizable")) {
       LinearizabilityChecker.Result result = LinearizabilityChecker.check(jepsenKvNames(history));
       out.println(result);
+      if (reportDir != null) {
+        CheckReports.write(reportDir, arguments.file, out, err, () ->
+            io.detraft.checker.report.CheckReport.html(arguments.file.toString(), history,
+                result));
+      }
       return exitStatus(result.verdict());
     }
     ElleOptions options = new ElleOptions(arguments.consistency, arguments.sequentialKeys,
@@ -112,6 +130,11 @@ public final class Main {
         : ElleChecker.checkRwRegister(history, options);
     out.print(result);
     out.println();
+    if (reportDir != null) {
+      CheckReports.write(reportDir, arguments.file, out, err, () ->
+          io.detraft.checker.report.CheckReport.html(arguments.file.toString(), arguments.model,
+              history, result));
+    }
     return exitStatus(result.verdict());
   }
 
@@ -183,6 +206,7 @@ public final class Main {
     int maxAnomalies = ElleOptions.DEFAULT_MAX_REPORTS_PER_TYPE;
     long maxSearchSteps = ElleOptions.DEFAULT_MAX_SEARCH_STEPS;
     Path file;
+    String report;
 
     static Arguments parse(String[] args) {
       if (args.length == 0) {
@@ -207,6 +231,7 @@ public final class Main {
             parsed.consistencyGiven = true;
           }
           case "--format" -> parsed.format = value(args, ++i, arg);
+          case "--report" -> parsed.report = value(args, ++i, arg);
           case "--skip-nemesis" -> parsed.skipNemesis = true;
           case "--sequential-keys" -> parsed.sequentialKeys = true;
           case "--linearizable-keys" -> parsed.linearizableKeys = true;

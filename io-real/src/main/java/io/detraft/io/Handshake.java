@@ -14,12 +14,13 @@ import java.nio.charset.StandardCharsets;
  * answer = accepted:u8 (1 yes, 0 no) reason:str        str = length:u16 UTF-8 bytes
  * </pre>
  *
- * <p>After an accepted answer the dialer sends frames ({@code length:u32 Codec bytes}) and the
- * listener sends nothing more. Both versions must match exactly: version 1 is the only one.
+ * <p>After an accepted answer the dialer sends {@link Frames} and the
+ * listener sends nothing more. Both versions must match exactly.
  */
 final class Handshake {
   static final int MAGIC = 0x44524654; // "DRFT"
-  static final int PROTOCOL_VERSION = 1;
+  /** 2: frames carry a CRC32C of their body ({@link Frames}). */
+  static final int PROTOCOL_VERSION = 2;
   /** Longest cluster id or reason accepted on the wire. */
   static final int MAX_STRING_BYTES = 1024;
 

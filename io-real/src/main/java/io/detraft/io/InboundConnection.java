@@ -1,7 +1,5 @@
 package io.detraft.io;
 
-import io.detraft.core.Codec;
-import io.detraft.core.CodecException;
 import io.detraft.core.Message;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
@@ -118,25 +116,16 @@ final class InboundConnection implements Runnable {
       readFully(in, lengthBytes, 4, true);
       int length = ((lengthBytes[0] & 0xff) << 24) | ((lengthBytes[1] & 0xff) << 16)
           | ((lengthBytes[2] & 0xff) << 8) | (lengthBytes[3] & 0xff);
-      if (length <= 0 || length > options.maxFrameBytes()) {
-        malformed(remote, "frame length " + Integer.toUnsignedString(length) + " outside [1, "
-            + options.maxFrameBytes() + "]");
-        return;
-      }
-      if (frame.length < length) {
-        frame = new byte[Math.max(length, frame.length * 2)];
-      }
-      readFully(in, frame, length, false);
       Message message;
       try {
-        message = Codec.decode(frame, 0, length);
-      } catch (CodecException e) {
-        malformed(remote, "undecodable frame: " + e.getMessage());
-        return;
-      }
-      if (message.from() != peer || message.to() != options.nodeId()) {
-        malformed(remote, "message from " + message.from() + " to " + message.to()
-            + " on the link from node " + peer);
+        Frames.checkLength(length, options.maxFrameBytes());
+        if (frame.length < length) {
+          frame = new byte[Math.max(length, frame.length * 2)];
+        }
+        readFully(in, frame, length, false);
+        message = Frames.decode(frame, 0, length, peer, options.nodeId());
+      } catch (Frames.MalformedFrameException e) {
+        malformed(remote, e.getMessage());
         return;
       }
       transport.deliver(message);

@@ -4,7 +4,6 @@ import io.detraft.core.Config;
 import io.detraft.core.Membership;
 import io.detraft.core.MembershipChange;
 import io.detraft.core.Message;
-import io.detraft.core.RaftHost;
 import io.detraft.core.StateMachine;
 import io.detraft.core.Status;
 import io.detraft.io.ProposalException.Reason;
@@ -12,38 +11,30 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Hosts one node's Raft groups on real disks and sockets. One thread owns the node's
- * {@link RaftHost} and runs the Ready loop:
+ * Runs one {@link Node} (the node layer the simulator runs too) on real disks and sockets:
+ * one thread owns it and loops:
  *
  * <ol>
  *   <li>turn wall time into ticks, step every queued inbound message, hand every queued
- *       request to its group (draining everything first is what lets one fsync cover many
+ *       request to the node (draining everything first is what lets one fsync cover many
  *       proposals);
- *   <li>take the host's batch: save any snapshot received from a leader, append every group's
- *       entries and hard state to the one {@link WriteAheadLog}, and fsync once if any of them
- *       must be durable (group commit across groups); a leader's replication messages leave
- *       before that fsync, so that its disk and its followers' disks write in parallel;
- *   <li>send the other messages; restore received snapshots, apply committed entries (completing
- *       requests), advance; then take a snapshot of any group whose log grew long enough, and
- *       compact its log behind it.
+ *   <li>one round of the Ready contract ({@link Node#persist}, send its early messages, {@link
+ *       Node#sync} on this thread, send the rest, {@link Node#finish}): a leader's replication
+ *       leaves before the fsync, so that its disk and its followers' disks write in parallel.
  * </ol>
  *
- * <p>On start, each group's newest snapshot is loaded and its state machine restored from it,
- * and only the log after it (or after what the state machine says it already applied) is
- * replayed. A state machine implementing {@link BatchingStateMachine} applies the committed
- * entries of each Ready as one unit. Other threads only enqueue (bounded queues) and read
- * published status. Futures complete on the Raft thread: dependent actions that are not quick
- * belong in an {@code *Async} stage. A failure of the disk or of a state machine stops the
- * runner (fail-stop): continuing after a failed fsync could acknowledge what is not durable.
+ * <p>Other threads only enqueue (bounded queues) and read published status. Futures complete
+ * on the Raft thread: dependent actions that are not quick belong in an {@code *Async} stage.
+ * A failure of the disk or of a state machine stops the runner (fail-stop): continuing after
+ * a failed fsync could acknowledge what is not durable.
  */
 public final class NodeRunner implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(NodeRunner.class.getName());
@@ -151,10 +142,10 @@ public final class NodeRunner implements AutoCloseable {
     }
   }
 
-  /** What a request does on the Raft thread, given its group's replica. */
+  /** What a request does on the Raft thread, given the node. */
   @FunctionalInterface
   private interface Action {
-    void run(Replica replica, long deadlineNanos) throws IOException;
+    void run(Node node, long deadlineNanos) throws IOException;
   }
 
   /** A request on its way to the Raft thread. */
@@ -163,10 +154,10 @@ public final class NodeRunner implements AutoCloseable {
   private final Options options;
   private final TcpTransport transport;
   private final NodeStorage storage;
-  private final RaftHost host;
-  /** In group-id order. */
-  private final List<Replica> replicas = new ArrayList<>();
-  private final Map<Long, Replica> byGroup = new HashMap<>();
+  /** The node's logic (shared with the simulator); touched only by the Raft thread. */
+  private final Node node;
+  /** The hosted groups, in id order. */
+  private final List<Long> groupIds;
   private final ArrayBlockingQueue<Message> inbox;
   private final ArrayBlockingQueue<Request> requests;
   private final Thread thread;
@@ -183,24 +174,19 @@ public final class NodeRunner implements AutoCloseable {
     this.options = options;
     this.transport = transport;
     this.storage = storage;
-    this.host = new RaftHost(options.nodeId());
     this.inbox = new ArrayBlockingQueue<>(options.maxQueuedMessages());
     this.requests = new ArrayBlockingQueue<>(options.maxQueuedProposals());
     this.tickNanos = options.tick().toNanos();
-    List<Group> sorted = new ArrayList<>(groups);
-    sorted.sort((a, b) -> Long.compare(a.id(), b.id()));
-    for (Group g : sorted) {
-      if (byGroup.containsKey(g.id())) {
-        throw new IllegalArgumentException("group " + g.id() + " listed twice");
-      }
+    List<Node.GroupSpec> specs = new ArrayList<>();
+    for (Group g : groups) {
       Config config = Config.defaults(options.nodeId()).withGroup(g.id())
           .withTimeouts(options.electionTicks(), options.heartbeatTicks())
           .withForwardProposals(false); // answer "not leader" so every future has an outcome
-      Replica replica = Replica.recover(g, config, host, storage);
-      byGroup.put(g.id(), replica);
-      replicas.add(replica);
+      specs.add(new Node.GroupSpec(config, g.voters(), g.stateMachine(), g.appliedIndex()));
     }
-    storage.sync(); // what recovery wrote, if anything
+    this.node = Node.recover(options.nodeId(), storage, specs, options.snapshots(), true,
+        ThreadLocalRandom.current().nextLong(), new Node.Observer() {});
+    this.groupIds = specs.stream().map(Node.GroupSpec::id).sorted().toList();
     this.thread = new Thread(this::loop, "detraft-raft-" + options.nodeId());
   }
 
@@ -256,15 +242,15 @@ public final class NodeRunner implements AutoCloseable {
           command.length + " bytes, the limit is " + options.maxProposalBytes()));
       return future;
     }
-    return submit(group, future, (r, deadline) -> r.propose(command, future, deadline));
+    return submit(group, future, (n, deadline) -> n.propose(group, command, future, deadline));
   }
 
   /** Proposes to the only group this runner hosts. */
   public CompletableFuture<byte[]> propose(byte[] command) {
-    if (replicas.size() != 1) {
-      throw new IllegalStateException("this runner hosts " + replicas.size() + " groups");
+    if (groupIds.size() != 1) {
+      throw new IllegalStateException("this runner hosts " + groupIds.size() + " groups");
     }
-    return propose(replicas.get(0).group, command);
+    return propose(groupIds.get(0), command);
   }
 
   /**
@@ -278,7 +264,7 @@ public final class NodeRunner implements AutoCloseable {
    */
   public CompletableFuture<Long> readIndex(long group) {
     CompletableFuture<Long> future = new CompletableFuture<>();
-    return submit(group, future, (r, deadline) -> r.read(future, deadline));
+    return submit(group, future, (n, deadline) -> n.readIndex(group, future, deadline));
   }
 
   /**
@@ -298,7 +284,8 @@ public final class NodeRunner implements AutoCloseable {
         done.complete(null);
       }
     });
-    submit(group, applied, (r, deadline) -> r.changeMembership(change, applied, deadline));
+    submit(group, applied,
+        (n, deadline) -> n.changeMembership(group, change, applied, deadline));
     return done;
   }
 
@@ -312,7 +299,7 @@ public final class NodeRunner implements AutoCloseable {
     CompletableFuture<Void> future = new CompletableFuture<>();
     long timeout = Math.min(options.proposalTimeout().toNanos(),
         4L * options.electionTicks() * tickNanos);
-    return submit(group, future, (r, deadline) -> r.transferLeadership(target, future,
+    return submit(group, future, (n, deadline) -> n.transferLeadership(group, target, future,
         System.nanoTime() + timeout));
   }
 
@@ -322,18 +309,17 @@ public final class NodeRunner implements AutoCloseable {
    */
   public CompletableFuture<Long> snapshot(long group) {
     CompletableFuture<Long> future = new CompletableFuture<>();
-    return submit(group, future, (r, deadline) -> future.complete(
-        r.maybeSnapshot(options.snapshots(), storage, true)));
+    return submit(group, future, (n, deadline) -> future.complete(n.snapshot(group)));
   }
 
   /** The status of {@code group} as of the last Ready handled. */
   public Status status(long group) {
-    return replica(group).status;
+    return node.status(group);
   }
 
   /** The membership of {@code group} in force as of the last Ready handled. */
   public Membership membership(long group) {
-    return replica(group).membership;
+    return node.membership(group);
   }
 
   /** Why the runner stopped by itself, if it did. */
@@ -365,19 +351,11 @@ public final class NodeRunner implements AutoCloseable {
 
   /** Snapshots taken by this node and received from leaders, for tests. */
   long snapshotsTaken(long group) {
-    return replica(group).snapshotsTaken;
+    return node.snapshotsTaken(group);
   }
 
   long snapshotsInstalled(long group) {
-    return replica(group).snapshotsInstalled;
-  }
-
-  private Replica replica(long group) {
-    Replica replica = byGroup.get(group);
-    if (replica == null) {
-      throw new IllegalArgumentException("no group " + group);
-    }
-    return replica;
+    return node.snapshotsInstalled(group);
   }
 
   private <T extends CompletableFuture<?>> T submit(long group, T future, Action action) {
@@ -417,28 +395,24 @@ public final class NodeRunner implements AutoCloseable {
       while (running) {
         long now = System.nanoTime();
         if (now - nextTick >= 0) {
-          host.tick();
-          for (Replica r : replicas) {
-            r.expire(now);
-          }
+          node.tick(now);
           // Missed ticks are dropped, not replayed in a burst that would fire elections.
           nextTick = now - nextTick >= tickNanos ? now + tickNanos : nextTick + tickNanos;
         }
         inbox.drainTo(messages);
         for (Message m : messages) {
-          host.step(m); // a message for a group we do not run is counted and dropped
+          node.step(m); // a message for a group we do not run is counted and dropped
         }
         messages.clear();
         requests.drainTo(batch);
         long deadline = now + options.proposalTimeout().toNanos();
         for (Request request : batch) {
-          Replica r = byGroup.get(request.group());
-          if (r == null) {
+          if (!node.hosts(request.group())) {
             request.future().completeExceptionally(new ProposalException(Reason.UNKNOWN_GROUP,
                 0, "no group " + request.group()));
           } else {
             try {
-              request.action().run(r, deadline);
+              request.action().run(node, deadline);
             } catch (IOException | RuntimeException e) {
               request.future().completeExceptionally(e);
               throw e; // fail-stop: the disk or the state machine failed
@@ -463,42 +437,27 @@ public final class NodeRunner implements AutoCloseable {
     }
   }
 
-  /** One pass of the Ready contract over every group; false if none had anything to do. */
+  /**
+   * One round of the Ready contract over every group (see {@link Node}): the fsync runs here,
+   * on the Raft thread; false if no group had anything to do.
+   */
   private boolean handleReadies() throws IOException {
-    if (!host.hasReady()) {
+    if (!node.hasReady()) {
       return false;
     }
-    RaftHost.Batch batch = host.ready();
-    List<Replica> ready = new ArrayList<>(batch.groups().size());
-    for (RaftHost.GroupReady g : batch.groups()) {
-      Replica r = byGroup.get(g.group());
-      storage.persist(g.group(), g.ready());
-      ready.add(r);
+    Node.Round round = node.persist();
+    // A leader's replication messages go out first, so followers write while we do
+    // (Ready#maySendBeforeSync); every other message waits for the fsync.
+    for (Message m : round.early()) {
+      transport.send(m);
     }
-    if (batch.mustSync()) {
-      // A leader's replication messages go out first, so followers write while we do
-      // (Ready#maySendBeforeSync); every other message waits for the fsync.
-      for (Message m : batch.messages(true)) {
-        transport.send(m);
-      }
-      storage.sync(); // one fsync for every group and every proposal in this batch
-      for (Message m : batch.messages(false)) {
-        transport.send(m);
-      }
-    } else { // only a commit index moved: it may be written lazily, with the next sync
-      for (Message m : batch.messages()) {
-        transport.send(m);
-      }
+    if (round.mustSync()) {
+      node.sync(); // one fsync for every group and every proposal in this round
     }
-    for (int i = 0; i < ready.size(); i++) {
-      ready.get(i).apply(batch.groups().get(i).ready());
+    for (Message m : round.held()) {
+      transport.send(m);
     }
-    host.advance(batch);
-    for (Replica r : ready) {
-      r.status = r.node.status();
-      r.membership = r.node.membership();
-      r.maybeSnapshot(options.snapshots(), storage, false);
-    }
+    node.finish(round);
     return true;
   }
 
@@ -510,9 +469,7 @@ public final class NodeRunner implements AutoCloseable {
 
   private void shutDown() {
     failQueuedRequests();
-    for (Replica r : replicas) {
-      r.shutDown("node " + options.nodeId() + " stopped");
-    }
+    node.shutDown("node " + options.nodeId() + " stopped");
     transport.close();
     try {
       storage.close();

@@ -31,9 +31,11 @@ public final class NodeStorage implements AutoCloseable {
    * @param appliedIndex where applying resumes: the caller's applied index, or the snapshot's
    *     index when the state machine must first be restored from {@code snapshot}
    * @param restore whether the state machine must be restored from {@code snapshot}
+   * @param commitRaised whether the state machine had applied past the commit index the log
+   *     recorded durably (the commit index is written lazily), so recovery raised it
    */
   public record RecoveredGroup(LogStorage log, Snapshot snapshot, long appliedIndex,
-      boolean restore) {}
+      boolean restore, boolean commitRaised) {}
 
   private final WriteAheadLog wal;
   private final SnapshotStore snapshots;
@@ -83,6 +85,7 @@ public final class NodeStorage implements AutoCloseable {
       wal.saveHardState(group, log.hardState());
     }
     boolean restore = appliedIndex < snapshot.index();
+    boolean commitRaised = false;
     if (restore) {
       appliedIndex = snapshot.index();
     } else if (appliedIndex > log.hardState().commit()) {
@@ -99,9 +102,10 @@ public final class NodeStorage implements AutoCloseable {
       HardState raised = new HardState(hs.term(), hs.vote(), appliedIndex);
       log.setHardState(raised);
       wal.saveHardState(group, raised);
+      commitRaised = true;
     }
     logs.put(group, log);
-    return new RecoveredGroup(log, snapshot, appliedIndex, restore);
+    return new RecoveredGroup(log, snapshot, appliedIndex, restore, commitRaised);
   }
 
   /**

@@ -1,6 +1,5 @@
 package io.detraft.io;
 
-import io.detraft.core.Codec;
 import io.detraft.core.Message;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -112,15 +111,14 @@ final class PeerSender implements Runnable {
     int written = 0;
     writeStartedNanos = System.nanoTime() | 1; // never 0 while writing
     for (Message m = first; m != null; m = queue.poll()) {
-      byte[] frame = Codec.encode(m);
-      if (frame.length > maxFrame) {
+      byte[] frame = Frames.encode(m); // length prefix included
+      if (frame.length - 4 > maxFrame) {
         // The receiver would close the connection over it; Raft will send smaller ones.
         LOG.log(System.Logger.Level.WARNING, "dropping a " + frame.length + "-byte message to node "
             + peer + ": over the " + maxFrame + "-byte frame limit");
         transport.countDropped(1);
         continue;
       }
-      out.writeInt(frame.length);
       out.write(frame);
       written++;
     }

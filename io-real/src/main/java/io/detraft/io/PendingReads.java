@@ -44,20 +44,24 @@ final class PendingReads {
     w.future.completeExceptionally(error);
   }
 
-  /** A read index arrived; the read completes now if {@code applied} covers it. */
-  void confirm(ReadState state, long applied) {
+  /**
+   * A read index arrived; the read completes now if {@code applied} covers it. Returns
+   * whether it must wait for the apply.
+   */
+  boolean confirm(ReadState state, long applied) {
     if (state.context().length != 8) {
-      return; // Not one of ours.
+      return false; // Not one of ours.
     }
     Waiting w = unconfirmed.remove(ByteBuffer.wrap(state.context()).getLong());
     if (w == null) {
-      return; // Already timed out or abandoned.
+      return false; // Already timed out or abandoned.
     }
     if (state.index() <= applied) {
       w.future.complete(state.index());
-    } else {
-      confirmed.add(w.at(state.index()));
+      return false;
     }
+    confirmed.add(w.at(state.index()));
+    return true;
   }
 
   /** Completes the confirmed reads that {@code applied} now covers. */

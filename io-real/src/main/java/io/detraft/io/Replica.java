@@ -1,6 +1,5 @@
 package io.detraft.io;
 
-import io.detraft.core.Config;
 import io.detraft.core.Entry;
 import io.detraft.core.EntryType;
 import io.detraft.core.LogStorage;
@@ -11,7 +10,6 @@ import io.detraft.core.RaftHost;
 import io.detraft.core.RawNode;
 import io.detraft.core.ReadState;
 import io.detraft.core.Ready;
-import io.detraft.core.Role;
 import io.detraft.core.Snapshot;
 import io.detraft.core.StateMachine;
 import io.detraft.core.Status;
@@ -22,16 +20,17 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * One group hosted by a {@link NodeRunner}: its node, its log image, its state machine, and
+ * One group hosted by a {@link Node}: its core node, its log image, its state machine, and
  * the requests waiting for an outcome (proposals and membership changes to apply, reads to be
- * confirmed and applied, leadership transfers to finish). Touched only by the Raft thread,
+ * confirmed and applied, leadership transfers to finish). Touched only by the node's loop,
  * except the published volatile fields.
  *
  * <p>A waiting proposal is matched by (index, term): the leader appended it there, so when the
- * entry at that index applies, the proposal succeeded if and only if the terms agree.
+ * entry at that index applies, the proposal succeeded if and only if the terms agree. That
+ * holds whatever happened to the leadership meanwhile, so a proposal waits for its index to
+ * apply (or for its deadline) even after this node stopped leading.
  * Invariant: {@code pending} is ordered by index, strictly increasing.
  */
 final class Replica {
@@ -51,11 +50,11 @@ final class Replica {
   /** {@link #stateMachine} if it applies committed entries in batches, else null. */
   private final BatchingStateMachine batching;
   private final long nodeId;
+  private final Node.Observer observer;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
   private final PendingReads reads = new PendingReads();
   private final List<Transfer> transfers = new ArrayList<>();
-  /** Role, leader and term as of the last Ready, to notice a lost leadership. */
-  private Role role = Role.FOLLOWER;
+  /** Leader and term as of the last Ready, to notice a leader change. */
   private long leader;
   private long term;
   /** The last index the state machine reflects. */
@@ -66,8 +65,10 @@ final class Replica {
   volatile long snapshotsTaken;
   volatile long snapshotsInstalled;
 
-  Replica(long group, RawNode node, LogStorage log, StateMachine stateMachine, long applied) {
+  Replica(long group, RawNode node, LogStorage log, StateMachine stateMachine, long applied,
+      Node.Observer observer) {
     this.group = group;
+    this.observer = observer;
     this.node = node;
     this.log = log;
     this.stateMachine = stateMachine;
@@ -83,47 +84,52 @@ final class Replica {
    * Recovers group {@code g} from {@code storage} (newest snapshot plus WAL), restores its state
    * machine from that snapshot if it lags behind it, and adds the group to {@code host}.
    */
-  static Replica recover(NodeRunner.Group g, Config config, RaftHost host, NodeStorage storage)
-      throws IOException {
+  static Replica recover(Node.GroupSpec g, RaftHost host, NodeStorage storage, long seed,
+      Node.Observer observer) throws IOException {
     NodeStorage.RecoveredGroup recovered = storage.recover(g.id(), g.voters(), g.appliedIndex());
+    observer.recovered(g.id(), recovered);
     if (recovered.restore()) {
       g.stateMachine().restore(recovered.snapshot().data());
     }
-    RawNode node = host.addGroup(config, recovered.log(),
-        ThreadLocalRandom.current().nextLong(), recovered.appliedIndex());
+    RawNode node = host.addGroup(g.config(), recovered.log(), seed, recovered.appliedIndex());
     return new Replica(g.id(), node, recovered.log(), g.stateMachine(),
-        recovered.appliedIndex());
+        recovered.appliedIndex(), observer);
   }
 
   // ---------------------------------------------------------------- requests
 
-  void propose(byte[] command, CompletableFuture<byte[]> future, long deadlineNanos) {
-    track(node.propose(command), future, deadlineNanos);
+  ProposeResult propose(byte[] command, CompletableFuture<byte[]> future, long deadlineNanos) {
+    return track(node.propose(command), future, deadlineNanos);
   }
 
-  void changeMembership(MembershipChange change, CompletableFuture<byte[]> future,
+  ProposeResult changeMembership(MembershipChange change, CompletableFuture<byte[]> future,
       long deadlineNanos) {
-    track(node.proposeMembership(change), future, deadlineNanos);
+    return track(node.proposeMembership(change), future, deadlineNanos);
   }
 
-  void read(CompletableFuture<Long> future, long deadlineNanos) {
+  ProposeResult read(CompletableFuture<Long> future, long deadlineNanos) {
     byte[] context = reads.register(future, deadlineNanos);
-    ProposalException refusal = refusal(node.readIndex(context));
+    ProposeResult result = node.readIndex(context);
+    ProposalException refusal = refusal(result);
     if (refusal != null) {
       reads.refuse(context, refusal);
     }
+    return result;
   }
 
-  void transferLeadership(long target, CompletableFuture<Void> future, long deadlineNanos) {
-    ProposalException refusal = refusal(node.transferLeadership(target));
+  ProposeResult transferLeadership(long target, CompletableFuture<Void> future,
+      long deadlineNanos) {
+    ProposeResult result = node.transferLeadership(target);
+    ProposalException refusal = refusal(result);
     if (refusal != null) {
       future.completeExceptionally(refusal);
     } else {
       transfers.add(new Transfer(target, future, deadlineNanos));
     }
+    return result;
   }
 
-  private void track(ProposeResult result, CompletableFuture<byte[]> future,
+  private ProposeResult track(ProposeResult result, CompletableFuture<byte[]> future,
       long deadlineNanos) {
     if (result instanceof ProposeResult.Accepted accepted) {
       // Anything waiting at this index or above was appended in an older term and is gone
@@ -139,6 +145,7 @@ final class Replica {
     } else {
       future.completeExceptionally(refusal(result));
     }
+    return result;
   }
 
   /** Null if the core took the request (appended or forwarded it), else the answer. */
@@ -165,6 +172,7 @@ final class Replica {
       stateMachine.restore(rd.snapshot().data());
       applied = rd.snapshot().index();
       snapshotsInstalled++;
+      observer.restored(group, rd.snapshot());
       // Whether they are in the snapshot is unknown here.
       while (!pending.isEmpty() && pending.peekFirst().index <= applied) {
         fail(pending.pollFirst(), Reason.LEADERSHIP_LOST, 0, "replaced by a snapshot");
@@ -185,6 +193,7 @@ final class Replica {
         if (entry.type() == EntryType.NORMAL && entry.data().length > 0) {
           results[i] = stateMachine.apply(entry.index(), entry.data());
         }
+        observer.applied(group, entry, results[i]);
       }
       if (batching != null) {
         batching.endBatch();
@@ -196,13 +205,14 @@ final class Replica {
       }
     }
     for (ReadState state : rd.readStates()) {
-      reads.confirm(state, applied);
+      if (reads.confirm(state, applied)) {
+        observer.readWaitedForApply(group);
+      }
     }
     reads.applied(applied);
     long previousLeader = leader;
     long previousTerm = term;
     if (rd.softState() != null) {
-      role = rd.softState().role();
       leader = rd.softState().leader();
     }
     if (rd.hardState() != null) {
@@ -213,14 +223,16 @@ final class Replica {
           + " from " + previousLeader + " to " + leader + " before the read was confirmed");
       settleTransfers();
     }
-    if (role != Role.LEADER) {
-      failAll(Reason.LEADERSHIP_LOST, leader, "no longer leader of group " + group);
-    }
-    // Older-term proposals sit in front: the ones behind them were accepted later.
-    while (!pending.isEmpty() && pending.peekFirst().term < term) {
-      fail(pending.pollFirst(), Reason.LEADERSHIP_LOST, leader,
-          "leadership of group " + group + " lost before term " + term);
-    }
+    // Proposals outlive a lost leadership: whatever this replica applies at their index
+    // settles them for certain (their entry: applied; another: DROPPED, never to apply),
+    // usually within a heartbeat of the new leader's first commit. Failing them now would
+    // only say "unknown". Their deadline still bounds the wait.
+  }
+
+  /** Publishes status and membership for other threads, after the round advanced. */
+  void publish() {
+    status = node.status();
+    membership = node.membership();
   }
 
   private void settle(Entry entry, byte[] result) {
@@ -270,6 +282,7 @@ final class Replica {
         stateMachine.snapshot());
     storage.saveSnapshot(group, taken, Math.max(0, applied - policy.trailingEntries()));
     snapshotsTaken++;
+    observer.snapshotTaken(group, taken);
     return applied;
   }
 

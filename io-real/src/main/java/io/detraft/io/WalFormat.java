@@ -246,6 +246,9 @@ final class WalFormat {
   /** The offset just past the last non-zero byte in [from, limit), or {@code from} if none. */
   static int endOfNonZero(ByteBuffer buf, int from) {
     int p = buf.limit();
+    while (p - Long.BYTES >= from && buf.getLong(p - Long.BYTES) == 0) {
+      p -= Long.BYTES; // a pre-allocated segment is mostly zeros: skip them a word at a time
+    }
     while (p > from && buf.get(p - 1) == 0) {
       p--;
     }

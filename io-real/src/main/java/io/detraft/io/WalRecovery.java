@@ -78,13 +78,21 @@ final class WalRecovery {
   private final CRC32C crc = new CRC32C();
   private final Disk disk;
 
-  private WalRecovery(Disk disk) {
+  private final boolean cutsTornTail;
+
+  private WalRecovery(Disk disk, boolean cutsTornTail) {
     this.disk = disk;
+    this.cutsTornTail = cutsTornTail;
   }
 
   /** Replays the segments in {@code dir}; an empty result if there are none. */
   static WalRecovery run(Disk disk, Path dir) throws IOException {
-    WalRecovery recovery = new WalRecovery(disk);
+    return run(disk, dir, true);
+  }
+
+  /** {@code cutsTornTail} false plants a bug (a canary): the torn record stays in the log. */
+  static WalRecovery run(Disk disk, Path dir, boolean cutsTornTail) throws IOException {
+    WalRecovery recovery = new WalRecovery(disk, cutsTornTail);
     List<Path> files = segmentFiles(disk, dir);
     for (int i = 0; i < files.size(); i++) {
       Path file = files.get(i);
@@ -146,6 +154,10 @@ final class WalRecovery {
     }
     tornTail = new WriteAheadLog.TornTail(file, pos, damageEnd - pos);
     tailOffset = pos;
+    if (!cutsTornTail) {
+      tailOffset = damageEnd; // the planted bug: the torn record stays, new ones follow it
+      return;
+    }
     LOG.log(System.Logger.Level.WARNING, "WAL torn tail: cutting " + tornTail.bytes()
         + " bytes at offset " + tornTail.offset() + " of " + file
         + " (an unsynced write cut short by a crash; nothing in it was acknowledged)");

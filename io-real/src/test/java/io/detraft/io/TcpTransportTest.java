@@ -149,8 +149,14 @@ class TcpTransportTest {
     }
     try (Socket raw = authenticated(a, 2)) {
       DataOutputStream out = new DataOutputStream(raw.getOutputStream());
-      byte[] frame = Codec.encode(heartbeat(3, 1, 1)); // node 2's link, node 3's message
-      out.writeInt(frame.length);
+      out.write(Frames.encode(heartbeat(3, 1, 1))); // node 2's link, node 3's message
+      out.flush();
+      assertClosed(raw);
+    }
+    try (Socket raw = authenticated(a, 2)) { // one bit flipped in transit: the checksum fails
+      DataOutputStream out = new DataOutputStream(raw.getOutputStream());
+      byte[] frame = Frames.encode(heartbeat(2, 1, 1));
+      frame[frame.length - 6] ^= 0x10;
       out.write(frame);
       out.flush();
       assertClosed(raw);

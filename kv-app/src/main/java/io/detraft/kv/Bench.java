@@ -35,6 +35,8 @@ final class Bench {
     if (!f.positional().isEmpty()) {
       throw new Flags.UsageException("bench takes no arguments");
     }
+    // --report DIR: charts and the table. A bad directory is said now; the bench still runs.
+    BenchReport report = f.has("report") ? BenchReport.open(f.get("report"), System.err) : null;
     out.printf("bench: %d clients, %d B keys, %d B values, %d keys, read ratio %.2f%s, %d s "
         + "(after %d s of warm-up) against %s%n", clients, keySize, valueSize, keys, readRatio,
         stale ? " (stale reads)" : "", seconds, warmupSeconds, endpoints);
@@ -101,15 +103,25 @@ final class Bench {
     }
     Percentile p = new Percentile();
     p.setData(millis);
-    out.printf("result: %,.0f ops/s (%,d ops in %.1f s, %,d errors)%n", n / elapsed, n,
-        elapsed, errors.sum());
+    StringBuilder table = new StringBuilder();
+    table.append(String.format("result: %,.0f ops/s (%,d ops in %.1f s, %,d errors)%n",
+        n / elapsed, n, elapsed, errors.sum()));
     if (n > 0) {
-      out.printf("latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms%n",
+      table.append(String.format("latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms%n",
           p.evaluate(50), p.evaluate(99), p.evaluate(99.9),
-          Arrays.stream(millis).max().orElse(0));
+          Arrays.stream(millis).max().orElse(0)));
     }
     if (firstError != null) {
-      out.println("first error: " + firstError);
+      table.append("first error: ").append(firstError).append(System.lineSeparator());
+    }
+    out.print(table);
+    if (report != null) {
+      List<BenchLoop.Samples> all = new ArrayList<>();
+      loops.forEach(loop -> all.add(loop.samples));
+      report.write(String.format("bench: %d clients, %d B keys, %d B values, %d keys, read "
+          + "ratio %.2f%s, %d s against %s", clients, keySize, valueSize, keys, readRatio,
+          stale ? " (stale reads)" : "", seconds, endpoints), all, start, end, table.toString(),
+          out);
     }
     return errors.sum() > 0 && n == 0 ? Main.FAILED : Main.OK;
   }

@@ -36,15 +36,18 @@ final class BenchLoop implements Runnable {
   static final long GIVE_UP_NANOS = 10_000_000_000L;
   private static final long RETRY_PAUSE_NANOS = 5_000_000L;
 
-  /** Latencies in nanoseconds, grown by doubling. */
+  /** Latencies in nanoseconds and when each operation completed (System.nanoTime), grown by doubling. */
   static final class Samples {
     long[] nanos = new long[1 << 14];
+    long[] ends = new long[1 << 14];
     int size;
 
-    void add(long n) {
+    void add(long n, long end) {
       if (size == nanos.length) {
         nanos = Arrays.copyOf(nanos, size * 2);
+        ends = Arrays.copyOf(ends, size * 2);
       }
+      ends[size] = end;
       nanos[size++] = n;
     }
   }
@@ -249,7 +252,7 @@ final class BenchLoop implements Runnable {
     if (a.status() == 200 || (c.read && a.status() == 404)) {
       long now = System.nanoTime();
       if (c.startedNanos - plan.startNanos() >= 0 && now - plan.endNanos() < 0) {
-        samples.add(now - c.startedNanos);
+        samples.add(now - c.startedNanos, now);
         done.increment();
       }
       next(c);

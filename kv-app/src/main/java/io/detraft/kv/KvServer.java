@@ -199,12 +199,15 @@ public final class KvServer implements AutoCloseable {
         metrics);
     api.register(http);
     new AdminApi(this, runner, router, book, List.copyOf(groups), api, metrics).register(http);
+    StatusPage statusPage = new StatusPage(this, runner, book, List.copyOf(groups));
+    statusPage.register(http, api); // GET /ui
     http.start();
     Reconciler reconciler = new Reconciler(nodeId, metadata.raftAddress(),
         metadata.httpAddress(), identity.bootstrapVoter(), runner, router, book,
         List.copyOf(groups));
     long every = tuning.reconcileInterval().toMillis();
     timer.scheduleWithFixedDelay(reconciler::run, every, every, TimeUnit.MILLISECONDS);
+    timer.scheduleWithFixedDelay(statusPage::sample, 0, 250, TimeUnit.MILLISECONDS);
     LOG.log(System.Logger.Level.INFO, "node " + nodeId + " of cluster " + metadata.clusterId()
         + " serves HTTP on " + metadata.httpAddress() + ", Raft on " + metadata.raftAddress());
   }

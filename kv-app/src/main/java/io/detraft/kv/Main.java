@@ -35,6 +35,8 @@ public final class Main {
       "                                $DETRAFT_ENDPOINTS)",
       "  bench   [--clients 64] [--key-size 16] [--value-size 16] [--keys 10000]",
       "          [--read-ratio 0.0] [--duration 10] [--warmup 3] [--stale] [--endpoints ...]",
+      "          [--report DIR]        DIR gets throughput.png, latency.png (p50, p99 per",
+      "                                second), bench.txt and index.html",
       "  sim ...                       the deterministic simulator (sim --help)",
       "  check ...                     the history checker (check --help)");
 
@@ -67,9 +69,12 @@ public final class Main {
         case "put", "get", "del", "status", "members" -> Commands.run(args[0],
             new Flags(args, 1, Set.of("endpoints"), Set.of("stale")), out, err);
         case "bench" -> Bench.run(new Flags(args, 1, Set.of("endpoints", "clients", "key-size",
-            "value-size", "keys", "read-ratio", "duration", "warmup"), Set.of("stale")), out);
+            "value-size", "keys", "read-ratio", "duration", "warmup", "report"),
+            Set.of("stale")), out);
         case "sim" -> io.detraft.sim.Main.run(rest, out, err);
-        case "check" -> io.detraft.checker.Main.run(rest, out, err);
+        // The checker's own command line starts with the word `check` (its jar's usage), so
+        // it gets the whole argument vector, not `rest`.
+        case "check" -> io.detraft.checker.Main.run(args, out, err);
         default -> throw new Flags.UsageException("unknown command " + args[0]);
       };
     } catch (Flags.UsageException e) {

@@ -1,7 +1,7 @@
 package io.detraft.kv;
 
 import io.detraft.core.SessionStateMachine;
-import io.detraft.core.StateMachine;
+import io.detraft.io.BatchingStateMachine;
 import io.detraft.sim.ListTxn;
 import io.detraft.sim.SimHooks;
 import java.nio.charset.StandardCharsets;
@@ -29,7 +29,7 @@ import java.util.function.UnaryOperator;
  * remembered answer translates to the same bytes as the first). Keys, values and elements
  * travel as decimal text.
  */
-final class SimKvAdapter implements StateMachine, SimHooks.ExpiredSessions {
+final class SimKvAdapter implements BatchingStateMachine, SimHooks.ExpiredSessions {
   // The envelope kinds, from core's encoders (its documented format: a kind byte first).
   private static final byte REGISTER = SessionStateMachine.register()[0];
   private static final byte COMMAND = SessionStateMachine.command(0, 0, new byte[0])[0];
@@ -38,6 +38,8 @@ final class SimKvAdapter implements StateMachine, SimHooks.ExpiredSessions {
 
   private final KvStateMachine kv;
   private long expiredSessions;
+  /** Inside a batch of the node's apply: KvStateMachine stages writes until its end. */
+  private boolean batching;
 
   /** {@code sessionTimeoutEntries}: the run's, as core's session layer would have used. */
   SimKvAdapter(long sessionTimeoutEntries) {
@@ -59,7 +61,12 @@ final class SimKvAdapter implements StateMachine, SimHooks.ExpiredSessions {
         // nothing, so it reads the store directly. KvStateMachine.apply would refuse a served
         // read (its index is already applied). Skipping apply for a log get only postpones
         // that entry's session expiry to the next applied entry, which expires the same
-        // sessions before any session command can see them.
+        // sessions before any session command can see them. Inside a batch the store does not
+        // hold the batch's staged writes yet: the batch is cut in two around the read.
+        if (batching) {
+          kv.endBatch();
+          kv.beginBatch();
+        }
         return ok(getResult(kv.read(text(Wire.getLong(command, 1)))));
       }
       return translated(index, command, SessionStateMachine::unsessioned);
@@ -91,6 +98,22 @@ final class SimKvAdapter implements StateMachine, SimHooks.ExpiredSessions {
         && SessionStateMachine.decodeResult(out).status() == SessionStateMachine.Status.OK;
     expiredSessions += before + (registered ? 1 : 0) - kv.sessionCount();
     return out;
+  }
+
+  /**
+   * The node applies each round's committed entries as one batch, as it does for kv-app in
+   * production: KvStateMachine stages their writes and stores them at the end.
+   */
+  @Override
+  public void beginBatch() {
+    batching = true;
+    kv.beginBatch();
+  }
+
+  @Override
+  public void endBatch() {
+    kv.endBatch();
+    batching = false;
   }
 
   @Override

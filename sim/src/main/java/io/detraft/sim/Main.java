@@ -1,5 +1,6 @@
 package io.detraft.sim;
 
+import io.detraft.sim.report.SimReports;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -27,7 +28,7 @@ public final class Main {
   static final String USAGE = String.join("\n",
       "usage: detraft-sim (--seed N | --seeds A..B) [--parallel K] [--safety-seconds S]",
       "                   [--voters V] [--all-nemeses] [--recheck R] [--trace E]",
-      "                   [--require-marks] [--quiet | --verbose]",
+      "                   [--require-marks] [--quiet | --verbose] [--report DIR]",
       "  --seed N            run one seed and print its options, result and (on failure) trace",
       "  --seeds A..B        run seeds A to B inclusive; print one line per failing seed, then",
       "                      a summary: verdicts, speed, and every coverage mark's hit count",
@@ -43,19 +44,31 @@ public final class Main {
       "  --require-marks     a sweep in which some coverage mark never fired exits 1",
       "  --quiet             print only failing seeds and the summary",
       "  --verbose           print every seed's options and result, full reports on failure",
+      "  --report DIR        write DIR/seed-N.html, the run drawn over virtual time (nodes,",
+      "                      roles, terms, messages, faults, clients, the broken invariant):",
+      "                      for --seed, that seed; for a sweep, each failing seed (re-run)",
       "exit status: 0 all seeds passed (unknown verdicts are warnings), 1 a seed failed (or",
       "             with --require-marks a mark never fired), 2 bad usage");
 
   private Main() {}
 
+  /**
+   * The node's storage logs a torn WAL tail as a warning, as an operator should see it; in a
+   * sweep it is routine (marks count it), so only errors are printed. Kept here so that the
+   * logger, and its level, is not collected.
+   */
+  private static final java.util.logging.Logger NODE_LOG =
+      java.util.logging.Logger.getLogger("io.detraft.io");
+
   public static void main(String[] args) {
+    NODE_LOG.setLevel(java.util.logging.Level.SEVERE);
     System.exit(run(args, System.out, System.err));
   }
 
   /** Parsed command line. */
   private record Arguments(long first, long last, boolean single, int parallel,
       double safetySeconds, int voters, boolean allNemeses, int recheck, int traceEvents,
-      boolean requireMarks, boolean quiet, boolean verbose) {}
+      boolean requireMarks, boolean quiet, boolean verbose, String report) {}
 
   /** Runs the command line; returns the exit status. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
@@ -80,7 +93,9 @@ public final class Main {
       out.println(USAGE);
       return 0;
     }
-    return arguments.single() ? runOne(arguments, hooks, out) : sweep(arguments, hooks, out);
+    SimReports reports = SimReports.open(arguments.report(), err);
+    return arguments.single() ? runOne(arguments, hooks, out, reports)
+        : sweep(arguments, hooks, out, reports);
   }
 
   private static Arguments parse(String[] args) {
@@ -96,6 +111,7 @@ public final class Main {
     int traceEvents = Simulation.TRACE_SHOWN;
     boolean quiet = false;
     boolean verbose = false;
+    String report = null;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       switch (arg) {
@@ -161,6 +177,7 @@ public final class Main {
         case "--require-marks" -> requireMarks = true;
         case "--quiet" -> quiet = true;
         case "--verbose" -> verbose = true;
+        case "--report" -> report = value(args, ++i, arg);
         default -> throw new IllegalArgumentException("unknown argument '" + arg + "'");
       }
     }
@@ -175,7 +192,7 @@ public final class Main {
       throw new IllegalArgumentException("--require-marks needs a sweep (--seeds A..B)");
     }
     return new Arguments(first, last, single, parallel, safetySeconds, voters, allNemeses,
-        recheck, traceEvents, requireMarks, quiet, verbose);
+        recheck, traceEvents, requireMarks, quiet, verbose, report);
   }
 
   private static void requireNoSeedsYet(Long first) {
@@ -220,12 +237,13 @@ public final class Main {
     return safetySeconds >= 0 ? options.withSafetySeconds(safetySeconds) : options;
   }
 
-  private static int runOne(Arguments arguments, SimHooks hooks, PrintStream out) {
+  private static int runOne(Arguments arguments, SimHooks hooks, PrintStream out,
+      SimReports reports) {
     SimOptions options = optionsFor(arguments.first(), arguments.safetySeconds(),
         arguments.voters(), arguments.allNemeses());
     out.println("options: " + options.describe());
     long wallStart = System.nanoTime();
-    SimResult result = new Simulation(options, hooks, arguments.traceEvents()).run();
+    SimResult result = reports.run(new Simulation(options, hooks, arguments.traceEvents()));
     double wall = (System.nanoTime() - wallStart) / 1e9;
     out.println(result.line());
     if (result.verdict() != SimResult.Verdict.PASS) {
@@ -233,6 +251,7 @@ public final class Main {
     }
     out.println(String.format(Locale.ROOT, "wall: %.2fs (%.0f simulated s per wall s)", wall,
         result.simulatedNanos() / 1e9 / Math.max(wall, 1e-9)));
+    reports.written(out);
     return result.failed() ? 1 : 0;
   }
 
@@ -272,7 +291,8 @@ public final class Main {
   /** One seed's result and the CPU time its thread spent on it. */
   private record Timed(SimResult result, long cpuNanos) {}
 
-  private static int sweep(Arguments arguments, SimHooks hooks, PrintStream out) {
+  private static int sweep(Arguments arguments, SimHooks hooks, PrintStream out,
+      SimReports reports) {
     int threads = arguments.parallel();
     long count = arguments.last() - arguments.first() + 1;
     if (!arguments.quiet()) {
@@ -335,6 +355,11 @@ public final class Main {
         } else if (result.verdict() != SimResult.Verdict.PASS) {
           out.println(result.line() + (result.failed()
               ? "  [replay: " + replayCommand(arguments, result.seed()) + "]" : ""));
+        }
+        if (result.failed()) {
+          // The same seed again, recorded: deterministic, so the page shows this very run.
+          reports.run(new Simulation(result.options(), hooks, arguments.traceEvents()));
+          reports.written(out);
         }
       }
     } catch (InterruptedException e) {

@@ -20,6 +20,8 @@ final class Nemesis {
   /** A nemesis action; its ordinal travels in {@link Event#first}. */
   enum Action {
     CRASH,
+    /** A crash aimed at a node's fsync in flight (second: the incarnation it was aimed at). */
+    CRASH_IN_SYNC,
     RESTART,
     PAUSE,
     RESUME,
@@ -106,10 +108,10 @@ final class Nemesis {
   }
 
   void act(Event event) {
-    if (!active) {
+    Action action = ACTIONS[(int) event.first];
+    if (!active && action != Action.RESTART) {
       return; // The liveness phase started: healAll undid every fault.
     }
-    Action action = ACTIONS[(int) event.first];
     SimOptions.ProcessOptions p = options.process();
     SimOptions.NetworkOptions n = options.network();
     SimOptions.ProtocolOptions q = options.protocol();
@@ -141,6 +143,13 @@ final class Nemesis {
         later(random.exponential(p.pauseEveryNanos()), Action.PAUSE, 0, 0);
         break;
       }
+      case CRASH_IN_SYNC:
+        if (sim.node(event.node).isUp() && sim.node(event.node).incarnation() == event.second) {
+          crashes++;
+          sim.node(event.node).crash("nemesis, during an fsync");
+          restartLater(event.node);
+        }
+        break;
       case RESUME:
         if (sim.node(event.node).incarnation() == event.second) {
           sim.node(event.node).resume();
@@ -308,12 +317,28 @@ final class Nemesis {
     }
   }
 
-  /** Ends the safety phase: reconnect, unclog, restart and resume every node. */
+  /**
+   * Aims a crash at a node's fsync in flight, {@code delay} from now (before it completes):
+   * the moment that leaves unsynced and torn writes for recovery to handle.
+   */
+  void crashDuringSync(int node, int incarnation, long delay) {
+    if (active) {
+      later(delay, Action.CRASH_IN_SYNC, node, incarnation);
+    }
+  }
+
+  /** A node stopped by itself (a failed fsync or write): it restarts after a while. */
+  void restartLater(int node) {
+    later(random.between(1_000_000, options.process().restartMaxNanos()), Action.RESTART, node, 0);
+  }
+
+  /** Ends the safety phase: reconnect, unclog, heal the disks, restart and resume every node. */
   void healAll() {
     active = false;
     sim.network().makeClean();
     for (int id = 1; id <= size; id++) {
       SimNode node = sim.node(id);
+      node.healDisk();
       if (!node.isUp()) {
         node.boot();
       } else if (node.isPaused()) {

@@ -353,7 +353,7 @@ final class Oracles {
   void onRecover(int node, HardState recovered, Replica host) {
     NodeFacts f = facts[node];
     f.commit = recovered.commit();
-    f.applied = 0;
+    f.applied = host.appliedIndex(); // 0, or where a state machine that persists resumes
     if (!durabilityOracles) {
       return;
     }

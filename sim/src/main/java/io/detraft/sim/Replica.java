@@ -4,43 +4,38 @@ import io.detraft.core.Config;
 import io.detraft.core.Entry;
 import io.detraft.core.EntryType;
 import io.detraft.core.HardState;
-import io.detraft.core.MemoryLogStorage;
+import io.detraft.core.LogStorage;
 import io.detraft.core.Membership;
 import io.detraft.core.MembershipChange;
 import io.detraft.core.Message;
 import io.detraft.core.ProposeResult;
-import io.detraft.core.RaftHost;
-import io.detraft.core.RawNode;
-import io.detraft.core.ReadState;
 import io.detraft.core.Ready;
 import io.detraft.core.Role;
 import io.detraft.core.SessionStateMachine;
 import io.detraft.core.Snapshot;
 import io.detraft.core.StateMachine;
+import io.detraft.io.Node;
+import io.detraft.io.NodeStorage;
+import io.detraft.io.ProposalException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 
 /**
- * One Raft group's replica on one node: its {@link RawNode} (inside the node's {@link
- * RaftHost}), its {@link MemoryLogStorage} (the process's view of its log, page cache
- * included), its state machine (the KV store inside exactly-once sessions, the host's or its
- * own) and the client requests waiting on it. {@link SimNode} runs the process and the Ready
- * loop; this class does each group's part of it: persist, apply, serve reads, take snapshots,
- * and rebuild all of it from the disk after a crash.
+ * One Raft group on one simulated node, as the simulator sees it: the group's state machine
+ * (the KV store inside exactly-once sessions, the host's or its own), the client requests it
+ * hands to the node's real code ({@link Node}: proposals, ReadIndex reads, leadership
+ * transfers, membership changes), and the bookkeeping the oracles need, fed by the node's
+ * {@link Node.Observer} calls: the chain of hashes of its log, what is durable, what it
+ * applied. It decides nothing the deployed node decides; it watches and it asks.
  */
 final class Replica {
   /** The session layer's command kinds (its documented wire format: a kind byte first). */
   static final byte KIND_COMMAND = SessionStateMachine.command(0, 0, new byte[0])[0];
-
-  /** A proposal this replica appended as leader, waiting to be applied at its index. */
-  private record Proposal(Workload.Request request, long term) {}
-
-  /** A confirmed read waiting until the replica applied its read index. */
-  private record ConfirmedRead(long index, Workload.Request request) {}
+  /** Requests wait as long as the run lasts: the clients time out and retry on their own. */
+  private static final long NO_DEADLINE = Long.MAX_VALUE / 4;
 
   final int id;
   final long group;
@@ -49,8 +44,10 @@ final class Replica {
   private final Membership initial;
   private final Oracles oracles;
 
-  private MemoryLogStorage storage;
-  private RawNode raw;
+  /** The node of this incarnation; null while the process is down. */
+  private Node node;
+  /** The log image the node's storage keeps for this group (what the core reads). */
+  private LogStorage storage;
   /** The application state machine, and the session layer wrapping it. */
   private StateMachine inner;
   /**
@@ -62,14 +59,16 @@ final class Replica {
   private StateMachine stateMachine;
   /** The host's session layer, or null when the application keeps the sessions. */
   private SessionStateMachine hostSessions;
+  /** Sessions expired before this incarnation (counted by an earlier one). */
+  private long expiredAtStart;
   /** chain.get(i): hash of this replica's log up to index i (see {@link Oracles}). */
   private final LongList chain = new LongList();
   /** The snapshot the log starts after: at or below it, the log is the committed log. */
   private long chainBase;
   private Role role = Role.FOLLOWER;
+  private long leader;
   private long appliedIndex;
   private HardState writtenHardState = HardState.EMPTY;
-  private HardState syncingHardState;
   /**
    * Entries written since the last fsync, with their chains, for the log-matching oracle: an
    * entry counts once it is durable. One that a crash erased before its fsync, and that never
@@ -80,14 +79,8 @@ final class Replica {
    */
   private final ArrayList<Entry> unsyncedEntries = new ArrayList<>();
   private final LongList unsyncedChains = new LongList();
-  /** Leader-only proposals (registrations, gets through the log) by log index. */
-  private final TreeMap<Long, Proposal> proposals = new TreeMap<>();
-  /** ReadIndex requests by context (the attempt id); only looked up, never iterated. */
-  private final Map<Long, Workload.Request> reads = new HashMap<>();
-  private final List<ConfirmedRead> confirmedReads = new ArrayList<>();
   /** An InstallSnapshot stream is arriving (a chunk came, the last one did not). */
   private boolean receivingSnapshot;
-  private boolean snapshotRequested;
   /**
    * For the planted {@link SimHooks#reapplyRetries} bug only: the last sequence number this
    * incarnation applied per client id, to spot the retries the session layer deduplicates.
@@ -107,86 +100,87 @@ final class Replica {
   // ---------------------------------------------------------------- lifecycle
 
   /**
-   * Rebuilds storage and state machine from this group's durable records (a torn tail already
-   * dropped) and starts the replica in {@code host}: from the stored snapshot, if any, with
-   * everything up to it applied.
+   * A new incarnation's part of the node: a fresh state machine, or, when the seed's state
+   * machines persist, the one the crash left, with what it applied.
    */
-  void boot(List<DiskRecord> records, RaftHost host, long seed) {
+  Node.GroupSpec start() {
     unsyncedEntries.clear(); // lost with the crash
     unsyncedChains.clear();
-    storage = new MemoryLogStorage(initial);
-    for (DiskRecord record : records) {
-      replay(record);
+    long persisted = 0;
+    if (stateMachine != null && sim.options().disk().stateMachinePersists()) {
+      persisted = appliedIndex;
+    } else {
+      inner = sim.hooks().stateMachineFactory().apply(id);
+      hostSessions = sim.hooks().sessionsInStateMachine() ? null
+          : new SessionStateMachine(inner, sim.options().workload().sessionTimeoutEntries());
+      stateMachine = hostSessions != null ? hostSessions : inner;
     }
-    Snapshot snapshot = storage.snapshot();
+    expiredAtStart = expiredSessions();
+    role = Role.FOLLOWER;
+    leader = 0;
+    appliedIndex = persisted;
+    receivingSnapshot = false;
+    lastSequence.clear();
+    return new Node.GroupSpec(config, initial, stateMachine, persisted);
+  }
+
+  /** Sessions the state machine expired so far (a persisting one counts across restarts). */
+  private long expiredSessions() {
+    if (hostSessions != null) {
+      return hostSessions.expiredCount();
+    }
+    return inner instanceof SimHooks.ExpiredSessions own ? own.expiredSessions() : 0;
+  }
+
+  /** The node recovered and runs this group. */
+  void started(Node node) {
+    this.node = node;
+  }
+
+  /**
+   * The node's recovery rebuilt this group from its storage (newest snapshot plus WAL); the
+   * state machine is restored from the snapshot right after, if there is one.
+   */
+  void recovered(NodeStorage.RecoveredGroup recovered) {
+    storage = recovered.log();
+    Snapshot snapshot = recovered.snapshot();
     resetChain(snapshot.index());
     if (storage.lastIndex() > snapshot.index()) {
-      for (Entry e : storage.entries(storage.firstIndex(), storage.lastIndex() + 1,
+      for (Entry e : storage.entries(snapshot.index() + 1, storage.lastIndex() + 1,
           Long.MAX_VALUE)) {
         extendChain(e);
       }
     }
-    HardState recovered = storage.hardState();
-    sim.trace().record(sim.now(), Trace.Kind.RESTART, id, (int) group, recovered.term(),
-        storage.lastIndex(), "g" + group + " from " + recovered + " snapshot="
-            + snapshot.index() + " lastIndex=" + storage.lastIndex());
-    appliedIndex = 0;
-    oracles.onRecover(id, recovered, this);
-    inner = sim.hooks().stateMachineFactory().apply(id);
-    hostSessions = sim.hooks().sessionsInStateMachine() ? null
-        : new SessionStateMachine(inner, sim.options().workload().sessionTimeoutEntries());
-    stateMachine = hostSessions != null ? hostSessions : inner;
-    if (!snapshot.isEmpty()) {
-      stateMachine.restore(snapshot.data());
+    HardState state = storage.hardState();
+    sim.trace().record(sim.now(), Trace.Kind.RESTART, id, (int) group, state.term(),
+        storage.lastIndex(), "g" + group + " from " + state + " snapshot="
+            + snapshot.index() + " lastIndex=" + storage.lastIndex() + " applied="
+            + appliedIndex);
+    if (recovered.restore()) {
+      appliedIndex = 0; // what it applied is older than the snapshot: replaced by it
+    }
+    if (recovered.commitRaised()) {
+      sim.marks().hit(SimMark.RESTARTED_AHEAD_OF_COMMIT);
+    }
+    oracles.onRecover(id, state, this);
+    if (recovered.restore()) {
       appliedIndex = snapshot.index();
       oracles.onRestore(id, snapshot, "restarted from");
       sim.marks().hit(SimMark.SNAPSHOT_RESTORED_ON_RESTART);
     }
-    writtenHardState = recovered;
-    role = Role.FOLLOWER;
-    proposals.clear();
-    reads.clear();
-    confirmedReads.clear();
-    receivingSnapshot = false;
-    snapshotRequested = false;
-    lastSequence.clear();
-    raw = host.addGroup(config, storage, seed, appliedIndex);
-  }
-
-  private void replay(DiskRecord record) {
-    switch (record.type()) {
-      case HARD_STATE -> storage.setHardState(record.hardState());
-      case ENTRIES -> storage.append(record.entries());
-      case SNAPSHOT_TAKEN -> {
-        Snapshot s = record.snapshot();
-        if (s.index() > storage.snapshot().index() && s.index() <= storage.lastIndex()
-            && storage.term(s.index()) == s.term()) {
-          storage.createSnapshot(s.index(), s.membership(), s.data());
-          storage.compact(s.index());
-        } else {
-          storage.installSnapshot(s);
-        }
-      }
-      case SNAPSHOT_INSTALLED -> storage.installSnapshot(record.snapshot());
-    }
+    writtenHardState = state;
   }
 
   /** The process dies (or the run ends): count what this incarnation hit. */
   void retire(Marks marks) {
-    if (raw == null) {
+    if (node == null) {
       return;
     }
-    marks.add(raw.coverage());
-    if (hostSessions != null) {
-      marks.add(SimMark.SESSION_EXPIRED, hostSessions.expiredCount());
-    } else if (inner instanceof SimHooks.ExpiredSessions own) {
-      marks.add(SimMark.SESSION_EXPIRED, own.expiredSessions());
-    }
-    raw = null;
+    marks.add(node.coverage(group));
+    marks.add(SimMark.SESSION_EXPIRED, expiredSessions() - expiredAtStart);
+    node = null;
     storage = null;
-    inner = null;
-    stateMachine = null;
-    hostSessions = null;
+    // The state machine stays: a persisting one is what the next incarnation resumes from.
   }
 
   /** Whether the replica was receiving a snapshot in chunks (the crash mark). */
@@ -214,20 +208,33 @@ final class Replica {
             return;
           }
         }
-        ProposeResult result = raw.propose(request.command());
+        // Its answer reaches the client through onSessionApplied, on whichever node applies
+        // it: a follower may have forwarded it.
+        ProposeResult result = node.propose(group, request.command(), new CompletableFuture<>(),
+            NO_DEADLINE);
         trace(request, result);
         replyUnlessPending(request, result);
       }
       case REGISTER, LOG_GET -> {
         // Matched by log position, so only a leader proposes them.
         if (role != Role.LEADER) {
-          reply(request, Workload.Reply.Outcome.NOT_LEADER, raw.status().leader());
+          reply(request, Workload.Reply.Outcome.NOT_LEADER, leader);
           return;
         }
-        ProposeResult result = raw.propose(request.command());
+        CompletableFuture<byte[]> applied = new CompletableFuture<>();
+        ProposeResult result = node.propose(group, request.command(), applied, NO_DEADLINE);
         trace(request, result);
         if (result instanceof ProposeResult.Accepted accepted) {
-          proposals.put(accepted.index(), new Proposal(request, accepted.term()));
+          sim.whenDone(applied, (answer, error) -> {
+            if (error == null) {
+              sim.workload().reply(request, Workload.Reply.applied(request, id,
+                  accepted.index(), accepted.term(), answer));
+            } else if (error instanceof ProposalException e
+                && e.reason() == ProposalException.Reason.DROPPED) {
+              // Another entry committed at its index: it will never apply.
+              reply(request, Workload.Reply.Outcome.LOST, 0);
+            } // else the outcome is unknown: the client times out and retries
+          });
         } else {
           replyUnlessPending(request, result);
         }
@@ -237,16 +244,16 @@ final class Replica {
           serve(request, request.command()); // The planted bug: no ReadIndex at all.
           return;
         }
-        byte[] context = new byte[8];
-        KvStateMachine.writeLong(context, 0, request.attempt());
-        ProposeResult result = raw.readIndex(context);
+        CompletableFuture<Long> confirmed = new CompletableFuture<>();
+        ProposeResult result = node.readIndex(group, confirmed, NO_DEADLINE);
         trace(request, result);
-        if (result instanceof ProposeResult.Accepted
-            || result instanceof ProposeResult.Forwarded) {
-          reads.put(request.attempt(), request);
-        } else {
-          replyUnlessPending(request, result);
-        }
+        // Completes on the node's loop once the state machine reflects the read index.
+        sim.whenDone(confirmed, (index, error) -> {
+          if (error == null) {
+            serve(request, request.command());
+          } // else refused (answered above) or abandoned: the client times out and retries
+        });
+        replyUnlessPending(request, result);
       }
     }
   }
@@ -271,21 +278,17 @@ final class Replica {
   }
 
   ProposeResult transferLeadership(long target) {
-    return raw.transferLeadership(target);
+    return node.transferLeadership(group, target, new CompletableFuture<>(), NO_DEADLINE);
   }
 
   ProposeResult proposeMembership(MembershipChange change) {
-    return raw.proposeMembership(change);
+    return node.changeMembership(group, change, new CompletableFuture<>(), NO_DEADLINE);
   }
 
-  // ---------------------------------------------------------------- the Ready loop
+  // ---------------------------------------------------------------- what the node reports
 
-  /**
-   * Step 1 of the contract for this group: write the snapshot, then the entries, then the
-   * hard state (if a crash keeps only a prefix of the writes, it must never keep a commit
-   * index whose entries it lost).
-   */
-  void persist(Ready ready, Disk disk) {
+  /** The node persisted this group's part of a Ready (not yet synced). */
+  void persisted(Ready ready) {
     long now = sim.now();
     sim.trace().record(now, Trace.Kind.READY, id, (int) group,
         ready.entries().size() * 31L + ready.committedEntries().size(),
@@ -293,19 +296,12 @@ final class Replica {
     Snapshot snapshot = ready.snapshot();
     if (snapshot != null) {
       oracles.checkSnapshot(id, snapshot, "received");
-      disk.write(DiskRecord.installed(group, snapshot));
-      storage.installSnapshot(snapshot);
       resetChain(snapshot.index());
     }
-    List<Entry> entries = ready.entries();
-    if (!entries.isEmpty()) {
-      disk.write(DiskRecord.of(group, entries));
-      storage.append(entries);
-      for (Entry e : entries) {
-        extendChain(e);
-        unsyncedChains.set(unsyncedEntries.size(), chain.get((int) e.index()));
-        unsyncedEntries.add(e);
-      }
+    for (Entry e : ready.entries()) {
+      extendChain(e);
+      unsyncedChains.set(unsyncedEntries.size(), chain.get((int) e.index()));
+      unsyncedEntries.add(e);
     }
     HardState hardState = ready.hardState();
     if (hardState != null) {
@@ -317,14 +313,13 @@ final class Replica {
             ? storage.term(hardState.commit()) : -1;
         oracles.onLeaderCommit(id, hardState, termAtCommit);
       }
-      disk.write(DiskRecord.of(group, hardState));
-      storage.setHardState(hardState);
       writtenHardState = hardState;
     }
     if (ready.softState() != null) {
       role = ready.softState().role();
-      long term = raw.status().term();
-      sim.trace().record(now, Trace.Kind.ROLE, id, (int) ready.softState().leader(), term,
+      leader = ready.softState().leader();
+      long term = writtenHardState.term();
+      sim.trace().record(now, Trace.Kind.ROLE, id, (int) leader, term,
           group * 8 + role.ordinal(), group == 1 ? role : "g" + group + " " + role);
       if (role == Role.LEADER) {
         oracles.onLeader(id, term, this);
@@ -335,12 +330,9 @@ final class Replica {
     }
   }
 
-  void syncStarted() {
-    syncingHardState = writtenHardState;
-  }
-
-  void syncDone() {
-    oracles.onDurable(id, syncingHardState);
+  /** Everything the node persisted so far is durable. */
+  void synced() {
+    oracles.onDurable(id, writtenHardState);
     for (int i = 0; i < unsyncedEntries.size(); i++) {
       oracles.onAppend(id, unsyncedEntries.get(i), unsyncedChains.get(i));
     }
@@ -348,58 +340,24 @@ final class Replica {
     unsyncedChains.clear();
   }
 
-  /** Step 4: restore a received snapshot, apply committed entries, serve confirmed reads. */
-  void apply(Ready ready) {
-    Snapshot snapshot = ready.snapshot();
-    if (snapshot != null) {
-      stateMachine.restore(snapshot.data());
-      appliedIndex = snapshot.index();
-      oracles.onRestore(id, snapshot, "installed");
-      proposals.headMap(snapshot.index(), true).clear(); // Their clients time out and retry.
-      sim.trace().record(sim.now(), Trace.Kind.RESTORE, id, (int) group, snapshot.index(),
-          snapshot.term(), snapshot);
-    }
-    List<Entry> committed = ready.committedEntries();
-    if (!committed.isEmpty()) {
-      for (Entry e : committed) {
-        applyEntry(e);
-      }
-      oracles.onCommitKnown(writtenHardState.term(), appliedIndex);
-      sim.trace().record(sim.now(), Trace.Kind.APPLY, id, (int) group,
-          committed.get(0).index(), appliedIndex, null);
-    }
-    for (ReadState read : ready.readStates()) {
-      Workload.Request request = reads.remove(KvStateMachine.readLong(read.context(), 0));
-      if (request != null) {
-        confirmedReads.add(new ConfirmedRead(read.index(), request));
-        if (read.index() > appliedIndex) {
-          sim.marks().hit(SimMark.READ_WAITED_FOR_APPLY);
-        }
-      }
-    }
-    if (!confirmedReads.isEmpty()) {
-      confirmedReads.removeIf(read -> {
-        if (read.index() > appliedIndex) {
-          return false;
-        }
-        serve(read.request(), read.request().command());
-        return true;
-      });
-    }
+  /** The node restored a snapshot received from the leader. */
+  void restored(Snapshot snapshot) {
+    appliedIndex = snapshot.index();
+    oracles.onRestore(id, snapshot, "installed");
+    sim.trace().record(sim.now(), Trace.Kind.RESTORE, id, (int) group, snapshot.index(),
+        snapshot.term(), snapshot);
   }
 
-  private void applyEntry(Entry e) {
+  /** The node applied a committed entry; {@code result} is null for no-ops and configurations. */
+  void applied(Entry e, byte[] result) {
     oracles.onApply(id, e, chain.get((int) e.index()));
     appliedIndex = e.index();
-    Proposal proposal = proposals.isEmpty() ? null : proposals.remove(e.index());
+    oracles.onCommitKnown(writtenHardState.term(), appliedIndex);
+    sim.trace().fold(sim.now(), Trace.Kind.APPLY, id);
     byte[] data = e.data();
     if (e.type() != EntryType.NORMAL || data.length == 0) {
-      if (proposal != null) {
-        reply(proposal.request(), Workload.Reply.Outcome.LOST, 0);
-      }
       return; // A leader's no-op or a configuration entry: nothing for the application.
     }
-    byte[] result = stateMachine.apply(e.index(), data);
     if (data[0] == KIND_COMMAND && data.length >= 17) {
       long clientId = KvStateMachine.readLong(data, 1);
       long sequence = KvStateMachine.readLong(data, 9);
@@ -414,12 +372,14 @@ final class Replica {
       sim.workload().onSessionApplied(id, group, clientId, sequence, e.index(), e.term(),
           result);
     }
-    if (proposal != null) {
-      // Same index and term: our entry (log matching). Another term: ours was replaced.
-      sim.workload().reply(proposal.request(), proposal.term() == e.term()
-          ? Workload.Reply.applied(proposal.request(), id, e.index(), e.term(), result)
-          : Workload.Reply.of(Workload.Reply.Outcome.LOST, proposal.request(), id, 0));
-    }
+  }
+
+  /** The node took a snapshot of this group's state machine and compacted its log. */
+  void snapshotTaken(Snapshot snapshot) {
+    oracles.checkSnapshot(id, snapshot, "took");
+    sim.marks().hit(SimMark.SNAPSHOT_TAKEN);
+    sim.trace().record(sim.now(), Trace.Kind.SNAPSHOT, id, (int) group, snapshot.index(),
+        snapshot.term(), snapshot);
   }
 
   /**
@@ -449,34 +409,6 @@ final class Replica {
           + " at " + index + " was answered " + result.status());
     }
     return result.payload();
-  }
-
-  /** The nemesis asks for a snapshot; it is taken after the next Ready round. */
-  void requestSnapshot() {
-    snapshotRequested = true;
-  }
-
-  /**
-   * Snapshots the state machine at the applied index and compacts the log behind it, when
-   * requested or once {@code threshold} entries were applied since the last snapshot. Called
-   * right after {@code advance}: then no received snapshot is pending in the core, so the
-   * membership at the applied index is known.
-   */
-  void maybeSnapshot(long threshold, Disk disk) {
-    long last = storage.snapshot().index();
-    boolean due = snapshotRequested || (threshold > 0 && appliedIndex - last >= threshold);
-    if (!due || appliedIndex <= last) {
-      return;
-    }
-    snapshotRequested = false;
-    Snapshot snapshot = storage.createSnapshot(appliedIndex, raw.membershipAt(appliedIndex),
-        stateMachine.snapshot());
-    storage.compact(appliedIndex);
-    disk.write(DiskRecord.taken(group, snapshot));
-    oracles.checkSnapshot(id, snapshot, "took");
-    sim.marks().hit(SimMark.SNAPSHOT_TAKEN);
-    sim.trace().record(sim.now(), Trace.Kind.SNAPSHOT, id, (int) group, snapshot.index(),
-        snapshot.term(), snapshot);
   }
 
   /** End of run: this replica's state machine must equal the reference at its applied index. */
@@ -513,8 +445,9 @@ final class Replica {
     return index < chainBase ? oracles.committedChainAt(index) : chain.get((int) index);
   }
 
+  /** The membership in force on this replica now (the core's view, mid-round included). */
   Membership membership() {
-    return raw.membership();
+    return node.membershipNow(group);
   }
 
   Role role() {
@@ -530,10 +463,10 @@ final class Replica {
   }
 
   long commitIndex() {
-    return raw.status().commit();
+    return node.statusNow(group).commit();
   }
 
   boolean isRunning() {
-    return raw != null;
+    return node != null;
   }
 }

@@ -3,6 +3,8 @@ package io.detraft.sim;
 import io.detraft.core.Message;
 import io.detraft.core.SessionStateMachine;
 import io.detraft.core.StateMachine;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.function.IntFunction;
 
 /**
@@ -13,7 +15,7 @@ import java.util.function.IntFunction;
  * the log, a host whose sessions apply a retried command again) and check that the simulator
  * catches them.
  *
- * @param diskFactory builds each node's disk
+ * @param diskFactory builds each node's disk (under the node's real WAL and snapshot store)
  * @param earlySend says which messages the host may send before the Ready's fsync completes;
  *     a correct host sends none early (the Ready contract)
  * @param stateMachineFactory builds a fresh state machine for a node incarnation (and the
@@ -41,11 +43,35 @@ import java.util.function.IntFunction;
  *     applying {@code unsessioned(get)} at the applied index, which must change nothing. A
  *     machine that also implements {@link ExpiredSessions} feeds {@link
  *     SimMark#SESSION_EXPIRED}
+ * @param nodeBugs bugs planted in the node's storage and Ready loop (canaries); none by default
  */
-public record SimHooks(Disk.Factory diskFactory, EarlySend earlySend,
+public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
     IntFunction<StateMachine> stateMachineFactory, boolean durabilityOracles,
     boolean staleReads, boolean staleTxnReads, boolean reapplyRetries,
-    boolean sessionsInStateMachine) {
+    boolean sessionsInStateMachine, Set<NodeBug> nodeBugs) {
+
+  /** A bug planted in the node layer, to show the simulator catches it (test scope only). */
+  public enum NodeBug {
+    /** WAL recovery keeps a torn last record and appends after it. */
+    KEEP_TORN_TAIL,
+    /** Creations and renames (segment rotation, snapshot files) never get a directory fsync. */
+    SKIP_DIRECTORY_SYNC,
+    /**
+     * After an fsync fails, the node retries it (which succeeds: the page cache called the
+     * lost writes clean) and goes on, instead of stopping.
+     */
+    RETRY_FAILED_FSYNC
+  }
+
+  public boolean has(NodeBug bug) {
+    return nodeBugs.contains(bug);
+  }
+
+  /** Creates a node's disk. */
+  @FunctionalInterface
+  public interface DiskFactory {
+    SimDisk create(int node, SimOptions.DiskOptions options, SimRandom random);
+  }
 
   /**
    * A state machine that keeps its own sessions ({@link #sessionsInStateMachine}) reports
@@ -65,49 +91,56 @@ public record SimHooks(Disk.Factory diskFactory, EarlySend earlySend,
   /** The correct rule: no message leaves before its Ready's writes are durable. */
   public static final EarlySend NEVER = message -> false;
 
-  /** The correct host: a buffered disk, nothing sent before fsync, the KV state machine. */
+  /** The correct host: the simulated disk, nothing sent before fsync, the KV state machine. */
   public static SimHooks defaults() {
-    return new SimHooks((node, options, random) -> new BufferedDisk(options, random), NEVER,
-        node -> new KvStateMachine(), true, false, false, false, false);
+    return new SimHooks((node, options, random) -> new SimDisk(options, random), NEVER,
+        node -> new KvStateMachine(), true, false, false, false, false, Set.of());
   }
 
-  public SimHooks withDiskFactory(Disk.Factory value) {
+  public SimHooks withDiskFactory(DiskFactory value) {
     return new SimHooks(value, earlySend, stateMachineFactory, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
   }
 
   public SimHooks withEarlySend(EarlySend value) {
     return new SimHooks(diskFactory, value, stateMachineFactory, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
   }
 
   public SimHooks withStateMachineFactory(IntFunction<StateMachine> value) {
     return new SimHooks(diskFactory, earlySend, value, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
   }
 
   public SimHooks withDurabilityOracles(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, value, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
   }
 
   public SimHooks withStaleReads(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles, value,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
   }
 
   public SimHooks withStaleTxnReads(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, value, reapplyRetries, sessionsInStateMachine);
+        staleReads, value, reapplyRetries, sessionsInStateMachine, nodeBugs);
   }
 
   public SimHooks withReapplyRetries(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, staleTxnReads, value, sessionsInStateMachine);
+        staleReads, staleTxnReads, value, sessionsInStateMachine, nodeBugs);
   }
 
   public SimHooks withSessionsInStateMachine(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, staleTxnReads, reapplyRetries, value);
+        staleReads, staleTxnReads, reapplyRetries, value, nodeBugs);
+  }
+
+  public SimHooks withNodeBug(NodeBug bug) {
+    EnumSet<NodeBug> bugs = EnumSet.of(bug);
+    bugs.addAll(nodeBugs);
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
+        staleReads, staleTxnReads, reapplyRetries, sessionsInStateMachine, Set.copyOf(bugs));
   }
 }

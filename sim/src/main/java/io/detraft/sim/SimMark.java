@@ -12,8 +12,19 @@ public enum SimMark {
   SNAPSHOT_RESTORED_ON_RESTART,
   /** A node crashed while it was receiving a snapshot in chunks. */
   CRASH_DURING_SNAPSHOT_INSTALL,
-  /** Recovery found a torn snapshot record at the tail of the log and dropped it. */
-  TORN_SNAPSHOT_DROPPED,
+  /** A frame with a bit flipped in transit failed its checksum and was dropped. */
+  CORRUPT_FRAME_REFUSED,
+  /** WAL recovery found a torn tail (an unsynced write a crash cut short) and cut it off. */
+  WAL_TORN_TAIL_CUT,
+  /** An fsync failed (EIO): the node stopped instead of retrying it, and restarted later. */
+  FSYNC_FAILED_STOPPED,
+  /** A write failed (ENOSPC): the node stopped, and restarted later. */
+  DISK_FULL_STOPPED,
+  /**
+   * A node restarted with a state machine that had applied past the commit index its WAL
+   * recorded (written lazily): recovery raised the commit index to the applied one.
+   */
+  RESTARTED_AHEAD_OF_COMMIT,
   /** A replica expired an idle client session (counted by the session layer). */
   SESSION_EXPIRED,
   /** A client's command met an expired session: outcome unknown, the client re-registers. */

@@ -1,6 +1,6 @@
 package io.detraft.sim;
 
-import io.detraft.core.Codec;
+import io.detraft.io.Frames;
 import io.detraft.core.Message;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,9 +9,11 @@ import org.apache.commons.math3.distribution.LogNormalDistribution;
 import org.apache.commons.math3.distribution.ParetoDistribution;
 
 /**
- * The simulated network between replicas. Every message is encoded with the core's {@link
- * Codec} when sent and decoded when delivered, so the codec is exercised by every run and a
- * message cannot share mutable state between sender and receiver.
+ * The simulated network between replicas. Every message travels as the frame the real
+ * transport sends ({@link Frames}: the core codec's bytes and a CRC32C) and is decoded by the
+ * same checks a real receiver makes, so the codec and the frame checks run in every run and a
+ * message cannot share mutable state between sender and receiver. In some seeds a packet
+ * arrives with one bit flipped; the checksum must refuse it.
  *
  * <p>Faults: loss, duplication, delay with a heavy tail (Pareto or log-normal, from Commons
  * Math on the run's generator), reordering (off = FIFO links), partitions (checked both when a
@@ -81,7 +83,7 @@ final class SimNetwork {
   /** Sends a message from replica {@code from}; the receiver is {@code message.to()}. */
   void send(int from, Message message) {
     int to = (int) message.to();
-    byte[] bytes = Codec.encode(message);
+    byte[] bytes = Frames.encode(message); // what TcpTransport writes: body and checksum
     long hash = Trace.hashBytes(bytes);
     long now = sim.now();
     sent++;
@@ -132,10 +134,28 @@ final class SimNetwork {
       drop(event.time, from, to, event.first, "partitioned in flight");
       return;
     }
-    Message message = Codec.decode((byte[]) event.payload);
-    if (message.to() != to || message.from() != from) {
-      throw new SimulationFailure("codec", "message from n" + from + " to n" + to
-          + " decoded as from n" + message.from() + " to n" + message.to() + ": " + message);
+    byte[] frame = (byte[]) event.payload;
+    boolean flipped = !clean && random.chance(options.corrupt());
+    if (flipped) {
+      frame = frame.clone(); // duplicates and replays share the original bytes
+      int bit = random.nextInt(frame.length * 8);
+      frame[bit / 8] ^= (byte) (1 << (bit % 8));
+    }
+    Message message;
+    try {
+      message = Frames.decode(frame, from, to); // the receiving node's own checks
+    } catch (Frames.MalformedFrameException e) {
+      if (!flipped) {
+        throw new SimulationFailure("codec", "a frame from n" + from + " to n" + to
+            + " was refused: " + e.getMessage());
+      }
+      sim.marks().hit(SimMark.CORRUPT_FRAME_REFUSED);
+      drop(event.time, from, to, event.first, "corrupted: " + e.getMessage());
+      return;
+    }
+    if (flipped) {
+      throw new SimulationFailure("frame-checksum", "a frame from n" + from + " to n" + to
+          + " with a flipped bit was accepted as " + message);
     }
     sim.trace().record(event.time, Trace.Kind.DELIVER, to, from, event.first, 0, message);
     if (event.second == 1 && sim.node(to).isUp()

@@ -1,50 +1,67 @@
 package io.detraft.sim;
 
+import io.detraft.core.Entry;
 import io.detraft.core.Message;
 import io.detraft.core.ProposeResult;
-import io.detraft.core.RaftHost;
+import io.detraft.core.Ready;
+import io.detraft.core.Snapshot;
+import io.detraft.io.Node;
+import io.detraft.io.NodeRunner;
+import io.detraft.io.NodeStorage;
+import io.detraft.io.StorageCorruptionException;
+import io.detraft.io.WriteAheadLog;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One node's process: a {@link RaftHost} running one {@link Replica} per Raft group, a {@link
- * Disk} (what survives a crash), a ticker and an inbox. It follows the Ready contract, batched
- * over groups: persist every group's writes, fsync once if any group needs it, send, apply,
- * advance. While an fsync is in progress or the process is paused, input waits in the inbox,
- * as it would in a single-threaded host blocked on I/O; ticks missed meanwhile are counted and
- * delivered when the process runs again (up to two election timeouts' worth), so a paused
- * leader cannot mistake a stale lease for a fresh one.
+ * One node's process, as the simulator schedules it: the node's real code ({@link Node}: the
+ * Ready loop over every group, persisting through {@link NodeStorage} on a {@link SimDisk},
+ * recovery, applying, request outcomes, snapshots) plus what the operating system and the
+ * hardware would do around it: a ticker with this node's clock drift, an inbox, an fsync that
+ * takes virtual time, crashes, pauses. While an fsync is in progress or the process is paused,
+ * input waits in the inbox, as it would in a single-threaded host blocked on I/O; ticks missed
+ * meanwhile are counted and delivered when the process runs again (up to two election
+ * timeouts' worth), so a paused leader cannot mistake a stale lease for a fresh one. A failed
+ * write or fsync stops the process (fail-stop); it restarts later from what its disk kept. The
+ * node's {@link Node.Observer} calls feed each group's {@link Replica}, the oracles' view.
  */
-final class SimNode {
+final class SimNode implements Node.Observer {
   /** Input that waits while the process is busy or paused: messages and client requests. */
   private static final int INBOX_LIMIT = 100_000;
 
+  /** Where the node's data directory lives on its disk. */
+  static final Path DATA_DIR = Path.of("/data");
+
   final int id;
   private final Simulation sim;
-  private final Disk disk;
+  private final SimDisk disk;
+  /** The storage of the running incarnation; null while the node is down. */
+  private NodeStorage storage;
   private final SimRandom random;
   /** This node's tick length: the nominal tick with this node's clock drift. */
   final long tickNanos;
   /** Replicas by group - 1. */
   private final Replica[] replicas;
   private final int maxTicksPending;
-  private final long snapshotThreshold;
-  private final boolean earlyReplication;
+  private final NodeRunner.SnapshotPolicy snapshotPolicy;
 
   private boolean up;
   private boolean paused;
   /** Bumped at every crash and restart; events for an older incarnation are ignored. */
   private int incarnation;
-  private RaftHost host;
+  /** The node of the running incarnation; null while the process is down. */
+  private Node node;
   private final ArrayDeque<Object> inbox = new ArrayDeque<>();
   private int ticksPending;
-  /** The batch waiting for its fsync, and the messages it holds back until then. */
-  private RaftHost.Batch outstanding;
+  /** The round waiting for its fsync, and the messages it holds back until then. */
+  private Node.Round outstanding;
   private List<Message> heldMessages;
   private boolean syncCompletedWhilePaused;
 
-  SimNode(int id, Simulation sim, Replica[] replicas, Disk disk, SimRandom random,
+  SimNode(int id, Simulation sim, Replica[] replicas, SimDisk disk, SimRandom random,
       long tickNanos) {
     this.id = id;
     this.sim = sim;
@@ -53,42 +70,75 @@ final class SimNode {
     this.random = random;
     this.tickNanos = tickNanos;
     this.maxTicksPending = 2 * sim.options().cluster().electionTicks();
-    this.snapshotThreshold = sim.options().protocol().snapshotThreshold();
-    this.earlyReplication = sim.options().disk().earlyReplication();
+    // Snapshots by policy compact the whole log (tiny thresholds in some seeds); the nemesis
+    // asks for more at random points.
+    this.snapshotPolicy = new NodeRunner.SnapshotPolicy(
+        sim.options().protocol().snapshotThreshold(), 0, 2);
   }
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** Starts (or restarts) the process from what the disk holds. */
+  /**
+   * Starts (or restarts) the process from what the disk holds, through the node's real
+   * recovery. A disk that recovery refuses (damage a crash cannot explain) fails the run: this
+   * simulator's disk only loses and tears unsynced writes, which recovery must handle.
+   */
   void boot() {
-    List<DiskRecord> records = disk.recover();
-    List<List<DiskRecord>> byGroup = new ArrayList<>();
-    for (int g = 0; g < replicas.length; g++) {
-      byGroup.add(new ArrayList<>());
+    SimOptions.DiskOptions d = sim.options().disk();
+    try {
+      storage = NodeStorage.open(disk, DATA_DIR, new WriteAheadLog.Options(d.segmentBytes(),
+          !sim.hooks().has(SimHooks.NodeBug.KEEP_TORN_TAIL)), 2);
+    } catch (StorageCorruptionException e) {
+      throw new SimulationFailure("storage", "n" + id + " refused to start: " + e.getMessage());
+    } catch (IOException e) {
+      failedToStart(e);
+      return;
     }
-    for (int i = 0; i < records.size(); i++) {
-      DiskRecord record = records.get(i);
-      if (record.torn()) {
-        if (i != records.size() - 1) {
-          throw new SimulationFailure("disk", "n" + id + " has a torn record before the tail");
-        }
-        if (record.isSnapshot()) {
-          sim.marks().hit(SimMark.TORN_SNAPSHOT_DROPPED);
-        }
-        break; // Detected and dropped, never used.
-      }
-      byGroup.get((int) record.group() - 1).add(record);
+    if (storage.tornTail().isPresent()) {
+      sim.marks().hit(SimMark.WAL_TORN_TAIL_CUT);
     }
     incarnation++;
     up = true;
     paused = false;
-    host = new RaftHost(id);
+    List<Node.GroupSpec> groups = new ArrayList<>(replicas.length);
     for (Replica replica : replicas) {
-      replica.boot(byGroup.get((int) replica.group - 1), host, random.nextLong());
+      groups.add(replica.start());
+    }
+    try {
+      node = Node.recover(id, storage, groups, snapshotPolicy, d.earlyReplication(),
+          random.nextLong(), this);
+      for (Replica replica : replicas) {
+        replica.started(node);
+      }
+    } catch (StorageCorruptionException e) {
+      throw new SimulationFailure("storage", "n" + id + " refused to start: " + e.getMessage());
+    } catch (IOException e) {
+      failStop(e);
+      return;
     }
     sim.schedule(new Event(sim.now() + 1 + random.nextLong(tickNanos), Event.Kind.TICK, id, 0,
         incarnation, 0, null));
     drive();
+  }
+
+  /** The disk failed while the node opened its storage: it tries again later. */
+  private void failedToStart(IOException e) {
+    sim.trace().record(sim.now(), Trace.Kind.CRASH, id, 0, 0, 0, "start failed: " + e.getMessage());
+    disk.crash();
+    storage = null;
+    sim.nemesis().restartLater(id);
+  }
+
+  /**
+   * A write or an fsync failed: what reached the disk is unknown, so the node stops (never
+   * retrying the fsync and trusting the page cache) and restarts later from what recovery
+   * finds.
+   */
+  private void failStop(IOException e) {
+    sim.marks().hit(e.getMessage().contains("ENOSPC") ? SimMark.DISK_FULL_STOPPED
+        : SimMark.FSYNC_FAILED_STOPPED);
+    crash("fail-stop: " + e.getMessage());
+    sim.nemesis().restartLater(id);
   }
 
   /** The process dies: memory is gone, unsynced writes may be lost or torn. */
@@ -104,7 +154,8 @@ final class SimNode {
     outstanding = null;
     heldMessages = null;
     syncCompletedWhilePaused = false;
-    host = null;
+    node = null;
+    storage = null; // the process's memory, its WAL buffer included, is gone
     retireReplicas();
     disk.crash();
     sim.trace().record(sim.now(), Trace.Kind.CRASH, id, 0, 0, 0, why);
@@ -118,6 +169,11 @@ final class SimNode {
       }
       replica.retire(sim.marks());
     }
+  }
+
+  /** The liveness phase: the disk stops failing writes and fsyncs. */
+  void healDisk() {
+    disk.heal();
   }
 
   void pause(long until) {
@@ -152,7 +208,7 @@ final class SimNode {
       ticksPending = Math.min(ticksPending + 1, maxTicksPending);
       return;
     }
-    host.tick();
+    node.tick(sim.now());
     drive();
   }
 
@@ -204,15 +260,21 @@ final class SimNode {
   }
 
   private void step(Message message) {
-    replica(message.group()).beforeStep(message);
-    host.step(message);
+    if (message.group() >= 1 && message.group() <= replicas.length) {
+      replica(message.group()).beforeStep(message);
+    }
+    node.step(message);
   }
 
   private void runAdmin(Nemesis.Admin admin) {
     Replica replica = replica(admin.group());
     ProposeResult result = switch (admin.kind()) {
       case SNAPSHOT -> {
-        replica.requestSnapshot();
+        try {
+          node.snapshot(admin.group());
+        } catch (IOException e) {
+          failStop(e);
+        }
         yield null;
       }
       case TRANSFER -> replica.transferLeadership(admin.target());
@@ -229,10 +291,10 @@ final class SimNode {
   private void drive() {
     while (up && !paused && outstanding == null) {
       // Time first: a process that was stopped catches up with the clock before it acts.
-      for (; ticksPending > 0; ticksPending--) {
-        host.tick();
+      for (; ticksPending > 0 && up; ticksPending--) {
+        node.tick(sim.now());
       }
-      while (!inbox.isEmpty()) {
+      while (!inbox.isEmpty() && up) {
         Object input = inbox.poll();
         if (input instanceof Message message) {
           step(message);
@@ -242,38 +304,32 @@ final class SimNode {
           runAdmin((Nemesis.Admin) input);
         }
       }
-      if (!host.hasReady()) {
+      if (!up || !node.hasReady()) {
         return;
       }
-      handleBatch(host.ready());
+      handleRound();
     }
   }
 
-  private void handleBatch(RaftHost.Batch batch) {
-    // 1. Persist every group's writes.
-    for (RaftHost.GroupReady g : batch.groups()) {
-      replica(g.group()).persist(g.ready(), disk);
-    }
-    if (!batch.mustSync()) {
-      // Commit-index-only changes may stay in the page cache; nothing waits for them.
-      finish(batch, batch.messages());
+  /** One round of the Ready contract; the fsync, if the round needs one, takes virtual time. */
+  private void handleRound() {
+    Node.Round round;
+    try {
+      round = node.persist(); // every group's writes, handed to the disk's page cache
+    } catch (IOException e) {
+      failStop(e);
       return;
     }
-    // 2. One fsync for every group; hold the messages until it completes, but for a leader's
-    // replication messages when the seed lets them overlap the fsync (and for what a planted
-    // bug sends early).
-    long now = sim.now();
-    long latency = disk.startSync();
-    for (Replica replica : replicas) {
-      replica.syncStarted();
+    for (Message m : round.early()) {
+      send(m); // a leader's replication, overlapping its fsync (when the seed says so)
     }
-    List<Message> held = batch.messages();
-    if (earlyReplication) {
-      for (Message m : batch.messages(true)) {
-        send(m);
-      }
-      held = batch.messages(false);
+    if (!round.mustSync()) {
+      // Commit-index-only changes may stay in the page cache; nothing waits for them.
+      finish(round, round.held());
+      return;
     }
+    // Hold the messages until the fsync completes, but for what a planted bug sends early.
+    List<Message> held = round.held();
     if (sim.hasEarlySend()) {
       List<Message> planted = held;
       held = new ArrayList<>();
@@ -285,9 +341,17 @@ final class SimNode {
         }
       }
     }
-    outstanding = batch;
+    long now = sim.now();
+    long latency = disk.fsyncLatencyNanos();
+    outstanding = round;
     heldMessages = held;
+
     sim.trace().record(now, Trace.Kind.SYNC_START, id, 0, incarnation, now + latency, null);
+    SimOptions.DiskOptions d = sim.options().disk();
+    if (sim.options().process().crashes() && d.crashDuringSync() > 0
+        && random.chance(d.crashDuringSync())) {
+      sim.nemesis().crashDuringSync(id, incarnation, random.nextLong(Math.max(1, latency)));
+    }
     sim.schedule(new Event(now + latency, Event.Kind.SYNC_DONE, id, 0, incarnation, 0, null));
   }
 
@@ -295,9 +359,19 @@ final class SimNode {
     if (!up || forIncarnation != incarnation) {
       return; // The process crashed meanwhile: this fsync never completed.
     }
-    disk.completeSync();
-    for (Replica replica : replicas) {
-      replica.syncDone();
+    try {
+      node.sync();
+    } catch (IOException e) {
+      if (!sim.hooks().has(SimHooks.NodeBug.RETRY_FAILED_FSYNC)) {
+        failStop(e);
+        return;
+      }
+      try {
+        node.sync(); // the planted bug: the retry "succeeds", the lost writes stay lost
+      } catch (IOException again) {
+        failStop(again);
+        return;
+      }
     }
     sim.trace().record(sim.now(), Trace.Kind.SYNC_DONE, id, 0, incarnation, 0, null);
     if (paused) {
@@ -309,30 +383,67 @@ final class SimNode {
   }
 
   private void finishOutstanding() {
-    RaftHost.Batch batch = outstanding;
+    Node.Round round = outstanding;
     List<Message> held = heldMessages;
     outstanding = null;
     heldMessages = null;
-    finish(batch, held);
+    finish(round, held);
   }
 
-  /** Steps 3-5 of the contract: send, apply, advance; then snapshot where it is due. */
-  private void finish(RaftHost.Batch batch, List<Message> messages) {
+  /** The rest of the round: send what waited, then apply, advance and snapshot. */
+  private void finish(Node.Round round, List<Message> messages) {
     for (Message m : messages) {
       send(m);
     }
-    for (RaftHost.GroupReady g : batch.groups()) {
-      replica(g.group()).apply(g.ready());
-    }
-    host.advance(batch);
-    for (Replica replica : replicas) {
-      replica.maybeSnapshot(snapshotThreshold, disk);
+    try {
+      node.finish(round);
+    } catch (IOException e) {
+      failStop(e);
     }
   }
 
   private void send(Message message) {
     sim.oracles(message.group()).onSend(id, message, replica(message.group()));
     sim.network().send(id, message);
+  }
+
+  // ---------------------------------------------------------------- Node.Observer
+
+  @Override
+  public void recovered(long group, NodeStorage.RecoveredGroup recovered) {
+    replica(group).recovered(recovered);
+  }
+
+  @Override
+  public void persisted(long group, Ready ready) {
+    replica(group).persisted(ready);
+  }
+
+  @Override
+  public void synced() {
+    for (Replica replica : replicas) {
+      replica.synced();
+    }
+  }
+
+  @Override
+  public void restored(long group, Snapshot snapshot) {
+    replica(group).restored(snapshot);
+  }
+
+  @Override
+  public void applied(long group, Entry entry, byte[] result) {
+    replica(group).applied(entry, result);
+  }
+
+  @Override
+  public void readWaitedForApply(long group) {
+    sim.marks().hit(SimMark.READ_WAITED_FOR_APPLY);
+  }
+
+  @Override
+  public void snapshotTaken(long group, Snapshot snapshot) {
+    replica(group).snapshotTaken(snapshot);
   }
 
   // ---------------------------------------------------------------- observation

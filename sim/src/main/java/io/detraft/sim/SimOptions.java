@@ -74,32 +74,54 @@ public record SimOptions(
    * @param reorder packets on one link overtake each other; off means FIFO links (TCP-like)
    * @param replay the probability that a send also re-sends an older packet of the same link,
    *     to arrive long after (a stale copy from a retransmitting middlebox or a slow path)
+   * @param corrupt the probability that a packet arrives with one bit flipped (TCP's checksum
+   *     lets some through); the receiver's frame checksum must refuse it
    */
   public record NetworkOptions(double loss, double duplicate, long delayMinNanos,
       boolean paretoTail, double tailScale, double tailShape, long delayMaxNanos,
       boolean reorder, boolean partitions, long partitionEveryNanos, long partitionMaxNanos,
-      boolean clogging, long clogEveryNanos, long clogMaxNanos, double replay) {
+      boolean clogging, long clogEveryNanos, long clogMaxNanos, double replay,
+      double corrupt) {
     public NetworkOptions {
       check(loss >= 0 && loss < 1 && duplicate >= 0 && duplicate < 1 && replay >= 0
-          && replay < 1, "bad probabilities");
+          && replay < 1 && corrupt >= 0 && corrupt < 1, "bad probabilities");
       check(delayMinNanos > 0 && delayMaxNanos >= delayMinNanos, "bad delay bounds");
       check(tailScale > 0 && tailShape > 0, "bad tail parameters");
     }
   }
 
   /**
-   * The simulated disk: writes are buffered until fsync; a crash loses what was not synced
-   * (a random prefix of it may have reached the platter) and may tear the last write.
+   * The simulated disk ({@link SimDisk}) under the node's real WAL and snapshot store: writes
+   * are buffered until fsync; a crash loses what was not synced (a random prefix of it may
+   * have reached the platter) and may tear the last write at a sector boundary.
    *
    * @param earlyReplication leaders send their replication messages while their own fsync is
    *     in flight ({@link io.detraft.core.Ready#maySendBeforeSync}, as io-real's runner does);
    *     off, every message waits for the fsync
+   * @param segmentBytes the WAL's segment size (small ones make rollovers and segment
+   *     deletion frequent)
+   * @param fsyncFailure probability that an fsync fails with EIO (the node must stop)
+   * @param diskFull probability that a write fails with ENOSPC (the node must stop)
+   * @param crashDuringSync probability that the nemesis aims a crash at an fsync in flight
+   * @param stateMachinePersists the state machine survives crashes with everything it
+   *     applied (as kv-app's Chronicle Map store does), so a restart resumes after its applied
+   *     index, often ahead of the commit index the WAL recorded; off, it starts empty
    */
   public record DiskOptions(long fsyncMinNanos, long fsyncMaxNanos, double tornWrite,
-      boolean earlyReplication) {
+      boolean earlyReplication, int segmentBytes, double fsyncFailure, double diskFull,
+      double crashDuringSync, boolean stateMachinePersists) {
     public DiskOptions {
       check(fsyncMinNanos >= 0 && fsyncMaxNanos >= fsyncMinNanos, "bad fsync bounds");
       check(tornWrite >= 0 && tornWrite <= 1, "bad torn-write probability");
+      check(segmentBytes >= 4096, "WAL segments must hold at least 4 KiB");
+      check(fsyncFailure >= 0 && fsyncFailure < 1 && diskFull >= 0 && diskFull < 1
+          && crashDuringSync >= 0 && crashDuringSync < 1, "bad disk-fault probability");
+    }
+
+    /** The same disk with fsyncs taking between {@code min} and {@code max} nanoseconds. */
+    public DiskOptions withFsyncNanos(long min, long max) {
+      return new DiskOptions(min, max, tornWrite, earlyReplication, segmentBytes, fsyncFailure,
+          diskFull, crashDuringSync, stateMachinePersists);
     }
   }
 
@@ -232,13 +254,16 @@ public record SimOptions(
         tailShape, 2 * SECOND, n.chance(0.5),
         n.chance(0.5), n.between(SECOND, 5 * SECOND), n.between(200 * MS, 4 * SECOND),
         n.chance(0.3), n.between(SECOND, 5 * SECOND), n.between(100 * MS, 2 * SECOND),
-        // Drawn last, so that adding it left every earlier network draw as it was.
-        n.chance(0.3) ? replayRate(n) : 0);
+        // Drawn last, so that adding them left every earlier network draw as it was.
+        n.chance(0.3) ? replayRate(n) : 0, n.chance(0.3) ? corruptRate(n) : 0);
 
     SimRandom d = root.fork(3);
     long fsyncMin = d.between(50_000, 1 * MS);
     DiskOptions disk = new DiskOptions(fsyncMin, fsyncMin + logUniform(d, 100_000, 20 * MS),
-        d.chance(0.5) ? TORN_WRITE : 0, d.chance(0.5));
+        d.chance(0.5) ? TORN_WRITE : 0, d.chance(0.5),
+        (int) logUniform(d, 16 << 10, 1 << 20),
+        d.chance(0.2) ? fsyncFailureRate(d) : 0, d.chance(0.2) ? diskFullRate(d) : 0,
+        d.chance(0.5) ? crashDuringSyncRate(d) : 0, d.chance(0.5));
 
     // Log-uniform intervals: some seeds crash a node every few hundred milliseconds (bugs
     // with a narrow window need many crashes), others rarely (long stable stretches).
@@ -344,8 +369,13 @@ public record SimOptions(
             n.duplicate() > 0 ? n.duplicate() : duplicateRate(r), n.delayMinNanos(),
             n.paretoTail(), n.tailScale(), n.tailShape(), n.delayMaxNanos(), true, true,
             n.partitionEveryNanos(), n.partitionMaxNanos(), true, n.clogEveryNanos(),
-            n.clogMaxNanos(), n.replay() > 0 ? n.replay() : replayRate(r)),
-        new DiskOptions(d.fsyncMinNanos(), d.fsyncMaxNanos(), TORN_WRITE, d.earlyReplication()),
+            n.clogMaxNanos(), n.replay() > 0 ? n.replay() : replayRate(r),
+            n.corrupt() > 0 ? n.corrupt() : corruptRate(r)),
+        new DiskOptions(d.fsyncMinNanos(), d.fsyncMaxNanos(), TORN_WRITE, d.earlyReplication(),
+            d.segmentBytes(), d.fsyncFailure() > 0 ? d.fsyncFailure() : fsyncFailureRate(r),
+            d.diskFull() > 0 ? d.diskFull() : diskFullRate(r),
+            d.crashDuringSync() > 0 ? d.crashDuringSync() : crashDuringSyncRate(r),
+            d.stateMachinePersists()),
         new ProcessOptions(true, p.crashEveryNanos(), p.restartMaxNanos(), true,
             p.pauseEveryNanos(), p.pauseMaxNanos()),
         new ProtocolOptions(
@@ -385,6 +415,7 @@ public record SimOptions(
     out.append(" net{loss=").append(n.loss() > 0 ? pct(n.loss()) : "off")
         .append(" dup=").append(n.duplicate() > 0 ? pct(n.duplicate()) : "off")
         .append(" replay=").append(n.replay() > 0 ? pct(n.replay()) : "off")
+        .append(" corrupt=").append(n.corrupt() > 0 ? fmt("%.2f%%", n.corrupt() * 100) : "off")
         .append(" delay=").append(ms(n.delayMinNanos())).append('+')
         .append(n.paretoTail()
             ? fmt("pareto(%s,a=%.2f)", ms((long) n.tailScale()), n.tailShape())
@@ -399,7 +430,13 @@ public record SimOptions(
     out.append(" disk{fsync=").append(ms(d.fsyncMinNanos())).append("..")
         .append(ms(d.fsyncMaxNanos())).append(" torn=")
         .append(d.tornWrite() > 0 ? pct(d.tornWrite()) : "off").append(' ')
-        .append(flag("earlyReplication", d.earlyReplication())).append('}');
+        .append(flag("earlyReplication", d.earlyReplication()))
+        .append(" segment=").append(d.segmentBytes() >> 10).append("KiB")
+        .append(" eio=").append(d.fsyncFailure() > 0 ? fmt("%.3f%%", d.fsyncFailure() * 100) : "off")
+        .append(" enospc=").append(d.diskFull() > 0 ? fmt("%.3f%%", d.diskFull() * 100) : "off")
+        .append(" crashInSync=")
+        .append(d.crashDuringSync() > 0 ? fmt("%.3f%%", d.crashDuringSync() * 100) : "off").append(' ')
+        .append(flag("persistentStateMachine", d.stateMachinePersists())).append('}');
     out.append(" process{crash=").append(p.crashes()
             ? "every~" + ms(p.crashEveryNanos()) + ",restart<=" + ms(p.restartMaxNanos()) : "off")
         .append(" pause=").append(p.pauses()
@@ -466,6 +503,26 @@ public record SimOptions(
 
   private static double replayRate(SimRandom r) {
     return r.uniform(0.001, 0.02);
+  }
+
+  /** Per packet. */
+  private static double corruptRate(SimRandom r) {
+    return r.uniform(0.0005, 0.01);
+  }
+
+  /** Per fsync; a node fsyncs a few hundred times a simulated second. */
+  private static double fsyncFailureRate(SimRandom r) {
+    return r.uniform(0.0001, 0.002);
+  }
+
+  /** Per write. */
+  private static double diskFullRate(SimRandom r) {
+    return r.uniform(0.0001, 0.001);
+  }
+
+  /** Per fsync (only in seeds that crash nodes). */
+  private static double crashDuringSyncRate(SimRandom r) {
+    return r.uniform(0.0005, 0.005);
   }
 
   private static int pick(SimRandom random, int... choices) {

@@ -10,6 +10,8 @@ import io.detraft.core.Membership;
 import io.detraft.core.Role;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
 
 /**
  * One deterministic run: a single thread, a virtual clock, one seeded generator tree and an
@@ -112,12 +114,30 @@ public final class Simulation {
         replicas[g - 1] = new Replica(id, g, this, config.withGroup(g), initial[g - 1],
             oracles[g - 1]);
       }
-      Disk disk = hooks.diskFactory().create(id, options.disk(), root.fork(200 + id));
+      SimDisk disk = hooks.diskFactory().create(id, options.disk(), root.fork(200 + id));
+      disk.directorySyncLies = hooks.has(SimHooks.NodeBug.SKIP_DIRECTORY_SYNC);
       nodes[id] = new SimNode(id, this, replicas, disk, nodeRandom, tickNanos);
     }
     this.network = new SimNetwork(this, options.network(), size, root.fork(10));
     this.workload = new Workload(this, options, root.fork(11), root.fork(13));
     this.nemesis = new Nemesis(this, options, root.fork(12));
+  }
+
+  /**
+   * Hands every trace event of the run to {@code sink} too (the HTML report); call before
+   * {@link #run()}. Only observes: the run and its fingerprint are the same with or without.
+   */
+  public Simulation recordTo(TraceSink sink) {
+    trace.sink(sink);
+    return this;
+  }
+
+  /**
+   * The clients' histories as recorded (key/value operations, then list-append
+   * transactions), for the HTML report; complete once {@link #run()} returned.
+   */
+  public java.util.List<io.detraft.checker.History> clientHistories() {
+    return java.util.List.of(workload.history(), workload.txnHistory());
   }
 
   /** Runs the simulation to its end and reports; never throws for a failing run. */
@@ -202,6 +222,9 @@ public final class Simulation {
     }
   }
 
+  /** A failure raised inside a request's completion, rethrown after the current event. */
+  private RuntimeException deferred;
+
   private void loop() {
     while (!finished) {
       Event event = queue.poll();
@@ -219,7 +242,27 @@ public final class Simulation {
             + SimOptions.ms(now) + ": messages or timers multiply (see the last events)");
       }
       dispatch(event);
+      if (deferred != null) {
+        throw deferred;
+      }
     }
+  }
+
+  /**
+   * Runs {@code action} when {@code outcome} completes (on the node's loop, synchronously). A
+   * failure it throws (an oracle's) would otherwise end up inside the future, unseen: it is
+   * kept and rethrown once the current event is handled.
+   */
+  <T> void whenDone(CompletableFuture<T> outcome, BiConsumer<T, Throwable> action) {
+    outcome.whenComplete((value, error) -> {
+      try {
+        action.accept(value, error);
+      } catch (RuntimeException e) {
+        if (deferred == null) {
+          deferred = e;
+        }
+      }
+    });
   }
 
   private void dispatch(Event event) {

@@ -68,6 +68,8 @@ public final class Trace {
   /** Events recorded so far; the ring holds the last min(count, capacity) of them. */
   private long count;
   private long fingerprint = 0x6A09E667F3BCC908L;
+  /** Also sees every recorded event (an HTML report), or null: most runs keep only the ring. */
+  private TraceSink sink;
 
   /** A trace whose ring keeps the last {@code capacity} events (rounded up to a power of 2). */
   public Trace(int capacity) {
@@ -104,6 +106,14 @@ public final class Trace {
     firsts[slot] = first;
     seconds[slot] = second;
     details[slot] = detail;
+    if (sink != null) {
+      sink.event(time, kind, node, peer, first, second, detail);
+    }
+  }
+
+  /** Hands every event recorded from now on to {@code sink} as well (null: none). */
+  public void sink(TraceSink sink) {
+    this.sink = sink;
   }
 
   /** Folds a value into the fingerprint without keeping an event in the ring (ticks). */

@@ -43,9 +43,11 @@ class CanaryTest {
   @Test
   void catchesADiskThatLiesAboutFsync() {
     SimResult result = firstFailure("fsync lies", PlantedFaults.lyingDisk());
-    assertTrue(Set.of("durability", "persist-before-speak").contains(result.oracle()),
+    // "storage": the node's WAL recovery refused a segment whose synced header was lost.
+    assertTrue(Set.of("durability", "persist-before-speak", "storage").contains(result.oracle()),
         result::report);
-    assertTrue(result.traceTail().contains("RESTART"), result::report);
+    assertTrue(result.traceTail().contains("RESTART") || result.report().contains("refused"),
+        result::report); // caught when the node restarted
   }
 
   @Test
@@ -65,6 +67,33 @@ class CanaryTest {
     SimResult result = firstFailure("replication before the term is durable",
         PlantedFaults.earlyReplicationInANewTerm(), PlantedFaults::loneVoterCrashHeavy);
     assertEquals("persist-before-speak", result.oracle(), result::report);
+  }
+
+  /**
+   * fsyncgate: after a failed fsync, a retry "succeeds" although the writes it should have made
+   * durable are gone; a host that goes on acknowledges what its disk does not hold. The node's
+   * fail-stop rule prevents it; the planted retry must be caught.
+   */
+  @Test
+  void catchesAHostThatRetriesAFailedFsync() {
+    SimResult result = firstFailure("fsync retried after EIO", PlantedFaults.retriedFsync(),
+        PlantedFaults::fsyncFailureHeavy);
+    assertTrue(Set.of("durability", "persist-before-speak", "storage").contains(result.oracle()),
+        result::report);
+  }
+
+  /** Node-layer canaries: each bug planted in the node's own code path must be caught. */
+  @Test
+  void catchesRecoveryThatKeepsATornTail() {
+    SimResult result = firstFailure("recovery keeps a torn tail",
+        PlantedFaults.nodeBug(SimHooks.NodeBug.KEEP_TORN_TAIL), PlantedFaults::storageHeavy);
+    assertEquals("storage", result.oracle(), result::report);
+  }
+
+  @Test
+  void catchesRotationsWithoutADirectorySync() {
+    firstFailure("no directory fsync after a rename",
+        PlantedFaults.nodeBug(SimHooks.NodeBug.SKIP_DIRECTORY_SYNC), PlantedFaults::storageHeavy);
   }
 
   /**

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.detraft.core.Codec;
 import io.detraft.core.Message;
 import io.detraft.core.Role;
+import io.detraft.io.Frames;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -39,7 +39,7 @@ class FaultInjectorsTest {
   private static SimOptions.NetworkOptions options(double duplicate, boolean reorder) {
     return new SimOptions.NetworkOptions(0, duplicate, 100_000, true, 200_000, 1.5, 5 * MS,
         reorder, true, SimOptions.SECOND, SimOptions.SECOND, true, SimOptions.SECOND,
-        SimOptions.SECOND, 0);
+        SimOptions.SECOND, 0, 0);
   }
 
   private SimNetwork network(SimOptions.NetworkOptions options) {
@@ -73,7 +73,12 @@ class FaultInjectorsTest {
   }
 
   private static long roundOf(Event delivery) {
-    return ((Message.Heartbeat) Codec.decode((byte[]) delivery.payload)).round();
+    try {
+      return ((Message.Heartbeat) Frames.decode((byte[]) delivery.payload, delivery.peer,
+          delivery.node)).round();
+    } catch (Frames.MalformedFrameException e) {
+      throw new AssertionError(e);
+    }
   }
 
   /** "from->to" for each delivery. */

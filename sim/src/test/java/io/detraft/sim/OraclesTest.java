@@ -10,6 +10,9 @@ import io.detraft.core.HardState;
 import io.detraft.core.Membership;
 import io.detraft.core.Message;
 import io.detraft.core.SessionStateMachine;
+import io.detraft.io.WriteAheadLog;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -54,13 +57,18 @@ class OraclesTest {
    * {@code log} (fsynced): a real host whose {@code lastIndex}/{@code chainAt} the oracles read.
    */
   private static Replica replicaHolding(Entry... log) {
-    Disk.Factory disks = (node, options, random) -> {
-      BufferedDisk disk = new BufferedDisk(options, random);
+    SimHooks.DiskFactory disks = (node, options, random) -> {
+      SimDisk disk = new SimDisk(options, random);
       if (log.length > 0) {
-        disk.write(DiskRecord.of(1, List.of(log)));
-        disk.write(DiskRecord.of(1, hs(log[log.length - 1].term(), 0, 0)));
-        disk.startSync();
-        disk.completeSync();
+        // Written through the node's real WAL, as a previous incarnation would have.
+        try (WriteAheadLog wal = WriteAheadLog.open(disk, SimNode.DATA_DIR,
+            new WriteAheadLog.Options(options.segmentBytes()))) {
+          wal.append(1, List.of(log));
+          wal.saveHardState(1, hs(log[log.length - 1].term(), 0, 0));
+          wal.sync();
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
       }
       return disk;
     };

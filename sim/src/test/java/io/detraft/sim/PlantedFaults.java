@@ -1,7 +1,6 @@
 package io.detraft.sim;
 
 import io.detraft.core.Message;
-import java.util.List;
 
 /**
  * Broken host parts, planted by tests only, that the simulator must catch ("canaries").
@@ -9,44 +8,6 @@ import java.util.List;
  */
 final class PlantedFaults {
   private PlantedFaults() {}
-
-  /**
-   * A disk that says an fsync completed but never makes anything durable: a crash loses every
-   * write that the background write-back did not happen to persist.
-   */
-  static final class LyingDisk implements Disk {
-    private final BufferedDisk platter;
-
-    LyingDisk(SimOptions.DiskOptions options, SimRandom random) {
-      this.platter = new BufferedDisk(options, random);
-    }
-
-    @Override
-    public void write(DiskRecord record) {
-      platter.write(record);
-    }
-
-    @Override
-    public long startSync() {
-      long latency = platter.startSync();
-      return latency; // ... and it never calls platter.completeSync(): the lie.
-    }
-
-    @Override
-    public void completeSync() {
-      // Reports success without making anything durable.
-    }
-
-    @Override
-    public void crash() {
-      platter.crash();
-    }
-
-    @Override
-    public List<DiskRecord> recover() {
-      return platter.recover();
-    }
-  }
 
   /** A host that sends votes and append acknowledgements before their writes are durable. */
   static boolean acknowledgesBeforeSync(Message message) {
@@ -67,9 +28,41 @@ final class PlantedFaults {
     return SimHooks.defaults().withEarlySend(PlantedFaults::replicatesBeforeTermIsDurable);
   }
 
+  /**
+   * A disk that says an fsync completed but never makes anything durable: a crash loses every
+   * write that the background write-back did not happen to persist.
+   */
   static SimHooks lyingDisk() {
-    return SimHooks.defaults().withDiskFactory(
-        (node, options, random) -> new LyingDisk(options, random));
+    return SimHooks.defaults().withDiskFactory((node, options, random) -> {
+      SimDisk disk = new SimDisk(options, random);
+      disk.forceLies = true;
+      return disk;
+    });
+  }
+
+  /**
+   * A host that, after a failed fsync, retries it and goes on (PostgreSQL before 2018): the
+   * retry succeeds because the page cache marked the lost writes clean, and the node
+   * acknowledges what its disk does not hold.
+   */
+  static SimHooks retriedFsync() {
+    return SimHooks.defaults().withNodeBug(SimHooks.NodeBug.RETRY_FAILED_FSYNC);
+  }
+
+  static SimHooks nodeBug(SimHooks.NodeBug bug) {
+    return SimHooks.defaults().withNodeBug(bug);
+  }
+
+  /**
+   * A crash-heavy mix on small WAL segments (frequent rotations) whose crashes often hit an
+   * fsync in flight and tear the last write: what recovery's torn-tail rule and the directory
+   * syncs of a rotation are for.
+   */
+  static SimOptions storageHeavy(long seed, double safetySeconds) {
+    SimOptions options = crashHeavy(seed, safetySeconds);
+    SimOptions.DiskOptions d = options.disk();
+    return options.withDisk(new SimOptions.DiskOptions(d.fsyncMinNanos(), d.fsyncMaxNanos(),
+        1.0, d.earlyReplication(), 16 << 10, 0, 0, 0.05, d.stateMachinePersists()));
   }
 
   static SimHooks earlyAcknowledgements() {
@@ -83,9 +76,8 @@ final class PlantedFaults {
    */
   static SimHooks stuckFsync() {
     long day = 24 * 3600 * SimOptions.SECOND;
-    return SimHooks.defaults().withDiskFactory((node, options, random) -> new BufferedDisk(
-        new SimOptions.DiskOptions(day, day, options.tornWrite(), options.earlyReplication()),
-        random));
+    return SimHooks.defaults().withDiskFactory(
+        (node, options, random) -> new SimDisk(options.withFsyncNanos(day, day), random));
   }
 
   /** A host that serves gets from its local state machine at once, without ReadIndex. */
@@ -125,8 +117,7 @@ final class PlantedFaults {
     return options
         .withProcess(new SimOptions.ProcessOptions(true, 300 * ms, 200 * ms, false, 1000 * ms,
             100 * ms))
-        .withDisk(new SimOptions.DiskOptions(2 * ms, 20 * ms, options.disk().tornWrite(),
-            options.disk().earlyReplication()));
+        .withDisk(options.disk().withFsyncNanos(2 * ms, 20 * ms));
   }
 
   /**
@@ -148,6 +139,18 @@ final class PlantedFaults {
   }
 
   /**
+   * A crash-heavy mix whose disks fail one fsync in a hundred (EIO): a node stops at each, or,
+   * with {@link #retriedFsync}, goes on.
+   */
+  static SimOptions fsyncFailureHeavy(long seed, double safetySeconds) {
+    SimOptions options = crashHeavy(seed, safetySeconds);
+    SimOptions.DiskOptions d = options.disk();
+    return options.withDisk(new SimOptions.DiskOptions(d.fsyncMinNanos(), d.fsyncMaxNanos(),
+        d.tornWrite(), d.earlyReplication(), d.segmentBytes(), 0.01, 0, d.crashDuringSync(),
+        d.stateMachinePersists()));
+  }
+
+  /**
    * A partition-heavy, read-heavy mix on top of a seed's own options: the network splits
    * every few hundred milliseconds, and clients read and write a few keys, every get through
    * the read path (no gets through the log), so a node cut off from the majority is asked for
@@ -164,7 +167,7 @@ final class PlantedFaults {
         .withNetwork(new SimOptions.NetworkOptions(n.loss(), n.duplicate(), n.delayMinNanos(),
             n.paretoTail(), n.tailScale(), n.tailShape(), n.delayMaxNanos(), n.reorder(), true,
             400 * ms, 2000 * ms, n.clogging(), n.clogEveryNanos(), n.clogMaxNanos(),
-            n.replay()))
+            n.replay(), n.corrupt()))
         .withWorkload(new SimOptions.WorkloadOptions(w.clients(), w.opsPerSecond(), 4, 2, 1, 2,
             w.timeoutNanos(), w.clientLatencyNanos(), 0, w.sessionTimeoutEntries()))
         .withListAppend(new SimOptions.ListAppendOptions(5, 100, 1, l.appendsPerKey(), 2, 0.7));
