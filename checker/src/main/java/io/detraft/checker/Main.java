@@ -2,7 +2,6 @@ package io.detraft.checker;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -150,7 +149,7 @@ public final class Main {
     String text = Files.readString(arguments.file, StandardCharsets.UTF_8);
     String format = arguments.format != null ? arguments.format : formatOf(arguments.file, text);
     return format.equals("json") ? JsonHistory.parse(text, arguments.skipNemesis)
-        : EdnHistory.read(new StringReader(text), arguments.skipNemesis);
+        : EdnHistory.parse(text, arguments.skipNemesis);
   }
 
   /** By extension; else JSON if the first map's first key is a quoted string. */
