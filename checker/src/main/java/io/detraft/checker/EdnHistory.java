@@ -25,7 +25,8 @@ import java.util.Map;
 
 /**
  * Jepsen EDN histories, read and printed by Clojure itself ({@code clojure.edn/read} and
- * {@code pr-str}), so what this project writes, Jepsen's tools read, and back.
+ * {@code pr-str}, or faster readers and printers that tests hold to Clojure's), so what this
+ * project writes, Jepsen's tools read, and back.
  *
  * <p>Reading accepts a file of op maps one after another (Jepsen's {@code history.edn}), or
  * one vector or list of them; record literals such as {@code #jepsen.history.Op{...}} are
@@ -141,13 +142,75 @@ public final class EdnHistory {
     return OpMaps.toHistory(ops, skipOtherProcesses);
   }
 
-  /** Prints a history as EDN, one op map per line. */
+  /**
+   * Prints a history as EDN, one op map per line, as Clojure's {@code pr-str} prints it (a
+   * test compares the two), without loading Clojure.
+   */
   public static void write(History history, Writer writer) throws IOException {
+    StringBuilder line = new StringBuilder(256);
     for (Op op : history.ops()) {
-      writer.write((String) Clj.PR_STR.invoke(toClojure(OpMaps.toMap(op, true))));
-      writer.write('\n');
+      line.setLength(0);
+      printEdn(line, OpMaps.toMap(op, true));
+      writer.append(line).append('\n');
     }
     writer.flush();
+  }
+
+  /** The EDN text of a history as Clojure itself prints it, for comparing with {@link #write}. */
+  static String printWithClojure(History history) {
+    StringBuilder out = new StringBuilder();
+    for (Op op : history.ops()) {
+      out.append((String) Clj.PR_STR.invoke(toClojure(OpMaps.toMap(op, true)))).append('\n');
+    }
+    return out.toString();
+  }
+
+  /** A value of our model as {@code pr-str} prints it: lists as vectors, maps in order. */
+  private static void printEdn(StringBuilder out, Object value) {
+    if (value == null) {
+      out.append("nil");
+    } else if (value instanceof String string) {
+      out.append('"');
+      for (int i = 0; i < string.length(); i++) {
+        char c = string.charAt(i);
+        switch (c) {
+          case '"' -> out.append("\\\"");
+          case '\\' -> out.append("\\\\");
+          case '\n' -> out.append("\\n");
+          case '\t' -> out.append("\\t");
+          case '\r' -> out.append("\\r");
+          case '\f' -> out.append("\\f");
+          case '\b' -> out.append("\\b");
+          default -> out.append(c);
+        }
+      }
+      out.append('"');
+    } else if (value instanceof List<?> list) {
+      out.append('[');
+      for (int i = 0; i < list.size(); i++) {
+        if (i > 0) {
+          out.append(' ');
+        }
+        printEdn(out, list.get(i));
+      }
+      out.append(']');
+    } else if (value instanceof Map<?, ?> map) {
+      out.append('{');
+      boolean first = true;
+      for (Map.Entry<?, ?> entry : map.entrySet()) {
+        if (!first) {
+          out.append(", ");
+        }
+        first = false;
+        printEdn(out, entry.getKey());
+        out.append(' ');
+        printEdn(out, entry.getValue());
+      }
+      out.append('}');
+    } else {
+      // Long, Boolean, Keyword (":name"): their toString is their EDN.
+      out.append(value);
+    }
   }
 
   /** The EDN text of a history, one op map per line. */

@@ -120,6 +120,23 @@ class FastEdnReaderTest {
         () -> FastEdnReader.readAll(Files.readString(records)));
   }
 
+  /** The printer writes what Clojure's pr-str writes, character for character. */
+  @Test
+  void printsAsClojurePrints() throws Exception {
+    List<History> histories = new ArrayList<>();
+    histories.add(EdnHistoryTest.everyKindOfValue());
+    histories.add(new HistoryBuilder().invoke(0, "note", List.of("\"\\\n\t\r\f\b\u00e9\u0001",
+        Keyword.of("a/b"), Long.MIN_VALUE, Long.MAX_VALUE, true), 0).build());
+    histories.add(ListAppendGenerator.generate(9, ListAppendGenerator.Options.benchmark(200)));
+    histories.add(KvGenerator.generate(9, 200, 10, 5, 5));
+    for (Path file : goldenFiles()) {
+      histories.add(EdnHistory.read(file, true));
+    }
+    for (History history : histories) {
+      assertEquals(EdnHistory.printWithClojure(history), EdnHistory.print(history));
+    }
+  }
+
   /** Texts above the parallel threshold: cut into chunks, or not, they read alike. */
   @Test
   void largeTextsReadInChunksReadAlike() {
