@@ -15,6 +15,8 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,11 +87,29 @@ public final class EdnHistory {
    * @throws HistoryFormatException on a syntax error or an op that does not fit
    */
   public static History parse(String edn, boolean skipOtherProcesses) {
+    return parse(edn.getBytes(StandardCharsets.UTF_8), skipOtherProcesses);
+  }
+
+  /**
+   * Reads a history from EDN text in UTF-8.
+   *
+   * @param skipOtherProcesses leave out ops whose process is not an integer instead of
+   *     rejecting the history
+   * @throws HistoryFormatException on a syntax error, text that is not UTF-8, or an op that
+   *     does not fit
+   */
+  public static History parse(byte[] utf8, boolean skipOtherProcesses) {
     List<Object> forms;
     try {
-      forms = FastEdnReader.readAll(edn);
+      forms = FastEdnReader.readAll(utf8);
     } catch (FastEdnReader.Unsupported e) {
-      return readWithClojure(new StringReader(edn), skipOtherProcesses);
+      String text;
+      try {
+        text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(utf8)).toString();
+      } catch (CharacterCodingException notUtf8) {
+        throw new HistoryFormatException(-1, "not UTF-8 text: " + notUtf8.getMessage());
+      }
+      return readWithClojure(new StringReader(text), skipOtherProcesses);
     }
     if (forms.size() == 1 && forms.get(0) instanceof List<?> all) {
       forms = new ArrayList<>(all);
@@ -99,7 +119,7 @@ public final class EdnHistory {
 
   /** Reads a history from an EDN file. */
   public static History read(Path file, boolean skipOtherProcesses) throws IOException {
-    return parse(Files.readString(file, StandardCharsets.UTF_8), skipOtherProcesses);
+    return parse(Files.readAllBytes(file), skipOtherProcesses);
   }
 
   /** Reads a history from EDN; see {@link #parse(String, boolean)}. */

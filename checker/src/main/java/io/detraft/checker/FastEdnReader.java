@@ -1,6 +1,10 @@
 package io.detraft.checker;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +25,7 @@ final class FastEdnReader {
   /** The text is outside the fast reader's part of EDN: read it with Clojure instead. */
   static final class Unsupported extends Exception {
     Unsupported(String what, int at) {
-      super(what + " at character " + at, null, false, false);
+      super(what + " at byte " + at, null, false, false);
     }
   }
 
@@ -29,6 +33,7 @@ final class FastEdnReader {
   private static final Keyword[] COMMON = keywords("index", "time", "type", "process", "f",
       "value", "invoke", "ok", "fail", "info", "txn", "r", "append", "w", "error", "node",
       "read", "write", "cas", "get", "put", "nemesis");
+  private static final byte[][] COMMON_NAMES = names(COMMON);
   /** The op fields, in {@link OpMaps.Fields}' order: the same instances as in COMMON. */
   private static final Keyword[] FIELDS = {COMMON[0], COMMON[1], COMMON[2], COMMON[3],
       COMMON[4], COMMON[5]};
@@ -43,15 +48,23 @@ final class FastEdnReader {
     }
   }
 
+  /** nil, true, false. */
+  private static final byte[][] CONSTANTS = {"nil".getBytes(StandardCharsets.US_ASCII),
+      "true".getBytes(StandardCharsets.US_ASCII), "false".getBytes(StandardCharsets.US_ASCII)};
   /** Below this size the text is read by one thread. */
   private static final int PARALLEL_MIN_CHARS = 1 << 20;
+  /** What {@link #charAt} answers for a byte of a non-ASCII character: no EDN syntax. */
+  private static final char NOT_ASCII = '\uffff';
 
-  private final String text;
+  private final byte[] text;
   /** Where this reader stops: the end of its chunk of the text. */
   private final int end;
   private int at;
+  /** The elements of the sequences being read, innermost last: {@code stack[0, top)}. */
+  private Object[] stack = new Object[256];
+  private int top;
 
-  private FastEdnReader(String text, int start, int end) {
+  private FastEdnReader(byte[] text, int start, int end) {
     this.text = text;
     this.at = start;
     this.end = end;
@@ -63,19 +76,23 @@ final class FastEdnReader {
    * unmodifiable lists that {@link Values#freeze} keeps as they are, other maps as {@link
    * LinkedHashMap}s in text order, keywords as {@link Keyword}, integers as Long.
    *
-   * <p>A large text is cut into one chunk per core at line starts that open a map, and the
-   * chunks are read in parallel. A cut inside a string or a nested form leaves the chunk before
-   * it unclosed, which gives up as any unclosed form does: cuts never change what is read.
+   * <p>{@code text} is UTF-8. A large one is cut into one chunk per core at line starts that
+   * open a map, and the chunks are read in parallel. A cut inside a string or a nested form
+   * leaves the chunk before it unclosed, which gives up as any unclosed form does, and the
+   * text is read again in one piece: cuts never change what is read.
    */
-  static List<Object> readAll(String text) throws Unsupported {
-    int chunks = text.length() < PARALLEL_MIN_CHARS ? 1
+  static List<Object> readAll(byte[] text) throws Unsupported {
+    int chunks = text.length < PARALLEL_MIN_CHARS ? 1
         : Math.min(4, Runtime.getRuntime().availableProcessors());
     int[] cuts = new int[chunks + 1];
-    cuts[chunks] = text.length();
+    cuts[chunks] = text.length;
     for (int c = 1; c < chunks; c++) {
-      int from = Math.max(cuts[c - 1], (int) ((long) text.length() * c / chunks));
-      int cut = text.indexOf("\n{", from);
-      cuts[c] = cut < 0 ? text.length() : cut + 1;
+      int from = Math.max(cuts[c - 1], (int) ((long) text.length * c / chunks));
+      int cut = from;
+      while (cut + 1 < text.length && !(text[cut] == '\n' && text[cut + 1] == '{')) {
+        cut++;
+      }
+      cuts[c] = cut + 1 < text.length ? cut + 1 : text.length;
     }
     if (chunks > 1) {
       try {
@@ -84,10 +101,10 @@ final class FastEdnReader {
         // Perhaps a cut fell inside a form (one vector of all ops): read it in one piece.
       }
     }
-    return new FastEdnReader(text, 0, text.length()).topLevel();
+    return new FastEdnReader(text, 0, text.length).topLevel();
   }
 
-  private static List<Object> readChunks(String text, int[] cuts) throws Unsupported {
+  private static List<Object> readChunks(byte[] text, int[] cuts) throws Unsupported {
     int chunks = cuts.length - 1;
     @SuppressWarnings("unchecked")
     List<Object>[] parts = new List[chunks];
@@ -135,9 +152,10 @@ final class FastEdnReader {
 
   /** The top-level forms of this reader's chunk. */
   private List<Object> topLevel() throws Unsupported {
-    List<Object> forms = new ArrayList<>();
+    // About one op per 150 bytes in Jepsen's histories.
+    List<Object> forms = new ArrayList<>((end - at) / 150 + 16);
     while (skipSpace()) {
-      char c = text.charAt(at);
+      char c = charAt(at);
       if (c == '[' || c == '(') {
         // Perhaps the one vector that holds every op.
         at++;
@@ -149,15 +167,21 @@ final class FastEdnReader {
     return forms;
   }
 
+  /** The character at {@code i}: a byte of the UTF-8 text, negative if not ASCII. */
+  private char charAt(int i) {
+    byte b = text[i];
+    return b < 0 ? NOT_ASCII : (char) b;
+  }
+
   /** Skips whitespace, commas and comments; false at the end of the text. */
   private boolean skipSpace() {
     int n = end;
     while (at < n) {
-      char c = text.charAt(at);
+      char c = charAt(at);
       if (c == ' ' || c == ',' || c == '\n' || c == '\r' || c == '\t' || c == '\f') {
         at++;
       } else if (c == ';') {
-        while (at < n && text.charAt(at) != '\n') {
+        while (at < n && charAt(at) != '\n') {
           at++;
         }
       } else {
@@ -169,7 +193,7 @@ final class FastEdnReader {
 
   /** The form at {@link #at}; a map as {@link OpMaps.Fields} if {@code op}. */
   private Object form(boolean op) throws Unsupported {
-    char c = text.charAt(at);
+    char c = charAt(at);
     switch (c) {
       case '{':
         at++;
@@ -188,7 +212,7 @@ final class FastEdnReader {
         return tagged(op);
       default:
         if ((c >= '0' && c <= '9') || ((c == '-' || c == '+') && at + 1 < end
-            && isDigit(text.charAt(at + 1)))) {
+            && isDigit(charAt(at + 1)))) {
           return integer();
         }
         return constant();
@@ -201,12 +225,12 @@ final class FastEdnReader {
       if (!skipSpace()) {
         throw new Unsupported("an unclosed map", at);
       }
-      if (text.charAt(at) == '}') {
+      if (charAt(at) == '}') {
         at++;
         return map;
       }
       Object key = form(false);
-      if (!skipSpace() || text.charAt(at) == '}') {
+      if (!skipSpace() || charAt(at) == '}') {
         throw new Unsupported("a map with an odd number of forms", at);
       }
       if (map.containsKey(key)) {
@@ -218,31 +242,38 @@ final class FastEdnReader {
 
   /** A vector or list; its maps as {@link OpMaps.Fields} if {@code ops}. */
   private List<Object> sequence(char close, boolean ops) throws Unsupported {
-    List<Object> elements = new ArrayList<>(4);
+    // Elements gather on a stack shared by nested sequences, and are copied once, at the end.
+    int base = top;
     while (true) {
       if (!skipSpace()) {
         throw new Unsupported("an unclosed " + (close == ']' ? "vector" : "list"), at);
       }
-      if (text.charAt(at) == close) {
+      if (charAt(at) == close) {
         at++;
+        Object[] elements = Arrays.copyOfRange(stack, base, top);
+        Arrays.fill(stack, base, top, null);
+        top = base;
         return Values.frozenList(elements);
       }
       Object element = form(ops);
+      if (top == stack.length) {
+        stack = Arrays.copyOf(stack, 2 * top);
+      }
       // The list is not copied again, so a map in it must be frozen now.
-      elements.add(element instanceof Map<?, ?> ? Values.freeze(element, 0) : element);
+      stack[top++] = element instanceof Map<?, ?> ? Values.freeze(element, 0) : element;
     }
   }
 
   /** A tagged map such as {@code #jepsen.history.Op{...}}, read as the map. */
   private Object tagged(boolean op) throws Unsupported {
     int start = ++at;
-    while (at < end && isNameChar(text.charAt(at))) {
+    while (at < end && isNameChar(charAt(at))) {
       at++;
     }
-    String tag = text.substring(start, at);
+    String tag = new String(text, start, at - start, StandardCharsets.US_ASCII);
     // Not #_ (discard), #{ (set), ##Inf...: a tag starts with a letter.
     if (tag.isEmpty() || !Character.isLetter(tag.charAt(0)) || tag.equals("inst")
-        || tag.equals("uuid") || !skipSpace() || text.charAt(at) != '{') {
+        || tag.equals("uuid") || !skipSpace() || charAt(at) != '{') {
       throw new Unsupported("a tag or dispatch other than a tagged map", start - 1);
     }
     at++;
@@ -261,14 +292,14 @@ final class FastEdnReader {
       if (!skipSpace()) {
         throw new Unsupported("an unclosed map", at);
       }
-      if (text.charAt(at) == '}') {
+      if (charAt(at) == '}') {
         at++;
         Object process = fields[PROCESS];
         return new OpMaps.Fields(fields[0], fields[1], fields[2], process, fields[4],
             process instanceof Long ? fields[VALUE] : null);
       }
       Object key = form(false);
-      if (!skipSpace() || text.charAt(at) == '}') {
+      if (!skipSpace() || charAt(at) == '}') {
         throw new Unsupported("a map with an odd number of forms", at);
       }
       int field = -1;
@@ -303,8 +334,8 @@ final class FastEdnReader {
   private Keyword keyword() throws Unsupported {
     int start = ++at;
     int slash = -1;
-    while (at < end && (isNameChar(text.charAt(at)) || text.charAt(at) == '/')) {
-      if (text.charAt(at) == '/') {
+    while (at < end && (isNameChar(charAt(at)) || charAt(at) == '/')) {
+      if (charAt(at) == '/') {
         if (slash >= 0) {
           throw new Unsupported("a keyword with two slashes", start);
         }
@@ -313,33 +344,33 @@ final class FastEdnReader {
       at++;
     }
     int length = at - start;
-    if (length == 0 || !isNameStart(text.charAt(start)) || !delimited()
+    if (length == 0 || !isNameStart(charAt(start)) || !delimited()
         || (slash >= 0 && (slash == start || slash == at - 1
-            || !isNameStart(text.charAt(slash + 1))))) {
+            || !isNameStart(charAt(slash + 1))))) {
       throw new Unsupported("an unusual keyword", start - 1);
     }
-    for (Keyword common : COMMON) {
-      String name = common.name();
-      if (name.length() == length && text.startsWith(name, start)) {
-        return common;
+    for (int k = 0; k < COMMON.length; k++) {
+      if (COMMON_NAMES[k].length == length
+          && Arrays.equals(COMMON_NAMES[k], 0, length, text, start, at)) {
+        return COMMON[k];
       }
     }
-    return Keyword.of(text.substring(start, at));
+    return Keyword.of(new String(text, start, length, StandardCharsets.US_ASCII));
   }
 
   private Long integer() throws Unsupported {
     int start = at;
-    boolean negative = text.charAt(at) == '-';
-    if (text.charAt(at) == '-' || text.charAt(at) == '+') {
+    boolean negative = charAt(at) == '-';
+    if (charAt(at) == '-' || charAt(at) == '+') {
       at++;
     }
-    if (text.charAt(at) == '0' && at + 1 < end && isDigit(text.charAt(at + 1))) {
+    if (charAt(at) == '0' && at + 1 < end && isDigit(charAt(at + 1))) {
       throw new Unsupported("an octal integer", start);
     }
     long value = 0;
     int digits = 0;
-    while (at < end && isDigit(text.charAt(at))) {
-      value = value * 10 + (text.charAt(at++) - '0');
+    while (at < end && isDigit(charAt(at))) {
+      value = value * 10 + (charAt(at++) - '0');
       digits++;
     }
     if (!delimited()) {
@@ -347,7 +378,7 @@ final class FastEdnReader {
     }
     if (digits > 18) {
       try {
-        value = Long.parseLong(text.substring(start, at));
+        value = Long.parseLong(new String(text, start, at - start, StandardCharsets.US_ASCII));
       } catch (NumberFormatException e) {
         throw new Unsupported("an integer beyond a long", start);
       }
@@ -360,25 +391,28 @@ final class FastEdnReader {
   private String string() throws Unsupported {
     int start = ++at;
     StringBuilder escaped = null;
+    boolean ascii = true;
     int n = end;
     while (at < n) {
-      char c = text.charAt(at);
+      char c = charAt(at);
       if (c == '"') {
-        String plain = text.substring(start, at++);
+        String plain = decode(start, at++, ascii);
         return escaped == null ? plain : escaped.append(plain).toString();
       }
       if (c != '\\') {
+        ascii &= c != NOT_ASCII;
         at++;
         continue;
       }
       if (escaped == null) {
         escaped = new StringBuilder();
       }
-      escaped.append(text, start, at);
+      escaped.append(decode(start, at, ascii));
+      ascii = true;
       if (at + 1 >= n) {
         break;
       }
-      char code = text.charAt(at + 1);
+      char code = charAt(at + 1);
       switch (code) {
         case '"', '\\' -> escaped.append(code);
         case 'n' -> escaped.append('\n');
@@ -394,13 +428,28 @@ final class FastEdnReader {
     throw new Unsupported("an unclosed string", start - 1);
   }
 
+  /** The text of bytes {@code [from, to)}, which must be well-formed UTF-8. */
+  private String decode(int from, int to, boolean ascii) throws Unsupported {
+    if (ascii) {
+      return new String(text, from, to - from, StandardCharsets.ISO_8859_1);
+    }
+    try {
+      return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(text, from, to - from))
+          .toString();
+    } catch (CharacterCodingException e) {
+      throw new Unsupported("a string that is not UTF-8", from);
+    }
+  }
+
   private Object constant() throws Unsupported {
     int start = at;
-    for (String name : new String[] {"nil", "true", "false"}) {
-      if (start + name.length() <= end && text.startsWith(name, start)) {
-        at += name.length();
+    for (int c = 0; c < CONSTANTS.length; c++) {
+      int length = CONSTANTS[c].length;
+      if (start + length <= end && Arrays.equals(CONSTANTS[c], 0, length, text, start,
+          start + length)) {
+        at += length;
         if (delimited()) {
-          return name.equals("nil") ? null : Boolean.valueOf(name.equals("true"));
+          return c == 0 ? null : Boolean.valueOf(c == 1);
         }
         at = start;
       }
@@ -413,7 +462,7 @@ final class FastEdnReader {
     if (at >= end) {
       return true;
     }
-    char c = text.charAt(at);
+    char c = charAt(at);
     return c == ' ' || c == ',' || c == '\n' || c == '\r' || c == '\t' || c == '\f'
         || c == ']' || c == '}' || c == ')' || c == '[' || c == '{' || c == '(' || c == '"'
         || c == ';';
@@ -431,6 +480,14 @@ final class FastEdnReader {
 
   private static boolean isNameChar(char c) {
     return isNameStart(c) || isDigit(c) || c == '.';
+  }
+
+  private static byte[][] names(Keyword[] keywords) {
+    byte[][] names = new byte[keywords.length][];
+    for (int i = 0; i < keywords.length; i++) {
+      names[i] = keywords[i].name().getBytes(StandardCharsets.US_ASCII);
+    }
+    return names;
   }
 
   private static Keyword[] keywords(String... names) {

@@ -46,11 +46,12 @@ final class Values {
   }
 
   /**
-   * An unmodifiable list of {@code elements}, which must be frozen values already: {@link
-   * #freeze} then keeps it as it is instead of copying it (a reader's lists, built once).
+   * An unmodifiable list of {@code elements}, which must be frozen values already, and which
+   * it takes over: {@link #freeze} then keeps it as it is instead of copying it (a reader's
+   * lists, built once).
    */
-  static List<Object> frozenList(List<Object> elements) {
-    return new FrozenList(elements.toArray());
+  static List<Object> frozenList(Object[] elements) {
+    return new FrozenList(elements);
   }
 
   /** A list that {@link #freeze} need not copy: made only of frozen values. */

@@ -57,7 +57,7 @@ class FastEdnReaderTest {
       assertReadAlike(text, true);
       if (!text.contains("#{")) {
         // Sets (a nemesis's) are the one thing in these files the fast reader leaves to Clojure.
-        assertDoesNotThrow(() -> FastEdnReader.readAll(text), file.toString());
+        assertDoesNotThrow(() -> FastEdnReader.readAll(text.getBytes(StandardCharsets.UTF_8)), file.toString());
       }
     }
   }
@@ -75,7 +75,7 @@ class FastEdnReaderTest {
     }
     for (History history : histories) {
       String text = EdnHistory.print(history);
-      assertDoesNotThrow(() -> FastEdnReader.readAll(text));
+      assertDoesNotThrow(() -> FastEdnReader.readAll(text.getBytes(StandardCharsets.UTF_8)));
       assertEquals(history, EdnHistory.parse(text));
       assertReadAlike(text, false);
     }
@@ -117,7 +117,21 @@ class FastEdnReaderTest {
     Path records = Path.of(FastEdnReaderTest.class.getResource("/elle/la-jepsen-records.edn")
         .toURI());
     assertThrows(FastEdnReader.Unsupported.class,
-        () -> FastEdnReader.readAll(Files.readString(records)));
+        () -> FastEdnReader.readAll(Files.readAllBytes(records)));
+  }
+
+  @Test
+  void textThatIsNotUtf8IsRejected() {
+    byte[] op = "{:type :invoke, :f :txn, :process 0, :value \"ab\"}".getBytes(
+        StandardCharsets.UTF_8);
+    op[op.length - 3] = (byte) 0xff;
+    HistoryFormatException e = assertThrows(HistoryFormatException.class,
+        () -> EdnHistory.parse(op, false));
+    assertTrue(e.getMessage().contains("not UTF-8"), e.getMessage());
+    // Well-formed multi-byte characters are read, in strings as in keywords (via Clojure).
+    assertEquals(List.of("\u00e9\u4e2d", Keyword.of("caf\u00e9")), EdnHistory.parse(
+        "{:type :invoke, :f :txn, :process 0, :value [\"\u00e9\u4e2d\" :caf\u00e9]}").ops().get(0)
+        .value());
   }
 
   /** The printer writes what Clojure's pr-str writes, character for character. */
