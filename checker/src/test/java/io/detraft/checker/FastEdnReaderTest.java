@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.detraft.checker.bench.KvGenerator;
 import io.detraft.checker.bench.ListAppendGenerator;
+import java.io.PrintStream;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The fast EDN reader reads what Clojure's reader reads, and gives up (so that Clojure reads
@@ -149,6 +151,20 @@ class FastEdnReaderTest {
     for (History history : histories) {
       assertEquals(EdnHistory.printWithClojure(history), EdnHistory.print(history));
     }
+  }
+
+  /** The README's benchmark command writes a history that the checker reads back valid. */
+  @Test
+  void benchWritesAnEdnHistoryThatChecksValid(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("la.edn");
+    io.detraft.checker.bench.ElleBench.main(new String[] {"--write-edn", file.toString(),
+        "--sizes", "2000"});
+    assertEquals(ListAppendGenerator.generate(42, ListAppendGenerator.Options.benchmark(2000)),
+        EdnHistory.read(file, false));
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
+    assertEquals(0, Main.run(new String[] {"check", "--model", "list-append",
+        file.toString()}, print, print), () -> out.toString(StandardCharsets.UTF_8));
   }
 
   /** Texts above the parallel threshold: cut into chunks, or not, they read alike. */

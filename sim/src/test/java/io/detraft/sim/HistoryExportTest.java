@@ -68,7 +68,8 @@ class HistoryExportTest {
   @Test
   void aSeedsHistoriesCheckAsTheRunFoundThem(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("seed-7.edn");
-    Run run = sim("--seed", "7", "--safety-seconds", "4", "--history", file.toString());
+    // The README's command.
+    Run run = sim("--seed", "7", "--history", file.toString());
     assertEquals(0, run.status(), run.out() + run.err());
     assertTrue(run.out().contains("history: " + file.toAbsolutePath()), run.out());
     Path kvFile = dir.resolve("seed-7-kv.edn");
@@ -78,7 +79,7 @@ class HistoryExportTest {
 
     // The same run again (a seed replays exactly): the files hold its histories, in Jepsen's
     // shape, every operation completed.
-    Simulation simulation = new Simulation(Main.optionsFor(7, 4));
+    Simulation simulation = new Simulation(Main.optionsFor(7, -1));
     SimResult result = simulation.run();
     assertChecksAsTheRunDid(result, file, kvFile);
     List<History> recorded = simulation.clientHistories();

@@ -29,9 +29,9 @@ import java.util.Locale;
  * java -cp ... io.detraft.checker.bench.ElleBench --write-edn FILE [--sizes 100000]
  * </pre>
  *
- * <p>{@code --write-edn} writes the list-append history of the (first) size as Jepsen EDN
- * and exits, so that the whole CLI, parsing included, can be timed on it:
- * {@code time ./detraft check --model list-append FILE}.
+ * <p>{@code --write-edn} writes the list-append history of the first size (default 100,000
+ * transactions: about 38 MB) as Jepsen EDN and exits, so that the whole CLI, parsing
+ * included, can be timed on it: {@code time ./detraft check --model list-append FILE}.
  *
  * <p>Each size is checked {@code repeat} times; the best time is reported (the first run
  * includes JIT warm-up).
@@ -44,9 +44,13 @@ public final class ElleBench {
     int kvOperations = 100_000;
     int repeat = 2;
     Path writeEdn = null;
+    boolean sizesGiven = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
-        case "--sizes" -> sizes = parseSizes(args[++i]);
+        case "--sizes" -> {
+          sizes = parseSizes(args[++i]);
+          sizesGiven = true;
+        }
         case "--kv-ops" -> kvOperations = Integer.parseInt(args[++i]);
         case "--repeat" -> repeat = Integer.parseInt(args[++i]);
         case "--write-edn" -> writeEdn = Path.of(args[++i]);
@@ -54,7 +58,7 @@ public final class ElleBench {
       }
     }
     if (writeEdn != null) {
-      writeEdn(sizes.get(0), writeEdn);
+      writeEdn(sizesGiven ? sizes.get(0) : 100_000, writeEdn);
       return;
     }
     System.out.printf(Locale.ROOT, "cores=%d max-heap=%d MiB%n",
