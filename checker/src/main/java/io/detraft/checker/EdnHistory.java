@@ -146,6 +146,9 @@ public final class EdnHistory {
       } catch (RuntimeException e) {
         throw new HistoryFormatException(forms.size(), "not readable EDN after "
             + forms.size() + " forms: " + e.getMessage());
+      } catch (StackOverflowError e) {
+        throw new HistoryFormatException(forms.size(), "not readable EDN after "
+            + forms.size() + " forms: nested too deep");
       }
       if (form == Clj.EOF) {
         break;

@@ -150,8 +150,16 @@ final class FastEdnReader {
     return forms;
   }
 
-  /** The top-level forms of this reader's chunk. */
+  /** The top-level forms of this reader's chunk; nesting too deep for the stack gives up. */
   private List<Object> topLevel() throws Unsupported {
+    try {
+      return forms();
+    } catch (StackOverflowError e) {
+      throw new Unsupported("nesting too deep", at);
+    }
+  }
+
+  private List<Object> forms() throws Unsupported {
     // About one op per 150 bytes in Jepsen's histories.
     List<Object> forms = new ArrayList<>((end - at) / 150 + 16);
     while (skipSpace()) {

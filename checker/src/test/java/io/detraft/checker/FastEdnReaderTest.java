@@ -123,6 +123,15 @@ class FastEdnReaderTest {
   }
 
   @Test
+  void nestingTooDeepForTheStackIsUnreadableNotACrash() {
+    String deep = "[".repeat(200_000) + "]".repeat(200_000);
+    String text = "{:type :invoke, :f :txn, :process 0, :value " + deep + "}";
+    HistoryFormatException e = assertThrows(HistoryFormatException.class,
+        () -> EdnHistory.parse(text));
+    assertTrue(e.getMessage().contains("not readable EDN"), e.getMessage());
+  }
+
+  @Test
   void textThatIsNotUtf8IsRejected() {
     byte[] op = "{:type :invoke, :f :txn, :process 0, :value \"ab\"}".getBytes(
         StandardCharsets.UTF_8);
