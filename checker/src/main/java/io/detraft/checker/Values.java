@@ -1,10 +1,12 @@
 package io.detraft.checker;
 
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.RandomAccess;
 
 /** Checks, freezes and prints Jepsen-like values. */
 final class Values {
@@ -20,7 +22,8 @@ final class Values {
         || value instanceof Long
         || value instanceof String
         || value instanceof Boolean
-        || value instanceof Keyword) {
+        || value instanceof Keyword
+        || value instanceof FrozenList) {
       return value;
     }
     if (value instanceof List<?> list) {
@@ -40,6 +43,34 @@ final class Values {
     throw new IllegalArgumentException("op " + opIndex + ": value of type "
         + value.getClass().getName() + " is not allowed (use null, Long, String, Boolean, "
         + "Keyword, List or Map; write 1L, not 1)");
+  }
+
+  /**
+   * An unmodifiable list of {@code elements}, which must be frozen values already, and which
+   * it takes over: {@link #freeze} then keeps it as it is instead of copying it (a reader's
+   * lists, built once).
+   */
+  static List<Object> frozenList(Object[] elements) {
+    return new FrozenList(elements);
+  }
+
+  /** A list that {@link #freeze} need not copy: made only of frozen values. */
+  private static final class FrozenList extends AbstractList<Object> implements RandomAccess {
+    private final Object[] elements;
+
+    FrozenList(Object[] elements) {
+      this.elements = elements;
+    }
+
+    @Override
+    public Object get(int index) {
+      return elements[index];
+    }
+
+    @Override
+    public int size() {
+      return elements.length;
+    }
   }
 
   /** A short, Jepsen-ish rendering: strings quoted, null as nil, lists in brackets. */
