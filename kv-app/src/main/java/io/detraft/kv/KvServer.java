@@ -105,6 +105,10 @@ public final class KvServer implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final HttpPool pool;
   private NodeRunner runner;
+  /** For front ends other than HTTP (RESP); set once started. */
+  private KvAccess access;
+  /** Front ends started after the node (RESP), closed before it. */
+  private final List<AutoCloseable> frontEnds = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private KvServer(Options options) throws IOException {
     Identity.Resolved identity = Identity.resolve(options);
@@ -198,6 +202,7 @@ public final class KvServer implements AutoCloseable {
     HttpApi api = new HttpApi(router, partitioner, HttpApi.Limits.defaults(), executor,
         metrics);
     api.register(http);
+    access = new KvAccess(this, router, partitioner);
     new AdminApi(this, runner, router, book, List.copyOf(groups), api, metrics).register(http);
     StatusPage statusPage = new StatusPage(this, runner, book, List.copyOf(groups));
     statusPage.register(http, api); // GET /ui
@@ -251,9 +256,27 @@ public final class KvServer implements AutoCloseable {
     return runner == null ? java.util.Optional.empty() : runner.failure();
   }
 
+  /** What other front ends (RESP) serve through. */
+  public KvAccess access() {
+    return access;
+  }
+
+  /** Closes {@code frontEnd} (a RESP server) when this node closes, before anything else. */
+  public void closeWith(AutoCloseable frontEnd) {
+    frontEnds.add(frontEnd);
+  }
+
   /** Stops serving, stops Raft (fsyncing the log) and closes every map cleanly. */
   @Override
   public void close() {
+    for (AutoCloseable frontEnd : frontEnds) {
+      try {
+        frontEnd.close();
+      } catch (Exception e) {
+        LOG.log(System.Logger.Level.WARNING, "closing a front end failed: " + e);
+      }
+    }
+    frontEnds.clear();
     timer.shutdownNow();
     http.close();
     if (runner != null) {
