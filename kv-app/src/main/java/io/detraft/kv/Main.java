@@ -26,12 +26,17 @@ public final class Main {
       "  server  --id N --data-dir D --raft HOST:PORT --http HOST:PORT --peers 1=HOST:PORT,...",
       "          [--groups G]          bootstrap a node of a new cluster (same --peers on all)",
       "          [--resp HOST:PORT]    also serve the Redis protocol (RESP2/RESP3) there",
+      "          [--auth-token-file F] RESP clients must AUTH with F's first line",
+      "          [--tls-cert C --tls-key K [--tls-client-ca CA]]",
+      "                                RESP over TLS (PEM files); with a CA, mutual TLS",
       "  server  --id N --data-dir D --raft HOST:PORT --http HOST:PORT --join HOST:HTTP_PORT",
       "                                join a cluster after POST /v1/members added the node",
       "  server  --data-dir D          restart a node: everything else comes from D",
       "  cluster --nodes 3 [--data-dir D] [--groups G] [--base-port 8081]",
       "                                a local cluster on 127.0.0.1; prints its endpoints",
       "                                (HTTP on base-port + i - 1, RESP on base-port - 2000 + i - 1)",
+      "  certs   --dir D [--nodes 3] [--cluster NAME] [--hosts H,...]",
+      "                                a development CA, node and client certificates (PEM)",
       "  put KEY VALUE | get KEY [--stale] | del KEY | status | members",
       "                                [--endpoints HOST:PORT,...] (default 127.0.0.1:8081, or",
       "                                $DETRAFT_ENDPOINTS)",
@@ -64,8 +69,10 @@ public final class Main {
     }
     try {
       return switch (args[0]) {
-        case "server" -> server(new Flags(args, 1, Set.of("id", "data-dir", "raft", "http",
-            "peers", "join", "groups", "resp"), Set.of()), out, err, null);
+        case "server" -> server(new Flags(args, 1, union(Set.of("id", "data-dir", "raft",
+            "http", "peers", "join", "groups", "resp"), Resp.FLAGS), Set.of()), out, err, null);
+        case "certs" -> Certs.run(new Flags(args, 1, Set.of("dir", "nodes", "cluster", "hosts"),
+            Set.of()), out, err);
         case "cluster" -> cluster(new Flags(args, 1, Set.of("nodes", "data-dir", "groups",
             "base-port"), Set.of()), out, null);
         case "put", "get", "del", "status", "members" -> Commands.run(args[0],
@@ -110,12 +117,21 @@ public final class Main {
       }
       if (f.has("resp")) {
         Peers.address(f.get("resp"));
+      } else if (Resp.FLAGS.stream().anyMatch(f::has)) {
+        throw new Flags.UsageException("the token and TLS flags are for --resp; give it");
       }
       options = new KvServer.Options(f.number("id", 0, 1, Long.MAX_VALUE),
           Path.of(f.get("data-dir")), f.get("raft"), f.get("http"), Peers.parse(f.get("peers")),
           f.get("join"), (int) f.number("groups", 0, 1, 1024), null);
     } catch (IllegalArgumentException e) {
       throw new Flags.UsageException(e.getMessage());
+    }
+    io.detraft.kv.resp.RespServer.Options respOptions;
+    try {
+      respOptions = Resp.options(f);
+    } catch (IllegalStateException e) {
+      err.println("detraft: cannot start: " + e.getMessage());
+      return FAILED;
     }
     KvServer server;
     try {
@@ -127,7 +143,7 @@ public final class Main {
     String resp = "";
     if (f.has("resp")) {
       try {
-        resp = ", resp " + Peers.format(Resp.serve(server, f.get("resp")));
+        resp = ", resp " + Peers.format(Resp.serve(server, f.get("resp"), respOptions));
       } catch (IllegalStateException e) {
         server.close();
         err.println("detraft: cannot start: " + e.getMessage());
@@ -166,7 +182,8 @@ public final class Main {
                 + (basePort == 0 ? 0 : basePort + id - 1), peers, null, groups, null);
         servers.add(KvServer.start(options));
         respAddresses.add(Resp.serve(servers.get(servers.size() - 1), "127.0.0.1:"
-            + (basePort == 0 ? 0 : basePort - 2000 + id - 1)));
+            + (basePort == 0 ? 0 : basePort - 2000 + id - 1),
+            io.detraft.kv.resp.RespServer.Options.defaults()));
       }
     } catch (IOException | RuntimeException e) {
       servers.forEach(KvServer::close);
@@ -233,5 +250,11 @@ public final class Main {
 
   static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static Set<String> union(Set<String> a, Set<String> b) {
+    Set<String> out = new java.util.HashSet<>(a);
+    out.addAll(b);
+    return out;
   }
 }

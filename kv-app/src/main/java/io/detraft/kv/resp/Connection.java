@@ -37,6 +37,7 @@ import java.util.function.Supplier;
  * (the Raft thread), and they hand the writing back to the event loop.
  */
 final class Connection extends ChannelInboundHandlerAdapter {
+  private static final System.Logger LOG = System.getLogger(Connection.class.getName());
   private static final AtomicLong IDS = new AtomicLong();
   /** Unanswered commands at which the connection stops reading (back-pressure). */
   private static final int MAX_PENDING = 1024;
@@ -117,6 +118,15 @@ final class Connection extends ChannelInboundHandlerAdapter {
     }
     Throwable c = cause instanceof DecoderException && cause.getCause() != null
         ? cause.getCause() : cause;
+    if (c instanceof javax.net.ssl.SSLException) {
+      // Plain text on a TLS port, a failed handshake, a client certificate the CA did not
+      // sign: no reply can reach such a client, so close.
+      closing = true;
+      LOG.log(System.Logger.Level.INFO, "RESP client " + ctx.channel().remoteAddress()
+          + " refused: " + c.getMessage());
+      ctx.close();
+      return;
+    }
     String text = c instanceof CommandAggregator.ProtocolException ? c.getMessage()
         : c instanceof TooLongFrameException ? "ERR Protocol error: invalid bulk length"
         : "ERR Protocol error: " + c.getMessage();

@@ -244,8 +244,11 @@ final class DataCommands {
         throw new Refused("ERR the key has " + op.key().length + " bytes; the limit is "
             + MAX_KEY_BYTES);
       }
-      if (op.value() != null && op.value().length > KvCommand.MAX_STORED_VALUE_BYTES + 1) {
-        throw new Refused("ERR the value has " + op.value().length + " bytes; the limit is "
+      // SET and CHECK carry a mode or type byte ahead of the value.
+      int value = op.value() == null ? 0 : op.value().length
+          - (op.op() == KvCommand.SET ? 1 : op.op() == KvCommand.CHECK ? 2 : 0);
+      if (value > KvCommand.MAX_STORED_VALUE_BYTES) {
+        throw new Refused("ERR the value has " + value + " bytes; the limit is "
             + KvCommand.MAX_STORED_VALUE_BYTES);
       }
     }
