@@ -364,7 +364,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
           new DataCommands.Results(results, false)))
           .exceptionally(Connection::failure);
     }
-    return access.write(command(plan.ops())).thenApply(r -> {
+    return access.write(DataCommands.command(plan.ops())).thenApply(r -> {
       if (r.status() == KvResult.Status.ERROR) {
         return Reply.error(errorText(r.error()));
       }
@@ -372,20 +372,6 @@ final class Connection extends ChannelInboundHandlerAdapter {
       List<KvResult> each = plan.ops().size() == 1 ? List.of(r) : r.txn();
       return plan.render().apply(new DataCommands.Results(each, failed));
     }).exceptionally(Connection::failure);
-  }
-
-  /** The ops as one command: a single command when there is one op, else a transaction. */
-  private static KvCommand command(List<TxnOp> ops) {
-    if (ops.size() > 1) {
-      return new KvCommand.Txn(ops);
-    }
-    TxnOp op = ops.get(0);
-    return switch (op.op()) {
-      case KvCommand.PUT -> new KvCommand.Put(op.key(), op.value());
-      case KvCommand.DELETE -> new KvCommand.Delete(op.key());
-      case KvCommand.GET, KvCommand.APPEND -> new KvCommand.Txn(ops);
-      default -> new KvCommand.Op(op);
-    };
   }
 
   /**
@@ -495,10 +481,9 @@ final class Connection extends ChannelInboundHandlerAdapter {
     }
     return ordered(group, true, () -> CompletableFuture.allOf(checks.toArray(
         new CompletableFuture<?>[0])).thenCompose(v -> {
-          List<TxnOp> ops = new ArrayList<>();
-          checks.forEach(c -> ops.add(c.join()));
-          plans.forEach(p -> ops.addAll(p.ops()));
-          return access.write(new KvCommand.Txn(ops));
+          List<TxnOp> watched = new ArrayList<>();
+          checks.forEach(c -> watched.add(c.join()));
+          return access.write(DataCommands.exec(watched, plans));
         }).thenApply(r -> execReply(r, checks.size(), plans))
         .exceptionally(Connection::failure));
   }

@@ -148,15 +148,44 @@ final class DataCommands {
         Long.toString(delta).getBytes(StandardCharsets.US_ASCII))), DataCommands::number);
   }
 
+  /** The ops as one command: a single command when there is one op, else a transaction. */
+  static KvCommand command(List<TxnOp> ops) {
+    if (ops.size() > 1) {
+      return new KvCommand.Txn(ops);
+    }
+    TxnOp op = ops.get(0);
+    return switch (op.op()) {
+      case KvCommand.PUT -> new KvCommand.Put(op.key(), op.value());
+      case KvCommand.DELETE -> new KvCommand.Delete(op.key());
+      case KvCommand.GET, KvCommand.APPEND -> new KvCommand.Txn(ops);
+      default -> new KvCommand.Op(op);
+    };
+  }
+
+  /**
+   * EXEC's command: the WATCH checks ({@link #check}), then every queued plan's ops, as one
+   * transaction (a failed check fails it whole: CAS_FAILED, nothing applied).
+   */
+  static KvCommand exec(List<TxnOp> watched, List<Plan> queued) {
+    List<TxnOp> ops = new ArrayList<>(watched);
+    queued.forEach(p -> ops.addAll(p.ops()));
+    return new KvCommand.Txn(ops);
+  }
+
   /** A CHECK op: {@code key} must still hold what a read returned ({@code current}). */
   static TxnOp check(byte[] key, KvResult current) {
-    if (current.value() == null) {
+    return check(key, current.value(), current.list());
+  }
+
+  /** A CHECK op: {@code key} must hold {@code value} (null: nothing), a list or not. */
+  static TxnOp check(byte[] key, byte[] value, boolean list) {
+    if (value == null) {
       return op(KvCommand.CHECK, key, new byte[] {0});
     }
-    byte[] v = new byte[2 + current.value().length];
+    byte[] v = new byte[2 + value.length];
     v[0] = 1;
-    v[1] = (byte) (current.list() ? 1 : 0); // the stored type byte (StoredValue)
-    System.arraycopy(current.value(), 0, v, 2, current.value().length);
+    v[1] = (byte) (list ? 1 : 0); // the stored type byte (StoredValue)
+    System.arraycopy(value, 0, v, 2, value.length);
     return op(KvCommand.CHECK, key, v);
   }
 
