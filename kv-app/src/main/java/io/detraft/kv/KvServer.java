@@ -73,23 +73,29 @@ public final class KvServer implements AutoCloseable {
    */
   public record Tuning(ChronicleKvStore.Sizing sizing, Duration tick, int electionTicks,
       int heartbeatTicks, NodeRunner.SnapshotPolicy snapshots, int httpThreads,
-      Duration reconcileInterval, long sessionTimeoutEntries) {
+      Duration reconcileInterval, long sessionTimeoutEntries, byte[] authToken) {
     public static Tuning defaults() {
       // A snapshot serializes a whole group on the Raft thread: every 100,000 entries, not
       // the runner's 10,000, keeps that pause rare at full load.
       return new Tuning(ChronicleKvStore.Sizing.defaults(), Duration.ofMillis(10), 20, 3,
           new NodeRunner.SnapshotPolicy(100_000, 20_000, 2), 16, Duration.ofMillis(200),
-          KvStateMachine.DEFAULT_SESSION_TIMEOUT_ENTRIES);
+          KvStateMachine.DEFAULT_SESSION_TIMEOUT_ENTRIES, null);
     }
 
     public Tuning withSizing(ChronicleKvStore.Sizing sizing) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries);
+          reconcileInterval, sessionTimeoutEntries, authToken);
+    }
+
+    /** The admin API's bearer token ({@link AdminToken}; null: open). */
+    public Tuning withAuthToken(byte[] authToken) {
+      return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
+          reconcileInterval, sessionTimeoutEntries, authToken);
     }
 
     public Tuning withSnapshots(NodeRunner.SnapshotPolicy snapshots) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries);
+          reconcileInterval, sessionTimeoutEntries, authToken);
     }
   }
 
@@ -198,9 +204,10 @@ public final class KvServer implements AutoCloseable {
 
     Metrics metrics = new Metrics();
     Partitioner partitioner = new Partitioner(metadata.groups());
-    Router router = new Router(nodeId, runner, machines, book, pool, executor, metrics);
+    AdminToken admin = new AdminToken(tuning.authToken());
+    Router router = new Router(nodeId, runner, machines, book, pool, executor, metrics, admin);
     HttpApi api = new HttpApi(router, partitioner, HttpApi.Limits.defaults(), executor,
-        metrics);
+        metrics, admin);
     api.register(http);
     access = new KvAccess(this, router, partitioner);
     new AdminApi(this, runner, router, book, List.copyOf(groups), api, metrics).register(http);

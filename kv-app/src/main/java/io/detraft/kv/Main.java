@@ -26,7 +26,8 @@ public final class Main {
       "  server  --id N --data-dir D --raft HOST:PORT --http HOST:PORT --peers 1=HOST:PORT,...",
       "          [--groups G]          bootstrap a node of a new cluster (same --peers on all)",
       "          [--resp HOST:PORT]    also serve the Redis protocol (RESP2/RESP3) there",
-      "          [--auth-token-file F] RESP clients must AUTH with F's first line",
+      "          [--auth-token-file F] F's first line: RESP AUTH, and admin API changes",
+      "                                need Authorization: Bearer TOKEN (else 401)",
       "          [--tls-cert C --tls-key K [--tls-client-ca CA]]",
       "                                RESP over TLS (PEM files); with a CA, mutual TLS",
       "  server  --id N --data-dir D --raft HOST:PORT --http HOST:PORT --join HOST:HTTP_PORT",
@@ -117,8 +118,8 @@ public final class Main {
       }
       if (f.has("resp")) {
         Peers.address(f.get("resp"));
-      } else if (Resp.FLAGS.stream().anyMatch(f::has)) {
-        throw new Flags.UsageException("the token and TLS flags are for --resp; give it");
+      } else if (Resp.FLAGS.stream().anyMatch(n -> f.has(n) && !n.equals("auth-token-file"))) {
+        throw new Flags.UsageException("the TLS flags are for --resp; give it");
       }
       options = new KvServer.Options(f.number("id", 0, 1, Long.MAX_VALUE),
           Path.of(f.get("data-dir")), f.get("raft"), f.get("http"), Peers.parse(f.get("peers")),
@@ -129,6 +130,9 @@ public final class Main {
     io.detraft.kv.resp.RespServer.Options respOptions;
     try {
       respOptions = Resp.options(f);
+      if (respOptions.authToken() != null) {
+        options = options.withTuning(options.tuning().withAuthToken(respOptions.authToken()));
+      }
     } catch (IllegalStateException e) {
       err.println("detraft: cannot start: " + e.getMessage());
       return FAILED;

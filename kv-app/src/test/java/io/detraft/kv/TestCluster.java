@@ -20,8 +20,16 @@ final class TestCluster implements AutoCloseable {
   final SortedMap<Long, String> peers = new TreeMap<>();
   final SortedMap<Long, KvServer> servers = new TreeMap<>();
 
+  /** The admin token every node is started with (null: none). */
+  private final byte[] authToken;
+
   TestCluster(Path dir, int size) throws IOException {
+    this(dir, size, null);
+  }
+
+  TestCluster(Path dir, int size, byte[] authToken) throws IOException {
     this.dir = dir;
+    this.authToken = authToken;
     for (long id = 1; id <= size; id++) {
       peers.put(id, "127.0.0.1:" + freePort());
     }
@@ -37,7 +45,7 @@ final class TestCluster implements AutoCloseable {
 
   KvServer.Options bootstrapOptions(long id) {
     return new KvServer.Options(id, dir.resolve("n" + id), null, "127.0.0.1:0", peers, null,
-        GROUPS, tuning());
+        GROUPS, tuning().withAuthToken(authToken));
   }
 
   static int freePort() {
@@ -102,7 +110,7 @@ final class TestCluster implements AutoCloseable {
 
   KvServer restart(long id) throws IOException {
     KvServer s = KvServer.start(KvServer.Options.restart(dir.resolve("n" + id))
-        .withTuning(tuning()));
+        .withTuning(tuning().withAuthToken(authToken)));
     servers.put(id, s);
     return s;
   }
