@@ -361,6 +361,78 @@ class RespTest {
     assertTrue(info.contains("# Replication") && info.contains("group1:role="), info);
   }
 
+  /**
+   * kv-app/README.md's TLS variant as written, with ephemeral ports: {@code detraft certs},
+   * then {@code detraft server ... --resp --auth-token-file --tls-cert --tls-key
+   * --tls-client-ca}, then redis-cli over mutual TLS with the token.
+   */
+  @Test
+  void readmeTlsServerCommands() throws Exception {
+    Path base = dir.resolve("readme");
+    Path certs = base.resolve("certs");
+    assertEquals(Main.OK, Main.run(new String[] {"certs", "--dir", certs.toString(), "--nodes",
+        "1"}, new PrintStream(new ByteArrayOutputStream()), System.err));
+    Path token = base.resolve("token");
+    Files.writeString(token, "let-me-in\n");
+    int respPort = TestCluster.freePort();
+    String raft = "127.0.0.1:" + TestCluster.freePort();
+    String[] args = {"--id", "1", "--data-dir", base.resolve("d1").toString(), "--raft",
+        raft, "--http", "127.0.0.1:0", "--peers", "1=" + raft, "--resp", "127.0.0.1:" + respPort,
+        "--auth-token-file", token.toString(), "--tls-cert", certs.resolve("node-1.pem")
+            .toString(), "--tls-key", certs.resolve("node-1.key").toString(),
+        "--tls-client-ca", certs.resolve("ca.pem").toString()};
+    java.util.Set<String> flags = new java.util.HashSet<>(java.util.Set.of("id", "data-dir",
+        "raft", "http", "peers", "join", "groups", "resp"));
+    flags.addAll(Resp.FLAGS);
+    java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int[] status = {-1};
+    Thread server = new Thread(() -> status[0] = Main.server(new Flags(args, 0, flags,
+        java.util.Set.of()), new PrintStream(out, true), System.err, stop));
+    server.start();
+    try {
+      TestCluster.await("the server's start line", () -> out.toString().contains("resp "));
+      assertTrue(out.toString().contains("resp 127.0.0.1:" + respPort), out.toString());
+      if (redisCliInstalled()) {
+        List<String> cli = List.of("redis-cli", "-p", String.valueOf(respPort), "--tls",
+            "--cacert", certs.resolve("ca.pem").toString(), "--cert", certs.resolve(
+                "client.pem").toString(), "--key", certs.resolve("client.key").toString(),
+            "-a", "let-me-in", "--no-auth-warning");
+        List<String> set = new ArrayList<>(cli);
+        set.addAll(List.of("SET", "hello", "world"));
+        // A single-node cluster elects itself: retry while it has no leader yet.
+        TestCluster.await("SET over TLS", () -> {
+          try {
+            return run(set, "").equals("OK\n");
+          } catch (Exception e) {
+            return false;
+          }
+        });
+        List<String> get = new ArrayList<>(cli);
+        get.addAll(List.of("GET", "hello"));
+        assertEquals("world\n", run(get, ""));
+        List<String> noToken = new ArrayList<>(cli.subList(0, cli.size() - 3));
+        noToken.addAll(List.of("GET", "hello"));
+        assertEquals("NOAUTH Authentication required.\n\n", run(noToken, ""));
+      }
+    } finally {
+      stop.countDown();
+      server.join(60_000);
+    }
+    assertEquals(Main.OK, status[0]);
+    // A token file that does not exist: exit 1, naming it.
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    String[] missing = args.clone();
+    missing[13] = base.resolve("no-such-token").toString();
+    assertEquals(Main.FAILED, Main.server(new Flags(missing, 0, flags, java.util.Set.of()),
+        new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true), stop));
+    assertTrue(err.toString().contains("no-such-token"), err.toString());
+    // --tls-cert without --tls-key: a usage error.
+    assertEquals(Main.USAGE, Main.run(new String[] {"server", "--data-dir", base.toString(),
+        "--resp", "127.0.0.1:0", "--tls-cert", "x.pem"}, new PrintStream(
+        new ByteArrayOutputStream()), new PrintStream(new ByteArrayOutputStream())));
+  }
+
   // ------------------------------------------------------------------ helpers
 
   static boolean redisCliInstalled() {
