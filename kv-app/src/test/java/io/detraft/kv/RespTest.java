@@ -371,7 +371,7 @@ class RespTest {
     Path base = dir.resolve("readme");
     Path certs = base.resolve("certs");
     assertEquals(Main.OK, Main.run(new String[] {"certs", "--dir", certs.toString(), "--nodes",
-        "1"}, new PrintStream(new ByteArrayOutputStream()), System.err));
+        "3", "--cluster", "prod"}, new PrintStream(new ByteArrayOutputStream()), System.err));
     Path token = base.resolve("token");
     Files.writeString(token, "let-me-in\n");
     int respPort = TestCluster.freePort();
