@@ -69,7 +69,25 @@ final class Connection extends ChannelInboundHandlerAdapter {
   private boolean dirty;
   /** The group of the open transaction and WATCHed keys (0: none yet). */
   private long transactionGroup;
-  private final List<CompletableFuture<TxnOp>> watches = new ArrayList<>();
+  private final List<Watched> watches = new ArrayList<>();
+
+  /**
+   * A WATCHed key and the check EXEC will carry: the key must still hold what this connection
+   * last read of it, by the WATCH or by a later read (a GET before MULTI, as in the usual
+   * WATCH, GET, MULTI, SET, EXEC). Detraft keeps no version per key, so WATCH compares values:
+   * a key changed and changed back since that read does not abort EXEC (Redis would). EXEC
+   * applies only where the value it was computed from still holds, so a compare-and-set
+   * built this way is linearizable (RespWorkloadTest checks it).
+   */
+  private static final class Watched {
+    final byte[] key;
+    /** Set by the latest read of the key; read by EXEC, which runs after it (ordered). */
+    volatile CompletableFuture<TxnOp> check = new CompletableFuture<>();
+
+    Watched(byte[] key) {
+      this.key = key;
+    }
+  }
 
   Connection(KvAccess access, byte[] token, int port) {
     this.access = access;
@@ -353,16 +371,26 @@ final class Connection extends ChannelInboundHandlerAdapter {
     DataCommands.checkSizes(plan);
     long group = groupOf(plan.ops());
     boolean readStale = stale;
-    return ordered(group, plan.write(), () -> execute(plan, readStale));
+    List<Watched> watched = List.copyOf(watches);
+    return ordered(group, plan.write(), () -> execute(plan, readStale, watched));
   }
 
-  private CompletableFuture<Reply> execute(DataCommands.Plan plan, boolean readStale) {
+  private CompletableFuture<Reply> execute(DataCommands.Plan plan, boolean readStale,
+      List<Watched> watched) {
     if (!plan.write()) {
       List<byte[]> keys = new ArrayList<>();
       plan.ops().forEach(op -> keys.add(op.key()));
-      return access.read(keys, readStale).thenApply(results -> plan.render().apply(
-          new DataCommands.Results(results, false)))
-          .exceptionally(Connection::failure);
+      return access.read(keys, readStale).thenApply(results -> {
+        for (Watched w : watched) {
+          for (int i = 0; i < keys.size(); i++) {
+            if (java.util.Arrays.equals(w.key, keys.get(i))) {
+              w.check = CompletableFuture.completedFuture(DataCommands.check(w.key,
+                  results.get(i)));
+            }
+          }
+        }
+        return plan.render().apply(new DataCommands.Results(results, false));
+      }).exceptionally(Connection::failure);
     }
     return access.write(DataCommands.command(plan.ops())).thenApply(r -> {
       if (r.status() == KvResult.Status.ERROR) {
@@ -449,8 +477,9 @@ final class Connection extends ChannelInboundHandlerAdapter {
     transactionGroup = group;
     boolean readStale = stale;
     for (byte[] key : keys) {
-      CompletableFuture<TxnOp> check = new CompletableFuture<>();
-      watches.add(check);
+      Watched w = new Watched(key);
+      CompletableFuture<TxnOp> check = w.check;
+      watches.add(w);
       ordered(group, false, () -> access.read(List.of(key), readStale).handle((r, e) -> {
         if (e != null) {
           check.completeExceptionally(e);
@@ -469,7 +498,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
       return done(Reply.error("ERR EXEC without MULTI"));
     }
     List<DataCommands.Plan> plans = queued;
-    List<CompletableFuture<TxnOp>> checks = List.copyOf(watches);
+    List<Watched> checks = List.copyOf(watches);
     long group = transactionGroup;
     boolean wasDirty = dirty;
     endTransaction();
@@ -479,13 +508,18 @@ final class Connection extends ChannelInboundHandlerAdapter {
     if (plans.isEmpty() && checks.isEmpty()) {
       return done(new Reply.Array(List.of()));
     }
-    return ordered(group, true, () -> CompletableFuture.allOf(checks.toArray(
-        new CompletableFuture<?>[0])).thenCompose(v -> {
-          List<TxnOp> watched = new ArrayList<>();
-          checks.forEach(c -> watched.add(c.join()));
-          return access.write(DataCommands.exec(watched, plans));
-        }).thenApply(r -> execReply(r, checks.size(), plans))
-        .exceptionally(Connection::failure));
+    return ordered(group, true, () -> {
+      // Runs after this connection's earlier reads of the group: each check is the latest.
+      List<CompletableFuture<TxnOp>> latest = new ArrayList<>();
+      checks.forEach(w -> latest.add(w.check));
+      return CompletableFuture.allOf(latest.toArray(new CompletableFuture<?>[0]))
+          .thenCompose(v -> {
+            List<TxnOp> watched = new ArrayList<>();
+            latest.forEach(c -> watched.add(c.join()));
+            return access.write(DataCommands.exec(watched, plans));
+          }).thenApply(r -> execReply(r, checks.size(), plans))
+          .exceptionally(Connection::failure);
+    });
   }
 
   private static Reply execReply(KvResult r, int checks, List<DataCommands.Plan> plans) {
