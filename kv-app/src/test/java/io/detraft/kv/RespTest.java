@@ -182,6 +182,26 @@ class RespTest {
   }
 
   @Test
+  void pipelinedCommandsAnswerInOrderAndReadonlyReadsStale() {
+    try (Jedis two = jedis(2); Jedis three = jedis(3)) {
+      redis.clients.jedis.Pipeline p = two.pipelined();
+      List<redis.clients.jedis.Response<String>> gets = new ArrayList<>();
+      for (int i = 0; i < 500; i++) {
+        p.set("p" + i, "v" + i); // keys of every group: some proposed here, some forwarded
+        gets.add(p.get("p" + i)); // each GET after its SET: this connection's order holds
+      }
+      p.sync();
+      for (int i = 0; i < 500; i++) {
+        assertEquals("v" + i, gets.get(i).get());
+      }
+      assertEquals("OK", three.readonly()); // stale reads from here on, as in Redis Cluster
+      TestCluster.await("a stale read catching up", () -> "v499".equals(three.get("p499")));
+      assertEquals("OK", three.readwrite());
+      assertEquals("v0", three.get("p0"));
+    }
+  }
+
+  @Test
   void resp3AfterHello() throws Exception {
     try (Socket s = socket(PORTS[1])) {
       String reply = exchange(s, "HELLO 3\r\nGET absent-key\r\nHELLO 2\r\nGET absent-key\r\n",
