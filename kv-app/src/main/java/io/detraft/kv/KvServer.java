@@ -73,29 +73,36 @@ public final class KvServer implements AutoCloseable {
    */
   public record Tuning(ChronicleKvStore.Sizing sizing, Duration tick, int electionTicks,
       int heartbeatTicks, NodeRunner.SnapshotPolicy snapshots, int httpThreads,
-      Duration reconcileInterval, long sessionTimeoutEntries, byte[] authToken) {
+      Duration reconcileInterval, long sessionTimeoutEntries, byte[] authToken,
+      javax.net.ssl.SSLContext peerTls) {
     public static Tuning defaults() {
       // A snapshot serializes a whole group on the Raft thread: every 100,000 entries, not
       // the runner's 10,000, keeps that pause rare at full load.
       return new Tuning(ChronicleKvStore.Sizing.defaults(), Duration.ofMillis(10), 20, 3,
           new NodeRunner.SnapshotPolicy(100_000, 20_000, 2), 16, Duration.ofMillis(200),
-          KvStateMachine.DEFAULT_SESSION_TIMEOUT_ENTRIES, null);
+          KvStateMachine.DEFAULT_SESSION_TIMEOUT_ENTRIES, null, null);
     }
 
     public Tuning withSizing(ChronicleKvStore.Sizing sizing) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries, authToken);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls);
     }
 
     /** The admin API's bearer token ({@link AdminToken}; null: open). */
     public Tuning withAuthToken(byte[] authToken) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries, authToken);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls);
+    }
+
+    /** Mutual TLS between nodes ({@link TcpTransport.Options#tls}; null: plain TCP). */
+    public Tuning withPeerTls(javax.net.ssl.SSLContext peerTls) {
+      return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls);
     }
 
     public Tuning withSnapshots(NodeRunner.SnapshotPolicy snapshots) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries, authToken);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls);
     }
   }
 
@@ -176,7 +183,8 @@ public final class KvServer implements AutoCloseable {
       groups.add(g);
     }
     TcpTransport transport = TcpTransport.bind(TcpTransport.Options.defaults(
-        metadata.clusterId(), nodeId).withListen(Peers.address(metadata.raftAddress())));
+        metadata.clusterId(), nodeId).withListen(Peers.address(metadata.raftAddress()))
+        .withTls(tuning.peerTls()));
     AddressBook book = new AddressBook((id, address) -> {
       if (id != nodeId) {
         transport.setPeer(id, address);

@@ -30,6 +30,7 @@ public final class Main {
       "                                need Authorization: Bearer TOKEN (else 401)",
       "          [--tls-cert C --tls-key K [--tls-client-ca CA]]",
       "                                RESP over TLS (PEM files); with a CA, mutual TLS",
+      "          [--peer-tls-ca CA]    mutual TLS between nodes with --tls-cert/--tls-key",
       "  server  --id N --data-dir D --raft HOST:PORT --http HOST:PORT --join HOST:HTTP_PORT",
       "                                join a cluster after POST /v1/members added the node",
       "  server  --data-dir D          restart a node: everything else comes from D",
@@ -118,8 +119,8 @@ public final class Main {
       }
       if (f.has("resp")) {
         Peers.address(f.get("resp"));
-      } else if (Resp.FLAGS.stream().anyMatch(n -> f.has(n) && !n.equals("auth-token-file"))) {
-        throw new Flags.UsageException("the TLS flags are for --resp; give it");
+      } else if (f.has("tls-client-ca")) {
+        throw new Flags.UsageException("--tls-client-ca is for --resp; give it");
       }
       options = new KvServer.Options(f.number("id", 0, 1, Long.MAX_VALUE),
           Path.of(f.get("data-dir")), f.get("raft"), f.get("http"), Peers.parse(f.get("peers")),
@@ -133,6 +134,7 @@ public final class Main {
       if (respOptions.authToken() != null) {
         options = options.withTuning(options.tuning().withAuthToken(respOptions.authToken()));
       }
+      options = options.withTuning(options.tuning().withPeerTls(Resp.peerTls(f)));
     } catch (IllegalStateException e) {
       err.println("detraft: cannot start: " + e.getMessage());
       return FAILED;

@@ -18,7 +18,7 @@ import java.util.Set;
 final class Resp {
   /** {@code --auth-token-file}, {@code --tls-cert}, {@code --tls-key}, {@code --tls-client-ca}. */
   static final Set<String> FLAGS = Set.of("auth-token-file", "tls-cert", "tls-key",
-      "tls-client-ca");
+      "tls-client-ca", "peer-tls-ca");
 
   private Resp() {}
 
@@ -37,14 +37,25 @@ final class Resp {
     if (f.has("tls-cert") != f.has("tls-key")) {
       throw new Flags.UsageException("--tls-cert and --tls-key go together");
     }
-    if (f.has("tls-client-ca") && !f.has("tls-cert")) {
-      throw new Flags.UsageException("--tls-client-ca needs --tls-cert and --tls-key");
+    for (String flag : new String[] {"tls-client-ca", "peer-tls-ca"}) {
+      if (f.has(flag) && !f.has("tls-cert")) {
+        throw new Flags.UsageException("--" + flag + " needs --tls-cert and --tls-key");
+      }
     }
     if (f.has("tls-cert")) {
       options = options.withTls(tls(Path.of(f.get("tls-cert")), Path.of(f.get("tls-key")),
           f.has("tls-client-ca") ? Path.of(f.get("tls-client-ca")) : null));
     }
     return options;
+  }
+
+  /**
+   * With {@code --peer-tls-ca}: mutual TLS between nodes, each showing its {@code --tls-cert}
+   * (which must name its node id) and trusting the CA; null without it.
+   */
+  static javax.net.ssl.SSLContext peerTls(Flags f) {
+    return f.has("peer-tls-ca") ? TlsFiles.context(Path.of(f.get("peer-tls-ca")),
+        Path.of(f.get("tls-cert")), Path.of(f.get("tls-key"))) : null;
   }
 
   /** A token file's first line, which must not be empty. */

@@ -14,12 +14,35 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
-/** A JDK TLS client context from the PEM files of {@code detraft certs}. */
+/**
+ * A JDK TLS context from the PEM files of {@code detraft certs}: the node-to-node transport's
+ * (its key and certificate, shown as server and as client, and the CA it trusts), and a test
+ * client's.
+ */
 final class TlsFiles {
   private TlsFiles() {}
 
-  /** Trusts {@code ca}; shows {@code certificate} with {@code key} unless they are null. */
-  static SSLContext clientContext(Path ca, Path certificate, Path key) throws Exception {
+  /**
+   * Trusts {@code ca}; shows {@code certificate} with {@code key} (PKCS#8, EC or RSA) unless
+   * they are null.
+   *
+   * @throws IllegalStateException naming the files, if they cannot be used
+   */
+  static SSLContext context(Path ca, Path certificate, Path key) {
+    try {
+      return build(ca, certificate, key);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot use the TLS files " + ca
+          + (certificate == null ? "" : ", " + certificate + ", " + key) + ": " + e);
+    }
+  }
+
+  /** As {@link #context}, for a client. */
+  static SSLContext clientContext(Path ca, Path certificate, Path key) {
+    return context(ca, certificate, key);
+  }
+
+  private static SSLContext build(Path ca, Path certificate, Path key) throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     trust.setCertificateEntry("ca", certificate(ca));
@@ -32,8 +55,13 @@ final class TlsFiles {
       keys.load(null, null);
       String pem = Files.readString(key).replaceAll("-----[A-Z ]+-----", "")
           .replaceAll("\\s", "");
-      PrivateKey privateKey = KeyFactory.getInstance("EC").generatePrivate(
-          new PKCS8EncodedKeySpec(Base64.getDecoder().decode(pem)));
+      PKCS8EncodedKeySpec spec = new PKCS8EncodedKeySpec(Base64.getDecoder().decode(pem));
+      PrivateKey privateKey;
+      try {
+        privateKey = KeyFactory.getInstance("EC").generatePrivate(spec);
+      } catch (java.security.spec.InvalidKeySpecException notEc) {
+        privateKey = KeyFactory.getInstance("RSA").generatePrivate(spec);
+      }
       keys.setKeyEntry("me", privateKey, new char[0],
           new Certificate[] {certificate(certificate)});
       kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
