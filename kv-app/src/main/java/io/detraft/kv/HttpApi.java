@@ -45,9 +45,11 @@ final class HttpApi {
   private final Limits limits;
   private final Executor executor;
   private final Metrics metrics;
+  private final AdminToken admin;
 
   HttpApi(Router router, Partitioner partitioner, Limits limits, Executor executor,
-      Metrics metrics) {
+      Metrics metrics, AdminToken admin) {
+    this.admin = admin;
     this.router = router;
     this.partitioner = partitioner;
     this.limits = limits;
@@ -65,6 +67,11 @@ final class HttpApi {
   /** Runs a handler, turning a thrown KvException into its JSON answer. */
   interface Handler {
     void handle(Exchange exchange, long startNanos);
+  }
+
+  /** Answers 401 unless the request carries the admin token (see {@link AdminToken}). */
+  void requireAdmin(Exchange exchange) {
+    admin.require(exchange);
   }
 
   /** Runs {@code handler} (the body has arrived in full: it never blocks). */
@@ -286,6 +293,7 @@ final class HttpApi {
 
   private void internalPropose(Exchange exchange, long start) {
     requirePost(exchange);
+    admin.require(exchange);
     long group = groupParameter(exchange);
     byte[] command = Http.body(exchange, limits.maxBodyBytes() + 64);
     if (command.length == 0) {

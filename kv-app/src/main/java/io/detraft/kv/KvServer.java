@@ -73,23 +73,36 @@ public final class KvServer implements AutoCloseable {
    */
   public record Tuning(ChronicleKvStore.Sizing sizing, Duration tick, int electionTicks,
       int heartbeatTicks, NodeRunner.SnapshotPolicy snapshots, int httpThreads,
-      Duration reconcileInterval, long sessionTimeoutEntries) {
+      Duration reconcileInterval, long sessionTimeoutEntries, byte[] authToken,
+      javax.net.ssl.SSLContext peerTls) {
     public static Tuning defaults() {
       // A snapshot serializes a whole group on the Raft thread: every 100,000 entries, not
       // the runner's 10,000, keeps that pause rare at full load.
       return new Tuning(ChronicleKvStore.Sizing.defaults(), Duration.ofMillis(10), 20, 3,
           new NodeRunner.SnapshotPolicy(100_000, 20_000, 2), 16, Duration.ofMillis(200),
-          KvStateMachine.DEFAULT_SESSION_TIMEOUT_ENTRIES);
+          KvStateMachine.DEFAULT_SESSION_TIMEOUT_ENTRIES, null, null);
     }
 
     public Tuning withSizing(ChronicleKvStore.Sizing sizing) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls);
+    }
+
+    /** The admin API's bearer token ({@link AdminToken}; null: open). */
+    public Tuning withAuthToken(byte[] authToken) {
+      return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls);
+    }
+
+    /** Mutual TLS between nodes ({@link TcpTransport.Options#tls}; null: plain TCP). */
+    public Tuning withPeerTls(javax.net.ssl.SSLContext peerTls) {
+      return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls);
     }
 
     public Tuning withSnapshots(NodeRunner.SnapshotPolicy snapshots) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls);
     }
   }
 
@@ -105,6 +118,10 @@ public final class KvServer implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final HttpPool pool;
   private NodeRunner runner;
+  /** For front ends other than HTTP (RESP); set once started. */
+  private KvAccess access;
+  /** Front ends started after the node (RESP), closed before it. */
+  private final List<AutoCloseable> frontEnds = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private KvServer(Options options) throws IOException {
     Identity.Resolved identity = Identity.resolve(options);
@@ -166,7 +183,8 @@ public final class KvServer implements AutoCloseable {
       groups.add(g);
     }
     TcpTransport transport = TcpTransport.bind(TcpTransport.Options.defaults(
-        metadata.clusterId(), nodeId).withListen(Peers.address(metadata.raftAddress())));
+        metadata.clusterId(), nodeId).withListen(Peers.address(metadata.raftAddress()))
+        .withTls(tuning.peerTls()));
     AddressBook book = new AddressBook((id, address) -> {
       if (id != nodeId) {
         transport.setPeer(id, address);
@@ -194,10 +212,12 @@ public final class KvServer implements AutoCloseable {
 
     Metrics metrics = new Metrics();
     Partitioner partitioner = new Partitioner(metadata.groups());
-    Router router = new Router(nodeId, runner, machines, book, pool, executor, metrics);
+    AdminToken admin = new AdminToken(tuning.authToken());
+    Router router = new Router(nodeId, runner, machines, book, pool, executor, metrics, admin);
     HttpApi api = new HttpApi(router, partitioner, HttpApi.Limits.defaults(), executor,
-        metrics);
+        metrics, admin);
     api.register(http);
+    access = new KvAccess(this, router, partitioner);
     new AdminApi(this, runner, router, book, List.copyOf(groups), api, metrics).register(http);
     StatusPage statusPage = new StatusPage(this, runner, book, List.copyOf(groups));
     statusPage.register(http, api); // GET /ui
@@ -251,9 +271,27 @@ public final class KvServer implements AutoCloseable {
     return runner == null ? java.util.Optional.empty() : runner.failure();
   }
 
+  /** What other front ends (RESP) serve through. */
+  public KvAccess access() {
+    return access;
+  }
+
+  /** Closes {@code frontEnd} (a RESP server) when this node closes, before anything else. */
+  public void closeWith(AutoCloseable frontEnd) {
+    frontEnds.add(frontEnd);
+  }
+
   /** Stops serving, stops Raft (fsyncing the log) and closes every map cleanly. */
   @Override
   public void close() {
+    for (AutoCloseable frontEnd : frontEnds) {
+      try {
+        frontEnd.close();
+      } catch (Exception e) {
+        LOG.log(System.Logger.Level.WARNING, "closing a front end failed: " + e);
+      }
+    }
+    frontEnds.clear();
     timer.shutdownNow();
     http.close();
     if (runner != null) {

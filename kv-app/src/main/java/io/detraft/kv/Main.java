@@ -25,11 +25,20 @@ public final class Main {
       "",
       "  server  --id N --data-dir D --raft HOST:PORT --http HOST:PORT --peers 1=HOST:PORT,...",
       "          [--groups G]          bootstrap a node of a new cluster (same --peers on all)",
+      "          [--resp HOST:PORT]    also serve the Redis protocol (RESP2/RESP3) there",
+      "          [--auth-token-file F] F's first line: RESP AUTH, and admin API changes",
+      "                                need Authorization: Bearer TOKEN (else 401)",
+      "          [--tls-cert C --tls-key K [--tls-client-ca CA]]",
+      "                                RESP over TLS (PEM files); with a CA, mutual TLS",
+      "          [--peer-tls-ca CA]    mutual TLS between nodes with --tls-cert/--tls-key",
       "  server  --id N --data-dir D --raft HOST:PORT --http HOST:PORT --join HOST:HTTP_PORT",
       "                                join a cluster after POST /v1/members added the node",
       "  server  --data-dir D          restart a node: everything else comes from D",
       "  cluster --nodes 3 [--data-dir D] [--groups G] [--base-port 8081]",
       "                                a local cluster on 127.0.0.1; prints its endpoints",
+      "                                (HTTP on base-port + i - 1, RESP on base-port - 2000 + i - 1)",
+      "  certs   --dir D [--nodes 3] [--cluster NAME] [--hosts H,...]",
+      "                                a development CA, node and client certificates (PEM)",
       "  put KEY VALUE | get KEY [--stale] | del KEY | status | members",
       "                                [--endpoints HOST:PORT,...] (default 127.0.0.1:8081, or",
       "                                $DETRAFT_ENDPOINTS)",
@@ -62,8 +71,10 @@ public final class Main {
     }
     try {
       return switch (args[0]) {
-        case "server" -> server(new Flags(args, 1, Set.of("id", "data-dir", "raft", "http",
-            "peers", "join", "groups"), Set.of()), out, err, null);
+        case "server" -> server(new Flags(args, 1, union(Set.of("id", "data-dir", "raft",
+            "http", "peers", "join", "groups", "resp"), Resp.FLAGS), Set.of()), out, err, null);
+        case "certs" -> Certs.run(new Flags(args, 1, Set.of("dir", "nodes", "cluster", "hosts"),
+            Set.of()), out, err);
         case "cluster" -> cluster(new Flags(args, 1, Set.of("nodes", "data-dir", "groups",
             "base-port"), Set.of()), out, null);
         case "put", "get", "del", "status", "members" -> Commands.run(args[0],
@@ -106,11 +117,27 @@ public final class Main {
       if (f.has("http")) {
         Peers.address(f.get("http"));
       }
+      if (f.has("resp")) {
+        Peers.address(f.get("resp"));
+      } else if (f.has("tls-client-ca")) {
+        throw new Flags.UsageException("--tls-client-ca is for --resp; give it");
+      }
       options = new KvServer.Options(f.number("id", 0, 1, Long.MAX_VALUE),
           Path.of(f.get("data-dir")), f.get("raft"), f.get("http"), Peers.parse(f.get("peers")),
           f.get("join"), (int) f.number("groups", 0, 1, 1024), null);
     } catch (IllegalArgumentException e) {
       throw new Flags.UsageException(e.getMessage());
+    }
+    io.detraft.kv.resp.RespServer.Options respOptions;
+    try {
+      respOptions = Resp.options(f);
+      if (respOptions.authToken() != null) {
+        options = options.withTuning(options.tuning().withAuthToken(respOptions.authToken()));
+      }
+      options = options.withTuning(options.tuning().withPeerTls(Resp.peerTls(f)));
+    } catch (IllegalStateException e) {
+      err.println("detraft: cannot start: " + e.getMessage());
+      return FAILED;
     }
     KvServer server;
     try {
@@ -119,8 +146,18 @@ public final class Main {
       err.println("detraft: cannot start: " + e.getMessage());
       return FAILED;
     }
+    String resp = "";
+    if (f.has("resp")) {
+      try {
+        resp = ", resp " + Peers.format(Resp.serve(server, f.get("resp"), respOptions));
+      } catch (IllegalStateException e) {
+        server.close();
+        err.println("detraft: cannot start: " + e.getMessage());
+        return FAILED;
+      }
+    }
     out.println("node " + server.nodeId() + " of cluster " + server.clusterId() + ": http "
-        + Peers.format(server.httpAddress()) + ", raft " + server.raftAddress());
+        + Peers.format(server.httpAddress()) + ", raft " + server.raftAddress() + resp);
     return serveUntilStopped(List.of(server), stop);
   }
 
@@ -141,6 +178,7 @@ public final class Main {
       peers.put(id, "127.0.0.1:" + (basePort == 0 ? freePort() : basePort - 1000 + id - 1));
     }
     List<KvServer> servers = new java.util.ArrayList<>();
+    List<java.net.InetSocketAddress> respAddresses = new java.util.ArrayList<>();
     try {
       for (long id = 1; id <= nodes; id++) {
         Path nodeDir = dir.resolve("node-" + id);
@@ -149,6 +187,9 @@ public final class Main {
             : new KvServer.Options(id, nodeDir, null, "127.0.0.1:"
                 + (basePort == 0 ? 0 : basePort + id - 1), peers, null, groups, null);
         servers.add(KvServer.start(options));
+        respAddresses.add(Resp.serve(servers.get(servers.size() - 1), "127.0.0.1:"
+            + (basePort == 0 ? 0 : basePort - 2000 + id - 1),
+            io.detraft.kv.resp.RespServer.Options.defaults()));
       }
     } catch (IOException | RuntimeException e) {
       servers.forEach(KvServer::close);
@@ -158,7 +199,8 @@ public final class Main {
     StringBuilder endpoints = new StringBuilder();
     for (KvServer s : servers) {
       out.println("node " + s.nodeId() + ": http " + Peers.format(s.httpAddress()) + "  raft "
-          + s.raftAddress() + "  data " + dir.resolve("node-" + s.nodeId()));
+          + s.raftAddress() + "  resp " + Peers.format(respAddresses.get(servers.indexOf(s)))
+          + "  data " + dir.resolve("node-" + s.nodeId()));
       endpoints.append(endpoints.length() == 0 ? "" : ",").append(
           Peers.format(s.httpAddress()));
     }
@@ -166,6 +208,7 @@ public final class Main {
     out.println("  export DETRAFT_ENDPOINTS=" + endpoints);
     out.println("  curl -X PUT --data-binary world http://" + Peers.format(
         servers.get(0).httpAddress()) + "/v1/kv/hello");
+    out.println("  redis-cli -p " + respAddresses.get(0).getPort() + " set hello world");
     out.flush();
     return serveUntilStopped(servers, stop);
   }
@@ -213,5 +256,11 @@ public final class Main {
 
   static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static Set<String> union(Set<String> a, Set<String> b) {
+    Set<String> out = new java.util.HashSet<>(a);
+    out.addAll(b);
+    return out;
   }
 }
