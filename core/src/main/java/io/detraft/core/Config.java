@@ -1,5 +1,6 @@
 package io.detraft.core;
 
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -49,7 +50,8 @@ public record Config(
     Set<PlantedBug> plantedBugs) {
 
   public Config {
-    plantedBugs = plantedBugs.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(plantedBugs));
+    plantedBugs = Collections.unmodifiableSet(
+        plantedBugs.isEmpty() ? EnumSet.noneOf(PlantedBug.class) : EnumSet.copyOf(plantedBugs));
     Invariants.check(id > 0, "id must be positive: %s", id);
     Invariants.check(group > 0, "group must be positive: %s", group);
     Invariants.check(heartbeatIntervalTicks >= 1, "heartbeatIntervalTicks must be >= 1");
@@ -79,7 +81,7 @@ public record Config(
   /** Sensible defaults: election 10 ticks, heartbeat 1, PreVote and CheckQuorum on. */
   public static Config defaults(long id) {
     return new Config(id, 1, 10, 1, true, true, true, 1 << 20, 256, 1 << 20, false, 2,
-        Set.of());
+        EnumSet.noneOf(PlantedBug.class));
   }
 
   public Config withGroup(long group) {
