@@ -111,10 +111,11 @@ class HistoryExportTest {
       Simulation simulation = new Simulation(PlantedFaults.partitionHeavy(seed,
           CanaryTest.SAFETY_SECONDS), hooks);
       SimResult result = simulation.run();
-      if (!result.failed()) {
+      // The real-time read oracle catches many stale reads before they reach the history;
+      // this test wants a run that only the end-of-run check failed.
+      if (!result.failed() || !result.oracle().equals(oracle)) {
         continue;
       }
-      assertEquals(oracle, result.oracle(), result::report);
       Path file = dir.resolve(oracle + ".edn");
       List<Path> files = HistoryExport.write(simulation, file);
       assertEquals(List.of(file, dir.resolve(oracle + "-kv.edn")), files);
