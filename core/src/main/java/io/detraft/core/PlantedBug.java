@@ -9,9 +9,12 @@ package io.detraft.core;
  */
 public enum PlantedBug {
   /**
-   * A follower commits up to the leader's commit index or the end of its own log, whichever
-   * is smaller, instead of stopping at the last entry the AppendRequest verified: a stale
-   * suffix of an older term could become committed.
+   * A follower commits past the last entry the leader verified it holds: heartbeats carry the
+   * leader's whole commit index (not capped at the follower's match index), and the follower
+   * commits up to that or the end of its own log. A follower still holding a stale suffix of
+   * an older term commits it before the leader's AppendRequest has found where they diverge.
+   * (An AppendRequest alone cannot do this here: the first one a follower accepts from a new
+   * leader starts where the logs diverge and truncates the suffix, see RaftLog.maybeAppend.)
    */
   FOLLOWER_COMMITS_UNVERIFIED_SUFFIX,
   /**

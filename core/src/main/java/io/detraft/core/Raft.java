@@ -484,9 +484,6 @@ final class Raft {
     long lastNew = log.maybeAppend(m.prevLogIndex(), m.prevLogTerm(), m.leaderCommit(),
         m.entries());
     if (lastNew >= 0) {
-      if (config.planted(PlantedBug.FOLLOWER_COMMITS_UNVERIFIED_SUFFIX)) {
-        log.commitTo(Math.min(m.leaderCommit(), log.lastIndex()));
-      }
       send(new AppendResponse(config.group(), id, m.from(), term, false, lastNew, 0, 0));
       return;
     }
@@ -496,7 +493,8 @@ final class Raft {
   }
 
   private void handleHeartbeat(Heartbeat m) {
-    log.commitTo(m.commit());
+    log.commitTo(config.planted(PlantedBug.FOLLOWER_COMMITS_UNVERIFIED_SUFFIX)
+        ? Math.min(m.commit(), log.lastIndex()) : m.commit());
     send(new HeartbeatResponse(config.group(), id, m.from(), term, m.round()));
   }
 
@@ -853,7 +851,8 @@ final class Raft {
     for (var e : progress.entrySet()) {
       if (e.getKey() != id) {
         // Never tell a follower of a commit index beyond what it is known to hold.
-        long commit = Math.min(e.getValue().match, log.committed);
+        long commit = config.planted(PlantedBug.FOLLOWER_COMMITS_UNVERIFIED_SUFFIX)
+            ? log.committed : Math.min(e.getValue().match, log.committed);
         send(new Heartbeat(config.group(), id, e.getKey(), term, commit, readRound));
       }
     }

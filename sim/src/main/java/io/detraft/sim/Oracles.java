@@ -54,7 +54,7 @@ final class Oracles {
   private final String label;
   private final NodeFacts[] facts;
   /** Whether restarts check the host's durability promises (see {@link SimHooks}). */
-  private final boolean durabilityOracles;
+  private final boolean promiseOracles;
   private final Marks marks;
   /** Applies every committed entry once, in index order. */
   /** Sessions over the application's machine, like the replicas' (see {@link Replica}). */
@@ -82,11 +82,11 @@ final class Oracles {
   private final TreeMap<Long, Long> commitKnownInTerm = new TreeMap<>();
   private long maxAcknowledgedIndex;
 
-  Oracles(String label, int size, Membership initial, boolean durabilityOracles,
+  Oracles(String label, int size, Membership initial, boolean promiseOracles,
       StateMachine referenceInner, long sessionTimeoutEntries, boolean sessionsInStateMachine,
       Marks marks) {
     this.label = label;
-    this.durabilityOracles = durabilityOracles;
+    this.promiseOracles = promiseOracles;
     this.marks = marks;
     // A machine that keeps its own sessions is its own reference: wrapping it would give
     // a state of other bytes (and a second session table) than the replicas'.
@@ -235,6 +235,9 @@ final class Oracles {
    * happening.
    */
   void onRead(int node, Workload.Request request, long appliedIndex, long leaderTerm) {
+    if (!promiseOracles) {
+      return;
+    }
     if (appliedIndex < request.ackedBefore()) {
       fail("read-freshness", "n" + node + " served a read (attempt " + request.attempt()
           + ") at applied index " + appliedIndex + ", but index " + request.ackedBefore()
@@ -405,7 +408,7 @@ final class Oracles {
     NodeFacts f = facts[node];
     f.commit = recovered.commit();
     f.applied = host.appliedIndex(); // 0, or where a state machine that persists resumes
-    if (!durabilityOracles) {
+    if (!promiseOracles) {
       return;
     }
     String who = "n" + node + " recovered " + recovered + " last index " + host.lastIndex();

@@ -24,9 +24,11 @@ import java.util.function.IntFunction;
  *     {@link KvStateMachine}, its list-append clients the {@link ListTxn} command too). The
  *     host wraps it in exactly-once sessions (unless {@code sessionsInStateMachine}) and
  *     serves reads by running a get on it directly
- * @param durabilityOracles whether restarts check the host's durability promises (fsynced
- *     commit kept, nothing said forgotten). On by default; the canary tests switch it off to
- *     show that the Raft-level oracles and the history checker catch the same bugs unaided
+ * @param promiseOracles whether the oracles that judge the host's promises where they are
+ *     relied on run: at a restart, the durability promises (fsynced commit kept, nothing said
+ *     forgotten); at the moment a read is served, its freshness. On by default; tests switch it
+ *     off to show that the Raft-level oracles and the history checkers catch the same bugs
+ *     unaided
  * @param staleReads a planted bug: the host answers gets from its local state machine at once,
  *     without ReadIndex; the history checker must catch the stale reads
  * @param staleTxnReads a planted bug: the host answers read-only transactions from its local
@@ -49,7 +51,7 @@ import java.util.function.IntFunction;
  *     io.detraft.core.Config#withPlantedBug}); none by default
  */
 public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
-    IntFunction<StateMachine> stateMachineFactory, boolean durabilityOracles,
+    IntFunction<StateMachine> stateMachineFactory, boolean promiseOracles,
     boolean staleReads, boolean staleTxnReads, boolean reapplyRetries,
     boolean sessionsInStateMachine, Set<NodeBug> nodeBugs, Set<PlantedBug> coreBugs) {
 
@@ -101,49 +103,49 @@ public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
   }
 
   public SimHooks withDiskFactory(DiskFactory value) {
-    return new SimHooks(value, earlySend, stateMachineFactory, durabilityOracles, staleReads,
+    return new SimHooks(value, earlySend, stateMachineFactory, promiseOracles, staleReads,
         staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withEarlySend(EarlySend value) {
-    return new SimHooks(diskFactory, value, stateMachineFactory, durabilityOracles, staleReads,
+    return new SimHooks(diskFactory, value, stateMachineFactory, promiseOracles, staleReads,
         staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withStateMachineFactory(IntFunction<StateMachine> value) {
-    return new SimHooks(diskFactory, earlySend, value, durabilityOracles, staleReads,
+    return new SimHooks(diskFactory, earlySend, value, promiseOracles, staleReads,
         staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
-  public SimHooks withDurabilityOracles(boolean value) {
+  public SimHooks withPromiseOracles(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, value, staleReads,
         staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withStaleReads(boolean value) {
-    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles, value,
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, promiseOracles, value,
         staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withStaleTxnReads(boolean value) {
-    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, promiseOracles,
         staleReads, value, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withReapplyRetries(boolean value) {
-    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, promiseOracles,
         staleReads, staleTxnReads, value, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withSessionsInStateMachine(boolean value) {
-    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, promiseOracles,
         staleReads, staleTxnReads, reapplyRetries, value, nodeBugs, coreBugs);
   }
 
   public SimHooks withNodeBug(NodeBug bug) {
     EnumSet<NodeBug> bugs = EnumSet.of(bug);
     bugs.addAll(nodeBugs);
-    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, promiseOracles,
         staleReads, staleTxnReads, reapplyRetries, sessionsInStateMachine, Set.copyOf(bugs),
         coreBugs);
   }
@@ -151,7 +153,7 @@ public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
   public SimHooks withCoreBug(PlantedBug bug) {
     EnumSet<PlantedBug> bugs = EnumSet.of(bug);
     bugs.addAll(coreBugs);
-    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, promiseOracles,
         staleReads, staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs,
         Set.copyOf(bugs));
   }

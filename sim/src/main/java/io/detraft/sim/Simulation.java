@@ -93,7 +93,7 @@ public final class Simulation {
       }
       initial[g - 1] = Membership.of(voters);
       oracles[g - 1] = new Oracles(groups > 1 ? "group " + g + ": " : "", size, initial[g - 1],
-          hooks.durabilityOracles(),
+          hooks.promiseOracles(),
           hooks.stateMachineFactory().apply(0), options.workload().sessionTimeoutEntries(),
           hooks.sessionsInStateMachine(), marks);
     }

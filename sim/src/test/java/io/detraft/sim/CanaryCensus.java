@@ -20,7 +20,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * it runs only on request:
  *
  * <pre>mvn -B -pl sim -am test -Dtest=CanaryCensus -Dcanary.census=true
- *     -Dsurefire.failIfNoSpecifiedTests=false</pre>
+ *     -Dsurefire.failIfNoSpecifiedTests=false [-Dcanary.seeds=N] [-Dcanary.only=NAME-PART]</pre>
  */
 @EnabledIfSystemProperty(named = "canary.census", matches = "true")
 class CanaryCensus {
@@ -49,7 +49,11 @@ class CanaryCensus {
       System.out.println("| canary | mode | first failing seed | failing seeds in 1.." + SEEDS
           + " | oracles |");
       System.out.println("|---|---|---|---|---|");
+      String only = System.getProperty("canary.only", "");
       for (Map.Entry<String, SimHooks> canary : CANARIES.entrySet()) {
+        if (!canary.getKey().contains(only)) {
+          continue;
+        }
         row(pool, canary.getKey(), "default mix", canary.getValue(),
             seed -> SimOptions.derive(seed));
         row(pool, canary.getKey(), "every nemesis", canary.getValue(),

@@ -101,11 +101,11 @@ class CanaryTest {
    * properties, the core's invariants or the history checker, within the same budget.
    */
   @Test
-  void catchesBothWithoutDurabilityOracles() {
-    firstFailure("fsync lies, no durability oracles",
-        PlantedFaults.lyingDisk().withDurabilityOracles(false));
-    firstFailure("ack before fsync, no durability oracles",
-        PlantedFaults.earlyAcknowledgements().withDurabilityOracles(false));
+  void catchesBothWithoutPromiseOracles() {
+    firstFailure("fsync lies, no promise oracles",
+        PlantedFaults.lyingDisk().withPromiseOracles(false));
+    firstFailure("ack before fsync, no promise oracles",
+        PlantedFaults.earlyAcknowledgements().withPromiseOracles(false));
   }
 
   /**
