@@ -157,14 +157,27 @@ final class Nemesis {
         break;
       case PARTITION: {
         partitions++;
-        SimNetwork.Shape shape = SHAPES[random.nextInt(SHAPES.length)];
-        String description = sim.network().partition(shape);
+        // With lease reads on, half the partitions cut off a leader: the one fault a lease
+        // must survive.
+        SimNetwork.Shape shape = options.cluster().leaseReads() && random.chance(0.5)
+            ? SimNetwork.Shape.ISOLATE_LEADER : SHAPES[random.nextInt(SHAPES.length)];
+        int leader = sim.leaderOf(1 + random.nextInt(groups));
+        if (shape == SimNetwork.Shape.ISOLATE_LEADER && leader == 0) {
+          shape = SimNetwork.Shape.ISOLATE_ONE;
+        }
+        String description = sim.network().partition(shape, leader);
+        if (shape == SimNetwork.Shape.ISOLATE_LEADER) {
+          description += skewClocks(leader);
+        }
         sim.trace().record(now, Trace.Kind.PARTITION, 0, 0, shape.ordinal(), 0, description);
         later(random.between(10_000_000, n.partitionMaxNanos()), Action.END_PARTITION, 0, 0);
         break;
       }
       case END_PARTITION:
         sim.network().heal();
+        for (int id = 1; id <= size; id++) {
+          sim.node(id).skewClock(0);
+        }
         sim.trace().record(now, Trace.Kind.HEAL, 0, 0, 0, 0, "partition ends");
         later(random.exponential(n.partitionEveryNanos()), Action.PARTITION, 0, 0);
         break;
@@ -303,6 +316,23 @@ final class Nemesis {
     }
   }
 
+  /**
+   * Runs {@code slow}'s clock at the slowest rate the drift bound allows and every other
+   * node's at the fastest, until the partition ends: the isolated leader believes in its lease
+   * longest while the others time out soonest, which a lease margin must cover.
+   */
+  private String skewClocks(int slow) {
+    SimOptions.ClusterOptions c = options.cluster();
+    if (c.driftMax() == 0) {
+      return "";
+    }
+    for (int id = 1; id <= size; id++) {
+      double rate = id == slow ? 1 + c.driftMax() : 1 - c.driftMax();
+      sim.node(id).skewClock(Math.max(1, Math.round(c.tickNanos() * rate)));
+    }
+    return ", its clock slow and the others fast by " + c.driftMax() * 100 + " %";
+  }
+
   /** Whether faults are still being injected (the safety phase). */
   boolean isActive() {
     return active;
@@ -343,6 +373,7 @@ final class Nemesis {
     sim.network().makeClean();
     for (int id = 1; id <= size; id++) {
       SimNode node = sim.node(id);
+      node.skewClock(0);
       node.healDisk();
       if (!node.isUp()) {
         node.boot();

@@ -328,7 +328,7 @@ final class Replica {
           group * 8 + role.ordinal(), group == 1 ? role : "g" + group + " " + role);
       if (role == Role.LEADER) {
         oracles.onLeader(id, term, this, now);
-        sim.workload().onLeaderChange(group);
+        sim.workload().onLeaderChange(group, id);
         sim.nemesis().onLeader(id, group);
       } else if (role != Role.FOLLOWER && !oracles.committedMembership().isVoter(id)) {
         sim.marks().hit(SimMark.REMOVED_NODE_CAMPAIGNED);

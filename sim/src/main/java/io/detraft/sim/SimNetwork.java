@@ -32,7 +32,12 @@ final class SimNetwork {
     ASYMMETRIC,
     ISOLATE_ONE,
     MAJORITY_MINORITY,
-    BRIDGE
+    BRIDGE,
+    /**
+     * The leader of a group alone, while its clock runs slow and the others' run fast, to the
+     * drift bound: the moment a lease that outlives its bound serves a stale read.
+     */
+    ISOLATE_LEADER
   }
 
   /** Packets per link kept for replays: a few, so memory stays flat. */
@@ -190,8 +195,11 @@ final class SimNetwork {
     sim.trace().record(time, Trace.Kind.DROP, from, to, hash, 0, reason);
   }
 
-  /** Cuts links in a randomly chosen shape; returns a description for the trace. */
-  String partition(Shape shape) {
+  /**
+   * Cuts links in a randomly chosen shape; returns a description for the trace. {@code
+   * leader} is the node {@link Shape#ISOLATE_LEADER} isolates.
+   */
+  String partition(Shape shape, int leader) {
     heal();
     List<Integer> ids = new ArrayList<>();
     for (int i = 1; i <= size; i++) {
@@ -213,6 +221,10 @@ final class SimNetwork {
       case ISOLATE_ONE:
         cutBetween(ids.subList(0, 1), ids.subList(1, size));
         return "isolate " + ids.get(0);
+      case ISOLATE_LEADER:
+        ids.remove(Integer.valueOf(leader));
+        cutBetween(List.of(leader), ids);
+        return "isolate leader " + leader;
       case MAJORITY_MINORITY: {
         int minority = (size - 1) / 2;
         cutBetween(ids.subList(0, minority), ids.subList(minority, size));

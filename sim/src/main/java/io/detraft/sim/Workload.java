@@ -153,6 +153,8 @@ final class Workload {
   private final HistoryBuilder txnHistory = new HistoryBuilder();
   /** The last value each key was seen to hold (cas expectations); index = key. */
   private final Long[] lastValue;
+  /** Per group - 1: the node last elected leader (0: none yet). */
+  private final int[] lastLeader;
   private long nextProcess;
   private long nextAttempt = 1;
   private long nextValue = 1;
@@ -175,6 +177,7 @@ final class Workload {
     SimOptions.ListAppendOptions listAppend = options.listAppend();
     this.txns = new TxnGenerator(listAppend, groups, txns);
     this.lastValue = new Long[this.options.keys() * groups];
+    this.lastLeader = new int[groups];
     if (lastValue.length > TxnGenerator.FIRST_KEY) {
       throw new IllegalArgumentException("KV keys reach into the list keys");
     }
@@ -329,23 +332,30 @@ final class Workload {
    * trusts an expired lease, answers from an old state. They bypass the clients (no history,
    * no retries); the read oracle checks each one as it is served.
    */
-  void onLeaderChange(long group) {
+  void onLeaderChange(long group, int leader) {
+    int previous = lastLeader[(int) group - 1];
+    lastLeader[(int) group - 1] = leader;
     if (sim.nemesis().isActive()) {
-      probeReads(group, PROBES_PER_LEADER_CHANGE);
+      probeReads(group, previous, PROBES_PER_LEADER_CHANGE);
     }
   }
 
   /** Reads in a burst after a leader change, spread over about two election timeouts. */
   static final int PROBES_PER_LEADER_CHANGE = 8;
 
-  private void probeReads(long group, int count) {
+  /**
+   * Sends {@code count} reads of the group's first key, half of them to the {@code previous}
+   * leader (0: none), which may not know yet that it was deposed: the node a stale ReadIndex
+   * or an outlived lease would answer from.
+   */
+  private void probeReads(long group, int previous, int count) {
     long key = group - 1; // keys are spread over the groups by key % groups
     byte[] get = KvStateMachine.command(KvStateMachine.GET, key, null, null);
     long now = sim.now();
     SimOptions.ClusterOptions cluster = sim.options().cluster();
     long spreadNanos = 2L * cluster.electionTicks() * cluster.tickNanos();
     for (int i = 0; i < count; i++) {
-      int node = 1 + random.nextInt(cluster.size());
+      int node = previous != 0 && i % 2 == 0 ? previous : 1 + random.nextInt(cluster.size());
       long at = now + random.between(0, spreadNanos);
       Request request = new Request(PROBE, nextAttempt++, node, group, Path.READ_INDEX, get,
           at, sim.acknowledgedIndex(group));
