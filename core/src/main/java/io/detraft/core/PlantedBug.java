@@ -18,6 +18,13 @@ public enum PlantedBug {
    */
   FOLLOWER_COMMITS_UNVERIFIED_SUFFIX,
   /**
+   * A leader counts its own copy of new entries toward the quorum when it appends them, not
+   * once its host has persisted them: with replication in parallel with the leader's fsync,
+   * an entry can commit while only a minority holds it durably, and be lost when the leader
+   * crashes.
+   */
+  LEADER_COUNTS_ITSELF_BEFORE_PERSISTING,
+  /**
    * The lease never runs out: once a quorum confirmed a heartbeat round in this term, the
    * leader serves reads from its lease forever, also after the others elected a new leader.
    */

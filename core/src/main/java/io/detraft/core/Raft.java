@@ -572,6 +572,10 @@ final class Raft {
     log.append(entries);
     broadcastPending = true;
     // Our own acknowledgement is counted in advance(), once the host has persisted them.
+    if (config.planted(PlantedBug.LEADER_COUNTS_ITSELF_BEFORE_PERSISTING)
+        && progress.get(id).maybeUpdate(log.lastIndex())) {
+      maybeCommit();
+    }
   }
 
   /**

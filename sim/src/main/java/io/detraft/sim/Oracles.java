@@ -217,11 +217,12 @@ final class Oracles {
    * its new commit index must therefore equal the leader's there. {@code expected} is the
    * leader's chain at that index, or the committed log's.
    */
-  void onFollowerCommit(int node, long term, long commit, long chain, long expected) {
+  void onFollowerCommit(int node, long term, long commit, long chain, long expected,
+      String reference) {
     if (chain != expected) {
       fail("follower-commit-bound", "n" + node + " raised its commit index to " + commit
-          + " in term " + term + ", but its log there differs from its leader's (n"
-          + leaderOf(term) + "): it committed entries the leader never sent it");
+          + " in term " + term + ", but its log there differs from " + reference
+          + ": it committed entries its leader never sent it");
     }
   }
 

@@ -344,8 +344,10 @@ final class Replica {
   private void checkFollowerCommit(HardState next) {
     long commit = next.commit();
     long expected;
+    String reference;
     if (commit <= oracles.maxCommittedIndex()) {
       expected = oracles.committedChainAt(commit);
+      reference = "the committed log";
     } else {
       int leaderId = oracles.leaderOf(next.term());
       if (leaderId == 0 || leaderId == id) {
@@ -356,8 +358,9 @@ final class Replica {
         return; // its log was cut by a crash below what it committed? then it was not durable
       }
       expected = leaderReplica.chainAt(commit);
+      reference = "its leader's log (n" + leaderId + ")";
     }
-    oracles.onFollowerCommit(id, next.term(), commit, chainAt(commit), expected);
+    oracles.onFollowerCommit(id, next.term(), commit, chainAt(commit), expected, reference);
   }
 
   /** Everything the node persisted so far is durable. */

@@ -34,6 +34,8 @@ class CanaryCensus {
     CANARIES.put("ack before fsync", PlantedFaults.earlyAcknowledgements());
     CANARIES.put("follower commits an unverified suffix",
         PlantedFaults.coreBug(PlantedBug.FOLLOWER_COMMITS_UNVERIFIED_SUFFIX));
+    CANARIES.put("leader counts itself before persisting",
+        PlantedFaults.coreBug(PlantedBug.LEADER_COUNTS_ITSELF_BEFORE_PERSISTING));
     CANARIES.put("lease never expires", PlantedFaults.coreBug(PlantedBug.LEASE_NEVER_EXPIRES));
     CANARIES.put("ReadIndex without a quorum round",
         PlantedFaults.coreBug(PlantedBug.READ_INDEX_WITHOUT_QUORUM));

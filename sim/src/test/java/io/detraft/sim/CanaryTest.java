@@ -187,6 +187,18 @@ class CanaryTest {
         Set.of("follower-commit-bound", "state-machine-safety"));
   }
 
+  /**
+   * A leader that counts its own copy before persisting it: an entry commits on a minority of
+   * durable copies and is lost with the leader.
+   */
+  @Test
+  void catchesALeaderCountingItselfBeforePersisting() {
+    firstDefaultFailure("leader counts itself before persisting",
+        PlantedFaults.coreBug(PlantedBug.LEADER_COUNTS_ITSELF_BEFORE_PERSISTING), 80,
+        Set.of("follower-commit-bound", "state-machine-safety", "durability",
+            "acknowledged-write", "read-freshness", "linearizability", "leader-completeness"));
+  }
+
   /** A lease that never runs out, caught as the deposed leader serves a read. */
   @Test
   void catchesALeaseThatNeverExpires() {

@@ -109,8 +109,9 @@ class OraclesTest {
 
   @Test
   void followerCommitBoundRejectsACommittedEntryTheLeaderDoesNotHold() {
-    oracles.onFollowerCommit(2, 1, 5, 42, 42);
-    assertFails("follower-commit-bound", () -> oracles.onFollowerCommit(2, 1, 5, 42, 43));
+    oracles.onFollowerCommit(2, 1, 5, 42, 42, "the committed log");
+    assertFails("follower-commit-bound", () -> oracles.onFollowerCommit(2, 1, 5, 42, 43,
+        "the committed log"));
   }
 
   @Test
