@@ -173,7 +173,7 @@ public final class EdnHistory {
     StringBuilder line = new StringBuilder(256);
     for (Op op : history.ops()) {
       line.setLength(0);
-      printEdn(line, OpMaps.toMap(op, true));
+      Values.appendEdn(line, OpMaps.toMap(op, true));
       writer.append(line).append('\n');
     }
     writer.flush();
@@ -186,54 +186,6 @@ public final class EdnHistory {
       out.append((String) Clj.PR_STR.invoke(toClojure(OpMaps.toMap(op, true)))).append('\n');
     }
     return out.toString();
-  }
-
-  /** A value of our model as {@code pr-str} prints it: lists as vectors, maps in order. */
-  private static void printEdn(StringBuilder out, Object value) {
-    if (value == null) {
-      out.append("nil");
-    } else if (value instanceof String string) {
-      out.append('"');
-      for (int i = 0; i < string.length(); i++) {
-        char c = string.charAt(i);
-        switch (c) {
-          case '"' -> out.append("\\\"");
-          case '\\' -> out.append("\\\\");
-          case '\n' -> out.append("\\n");
-          case '\t' -> out.append("\\t");
-          case '\r' -> out.append("\\r");
-          case '\f' -> out.append("\\f");
-          case '\b' -> out.append("\\b");
-          default -> out.append(c);
-        }
-      }
-      out.append('"');
-    } else if (value instanceof List<?> list) {
-      out.append('[');
-      for (int i = 0; i < list.size(); i++) {
-        if (i > 0) {
-          out.append(' ');
-        }
-        printEdn(out, list.get(i));
-      }
-      out.append(']');
-    } else if (value instanceof Map<?, ?> map) {
-      out.append('{');
-      boolean first = true;
-      for (Map.Entry<?, ?> entry : map.entrySet()) {
-        if (!first) {
-          out.append(", ");
-        }
-        first = false;
-        printEdn(out, entry.getKey());
-        out.append(' ');
-        printEdn(out, entry.getValue());
-      }
-      out.append('}');
-    } else {
-      // Long, Boolean, Keyword (":name"): their toString is their EDN.
-      out.append(value);
-    }
   }
 
   /** The EDN text of a history, one op map per line. */

@@ -73,25 +73,40 @@ final class Values {
     }
   }
 
-  /** A short, Jepsen-ish rendering: strings quoted, null as nil, lists in brackets. */
+  /** A value as EDN ({@code pr-str}'s text): strings quoted, null as nil, lists in brackets. */
   static String format(Object value) {
     StringBuilder out = new StringBuilder();
-    append(out, value);
+    appendEdn(out, value);
     return out.toString();
   }
 
-  private static void append(StringBuilder out, Object value) {
+  /** A value of our model as {@code pr-str} prints it: lists as vectors, maps in order. */
+  static void appendEdn(StringBuilder out, Object value) {
     if (value == null) {
       out.append("nil");
     } else if (value instanceof String string) {
-      out.append('"').append(string).append('"');
+      out.append('"');
+      for (int i = 0; i < string.length(); i++) {
+        char c = string.charAt(i);
+        switch (c) {
+          case '"' -> out.append("\\\"");
+          case '\\' -> out.append("\\\\");
+          case '\n' -> out.append("\\n");
+          case '\t' -> out.append("\\t");
+          case '\r' -> out.append("\\r");
+          case '\f' -> out.append("\\f");
+          case '\b' -> out.append("\\b");
+          default -> out.append(c);
+        }
+      }
+      out.append('"');
     } else if (value instanceof List<?> list) {
       out.append('[');
       for (int i = 0; i < list.size(); i++) {
         if (i > 0) {
           out.append(' ');
         }
-        append(out, list.get(i));
+        appendEdn(out, list.get(i));
       }
       out.append(']');
     } else if (value instanceof Map<?, ?> map) {
@@ -102,12 +117,13 @@ final class Values {
           out.append(", ");
         }
         first = false;
-        append(out, entry.getKey());
+        appendEdn(out, entry.getKey());
         out.append(' ');
-        append(out, entry.getValue());
+        appendEdn(out, entry.getValue());
       }
       out.append('}');
     } else {
+      // Long, Boolean, Keyword (":name"): their toString is their EDN.
       out.append(value);
     }
   }
