@@ -31,6 +31,13 @@ import java.util.function.Consumer;
  * @param leaseDriftMarginTicks the lease is the election timeout minus this margin: followers
  *     whose clocks run fast by less than the margin still won't elect a new leader before the
  *     old leader's lease ends; at least 1 with lease reads (one tick of rounding, plus drift)
+ * @param quiesceAfterTicks an idle group goes quiet after this many ticks (0: never), as
+ *     dragonboat's quiesce: a follower that heard nothing but heartbeats, with everything it
+ *     holds committed, stops its election timer; the leader, an election timeout later, stops
+ *     heartbeats and CheckQuorum. Any other message or request wakes a replica. Saves the
+ *     heartbeats of idle groups on hosts with many; a group whose leader dies while quiet
+ *     elects a new one only when a request or a restarted node wakes it. At least twice the
+ *     election timeout, so a woken follower campaigns before it could go quiet again
  * @param plantedBugs bugs planted on purpose by a test ({@link PlantedBug}); always empty
  *     outside tests
  */
@@ -47,6 +54,7 @@ public record Config(
     int snapshotChunkBytes,
     boolean leaseReads,
     int leaseDriftMarginTicks,
+    int quiesceAfterTicks,
     Set<PlantedBug> plantedBugs) {
 
   public Config {
@@ -76,11 +84,14 @@ public record Config(
             + "election timeout can outlast a follower's promise by up to one tick, more under "
             + "clock drift",
         leaseDriftMarginTicks);
+    Invariants.check(quiesceAfterTicks == 0 || quiesceAfterTicks >= 2 * electionTimeoutTicks,
+        "quiesceAfterTicks (%s) must be 0 or at least twice electionTimeoutTicks (%s)",
+        quiesceAfterTicks, electionTimeoutTicks);
   }
 
   /** Sensible defaults: election 10 ticks, heartbeat 1, PreVote and CheckQuorum on. */
   public static Config defaults(long id) {
-    return new Config(id, 1, 10, 1, true, true, true, 1 << 20, 256, 1 << 20, false, 2,
+    return new Config(id, 1, 10, 1, true, true, true, 1 << 20, 256, 1 << 20, false, 2, 0,
         EnumSet.noneOf(PlantedBug.class));
   }
 
@@ -125,6 +136,10 @@ public record Config(
     });
   }
 
+  public Config withQuiesce(int quiesceAfterTicks) {
+    return edit(b -> b.quiesceAfterTicks = quiesceAfterTicks);
+  }
+
   /** Tests only: a copy with {@code bug} planted (see {@link PlantedBug}). */
   public Config withPlantedBug(PlantedBug bug) {
     return edit(b -> {
@@ -144,7 +159,8 @@ public record Config(
     change.accept(f);
     return new Config(f.id, f.group, f.electionTimeoutTicks, f.heartbeatIntervalTicks,
         f.preVote, f.checkQuorum, f.forwardProposals, f.maxAppendBytes, f.maxInflightAppends,
-        f.snapshotChunkBytes, f.leaseReads, f.leaseDriftMarginTicks, f.plantedBugs);
+        f.snapshotChunkBytes, f.leaseReads, f.leaseDriftMarginTicks, f.quiesceAfterTicks,
+        f.plantedBugs);
   }
 
   /** The record's components, mutable, for {@link #edit}. */
@@ -161,6 +177,7 @@ public record Config(
     int snapshotChunkBytes;
     boolean leaseReads;
     int leaseDriftMarginTicks;
+    int quiesceAfterTicks;
     Set<PlantedBug> plantedBugs;
 
     Fields(Config c) {
@@ -176,6 +193,7 @@ public record Config(
       snapshotChunkBytes = c.snapshotChunkBytes;
       leaseReads = c.leaseReads;
       leaseDriftMarginTicks = c.leaseDriftMarginTicks;
+      quiesceAfterTicks = c.quiesceAfterTicks;
       plantedBugs = c.plantedBugs;
     }
   }

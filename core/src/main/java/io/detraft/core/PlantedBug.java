@@ -30,5 +30,10 @@ public enum PlantedBug {
    */
   LEASE_NEVER_EXPIRES,
   /** A leader answers ReadIndex at once, without a heartbeat round confirming it still leads. */
-  READ_INDEX_WITHOUT_QUORUM
+  READ_INDEX_WITHOUT_QUORUM,
+  /**
+   * A quiet leader answers reads alone, as if a quiet group could have no other leader: but a
+   * follower woken by a request elects one while the leader is cut off.
+   */
+  QUIET_LEADER_READS_ALONE
 }

@@ -92,6 +92,10 @@ final class Raft {
    */
   private int votesWithheldTicks;
 
+  /** Ticks the group has been idle (see {@link #tickQuiescence}), and whether we went quiet. */
+  private int idleTicks;
+  private boolean quiet;
+
   /** Follower only: the snapshot being received from the leader, or null. */
   private IncomingSnapshot incoming;
 
@@ -124,8 +128,13 @@ final class Raft {
     if (votesWithheldTicks > 0) {
       votesWithheldTicks--;
     }
+    if (config.quiesceAfterTicks() > 0) {
+      tickQuiescence();
+    }
     if (role == Role.LEADER) {
-      tickLeader();
+      if (!quiet) {
+        tickLeader(); // A quiet leader sends no heartbeats and runs no CheckQuorum.
+      }
     } else {
       tickElection();
     }
@@ -134,6 +143,11 @@ final class Raft {
 
   private void tickElection() {
     electionElapsed++;
+    if (quiet) {
+      // The timer runs (votes are no longer withheld for a silent leader) but never fires.
+      electionElapsed = Math.min(electionElapsed, randomizedElectionTimeout);
+      return;
+    }
     if (electionElapsed >= randomizedElectionTimeout) {
       electionElapsed = 0;
       hup();
@@ -161,6 +175,69 @@ final class Raft {
     if (heartbeatElapsed >= config.heartbeatIntervalTicks()) {
       heartbeatElapsed = 0;
       broadcastHeartbeat();
+    }
+  }
+
+  /**
+   * Quiescence (Config#quiesceAfterTicks). A follower whose leader is known and whose log is
+   * all committed, hearing nothing but heartbeats, goes quiet after the threshold; its leader,
+   * with every member caught up and nothing pending, an election timeout later, so that its
+   * followers are quiet before its heartbeats stop. Anything else wakes a replica ({@link
+   * #wake}).
+   */
+  private void tickQuiescence() {
+    boolean idle = role == Role.LEADER ? leaderIdle()
+        : role == Role.FOLLOWER && leader != 0 && log.committed == log.lastIndex();
+    if (!idle) {
+      wake(0);
+      return;
+    }
+    int threshold = config.quiesceAfterTicks()
+        + (role == Role.LEADER ? config.electionTimeoutTicks() : 0);
+    if (!quiet && ++idleTicks >= threshold) {
+      quiet = true;
+      if (role == Role.LEADER) {
+        coverage.hit(Mark.LEADER_QUIESCED);
+      }
+    }
+  }
+
+  private boolean leaderIdle() {
+    if (transferTarget != 0 || !pendingReads.isEmpty() || !readsBeforeTermCommit.isEmpty()
+        || log.committed != log.lastIndex()) {
+      return false;
+    }
+    for (Progress p : progress.values()) {
+      if (p.match != log.lastIndex()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Activity (a message other than a heartbeat, from {@code sender}; or a request, sender 0):
+   * counts idleness from zero, and wakes a quiet replica. A woken leader heartbeats at once
+   * and gives every member a CheckQuorum round to answer; a follower woken by anyone but its
+   * leader restarts its election timer and wakes the leader (with a truthful acknowledgement
+   * of what it holds), or the timer would depose a leader that is only quiet.
+   */
+  private void wake(long sender) {
+    idleTicks = 0;
+    if (!quiet) {
+      return;
+    }
+    quiet = false;
+    coverage.hit(Mark.QUIESCE_WOKEN);
+    electionElapsed = 0;
+    if (role == Role.LEADER) {
+      for (Progress p : progress.values()) {
+        p.recentActive = true;
+      }
+      broadcastHeartbeat();
+    } else if (leader != 0 && sender != leader) {
+      send(new AppendResponse(config.group(), id, leader, term, false,
+          Math.min(log.committed, log.stableLastIndex()), 0, 0));
     }
   }
 
@@ -276,6 +353,8 @@ final class Raft {
     leader = 0;
     electionElapsed = 0;
     heartbeatElapsed = 0;
+    idleTicks = 0;
+    quiet = false;
     randomizedElectionTimeout = config.electionTimeoutTicks()
         + (int) prng.nextLong(config.electionTimeoutTicks());
     votes.clear();
@@ -295,6 +374,7 @@ final class Raft {
 
   void step(Message m) {
     if (m instanceof Propose p) {
+      wake(m.from());
       stepPropose(p); // Carries no Raft term.
       checkInvariants();
       return;
@@ -328,6 +408,9 @@ final class Raft {
       return;
     }
 
+    if (!(m instanceof Heartbeat || m instanceof HeartbeatResponse)) {
+      wake(m.from());
+    }
     if (m instanceof VoteRequest request) {
       handleVoteRequest(request);
     } else {
@@ -342,8 +425,11 @@ final class Raft {
 
   /** Whether we believe a leader is alive (heard from it within an election timeout). */
   private boolean inLease() {
+    // A quiet leader's timer stands still and it sends no heartbeats: no evidence of a live
+    // leader, so a candidate's request reaches it (else a group whose quorum needs the quiet
+    // leader's vote could never elect another).
     return (config.checkQuorum() && leader != 0
-        && electionElapsed < config.electionTimeoutTicks())
+        && electionElapsed < config.electionTimeoutTicks() && !(quiet && role == Role.LEADER))
         || votesWithheldTicks > 0;
   }
 
@@ -541,6 +627,7 @@ final class Raft {
 
   ProposeResult propose(byte[] data) {
     Invariants.check(data != null, "proposal data is null");
+    wake(0);
     ProposeResult result;
     if (role == Role.LEADER && transferTarget != 0) {
       coverage.hit(Mark.PROPOSAL_REFUSED_DURING_TRANSFER);
@@ -586,6 +673,7 @@ final class Raft {
    * membership, could commit with disjoint majorities.
    */
   ProposeResult proposeMembership(MembershipChange change) {
+    wake(0);
     ProposeResult result = checkMembershipChange(change);
     if (result == null) {
       Membership next = log.membership().apply(change);
@@ -870,6 +958,7 @@ final class Raft {
    * timeout if the target has not taken over.
    */
   ProposeResult transferLeadership(long target) {
+    wake(0);
     ProposeResult result;
     if (role != Role.LEADER) {
       result = new ProposeResult.NotLeader(leader);
@@ -908,6 +997,11 @@ final class Raft {
    */
   ProposeResult readIndex(byte[] context) {
     Invariants.check(context != null, "read context is null");
+    if (quiet && role == Role.LEADER && config.planted(PlantedBug.QUIET_LEADER_READS_ALONE)) {
+      release(new PendingRead(0, log.committed, context, id));
+      return new ProposeResult.Accepted(log.committed, term);
+    }
+    wake(0);
     ProposeResult result;
     if (role == Role.LEADER) {
       handleReadRequest(context, id);

@@ -26,6 +26,9 @@ final class Nemesis {
     PAUSE,
     RESUME,
     PARTITION,
+    /** A partition that isolates a leader in the middle of a lull, when its group is quiet. */
+    QUIET_PARTITION,
+    /** second 1: the end of a {@link #QUIET_PARTITION}, which schedules no next partition. */
     END_PARTITION,
     CLOG,
     SNAPSHOT,
@@ -94,6 +97,13 @@ final class Nemesis {
     }
     if (n.clogging()) {
       later(random.exponential(n.clogEveryNanos()), Action.CLOG, 0, 0);
+    }
+    if (n.partitions()) {
+      long[] lulls = sim.workload().lulls();
+      for (int i = 0; i < lulls.length; i += 2) {
+        // The groups are quiet by then, and the workload's wake-up read follows.
+        later(sim.workload().quietAt(lulls[i]) - sim.now(), Action.QUIET_PARTITION, 0, 0);
+      }
     }
     SimOptions.ProtocolOptions q = options.protocol();
     if (q.snapshotEveryNanos() > 0) {
@@ -173,13 +183,28 @@ final class Nemesis {
         later(random.between(10_000_000, n.partitionMaxNanos()), Action.END_PARTITION, 0, 0);
         break;
       }
+      case QUIET_PARTITION: {
+        int leader = sim.leaderOf(1 + random.nextInt(groups));
+        if (leader != 0) {
+          partitions++;
+          String description = sim.network().partition(SimNetwork.Shape.ISOLATE_LEADER, leader)
+              + " of a quiet group";
+          sim.trace().record(now, Trace.Kind.PARTITION, 0, 0,
+              SimNetwork.Shape.ISOLATE_LEADER.ordinal(), 0, description);
+          later(random.between(500_000_000, 2 * n.partitionMaxNanos() + 500_000_000),
+              Action.END_PARTITION, 0, 1);
+        }
+        break;
+      }
       case END_PARTITION:
         sim.network().heal();
         for (int id = 1; id <= size; id++) {
           sim.node(id).skewClock(0);
         }
         sim.trace().record(now, Trace.Kind.HEAL, 0, 0, 0, 0, "partition ends");
-        later(random.exponential(n.partitionEveryNanos()), Action.PARTITION, 0, 0);
+        if (event.second == 0) {
+          later(random.exponential(n.partitionEveryNanos()), Action.PARTITION, 0, 0);
+        }
         break;
       case CLOG: {
         clogs++;

@@ -109,7 +109,8 @@ public final class Simulation {
           .withForwardProposals(c.forwardProposals())
           .withFlowControl(c.maxAppendBytes(), c.maxInflightAppends())
           .withSnapshotChunkBytes(c.snapshotChunkBytes())
-          .withLeaseReads(c.leaseReads(), c.leaseMarginTicks());
+          .withLeaseReads(c.leaseReads(), c.leaseMarginTicks())
+          .withQuiesce(c.quiesceTicks());
       for (PlantedBug bug : hooks.coreBugs()) {
         config = config.withPlantedBug(bug);
       }

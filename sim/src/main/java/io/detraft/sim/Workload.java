@@ -5,6 +5,7 @@ import io.detraft.checker.HistoryBuilder;
 import io.detraft.checker.Kv;
 import io.detraft.checker.Txn;
 import io.detraft.core.SessionStateMachine;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -153,6 +154,12 @@ final class Workload {
   private final HistoryBuilder txnHistory = new HistoryBuilder();
   /** The last value each key was seen to hold (cas expectations); index = key. */
   private final Long[] lastValue;
+  /**
+   * With quiescence on: stretches of the safety phase, as {start, end} pairs, in which no
+   * client starts an operation, long enough for every idle group to go quiet; the next
+   * requests must wake them.
+   */
+  private final long[] lulls;
   /** Per group - 1: the node last elected leader (0: none yet). */
   private final int[] lastLeader;
   private long nextProcess;
@@ -178,6 +185,8 @@ final class Workload {
     this.txns = new TxnGenerator(listAppend, groups, txns);
     this.lastValue = new Long[this.options.keys() * groups];
     this.lastLeader = new int[groups];
+    this.lulls = options.cluster().quiesceTicks() > 0 ? lulls(options, random.fork(11))
+        : new long[0];
     if (lastValue.length > TxnGenerator.FIRST_KEY) {
       throw new IllegalArgumentException("KV keys reach into the list keys");
     }
@@ -192,11 +201,60 @@ final class Workload {
     }
   }
 
+  private static long[] lulls(SimOptions options, SimRandom random) {
+    SimOptions.ClusterOptions c = options.cluster();
+    // Room for the group to go quiet (the threshold, and an election timeout more for the
+    // leader), then for a woken follower to elect a leader and for reads to follow.
+    long quiet = (c.quiesceTicks() + 8L * c.electionTicks()) * c.tickNanos();
+    List<Long> bounds = new ArrayList<>();
+    long t = random.exponential(SimOptions.SECOND);
+    while (t < options.phases().safetyNanos()) {
+      long end = t + quiet + random.between(0, quiet / 4);
+      bounds.add(t);
+      bounds.add(end);
+      t = end + random.exponential(SimOptions.SECOND);
+    }
+    return bounds.stream().mapToLong(Long::longValue).toArray();
+  }
+
+  /** The lulls, as {start, end} pairs (none without quiescence). */
+  long[] lulls() {
+    return lulls.clone();
+  }
+
+  /** When the groups are quiet in the lull starting at {@code start}. */
+  long quietAt(long start) {
+    SimOptions.ClusterOptions c = sim.options().cluster();
+    return start + (c.quiesceTicks() + 3L * c.electionTicks() / 2) * c.tickNanos();
+  }
+
+  /** {@code time}, or just after the lull it falls in. */
+  private long afterLulls(long time) {
+    for (int i = 0; i < lulls.length; i += 2) {
+      if (time >= lulls[i] && time < lulls[i + 1]) {
+        return lulls[i + 1] + random.between(0, 20 * SimOptions.MS);
+      }
+    }
+    return time;
+  }
+
   void start() {
+    SimOptions.ClusterOptions cluster = sim.options().cluster();
+    for (int i = 0; i < lulls.length; i += 2) {
+      // One read in each lull once the groups are quiet, to a random node: it wakes a quiet
+      // group from a follower as often as from its leader (and, should the leader be cut off,
+      // starts an election).
+      long at = quietAt(lulls[i]) + 50 * SimOptions.MS;
+      long group = 1 + random.nextInt(groups);
+      byte[] get = KvStateMachine.command(KvStateMachine.GET, group - 1, null, null);
+      int node = 1 + random.nextInt(cluster.size());
+      sim.schedule(new Event(at, Event.Kind.CLIENT_REQUEST, node, 0, 0, 0,
+          new Request(PROBE, nextAttempt++, node, group, Path.READ_INDEX, get, at, 0)));
+    }
     for (Client c : clients) {
       c.process = nextProcess++;
       c.target = 1 + c.index % size;
-      c.nominalNext = sim.now() + random.exponential(c.meanIntervalNanos);
+      c.nominalNext = afterLulls(sim.now() + random.exponential(c.meanIntervalNanos));
       sim.schedule(new Event(c.nominalNext, Event.Kind.CLIENT_NEXT, 0, 0, c.index, 0, null));
     }
   }
@@ -506,6 +564,9 @@ final class Workload {
     }
     c.nominalNext = Math.max(c.nominalNext + random.exponential(c.meanIntervalNanos),
         sim.now());
+    if (!liveness) {
+      c.nominalNext = afterLulls(c.nominalNext);
+    }
     sim.schedule(new Event(c.nominalNext, Event.Kind.CLIENT_NEXT, 0, 0, c.index, 0, null));
   }
 

@@ -39,6 +39,8 @@ class CanaryCensus {
     CANARIES.put("lease never expires", PlantedFaults.coreBug(PlantedBug.LEASE_NEVER_EXPIRES));
     CANARIES.put("ReadIndex without a quorum round",
         PlantedFaults.coreBug(PlantedBug.READ_INDEX_WITHOUT_QUORUM));
+    CANARIES.put("quiet leader reads alone",
+        PlantedFaults.coreBug(PlantedBug.QUIET_LEADER_READS_ALONE));
     CANARIES.put("fsync lies", PlantedFaults.lyingDisk());
     CANARIES.put("stale reads (no ReadIndex)", PlantedFaults.staleReads());
   }

@@ -203,7 +203,18 @@ class CanaryTest {
   @Test
   void catchesALeaseThatNeverExpires() {
     firstDefaultFailure("lease never expires",
-        PlantedFaults.coreBug(PlantedBug.LEASE_NEVER_EXPIRES), 60,
+        PlantedFaults.coreBug(PlantedBug.LEASE_NEVER_EXPIRES), 120,
+        Set.of("read-deposed-leader", "read-freshness"));
+  }
+
+  /**
+   * A quiet leader that reads alone: a quiet group is attacked by isolating its leader in a
+   * lull and waking a follower, which elects another.
+   */
+  @Test
+  void catchesAQuietLeaderReadingAlone() {
+    firstDefaultFailure("quiet leader reads alone",
+        PlantedFaults.coreBug(PlantedBug.QUIET_LEADER_READS_ALONE), 60,
         Set.of("read-deposed-leader", "read-freshness"));
   }
 

@@ -328,7 +328,7 @@ class FaultInjectorsTest {
     return options.withCluster(new SimOptions.ClusterOptions(c.size(), c.voters(), c.groups(),
         c.tickNanos(), c.electionTicks(), c.heartbeatTicks(), c.preVote(), c.checkQuorum(),
         c.forwardProposals(), c.maxInflightAppends(), c.maxAppendBytes(),
-        c.snapshotChunkBytes(), false, c.leaseMarginTicks(), drift));
+        c.snapshotChunkBytes(), false, c.leaseMarginTicks(), drift, c.quiesceTicks()));
   }
 
   @Test

@@ -144,7 +144,7 @@ final class PlantedFaults {
         .withCluster(new SimOptions.ClusterOptions(3, 1, 1, c.tickNanos(), c.electionTicks(),
             c.heartbeatTicks(), c.preVote(), c.checkQuorum(), c.forwardProposals(),
             c.maxInflightAppends(), c.maxAppendBytes(), c.snapshotChunkBytes(), c.leaseReads(),
-            c.leaseMarginTicks(), c.driftMax()))
+            c.leaseMarginTicks(), c.driftMax(), c.quiesceTicks()))
         .withProtocol(new SimOptions.ProtocolOptions(q.snapshotThreshold(),
             q.snapshotEveryNanos(), 200 * SimOptions.MS, 0));
   }
