@@ -74,35 +74,44 @@ public final class KvServer implements AutoCloseable {
   public record Tuning(ChronicleKvStore.Sizing sizing, Duration tick, int electionTicks,
       int heartbeatTicks, NodeRunner.SnapshotPolicy snapshots, int httpThreads,
       Duration reconcileInterval, long sessionTimeoutEntries, byte[] authToken,
-      javax.net.ssl.SSLContext peerTls) {
+      javax.net.ssl.SSLContext peerTls, int quiesceTimeouts) {
     public static Tuning defaults() {
       // A snapshot serializes a whole group on the Raft thread: every 100,000 entries, not
       // the runner's 10,000, keeps that pause rare at full load.
       return new Tuning(ChronicleKvStore.Sizing.defaults(), Duration.ofMillis(10), 20, 3,
           new NodeRunner.SnapshotPolicy(100_000, 20_000, 2), 16, Duration.ofMillis(200),
-          KvStateMachine.DEFAULT_SESSION_TIMEOUT_ENTRIES, null, null);
+          KvStateMachine.DEFAULT_SESSION_TIMEOUT_ENTRIES, null, null, 0);
     }
 
     public Tuning withSizing(ChronicleKvStore.Sizing sizing) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries, authToken, peerTls);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts);
     }
 
     /** The admin API's bearer token ({@link AdminToken}; null: open). */
     public Tuning withAuthToken(byte[] authToken) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries, authToken, peerTls);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts);
     }
 
     /** Mutual TLS between nodes ({@link TcpTransport.Options#tls}; null: plain TCP). */
     public Tuning withPeerTls(javax.net.ssl.SSLContext peerTls) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries, authToken, peerTls);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts);
+    }
+
+    /**
+     * Idle groups go quiet after this many election timeouts (0: never; else at least 2):
+     * no heartbeats until the next request ({@link NodeRunner.Options#withQuiesce}).
+     */
+    public Tuning withQuiesce(int quiesceTimeouts) {
+      return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts);
     }
 
     public Tuning withSnapshots(NodeRunner.SnapshotPolicy snapshots) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries, authToken, peerTls);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts);
     }
   }
 
@@ -200,7 +209,8 @@ public final class KvServer implements AutoCloseable {
     NodeRunner.Options runnerOptions = NodeRunner.Options.defaults(nodeId,
             options.dataDir().resolve("raft"))
         .withTiming(tuning.tick(), tuning.electionTicks(), tuning.heartbeatTicks())
-        .withSnapshots(tuning.snapshots());
+        .withSnapshots(tuning.snapshots())
+        .withQuiesce(tuning.quiesceTimeouts());
     List<NodeRunner.Group> runnerGroups = new ArrayList<>();
     for (long g : groups) {
       KvStateMachine sm = machines.get(g);

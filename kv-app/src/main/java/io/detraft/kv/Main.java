@@ -31,10 +31,12 @@ public final class Main {
       "          [--tls-cert C --tls-key K [--tls-client-ca CA]]",
       "                                RESP over TLS (PEM files); with a CA, mutual TLS",
       "          [--peer-tls-ca CA]    mutual TLS between nodes with --tls-cert/--tls-key",
+      "          [--quiesce N]         idle groups stop heartbeats after N (>= 2) election",
+      "                                timeouts, until the next request (many groups)",
       "  server  --id N --data-dir D --raft HOST:PORT --http HOST:PORT --join HOST:HTTP_PORT",
       "                                join a cluster after POST /v1/members added the node",
       "  server  --data-dir D          restart a node: everything else comes from D",
-      "  cluster --nodes 3 [--data-dir D] [--groups G] [--base-port 8081]",
+      "  cluster --nodes 3 [--data-dir D] [--groups G] [--base-port 8081] [--quiesce N]",
       "                                a local cluster on 127.0.0.1; prints its endpoints",
       "                                (HTTP on base-port + i - 1, RESP on base-port - 2000 + i - 1)",
       "  certs   --dir D [--nodes 3] [--cluster NAME] [--hosts H,...]",
@@ -53,6 +55,15 @@ public final class Main {
 
   public static void main(String[] args) {
     System.exit(run(args, System.out, System.err));
+  }
+
+  /** {@code --quiesce N}: 0 (off) or at least 2 election timeouts. */
+  static int quiesce(Flags f) {
+    int n = (int) f.number("quiesce", 0, 0, 1000);
+    if (n == 1) {
+      throw new Flags.UsageException("--quiesce must be 0 or at least 2 election timeouts");
+    }
+    return n;
   }
 
   /** Runs one command; {@code server} and {@code cluster} return only once stopped. */
@@ -134,7 +145,8 @@ public final class Main {
       if (respOptions.authToken() != null) {
         options = options.withTuning(options.tuning().withAuthToken(respOptions.authToken()));
       }
-      options = options.withTuning(options.tuning().withPeerTls(Resp.peerTls(f)));
+      options = options.withTuning(options.tuning().withPeerTls(Resp.peerTls(f))
+          .withQuiesce(quiesce(f)));
     } catch (IllegalStateException e) {
       err.println("detraft: cannot start: " + e.getMessage());
       return FAILED;
@@ -166,6 +178,7 @@ public final class Main {
     int nodes = (int) f.number("nodes", 3, 1, 9);
     int basePort = (int) f.number("base-port", 8081, 0, 65000);
     int groups = (int) f.number("groups", Partitioner.DEFAULT_GROUPS, 1, 1024);
+    int quiesce = quiesce(f);
     Path dir;
     try {
       dir = f.has("data-dir") ? Path.of(f.get("data-dir"))
@@ -186,7 +199,7 @@ public final class Main {
             ? KvServer.Options.restart(nodeDir)
             : new KvServer.Options(id, nodeDir, null, "127.0.0.1:"
                 + (basePort == 0 ? 0 : basePort + id - 1), peers, null, groups, null);
-        servers.add(KvServer.start(options));
+        servers.add(KvServer.start(options.withTuning(options.tuning().withQuiesce(quiesce))));
         respAddresses.add(Resp.serve(servers.get(servers.size() - 1), "127.0.0.1:"
             + (basePort == 0 ? 0 : basePort - 2000 + id - 1),
             io.detraft.kv.resp.RespServer.Options.defaults()));

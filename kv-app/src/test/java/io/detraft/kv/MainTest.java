@@ -41,6 +41,7 @@ class MainTest {
         {"server", "--data-dir", "d", "--id", "x"},
         {"server", "--data-dir", "d", "--peers", "1=nohostport"},
         {"server", "--data-dir", "d", "--peers", "1=a:1", "--join", "a:2"},
+        {"server", "--data-dir", "d", "--quiesce", "1"}, {"cluster", "--quiesce", "-3"},
         {"put", "only-a-key"}, {"bench", "--clients", "0"}, {"get", "k", "--endpoints", "x"}}) {
       Run r = run(args);
       assertEquals(Main.USAGE, r.status(), String.join(" ", args));
