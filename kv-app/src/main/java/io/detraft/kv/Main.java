@@ -83,11 +83,11 @@ public final class Main {
     try {
       return switch (args[0]) {
         case "server" -> server(new Flags(args, 1, union(Set.of("id", "data-dir", "raft",
-            "http", "peers", "join", "groups", "resp"), Resp.FLAGS), Set.of()), out, err, null);
+            "http", "peers", "join", "groups", "resp", "quiesce"), Resp.FLAGS), Set.of()), out, err, null);
         case "certs" -> Certs.run(new Flags(args, 1, Set.of("dir", "nodes", "cluster", "hosts"),
             Set.of()), out, err);
         case "cluster" -> cluster(new Flags(args, 1, Set.of("nodes", "data-dir", "groups",
-            "base-port"), Set.of()), out, null);
+            "base-port", "quiesce"), Set.of()), out, null);
         case "put", "get", "del", "status", "members" -> Commands.run(args[0],
             new Flags(args, 1, Set.of("endpoints"), Set.of("stale")), out, err);
         case "bench" -> Bench.run(new Flags(args, 1, Set.of("endpoints", "clients", "key-size",

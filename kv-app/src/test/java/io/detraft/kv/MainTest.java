@@ -46,6 +46,9 @@ class MainTest {
       Run r = run(args);
       assertEquals(Main.USAGE, r.status(), String.join(" ", args));
       assertTrue(r.err().contains("usage: detraft"), r.err());
+      if (List.of(args).contains("--quiesce")) {
+        assertTrue(r.err().contains("--quiesce must be"), r.err()); // not "unknown flag"
+      }
     }
     assertEquals(Main.OK, run("--help").status());
     Run help = run("cluster", "--help");
