@@ -285,18 +285,45 @@ public final class Main {
 
   /** The command that runs {@code seed} alone with the sweep's overrides, hence the same run. */
   private static String replayCommand(Arguments arguments, long seed) {
+    return replayCommand(seed, arguments.safetySeconds(), arguments.voters(),
+        arguments.allNemeses());
+  }
+
+  private static String replayCommand(long seed, double safetySeconds, int voters,
+      boolean allNemeses) {
     StringBuilder command = new StringBuilder("java -jar sim/target/detraft-sim.jar --seed ")
         .append(seed);
-    if (arguments.safetySeconds() >= 0) {
-      command.append(" --safety-seconds ").append(arguments.safetySeconds());
+    if (safetySeconds >= 0) {
+      command.append(" --safety-seconds ").append(safetySeconds);
     }
-    if (arguments.voters() > 0) {
-      command.append(" --voters ").append(arguments.voters());
+    if (voters > 0) {
+      command.append(" --voters ").append(voters);
     }
-    if (arguments.allNemeses()) {
+    if (allNemeses) {
       command.append(" --all-nemeses");
     }
     return command.toString();
+  }
+
+  /**
+   * The command line that runs exactly {@code options}: the flags are searched for the
+   * combination that {@link #optionsFor} turns into these very options. Null when no
+   * combination does (options built through the API, as the tests' tuned mixes).
+   */
+  static String replayCommand(SimOptions options) {
+    long seed = options.seed();
+    double safety = options.phases().safetyNanos() / 1e9;
+    for (boolean allNemeses : new boolean[] {false, true}) {
+      for (int voters = 0; voters <= 7; voters++) {
+        if (optionsFor(seed, -1, voters, allNemeses).equals(options)) {
+          return replayCommand(seed, -1, voters, allNemeses);
+        }
+        if (optionsFor(seed, safety, voters, allNemeses).equals(options)) {
+          return replayCommand(seed, safety, voters, allNemeses);
+        }
+      }
+    }
+    return null;
   }
 
   /** The first run of a seed, or a failure if its second run took another course. */
