@@ -362,6 +362,7 @@ public final class Main {
     ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
     boolean cpuTimed = cpu.isCurrentThreadCpuTimeSupported();
     long passed = 0;
+    long harnessCrashes = 0;
     long failed = 0;
     long unknown = 0;
     double simulatedSeconds = 0;
@@ -401,6 +402,9 @@ public final class Main {
           case FAIL -> failed++;
           case UNKNOWN -> unknown++;
         }
+        if ("harness".equals(result.oracle())) {
+          harnessCrashes++;
+        }
         if (arguments.verbose()) {
           out.println("options: " + result.options().describe());
           out.println(result.line());
@@ -432,6 +436,10 @@ public final class Main {
     int cores = Math.min(threads, Runtime.getRuntime().availableProcessors());
     out.println(String.format(Locale.ROOT,
         "seeds: %d passed, %d failed, %d unknown (of %d)", passed, failed, unknown, count));
+    if (harnessCrashes > 0) {
+      out.println(harnessCrashes + " of the failures are crashes of the simulator itself"
+          + " (oracle \"harness\"): bugs of the harness, no verdict on the code under test");
+    }
     out.println(String.format(Locale.ROOT,
         "simulated %.1fs in %.1fs wall, %d thread(s): %.0f simulated s per wall s (%.0f per"
             + " core)", simulatedSeconds, wall, threads, simulatedSeconds / Math.max(wall, 1e-9),

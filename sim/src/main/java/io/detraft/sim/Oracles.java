@@ -61,6 +61,8 @@ final class Oracles {
   private final StateMachine reference;
   /** Digest of the reference state after each index (index 0: the empty state). */
   private final LongList referenceDigest = new LongList();
+  /** Digest of the reference's answer to each committed session command (0: none). */
+  private final LongList referenceAnswer = new LongList();
   /** The last sequence number each session applied, to notice deduplicated commands. */
   private final Map<Long, Long> lastSequence = new HashMap<>();
   /** Committed memberships by the index of their entry (0: the initial one). */
@@ -289,10 +291,43 @@ final class Oracles {
       committedMemberships.put((long) index, Codec.decodeMembership(entry.data()));
     } else if (entry.data().length > 0) {
       noteDuplicate(entry.data());
-      reference.apply(index, entry.data());
+      byte[] answer = reference.apply(index, entry.data());
+      if (entry.data()[0] == Replica.KIND_COMMAND) {
+        referenceAnswer.set(index, Trace.hashBytes(answer == null ? new byte[0] : answer));
+      }
       digest = Trace.hashBytes(reference.snapshot());
     }
     referenceDigest.set(index, digest);
+  }
+
+  /**
+   * The exactly-once oracle, for each session command a node applies: its answer (what the
+   * client is told) must be the reference's, which runs the log through correct sessions: the
+   * command executed at its first commit and only then, every retry answered from the session
+   * table with that first answer, an expired session refused. Anything else is a session bug,
+   * named here rather than found later through its consequences.
+   */
+  void onSessionAnswer(int node, Entry entry, long clientId, long sequence, byte[] answer) {
+    int index = (int) entry.index();
+    long expected = referenceAnswer.get(index);
+    if (expected != 0 && Trace.hashBytes(answer == null ? new byte[0] : answer) != expected) {
+      fail("exactly-once", "n" + node + " answered client " + clientId + "'s command "
+          + sequence + " (log index " + index + ") with " + describeAnswer(answer)
+          + ", but correct sessions answer otherwise there (a command runs at its first commit"
+          + " only, and every retry gets that first answer)");
+    }
+  }
+
+  private static String describeAnswer(byte[] answer) {
+    if (answer == null || answer.length == 0) {
+      return "nothing (" + (answer == null ? "null" : "0 bytes") + ")";
+    }
+    try {
+      SessionStateMachine.Result r = SessionStateMachine.decodeResult(answer);
+      return r.status() + " with " + r.payload().length + " bytes";
+    } catch (RuntimeException e) {
+      return answer.length + " undecodable bytes";
+    }
   }
 
   /** Marks a session command the session layer will answer from memory (a duplicate). */

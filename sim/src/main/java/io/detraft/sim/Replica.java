@@ -21,6 +21,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -114,6 +116,9 @@ final class Replica {
       hostSessions = sim.hooks().sessionsInStateMachine() ? null
           : new SessionStateMachine(inner, sim.options().workload().sessionTimeoutEntries());
       stateMachine = hostSessions != null ? hostSessions : inner;
+      if (sim.hooks().has(SimHooks.NodeBug.SESSION_DROPS_FIRST_COMMAND)) {
+        stateMachine = dropFirstCommands(stateMachine);
+      }
     }
     expiredAtStart = expiredSessions();
     role = Role.FOLLOWER;
@@ -381,6 +386,31 @@ final class Replica {
         snapshot.term(), snapshot);
   }
 
+  /** The planted session bug: each client's first command is answered OK, never run. */
+  private static StateMachine dropFirstCommands(StateMachine sessions) {
+    Set<Long> seen = new TreeSet<>();
+    return new StateMachine() {
+      @Override
+      public byte[] apply(long index, byte[] command) {
+        if (command.length >= 17 && command[0] == KIND_COMMAND
+            && seen.add(KvStateMachine.readLong(command, 1))) {
+          return new byte[] {(byte) SessionStateMachine.Status.OK.ordinal()};
+        }
+        return sessions.apply(index, command);
+      }
+
+      @Override
+      public byte[] snapshot() {
+        return sessions.snapshot();
+      }
+
+      @Override
+      public void restore(byte[] snapshot) {
+        sessions.restore(snapshot);
+      }
+    };
+  }
+
   /** The node applied a committed entry; {@code result} is null for no-ops and configurations. */
   void applied(Entry e, byte[] result) {
     oracles.onApply(id, e, chain.get((int) e.index()));
@@ -394,6 +424,7 @@ final class Replica {
     if (data[0] == KIND_COMMAND && data.length >= 17) {
       long clientId = KvStateMachine.readLong(data, 1);
       long sequence = KvStateMachine.readLong(data, 9);
+      oracles.onSessionAnswer(id, e, clientId, sequence, result);
       if (sim.hooks().reapplyRetries()) {
         Long last = lastSequence.put(clientId, sequence);
         if (last != null && last == sequence

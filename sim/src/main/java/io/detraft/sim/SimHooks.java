@@ -65,7 +65,12 @@ public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
      * After an fsync fails, the node retries it (which succeeds: the page cache called the
      * lost writes clean) and goes on, instead of stopping.
      */
-    RETRY_FAILED_FSYNC
+    RETRY_FAILED_FSYNC,
+    /**
+     * The host's exactly-once sessions drop each client's first command: answered "done"
+     * (OK, nothing) without running it.
+     */
+    SESSION_DROPS_FIRST_COMMAND
   }
 
   public boolean has(NodeBug bug) {

@@ -186,9 +186,11 @@ public final class Simulation {
       oracle = e.oracle();
       failure = e.getMessage();
     } catch (RuntimeException | AssertionError | StackOverflowError e) {
-      // An invariant inside core, or a bug in the simulator: a failure either way.
+      // A failure either way, named by where it was thrown: the core's own invariant checks,
+      // the deployed code (node layer, state machine), or the simulator itself, whose crash
+      // is a bug of the harness and never a verdict on the code under test.
       verdict = SimResult.Verdict.FAIL;
-      oracle = "exception";
+      oracle = exceptionOrigin(e);
       failure = e + "\n" + stackTop(e);
     }
     String tail = verdict == SimResult.Verdict.FAIL ? trace.tail(traceShown) : "";
@@ -384,6 +386,18 @@ public final class Simulation {
       out.append(", clients:").append(pending);
     }
     return out.toString();
+  }
+
+  /** "core-invariant", "harness" (thrown in the simulator's own code) or "exception". */
+  static String exceptionOrigin(Throwable e) {
+    if (e instanceof io.detraft.core.Invariants.Violation) {
+      return "core-invariant";
+    }
+    StackTraceElement[] stack = e.getStackTrace();
+    if (e instanceof StackOverflowError || stack.length == 0) {
+      return "exception";
+    }
+    return stack[0].getClassName().startsWith("io.detraft.sim.") ? "harness" : "exception";
   }
 
   private static String stackTop(Throwable e) {

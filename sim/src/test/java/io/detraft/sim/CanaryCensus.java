@@ -41,6 +41,8 @@ class CanaryCensus {
         PlantedFaults.coreBug(PlantedBug.READ_INDEX_WITHOUT_QUORUM));
     CANARIES.put("quiet leader reads alone",
         PlantedFaults.coreBug(PlantedBug.QUIET_LEADER_READS_ALONE));
+    CANARIES.put("session drops a client's first command",
+        SimHooks.defaults().withNodeBug(SimHooks.NodeBug.SESSION_DROPS_FIRST_COMMAND));
     CANARIES.put("fsync lies", PlantedFaults.lyingDisk());
     CANARIES.put("stale reads (no ReadIndex)", PlantedFaults.staleReads());
   }

@@ -218,6 +218,18 @@ class CanaryTest {
         Set.of("read-deposed-leader", "read-freshness"));
   }
 
+  /**
+   * Sessions that drop a client's first command (answer "done", never run it): the
+   * exactly-once oracle names it at the first such answer, where once the simulator itself
+   * crashed decoding the empty answer.
+   */
+  @Test
+  void catchesSessionsDroppingAFirstCommand() {
+    firstDefaultFailure("session drops a client's first command",
+        SimHooks.defaults().withNodeBug(SimHooks.NodeBug.SESSION_DROPS_FIRST_COMMAND), 10,
+        Set.of("exactly-once"));
+  }
+
   /** ReadIndex answered without a quorum round. */
   @Test
   void catchesReadIndexWithoutAQuorumRound() {

@@ -221,4 +221,16 @@ class OraclesTest {
     SimResult correct = new Simulation(options).run();
     assertFalse(correct.failed(), correct::report);
   }
+
+  /** A crash is named by where it was thrown; the simulator's own crash is a harness bug. */
+  @Test
+  void exceptionsAreNamedByTheirOrigin() {
+    RuntimeException core = assertThrows(RuntimeException.class,
+        () -> io.detraft.core.Invariants.check(false, "broken %s", 1L));
+    assertEquals("core-invariant", Simulation.exceptionOrigin(core));
+    assertEquals("harness", Simulation.exceptionOrigin(new IllegalStateException("here")));
+    RuntimeException elsewhere = assertThrows(NumberFormatException.class,
+        () -> Long.parseLong("x"));
+    assertEquals("exception", Simulation.exceptionOrigin(elsewhere));
+  }
 }
