@@ -35,5 +35,10 @@ public enum PlantedBug {
    * A quiet leader answers reads alone, as if a quiet group could have no other leader: but a
    * follower woken by a request elects one while the leader is cut off.
    */
-  QUIET_LEADER_READS_ALONE
+  QUIET_LEADER_READS_ALONE,
+  /**
+   * A leader accepts a leadership transfer and stops taking proposals, but never sends the
+   * target its TimeoutNow: the transfer is given up after an election timeout, every time.
+   */
+  TRANSFER_NEVER_SENDS_TIMEOUT_NOW
 }

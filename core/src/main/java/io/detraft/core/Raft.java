@@ -985,7 +985,9 @@ final class Raft {
     // A TimeoutNow lets its target win votes from followers that still honour our lease, and
     // it may arrive late; no lease read may be trusted in this term from now on.
     leaseRevoked = true;
-    send(new TimeoutNow(config.group(), id, transferTarget, term));
+    if (!config.planted(PlantedBug.TRANSFER_NEVER_SENDS_TIMEOUT_NOW)) {
+      send(new TimeoutNow(config.group(), id, transferTarget, term));
+    }
   }
 
   // ---------------------------------------------------------------- linearizable reads

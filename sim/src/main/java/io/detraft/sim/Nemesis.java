@@ -35,8 +35,32 @@ final class Nemesis {
     CHURN,
     TRANSFER,
     /** Asks the leader again for a refused membership change (payload: the {@link Admin}). */
-    RETRY
+    RETRY,
+    /** The transfer oracle's deadline for a transfer (payload: the {@link Transfer}). */
+    TRANSFER_DEADLINE
   }
+
+  /** A transfer a leader accepted: who handed over to whom, when, and whether it completed. */
+  private static final class Transfer {
+    final long group;
+    final int leader;
+    final long target;
+    final long acceptedAt;
+    /** The target held everything the leader held when the leader accepted. */
+    final boolean caughtUp;
+    boolean completed;
+
+    Transfer(long group, int leader, long target, long acceptedAt, boolean caughtUp) {
+      this.group = group;
+      this.leader = leader;
+      this.target = target;
+      this.acceptedAt = acceptedAt;
+      this.caughtUp = caughtUp;
+    }
+  }
+
+  /** A transfer must complete (or be given up) within this many election timeouts. */
+  static final int TRANSFER_BOUND_TIMEOUTS = 3;
 
   /**
    * An operator action for one group on one node, run between Ready rounds.
@@ -66,8 +90,13 @@ final class Nemesis {
   private final SimRandom random;
   private final int size;
   private final int groups;
-  /** Per group - 1: the node a transfer was last accepted for (0: none). */
-  private final long[] transferTarget;
+  /** Per group - 1: the transfer the leader last accepted (null: none pending). */
+  private final Transfer[] transfers;
+  /**
+   * The last moment a fault began or ended (or, for a clog, may still last until): the
+   * transfer oracle judges only transfers with no fault anywhere around them.
+   */
+  private long lastDisturbance;
   private boolean active = true;
   long crashes;
   long pauses;
@@ -80,7 +109,7 @@ final class Nemesis {
     this.random = random;
     this.size = options.cluster().size();
     this.groups = options.cluster().groups();
-    this.transferTarget = new long[groups];
+    this.transfers = new Transfer[groups];
   }
 
   void start() {
@@ -126,6 +155,12 @@ final class Nemesis {
     SimOptions.NetworkOptions n = options.network();
     SimOptions.ProtocolOptions q = options.protocol();
     long now = sim.now();
+    if (action == Action.CLOG) {
+      lastDisturbance = Math.max(lastDisturbance, now + n.clogMaxNanos());
+    } else if (action != Action.SNAPSHOT && action != Action.TRANSFER
+        && action != Action.TRANSFER_DEADLINE) {
+      lastDisturbance = Math.max(lastDisturbance, now);
+    }
     switch (action) {
       case CRASH: {
         int node = pickNode(true);
@@ -237,6 +272,9 @@ final class Nemesis {
         transfer(1 + random.nextInt(groups));
         later(random.exponential(q.transferEveryNanos()), Action.TRANSFER, 0, 0);
         break;
+      case TRANSFER_DEADLINE:
+        checkTransfer((Transfer) event.payload);
+        break;
       case RETRY: {
         Admin admin = (Admin) event.payload;
         int leader = sim.leaderOf(admin.group());
@@ -324,7 +362,17 @@ final class Nemesis {
     }
     if (admin.kind() == Admin.Kind.TRANSFER) {
       if (result instanceof ProposeResult.Accepted) {
-        transferTarget[(int) admin.group() - 1] = admin.target();
+        Replica target = sim.node((int) admin.target()).replica(admin.group());
+        boolean caughtUp = sim.node((int) admin.target()).isUp()
+            && target.lastIndex() >= sim.node(node).replica(admin.group()).lastIndex();
+        Transfer transfer = new Transfer(admin.group(), node, admin.target(), sim.now(),
+            caughtUp);
+        transfers[(int) admin.group() - 1] = transfer;
+        SimOptions.ClusterOptions c = options.cluster();
+        long bound = (long) (TRANSFER_BOUND_TIMEOUTS * c.electionTicks() * c.tickNanos()
+            * (1 + c.driftMax()));
+        sim.schedule(new Event(sim.now() + bound, Event.Kind.NEMESIS, 0, 0,
+            Action.TRANSFER_DEADLINE.ordinal(), 0, transfer));
       }
       return;
     }
@@ -365,16 +413,47 @@ final class Nemesis {
 
   /** A node became leader of {@code group}. */
   void onLeader(int node, long group) {
-    if (transferTarget[(int) group - 1] == node) {
+    Transfer transfer = transfers[(int) group - 1];
+    if (transfer != null && transfer.target == node) {
       sim.marks().hit(SimMark.TRANSFER_COMPLETED);
+      transfer.completed = true;
     }
-    transferTarget[(int) group - 1] = 0;
+    transfers[(int) group - 1] = null;
     if (active && options.protocol().churnEveryNanos() > 0 && random.chance(0.3)) {
       // A change asked of a brand-new leader, before it committed an entry of its term: the
       // rule that fixes the 2015 single-server change bug must refuse it.
       sim.schedule(new Event(sim.now(), Event.Kind.NEMESIS, (int) group, 0,
           Action.CHURN.ordinal(), 1, null));
     }
+  }
+
+  /**
+   * The transfer oracle, at a transfer's deadline: a transfer to a target that held all the
+   * leader held, on a network that loses nothing, with no fault from an election timeout
+   * before it until now, must have completed: the target elected, within {@link
+   * #TRANSFER_BOUND_TIMEOUTS} election timeouts. (Under faults a transfer may be given up;
+   * the core gives up after one timeout, and the leader then serves again.)
+   */
+  private void checkTransfer(Transfer transfer) {
+    SimOptions.ClusterOptions c = options.cluster();
+    SimOptions.NetworkOptions n = options.network();
+    long timeout = c.electionTicks() * c.tickNanos();
+    boolean calm = lastDisturbance < transfer.acceptedAt - timeout && n.loss() == 0
+        && n.corrupt() == 0 && !sim.node(transfer.leader).isPaused();
+    // Superseded by another transfer, or leadership moved: not this transfer's to judge.
+    if (transfers[(int) transfer.group - 1] != transfer || transfer.completed
+        || !transfer.caughtUp || !calm || sim.leaderOf(transfer.group) != transfer.leader) {
+      return;
+    }
+    throw new SimulationFailure("transfer", "g" + transfer.group + ": n" + transfer.leader + " accepted a"
+        + " leadership transfer to n" + transfer.target + " at " + at(transfer.acceptedAt)
+        + ", which held all the leader held, on a network losing nothing and with no fault"
+        + " since; " + TRANSFER_BOUND_TIMEOUTS + " election timeouts later n" + transfer.leader
+        + " still leads");
+  }
+
+  private static String at(long nanos) {
+    return String.format(java.util.Locale.ROOT, "%.6fs", nanos / 1e9);
   }
 
   /**
@@ -389,6 +468,7 @@ final class Nemesis {
 
   /** A node stopped by itself (a failed fsync or write): it restarts after a while. */
   void restartLater(int node) {
+    lastDisturbance = Math.max(lastDisturbance, sim.now());
     later(random.between(1_000_000, options.process().restartMaxNanos()), Action.RESTART, node, 0);
   }
 

@@ -43,6 +43,8 @@ class CanaryCensus {
         PlantedFaults.coreBug(PlantedBug.QUIET_LEADER_READS_ALONE));
     CANARIES.put("session drops a client's first command",
         SimHooks.defaults().withNodeBug(SimHooks.NodeBug.SESSION_DROPS_FIRST_COMMAND));
+    CANARIES.put("transfer never completes",
+        PlantedFaults.coreBug(PlantedBug.TRANSFER_NEVER_SENDS_TIMEOUT_NOW));
     CANARIES.put("fsync lies", PlantedFaults.lyingDisk());
     CANARIES.put("stale reads (no ReadIndex)", PlantedFaults.staleReads());
   }

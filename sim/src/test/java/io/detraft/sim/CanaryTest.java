@@ -230,6 +230,17 @@ class CanaryTest {
         Set.of("exactly-once"));
   }
 
+  /**
+   * A transfer that never completes: the transfer oracle expects a caught-up target, on a
+   * calm network, to take over within its bound.
+   */
+  @Test
+  void catchesATransferThatNeverCompletes() {
+    firstDefaultFailure("transfer never completes",
+        PlantedFaults.coreBug(PlantedBug.TRANSFER_NEVER_SENDS_TIMEOUT_NOW), 100,
+        Set.of("transfer"));
+  }
+
   /** ReadIndex answered without a quorum round. */
   @Test
   void catchesReadIndexWithoutAQuorumRound() {
