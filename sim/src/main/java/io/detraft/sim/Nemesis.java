@@ -148,7 +148,7 @@ final class Nemesis {
 
   void act(Event event) {
     Action action = ACTIONS[(int) event.first];
-    if (!active && action != Action.RESTART) {
+    if (!active && action != Action.RESTART && action != Action.TRANSFER_DEADLINE) {
       return; // The liveness phase started: healAll undid every fault.
     }
     SimOptions.ProcessOptions p = options.process();
@@ -369,8 +369,10 @@ final class Nemesis {
             caughtUp);
         transfers[(int) admin.group() - 1] = transfer;
         SimOptions.ClusterOptions c = options.cluster();
+        // The messages of a handover (catch-up, TimeoutNow, votes) may each take the
+        // network's longest delay, on FIFO links behind others that did.
         long bound = (long) (TRANSFER_BOUND_TIMEOUTS * c.electionTicks() * c.tickNanos()
-            * (1 + c.driftMax()));
+            * (1 + c.driftMax())) + 4 * options.network().delayMaxNanos();
         sim.schedule(new Event(sim.now() + bound, Event.Kind.NEMESIS, 0, 0,
             Action.TRANSFER_DEADLINE.ordinal(), 0, transfer));
       }
@@ -432,24 +434,41 @@ final class Nemesis {
    * leader held, on a network that loses nothing, with no fault from an election timeout
    * before it until now, must have completed: the target elected, within {@link
    * #TRANSFER_BOUND_TIMEOUTS} election timeouts. (Under faults a transfer may be given up;
-   * the core gives up after one timeout, and the leader then serves again.)
+   * the core gives up after one timeout, and the leader then serves again. Each message may
+   * take the network's longest delay: the bound allows four of them.)
    */
   private void checkTransfer(Transfer transfer) {
     SimOptions.ClusterOptions c = options.cluster();
     SimOptions.NetworkOptions n = options.network();
     long timeout = c.electionTicks() * c.tickNanos();
     boolean calm = lastDisturbance < transfer.acceptedAt - timeout && n.loss() == 0
-        && n.corrupt() == 0 && !sim.node(transfer.leader).isPaused();
+        && n.corrupt() == 0 && noFaultInForce();
     // Superseded by another transfer, or leadership moved: not this transfer's to judge.
     if (transfers[(int) transfer.group - 1] != transfer || transfer.completed
         || !transfer.caughtUp || !calm || sim.leaderOf(transfer.group) != transfer.leader) {
       return;
     }
-    throw new SimulationFailure("transfer", "g" + transfer.group + ": n" + transfer.leader + " accepted a"
+    throw new SimulationFailure("transfer", "g" + transfer.group + ": n" + transfer.leader
+        + " accepted a"
         + " leadership transfer to n" + transfer.target + " at " + at(transfer.acceptedAt)
         + ", which held all the leader held, on a network losing nothing and with no fault"
-        + " since; " + TRANSFER_BOUND_TIMEOUTS + " election timeouts later n" + transfer.leader
-        + " still leads");
+        + " since; " + TRANSFER_BOUND_TIMEOUTS + " election timeouts (and 4 of the network's"
+        + " longest delays) later n" + transfer.leader + " still leads");
+  }
+
+  /** Every node up and running, every link connected (faults that began earlier may last). */
+  private boolean noFaultInForce() {
+    for (int a = 1; a <= size; a++) {
+      if (!sim.node(a).isUp() || sim.node(a).isPaused()) {
+        return false;
+      }
+      for (int b = 1; b <= size; b++) {
+        if (a != b && sim.network().isCut(a, b)) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   private static String at(long nanos) {
@@ -475,6 +494,7 @@ final class Nemesis {
   /** Ends the safety phase: reconnect, unclog, heal the disks, restart and resume every node. */
   void healAll() {
     active = false;
+    lastDisturbance = sim.now();
     sim.network().makeClean();
     for (int id = 1; id <= size; id++) {
       SimNode node = sim.node(id);
