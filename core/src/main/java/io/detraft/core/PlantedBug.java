@@ -40,5 +40,14 @@ public enum PlantedBug {
    * A leader accepts a leadership transfer and stops taking proposals, but never sends the
    * target its TimeoutNow: the transfer is given up after an election timeout, every time.
    */
-  TRANSFER_NEVER_SENDS_TIMEOUT_NOW
+  TRANSFER_NEVER_SENDS_TIMEOUT_NOW,
+  /**
+   * A new leader changes the membership before it committed an entry of its term (the
+   * single-server change bug reported on raft-dev in 2015): a change an old leader left
+   * uncommitted and the new one, each a single step from the same configuration, can have
+   * disjoint majorities.
+   */
+  MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT,
+  /** A leader accepts a membership change while its previous one is not committed yet. */
+  TWO_MEMBERSHIP_CHANGES_IN_FLIGHT
 }

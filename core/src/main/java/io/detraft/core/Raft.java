@@ -701,12 +701,14 @@ final class Raft {
       return new ProposeResult.Rejected("leadership transfer to " + transferTarget
           + " in progress");
     }
-    if (log.term(log.committed) != term) {
+    if (log.term(log.committed) != term
+        && !config.planted(PlantedBug.MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT)) {
       coverage.hit(Mark.MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT);
       return new ProposeResult.Rejected("the leader has not yet committed an entry of term "
           + term + "; retry shortly");
     }
-    if (log.lastConfigIndex() > log.committed) {
+    if (log.lastConfigIndex() > log.committed
+        && !config.planted(PlantedBug.TWO_MEMBERSHIP_CHANGES_IN_FLIGHT)) {
       coverage.hit(Mark.MEMBERSHIP_CHANGE_IN_FLIGHT);
       return new ProposeResult.Rejected("membership change at index " + log.lastConfigIndex()
           + " is not committed yet; one change at a time");

@@ -2,6 +2,7 @@ package io.detraft.sim;
 
 import io.detraft.core.Membership;
 import io.detraft.core.MembershipChange;
+import io.detraft.core.Message;
 import io.detraft.core.ProposeResult;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,6 +49,10 @@ final class Nemesis {
     final long acceptedAt;
     /** The target held everything the leader held when the leader accepted. */
     final boolean caughtUp;
+    /** The leader sent the target its TimeoutNow. */
+    boolean handedOver;
+    /** The longest a packet between leader and target took since the transfer began. */
+    long slowestTransit;
     boolean completed;
 
     Transfer(long group, int leader, long target, long acceptedAt, boolean caughtUp) {
@@ -98,6 +103,8 @@ final class Nemesis {
    */
   private long lastDisturbance;
   private boolean active = true;
+  /** The voter count membership churn drifts towards; redrawn now and then. */
+  private int targetVoters;
   long crashes;
   long pauses;
   long partitions;
@@ -110,6 +117,7 @@ final class Nemesis {
     this.size = options.cluster().size();
     this.groups = options.cluster().groups();
     this.transfers = new Transfer[groups];
+    this.targetVoters = options.cluster().voters();
   }
 
   void start() {
@@ -295,12 +303,23 @@ final class Nemesis {
       return;
     }
     Membership m = sim.node(leader).replica(group).membership();
-    int initial = options.cluster().voters();
-    // Candidate changes with weights; groups drift back towards their initial voter count.
+    double draw = random.nextDouble();
+    int largest = Math.min(7, size);
+    if (draw < 0.05) {
+      // Now and then any size, from a lone voter to seven.
+      targetVoters = 1 + random.nextInt(largest);
+    } else if (draw < 0.25) {
+      // Mostly an even size next to the initial one: where two different single-server
+      // changes from the same configuration can have disjoint majorities.
+      int initial = options.cluster().voters();
+      int even = initial % 2 == 0 ? initial : initial + (random.chance(0.5) ? 1 : -1);
+      targetVoters = Math.max(1, Math.min(largest, even));
+    }
+    // Candidate changes with weights; groups drift towards the target voter count.
     List<MembershipChange> changes = new ArrayList<>();
     List<Integer> weights = new ArrayList<>();
-    boolean shrink = m.voters().length > initial;
-    boolean grow = m.voters().length < initial;
+    boolean shrink = m.voters().length > targetVoters;
+    boolean grow = m.voters().length < targetVoters;
     for (long id = 1; id <= size; id++) {
       if (!m.isMember(id)) {
         add(changes, weights, MembershipChange.Type.ADD_LEARNER, id, shrink ? 1 : 3);
@@ -369,10 +388,8 @@ final class Nemesis {
             caughtUp);
         transfers[(int) admin.group() - 1] = transfer;
         SimOptions.ClusterOptions c = options.cluster();
-        // The messages of a handover (catch-up, TimeoutNow, votes) may each take the
-        // network's longest delay, on FIFO links behind others that did.
         long bound = (long) (TRANSFER_BOUND_TIMEOUTS * c.electionTicks() * c.tickNanos()
-            * (1 + c.driftMax())) + 4 * options.network().delayMaxNanos();
+            * (1 + c.driftMax()));
         sim.schedule(new Event(sim.now() + bound, Event.Kind.NEMESIS, 0, 0,
             Action.TRANSFER_DEADLINE.ordinal(), 0, transfer));
       }
@@ -413,6 +430,24 @@ final class Nemesis {
     return active;
   }
 
+  /** A packet from {@code from} to {@code to} will take {@code nanos} to arrive. */
+  void onTransit(int from, int to, long nanos) {
+    for (Transfer t : transfers) {
+      if (t != null && ((t.leader == from && t.target == to)
+          || (t.leader == to && t.target == from))) {
+        t.slowestTransit = Math.max(t.slowestTransit, nanos);
+      }
+    }
+  }
+
+  /** A leader sent a TimeoutNow: the handover of its transfer. */
+  void onHandover(Message.TimeoutNow handover) {
+    Transfer transfer = transfers[(int) handover.group() - 1];
+    if (transfer != null && transfer.target == handover.to()) {
+      transfer.handedOver = true;
+    }
+  }
+
   /** A node became leader of {@code group}. */
   void onLeader(int node, long group) {
     Transfer transfer = transfers[(int) group - 1];
@@ -430,12 +465,12 @@ final class Nemesis {
   }
 
   /**
-   * The transfer oracle, at a transfer's deadline: a transfer to a target that held all the
-   * leader held, on a network that loses nothing, with no fault from an election timeout
-   * before it until now, must have completed: the target elected, within {@link
-   * #TRANSFER_BOUND_TIMEOUTS} election timeouts. (Under faults a transfer may be given up;
-   * the core gives up after one timeout, and the leader then serves again. Each message may
-   * take the network's longest delay: the bound allows four of them.)
+   * The transfer oracle, at a transfer's deadline: for a transfer to a target that held all
+   * the leader held, on a network that loses nothing, with no fault from an election timeout
+   * before it until now, the leader must have handed over (sent the target its TimeoutNow)
+   * within {@link #TRANSFER_BOUND_TIMEOUTS} election timeouts and a round trip; whether the
+   * target then wins depends on messages the network may delay for seconds. (Under faults a
+   * transfer may be given up; the core gives up after one timeout and serves again.)
    */
   private void checkTransfer(Transfer transfer) {
     SimOptions.ClusterOptions c = options.cluster();
@@ -445,15 +480,27 @@ final class Nemesis {
         && n.corrupt() == 0 && noFaultInForce();
     // Superseded by another transfer, or leadership moved: not this transfer's to judge.
     if (transfers[(int) transfer.group - 1] != transfer || transfer.completed
-        || !transfer.caughtUp || !calm || sim.leaderOf(transfer.group) != transfer.leader) {
+        || transfer.handedOver || !transfer.caughtUp || !calm
+        || sim.leaderOf(transfer.group) != transfer.leader) {
+      return;
+    }
+    // Before it hands over, the leader may wait for a round trip that tells it the target
+    // caught up: allow it at the slowest transit seen between the two (and look again then).
+    long bound = (long) (TRANSFER_BOUND_TIMEOUTS * c.electionTicks() * c.tickNanos()
+        * (1 + c.driftMax()));
+    long due = transfer.acceptedAt + bound + 2 * transfer.slowestTransit;
+    if (due > sim.now()) {
+      sim.schedule(new Event(due, Event.Kind.NEMESIS, 0, 0,
+          Action.TRANSFER_DEADLINE.ordinal(), 0, transfer));
       return;
     }
     throw new SimulationFailure("transfer", "g" + transfer.group + ": n" + transfer.leader
         + " accepted a"
         + " leadership transfer to n" + transfer.target + " at " + at(transfer.acceptedAt)
         + ", which held all the leader held, on a network losing nothing and with no fault"
-        + " since; " + TRANSFER_BOUND_TIMEOUTS + " election timeouts (and 4 of the network's"
-        + " longest delays) later n" + transfer.leader + " still leads");
+        + " since; " + TRANSFER_BOUND_TIMEOUTS + " election timeouts and a round trip ("
+        + at(2 * transfer.slowestTransit) + ") later n" + transfer.leader + " still leads and"
+        + " never sent it a TimeoutNow");
   }
 
   /** Every node up and running, every link connected (faults that began earlier may last). */

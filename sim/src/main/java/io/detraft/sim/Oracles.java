@@ -61,6 +61,7 @@ final class Oracles {
   private final StateMachine reference;
   /** Digest of the reference state after each index (index 0: the empty state). */
   private final LongList referenceDigest = new LongList();
+  private final MembershipOracle membership = new MembershipOracle();
   /** Digest of the reference's answer to each committed session command (0: none). */
   private final LongList referenceAnswer = new LongList();
   /** The last sequence number each session applied, to notice deduplicated commands. */
@@ -108,6 +109,15 @@ final class Oracles {
   /** Log matching (§5.3): same index and term on two nodes means the same log up to there. */
   void onAppend(int node, Entry entry, long chain) {
     int index = (int) entry.index();
+    if (entry.type() == EntryType.CONFIG_CHANGE) {
+      long maxCommitted = maxCommittedIndex();
+      String broken = membership.onConfig(node, index, entry.term(),
+          Codec.decodeMembership(entry.data()),
+          maxCommitted == 0 ? 0 : committedTerm.get((int) maxCommitted));
+      if (broken != null) {
+        fail("membership", broken);
+      }
+    }
     while (logByIndex.size() <= index) {
       logByIndex.add(null);
     }
@@ -384,6 +394,11 @@ final class Oracles {
           + " after applying up to " + f.applied);
     }
     f.applied = snapshot.index();
+  }
+
+  /** A node wrote a hard state with commit index {@code commit}. */
+  void onCommitIndex(long commit) {
+    membership.onCommit(commit);
   }
 
   /** The membership of the last committed (and applied somewhere) change. */

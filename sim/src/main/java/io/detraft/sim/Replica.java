@@ -312,6 +312,7 @@ final class Replica {
     }
     HardState hardState = ready.hardState();
     if (hardState != null) {
+      oracles.onCommitIndex(hardState.commit());
       oracles.onHardState(id, writtenHardState, hardState);
       if (role != Role.LEADER && hardState.commit() > writtenHardState.commit()) {
         checkFollowerCommit(hardState);

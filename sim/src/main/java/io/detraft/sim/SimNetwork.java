@@ -92,6 +92,9 @@ final class SimNetwork {
     long hash = Trace.hashBytes(bytes);
     long now = sim.now();
     sent++;
+    if (message instanceof Message.TimeoutNow handover) {
+      sim.nemesis().onHandover(handover);
+    }
     if (cut[from][to]) {
       drop(now, from, to, hash, "partitioned");
       return;
@@ -101,6 +104,7 @@ final class SimNetwork {
       return;
     }
     long arrival = arrival(now, from, to);
+    sim.nemesis().onTransit(from, to, arrival - now);
     sim.trace().record(now, Trace.Kind.SEND, from, to, hash, arrival, message);
     sim.schedule(new Event(arrival, Event.Kind.DELIVER, to, from, hash, 0, bytes));
     if (!clean && random.chance(options.duplicate())) {

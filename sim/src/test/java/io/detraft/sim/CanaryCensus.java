@@ -45,6 +45,10 @@ class CanaryCensus {
         SimHooks.defaults().withNodeBug(SimHooks.NodeBug.SESSION_DROPS_FIRST_COMMAND));
     CANARIES.put("transfer never completes",
         PlantedFaults.coreBug(PlantedBug.TRANSFER_NEVER_SENDS_TIMEOUT_NOW));
+    CANARIES.put("membership change before a commit of the term (2015)",
+        PlantedFaults.coreBug(PlantedBug.MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT));
+    CANARIES.put("two membership changes in flight",
+        PlantedFaults.coreBug(PlantedBug.TWO_MEMBERSHIP_CHANGES_IN_FLIGHT));
     CANARIES.put("fsync lies", PlantedFaults.lyingDisk());
     CANARIES.put("stale reads (no ReadIndex)", PlantedFaults.staleReads());
   }

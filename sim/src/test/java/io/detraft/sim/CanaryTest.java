@@ -241,6 +241,26 @@ class CanaryTest {
         Set.of("transfer"));
   }
 
+  /**
+   * The 2015 single-server change bug: a new leader changes the membership before it committed
+   * an entry of its term. The membership oracle sees an old leader's uncommitted change and
+   * the new one, with disjoint majorities, both in play.
+   */
+  @Test
+  void catchesAMembershipChangeBeforeACommitOfTheTerm() {
+    firstDefaultFailure("membership change before a commit of the term",
+        PlantedFaults.coreBug(PlantedBug.MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT), 100,
+        Set.of("membership"));
+  }
+
+  /** A leader with two membership changes uncommitted at once. */
+  @Test
+  void catchesTwoMembershipChangesInFlight() {
+    firstDefaultFailure("two membership changes in flight",
+        PlantedFaults.coreBug(PlantedBug.TWO_MEMBERSHIP_CHANGES_IN_FLIGHT), 20,
+        Set.of("membership"));
+  }
+
   /** ReadIndex answered without a quorum round. */
   @Test
   void catchesReadIndexWithoutAQuorumRound() {

@@ -2,6 +2,7 @@ package io.detraft.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -232,5 +233,34 @@ class OraclesTest {
     RuntimeException elsewhere = assertThrows(NumberFormatException.class,
         () -> Long.parseLong("x"));
     assertEquals("exception", Simulation.exceptionOrigin(elsewhere));
+  }
+
+  /** Quorums of two configurations can be disjoint exactly when the count allows it. */
+  @Test
+  void membershipQuorumsIntersectUnlessTwoChangesLeaveAnEvenBase() {
+    Membership four = Membership.of(1, 2, 3, 4);
+    Membership five = Membership.of(1, 2, 3, 4, 5);
+    Membership three = Membership.of(1, 2, 3);
+    assertFalse(MembershipOracle.canBeDisjoint(four, five)); // one step
+    assertFalse(MembershipOracle.canBeDisjoint(four, three)); // one step
+    assertTrue(MembershipOracle.canBeDisjoint(five, three)); // {3,4,5} and {1,2}
+    MembershipOracle oracle = new MembershipOracle();
+    oracle.onCommit(9);
+    // An old leader (term 2) made "add 5" durable, uncommitted; a new leader of term 3 "removes
+    // 4" from the same committed four before committing anything of its term.
+    assertNull(oracle.onConfig(1, 10, 2, five, 2));
+    String broken = oracle.onConfig(2, 10, 3, three, 2);
+    assertTrue(broken != null && broken.contains("disjoint"), broken);
+    // Once the new leader commits an entry of its term, the old change is out of play.
+    MembershipOracle fixed = new MembershipOracle();
+    fixed.onCommit(9);
+    assertNull(fixed.onConfig(1, 10, 2, five, 2));
+    fixed.onCommit(10);
+    assertNull(fixed.onConfig(2, 11, 3, three, 3));
+    // One leader with two changes uncommitted at once.
+    MembershipOracle twice = new MembershipOracle();
+    assertNull(twice.onConfig(1, 10, 2, five, 2));
+    String second = twice.onConfig(1, 11, 2, Membership.of(1, 2, 3, 4, 5, 6), 2);
+    assertTrue(second != null && second.contains("two uncommitted"), second);
   }
 }
