@@ -62,6 +62,9 @@ final class Oracles {
   /** Digest of the reference state after each index (index 0: the empty state). */
   private final LongList referenceDigest = new LongList();
   private final MembershipOracle membership = new MembershipOracle();
+  /** Granted votes (not PreVotes) delivered, by term, then candidate: who voted for it. */
+  private final TreeMap<Long, Map<Integer, java.util.TreeSet<Long>>> votesDelivered =
+      new TreeMap<>();
   /** Digest of the reference's answer to each committed session command (0: none). */
   private final LongList referenceAnswer = new LongList();
   /** The last sequence number each session applied, to notice deduplicated commands. */
@@ -181,8 +184,41 @@ final class Oracles {
    * removed never leads); and leader completeness (§5.4): the new leader holds every entry
    * committed in an earlier term.
    */
+  /** A granted vote reached its candidate. */
+  void onVoteDelivered(int candidate, Message.VoteResponse vote) {
+    if (vote.granted() && !vote.preVote()) {
+      votesDelivered.computeIfAbsent(vote.term(), t -> new TreeMap<>())
+          .computeIfAbsent(candidate, c -> new java.util.TreeSet<>()).add(vote.from());
+      while (votesDelivered.size() > 8) {
+        votesDelivered.pollFirstEntry(); // only recent terms can still elect
+      }
+    }
+  }
+
+  /**
+   * A new leader was elected by a quorum of its own configuration's voters: its own vote and
+   * granted votes delivered to it. A vote from a node that is not a voter there (removed, a
+   * learner, a spare) must not count.
+   */
+  private void checkVotes(int node, long term, Membership own) {
+    java.util.Set<Long> granted = votesDelivered.getOrDefault(term, Map.of())
+        .getOrDefault(node, new java.util.TreeSet<>());
+    int count = own.isVoter(node) ? 1 : 0;
+    for (long voter : granted) {
+      if (voter != node && own.isVoter(voter)) {
+        count++;
+      }
+    }
+    if (count < own.quorum()) {
+      fail("vote-count", "n" + node + " became leader of term " + term + " with the votes of "
+          + granted + " (and its own), but only " + count + " of them are voters of its "
+          + own + ", short of a quorum of " + own.quorum());
+    }
+  }
+
   void onLeader(int node, long term, Replica host, long now) {
     electedAt.putIfAbsent(term, now);
+    checkVotes(node, term, host.membership());
     Integer previous = leaderByTerm.putIfAbsent(term, node);
     if (previous != null && previous != node) {
       fail("election-safety", "term " + term + " has two leaders: n" + previous + " and n"

@@ -171,6 +171,9 @@ final class SimNetwork {
         && sim.node(to).replica(message.group()).term() == message.term()) {
       sim.marks().hit(SimMark.OLD_MESSAGE_REPLAYED_IN_TERM);
     }
+    if (message instanceof Message.VoteResponse vote) {
+      sim.oracles(message.group()).onVoteDelivered(to, vote);
+    }
     sim.node(to).receive(message);
   }
 

@@ -80,13 +80,31 @@ class OraclesTest {
     return replica;
   }
 
+  /** A leader elected as it should be: the vote of another voter reached it first. */
+  private void leader(int node, long term, Replica host, long at) {
+    long voter = node == 1 ? 2 : 1;
+    oracles.onVoteDelivered(node, new Message.VoteResponse(1, voter, node, term, true, false));
+    oracles.onLeader(node, term, host, at);
+  }
+
+  @Test
+  void aLeaderNeedsTheVotesOfAQuorumOfItsVoters() {
+    Replica host = replicaHolding();
+    // A PreVote and a vote from a node outside the configuration do not count.
+    oracles.onVoteDelivered(1, new Message.VoteResponse(1, 2, 1, 1, true, true));
+    oracles.onVoteDelivered(1, new Message.VoteResponse(1, 7, 1, 1, true, false));
+    assertFails("vote-count", () -> oracles.onLeader(1, 1, host, 0));
+    oracles.onVoteDelivered(3, new Message.VoteResponse(1, 2, 3, 2, true, false));
+    oracles.onLeader(3, 2, host, 0);
+  }
+
   @Test
   void electionSafetyAllowsOneLeaderPerTerm() {
     Replica host = replicaHolding();
-    oracles.onLeader(1, 1, host, 0);
-    oracles.onLeader(1, 1, host, 0); // The same leader, reported again.
-    oracles.onLeader(2, 2, host, 0); // Another term, another leader.
-    assertFails("election-safety", () -> oracles.onLeader(3, 2, host, 0));
+    leader(1, 1, host, 0);
+    leader(1, 1, host, 0); // The same leader, reported again.
+    leader(2, 2, host, 0); // Another term, another leader.
+    assertFails("election-safety", () -> leader(3, 2, host, 0));
   }
 
   @Test
@@ -96,14 +114,14 @@ class OraclesTest {
     for (Entry e : log) {
       oracles.onApply(1, e, full.chainAt(e.index()));
     }
-    oracles.onLeader(1, 1, full, 1_000);
+    leader(1, 1, full, 1_000);
     oracles.onAcknowledged(1, 3, 1);
     Workload.Request read = new Workload.Request(0, 7, 2, 1, Workload.Path.READ_INDEX,
         new byte[0], 5_000, 3);
     oracles.onRead(2, read, 3, 0); // Reflects index 3: fine.
     assertFails("read-freshness", () -> oracles.onRead(2, read, 2, 0));
     oracles.onRead(1, read, 3, 1); // The leader of term 1, no newer leader: fine.
-    oracles.onLeader(3, 2, full, 4_000); // Term 2's leader, elected before the read was sent.
+    leader(3, 2, full, 4_000); // Term 2's leader, elected before the read was sent.
     assertFails("read-deposed-leader", () -> oracles.onRead(1, read, 3, 1));
     oracles.onRead(3, read, 3, 2);
   }
@@ -133,12 +151,12 @@ class OraclesTest {
       oracles.onApply(1, e, full.chainAt(e.index()));
     }
     oracles.onCommitKnown(1, 2); // n1, in term 1, knew 1..2 committed.
-    oracles.onLeader(2, 2, full, 0);
+    leader(2, 2, full, 0);
     // A leader of a later term that misses entry 2, or holds another entry there.
     assertFails("leader-completeness",
-        () -> oracles.onLeader(3, 3, replicaHolding(entry(1, 1)), 0));
+        () -> leader(3, 3, replicaHolding(entry(1, 1)), 0));
     assertFails("leader-completeness",
-        () -> oracles.onLeader(3, 4, replicaHolding(entry(1, 1), entry(2, 2)), 0));
+        () -> leader(3, 4, replicaHolding(entry(1, 1), entry(2, 2)), 0));
   }
 
   @Test
