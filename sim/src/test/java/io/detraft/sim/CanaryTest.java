@@ -153,7 +153,7 @@ class CanaryTest {
   void catchesSessionsThatApplyARetryAgain() {
     SimResult result = firstFailure("retries applied again", PlantedFaults.reappliedRetries(),
         PlantedFaults::allNemeses);
-    assertTrue(Set.of("snapshot", "state-machine-safety", "linearizability",
+    assertTrue(Set.of("exactly-once", "snapshot", "state-machine-safety", "linearizability",
         "strict-serializability").contains(result.oracle()), result::report);
     assertTrue(result.seed() <= MAX_REAPPLIED_RETRY_SEEDS, result::line);
     // The correct host passes that seed: the planted bug, not the mix, made it fail.
