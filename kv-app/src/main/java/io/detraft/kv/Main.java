@@ -73,6 +73,16 @@ public final class Main {
     return n;
   }
 
+  static Flags serverFlags(String[] args, int from) {
+    return new Flags(args, from, union(Set.of("id", "data-dir", "raft", "http", "peers", "join",
+        "groups", "resp", "quiesce"), Resp.FLAGS), Set.of("http-tls", "auth-data"));
+  }
+
+  static Flags clusterFlags(String[] args, int from) {
+    return new Flags(args, from, Set.of("nodes", "data-dir", "groups", "base-port", "quiesce",
+        "tls-dir"), Set.of());
+  }
+
   /** Runs one command; {@code server} and {@code cluster} return only once stopped. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
     if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")
@@ -89,13 +99,10 @@ public final class Main {
     }
     try {
       return switch (args[0]) {
-        case "server" -> server(new Flags(args, 1, union(Set.of("id", "data-dir", "raft",
-            "http", "peers", "join", "groups", "resp", "quiesce"), Resp.FLAGS),
-            Set.of("http-tls", "auth-data")), out, err, null);
+        case "server" -> server(serverFlags(args, 1), out, err, null);
         case "certs" -> Certs.run(new Flags(args, 1, Set.of("dir", "nodes", "cluster", "hosts"),
             Set.of()), out, err);
-        case "cluster" -> cluster(new Flags(args, 1, Set.of("nodes", "data-dir", "groups",
-            "base-port", "quiesce", "tls-dir"), Set.of()), out, null);
+        case "cluster" -> cluster(clusterFlags(args, 1), out, null);
         case "put", "get", "del", "status", "members" -> Commands.run(args[0],
             new Flags(args, 1, union(Set.of("endpoints"), Commands.TLS_FLAGS), Set.of("stale")),
             out, err);
