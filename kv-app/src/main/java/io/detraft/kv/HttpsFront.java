@@ -128,11 +128,14 @@ final class HttpsFront implements AutoCloseable {
           if (f.isSuccess()) {
             ctx.channel().read();
           } else {
-            f.channel().close();
+            f.channel().close(); // the HTTP server's side; channelInactive closes this one
           }
         });
       } else {
+        // The first read waits for the connection to the HTTP server (channelActive), so
+        // this is one that closed: close this side too rather than drop bytes silently.
         io.netty.util.ReferenceCountUtil.release(msg);
+        ctx.close();
       }
     }
 

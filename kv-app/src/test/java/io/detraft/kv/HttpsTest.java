@@ -241,7 +241,9 @@ class HttpsTest {
         new PrintStream(out, true), stop));
     cluster.start();
     try {
-      TestCluster.await("the cluster's endpoints", () -> out.toString().contains("export"));
+      // The last line it prints: the client commands for the TLS cluster.
+      TestCluster.await("the cluster's endpoints", () -> out.toString().contains(
+          "./detraft get hello --tls-ca"));
       String printed = out.toString();
       assertTrue(printed.contains("curl --cacert"), printed);
       List<InetSocketAddress> nodes = new ArrayList<>();
