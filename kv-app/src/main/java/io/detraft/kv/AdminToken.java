@@ -9,13 +9,25 @@ import java.util.Map;
  * membership ({@code POST}/{@code DELETE /v1/members}), {@code /v1/leader/transfer}, {@code
  * /v1/snapshot} and the internal endpoint through which nodes forward writes to a leader
  * ({@link Router} sends the token there). A request without it is answered 401. With no
- * token (null) everything is open, as in the plaintext quick start.
+ * token (null) everything is open, as in the plaintext quick start. With {@code --auth-data}
+ * ({@code guardsData}) the data endpoints ({@code /v1/kv/}, {@code /v1/txn}, {@code
+ * /v1/sessions}) want it too.
  */
 final class AdminToken {
   static final AdminToken NONE = new AdminToken(null);
   private final byte[] expected;
+  /** Whether {@link #requireForData} checks the token too. */
+  private final boolean guardsData;
 
   AdminToken(byte[] token) {
+    this(token, false);
+  }
+
+  AdminToken(byte[] token, boolean guardsData) {
+    if (guardsData && token == null) {
+      throw new IllegalArgumentException("guarding the data endpoints needs a token");
+    }
+    this.guardsData = guardsData;
     this.expected = token == null ? null
         : ("Bearer " + new String(token, StandardCharsets.UTF_8))
             .getBytes(StandardCharsets.UTF_8);
@@ -30,8 +42,15 @@ final class AdminToken {
     if (given == null || !MessageDigest.isEqual(expected,
         given.strip().getBytes(StandardCharsets.UTF_8))) {
       throw new KvException(401, "unauthorized", given == null
-          ? "this endpoint needs the admin token: Authorization: Bearer TOKEN"
+          ? "this endpoint needs the token: Authorization: Bearer TOKEN"
           : "wrong admin token");
+    }
+  }
+
+  /** As {@link #require}, if the data endpoints are guarded too. */
+  void requireForData(HttpServer.Exchange exchange) {
+    if (guardsData) {
+      require(exchange);
     }
   }
 

@@ -58,15 +58,23 @@ final class HttpApi {
   }
 
   void register(HttpServer server) {
-    server.route("/v1/kv/", e -> handle(e, this::kv));
-    server.route("/v1/txn", e -> handle(e, this::txn));
-    server.route("/v1/sessions", e -> handle(e, this::session));
+    server.route("/v1/kv/", e -> handle(e, guarded(this::kv)));
+    server.route("/v1/txn", e -> handle(e, guarded(this::txn)));
+    server.route("/v1/sessions", e -> handle(e, guarded(this::session)));
     server.route("/v1/internal/propose", e -> handle(e, this::internalPropose));
   }
 
   /** Runs a handler, turning a thrown KvException into its JSON answer. */
   interface Handler {
     void handle(Exchange exchange, long startNanos);
+  }
+
+  /** {@code handler} behind the token, if the node guards its data endpoints (--auth-data). */
+  private Handler guarded(Handler handler) {
+    return (exchange, start) -> {
+      admin.requireForData(exchange);
+      handler.handle(exchange, start);
+    };
   }
 
   /** Answers 401 unless the request carries the admin token (see {@link AdminToken}). */

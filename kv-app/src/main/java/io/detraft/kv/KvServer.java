@@ -74,30 +74,54 @@ public final class KvServer implements AutoCloseable {
   public record Tuning(ChronicleKvStore.Sizing sizing, Duration tick, int electionTicks,
       int heartbeatTicks, NodeRunner.SnapshotPolicy snapshots, int httpThreads,
       Duration reconcileInterval, long sessionTimeoutEntries, byte[] authToken,
-      javax.net.ssl.SSLContext peerTls, int quiesceTimeouts) {
+      javax.net.ssl.SSLContext peerTls, int quiesceTimeouts,
+      io.netty.handler.ssl.SslContext httpTls, javax.net.ssl.SSLContext clientTls,
+      boolean authData) {
     public static Tuning defaults() {
       // A snapshot serializes a whole group on the Raft thread: every 100,000 entries, not
       // the runner's 10,000, keeps that pause rare at full load.
       return new Tuning(ChronicleKvStore.Sizing.defaults(), Duration.ofMillis(10), 20, 3,
           new NodeRunner.SnapshotPolicy(100_000, 20_000, 2), 16, Duration.ofMillis(200),
-          KvStateMachine.DEFAULT_SESSION_TIMEOUT_ENTRIES, null, null, 0);
+          KvStateMachine.DEFAULT_SESSION_TIMEOUT_ENTRIES, null, null, 0, null, null, false);
     }
 
     public Tuning withSizing(ChronicleKvStore.Sizing sizing) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts,
+          httpTls, clientTls, authData);
     }
 
     /** The admin API's bearer token ({@link AdminToken}; null: open). */
     public Tuning withAuthToken(byte[] authToken) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts,
+          httpTls, clientTls, authData);
+    }
+
+    /** The data endpoints want the {@link #authToken} too ({@code --auth-data}). */
+    public Tuning withAuthData(boolean authData) {
+      return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts,
+          httpTls, clientTls, authData);
     }
 
     /** Mutual TLS between nodes ({@link TcpTransport.Options#tls}; null: plain TCP). */
     public Tuning withPeerTls(javax.net.ssl.SSLContext peerTls) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts,
+          httpTls, clientTls, authData);
+    }
+
+    /**
+     * HTTPS for the HTTP API ({@link HttpsFront}; null: plaintext), and the context with
+     * which this node reaches the other nodes' HTTPS API (forwarded writes): it trusts their
+     * CA and shows this node's certificate.
+     */
+    public Tuning withHttpTls(io.netty.handler.ssl.SslContext httpTls,
+        javax.net.ssl.SSLContext clientTls) {
+      return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts,
+          httpTls, clientTls, authData);
     }
 
     /**
@@ -106,12 +130,14 @@ public final class KvServer implements AutoCloseable {
      */
     public Tuning withQuiesce(int quiesceTimeouts) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts,
+          httpTls, clientTls, authData);
     }
 
     public Tuning withSnapshots(NodeRunner.SnapshotPolicy snapshots) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts,
+          httpTls, clientTls, authData);
     }
   }
 
@@ -123,6 +149,8 @@ public final class KvServer implements AutoCloseable {
   private final Map<Long, ChronicleKvStore> stores = new TreeMap<>();
   private final Map<Long, KvStateMachine> machines = new TreeMap<>();
   private final HttpServer http;
+  /** The HTTPS front of {@link #http} (null: plaintext HTTP). */
+  private final HttpsFront https;
   private final ThreadPoolExecutor executor;
   private final ScheduledExecutorService timer;
   private final HttpPool pool;
@@ -135,11 +163,21 @@ public final class KvServer implements AutoCloseable {
   private KvServer(Options options) throws IOException {
     Identity.Resolved identity = Identity.resolve(options);
     NodeMetadata m = identity.metadata();
-    http = new HttpServer(Peers.address(m.httpAddress()), 1024,
+    Tuning tuning = options.tuning();
+    InetSocketAddress advertised = Peers.address(m.httpAddress());
+    // With HTTPS the plaintext server listens on loopback only, behind the TLS front.
+    http = new HttpServer(tuning.httpTls() == null ? advertised
+        : new InetSocketAddress("127.0.0.1", 0), 1024,
         HttpApi.Limits.defaults().maxBodyBytes() + 1024, IDLE_CONNECTION_MILLIS,
         "detraft-http-" + m.nodeId());
-    m = m.withAddresses(m.raftAddress(), Peers.format(http.address()));
-    Tuning tuning = options.tuning();
+    try {
+      https = tuning.httpTls() == null ? null
+          : HttpsFront.start(advertised, tuning.httpTls(), http.address());
+    } catch (IllegalStateException e) {
+      http.close();
+      throw e;
+    }
+    m = m.withAddresses(m.raftAddress(), Peers.format(httpAddress()));
     AtomicInteger threads = new AtomicInteger();
     // Bounded: a flood waits in the queue, then runs on the HTTP dispatcher (back-pressure).
     executor = new ThreadPoolExecutor(tuning.httpThreads(), tuning.httpThreads(), 60,
@@ -154,7 +192,7 @@ public final class KvServer implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    pool = new HttpPool(Duration.ofSeconds(10), 64);
+    pool = new HttpPool(Duration.ofSeconds(10), 64, tuning.clientTls());
     try {
       if (identity.fresh()) {
         m.write(options.dataDir()); // before any Raft state: a data dir always says whose it is
@@ -222,7 +260,7 @@ public final class KvServer implements AutoCloseable {
 
     Metrics metrics = new Metrics();
     Partitioner partitioner = new Partitioner(metadata.groups());
-    AdminToken admin = new AdminToken(tuning.authToken());
+    AdminToken admin = new AdminToken(tuning.authToken(), tuning.authData());
     Router router = new Router(nodeId, runner, machines, book, pool, executor, metrics, admin);
     HttpApi api = new HttpApi(router, partitioner, HttpApi.Limits.defaults(), executor,
         metrics, admin);
@@ -254,8 +292,9 @@ public final class KvServer implements AutoCloseable {
     return metadata.groups();
   }
 
+  /** Where the HTTP API is served (over TLS if the node was given {@link Tuning#httpTls}). */
   public InetSocketAddress httpAddress() {
-    return http.address();
+    return https != null ? https.address() : http.address();
   }
 
   public String raftAddress() {
@@ -303,6 +342,9 @@ public final class KvServer implements AutoCloseable {
     }
     frontEnds.clear();
     timer.shutdownNow();
+    if (https != null) {
+      https.close();
+    }
     http.close();
     if (runner != null) {
       runner.close();

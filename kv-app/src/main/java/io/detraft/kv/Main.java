@@ -31,6 +31,9 @@ public final class Main {
       "          [--tls-cert C --tls-key K [--tls-client-ca CA]]",
       "                                RESP over TLS (PEM files); with a CA, mutual TLS",
       "          [--peer-tls-ca CA]    mutual TLS between nodes with --tls-cert/--tls-key",
+      "          [--http-tls]          HTTPS on --http with --tls-cert/--tls-key (with",
+      "                                --tls-client-ca: mutual TLS); needs a CA flag",
+      "          [--auth-data]         the data endpoints need the token too (else 401)",
       "          [--quiesce N]         idle groups stop heartbeats after N (>= 2) election",
       "                                timeouts, until the next request (many groups)",
       "  server  --id N --data-dir D --raft HOST:PORT --http HOST:PORT --join HOST:HTTP_PORT",
@@ -39,11 +42,15 @@ public final class Main {
       "  cluster --nodes 3 [--data-dir D] [--groups G] [--base-port 8081] [--quiesce N]",
       "                                a local cluster on 127.0.0.1; prints its endpoints",
       "                                (HTTP on base-port + i - 1, RESP on base-port - 2000 + i - 1)",
+      "          [--tls-dir D]         mutual TLS everywhere (Raft, HTTPS, RESP) with the",
+      "                                files of detraft certs --dir D",
       "  certs   --dir D [--nodes 3] [--cluster NAME] [--hosts H,...]",
       "                                a development CA, node and client certificates (PEM)",
       "  put KEY VALUE | get KEY [--stale] | del KEY | status | members",
       "                                [--endpoints HOST:PORT,...] (default 127.0.0.1:8081, or",
       "                                $DETRAFT_ENDPOINTS)",
+      "          [--tls-ca CA [--tls-cert C --tls-key K]] [--auth-token-file F]",
+      "                                HTTPS (trusting CA; with C and K, mutual TLS), token",
       "  bench   [--clients 64] [--key-size 16] [--value-size 16] [--keys 10000]",
       "          [--read-ratio 0.0] [--duration 10] [--warmup 3] [--stale] [--endpoints ...]",
       "          [--report DIR]        DIR gets throughput.png, latency.png (p50, p99 per",
@@ -66,6 +73,16 @@ public final class Main {
     return n;
   }
 
+  static Flags serverFlags(String[] args, int from) {
+    return new Flags(args, from, union(Set.of("id", "data-dir", "raft", "http", "peers", "join",
+        "groups", "resp", "quiesce"), Resp.FLAGS), Set.of("http-tls", "auth-data"));
+  }
+
+  static Flags clusterFlags(String[] args, int from) {
+    return new Flags(args, from, Set.of("nodes", "data-dir", "groups", "base-port", "quiesce",
+        "tls-dir"), Set.of());
+  }
+
   /** Runs one command; {@code server} and {@code cluster} return only once stopped. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
     if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")
@@ -82,14 +99,13 @@ public final class Main {
     }
     try {
       return switch (args[0]) {
-        case "server" -> server(new Flags(args, 1, union(Set.of("id", "data-dir", "raft",
-            "http", "peers", "join", "groups", "resp", "quiesce"), Resp.FLAGS), Set.of()), out, err, null);
+        case "server" -> server(serverFlags(args, 1), out, err, null);
         case "certs" -> Certs.run(new Flags(args, 1, Set.of("dir", "nodes", "cluster", "hosts"),
             Set.of()), out, err);
-        case "cluster" -> cluster(new Flags(args, 1, Set.of("nodes", "data-dir", "groups",
-            "base-port", "quiesce"), Set.of()), out, null);
+        case "cluster" -> cluster(clusterFlags(args, 1), out, null);
         case "put", "get", "del", "status", "members" -> Commands.run(args[0],
-            new Flags(args, 1, Set.of("endpoints"), Set.of("stale")), out, err);
+            new Flags(args, 1, union(Set.of("endpoints"), Commands.TLS_FLAGS), Set.of("stale")),
+            out, err);
         case "bench" -> Bench.run(new Flags(args, 1, Set.of("endpoints", "clients", "key-size",
             "value-size", "keys", "read-ratio", "duration", "warmup", "report"),
             Set.of("stale")), out);
@@ -130,8 +146,18 @@ public final class Main {
       }
       if (f.has("resp")) {
         Peers.address(f.get("resp"));
-      } else if (f.has("tls-client-ca")) {
-        throw new Flags.UsageException("--tls-client-ca is for --resp; give it");
+      } else if (f.has("tls-client-ca") && !f.has("http-tls")) {
+        throw new Flags.UsageException("--tls-client-ca is for --resp or --http-tls; give one");
+      }
+      if (f.has("http-tls") && !f.has("tls-cert")) {
+        throw new Flags.UsageException("--http-tls needs --tls-cert and --tls-key");
+      }
+      if (f.has("http-tls") && !f.has("peer-tls-ca") && !f.has("tls-client-ca")) {
+        throw new Flags.UsageException("--http-tls needs --peer-tls-ca or --tls-client-ca:"
+            + " the CA of the other nodes' certificates, for writes forwarded to a leader");
+      }
+      if (f.has("auth-data") && !f.has("auth-token-file")) {
+        throw new Flags.UsageException("--auth-data needs --auth-token-file");
       }
       options = new KvServer.Options(f.number("id", 0, 1, Long.MAX_VALUE),
           Path.of(f.get("data-dir")), f.get("raft"), f.get("http"), Peers.parse(f.get("peers")),
@@ -146,7 +172,11 @@ public final class Main {
         options = options.withTuning(options.tuning().withAuthToken(respOptions.authToken()));
       }
       options = options.withTuning(options.tuning().withPeerTls(Resp.peerTls(f))
-          .withQuiesce(quiesce(f)));
+          .withQuiesce(quiesce(f)).withAuthData(f.has("auth-data")));
+      if (f.has("http-tls")) {
+        options = options.withTuning(options.tuning().withHttpTls(Resp.httpTls(f),
+            Resp.forwardingTls(f)));
+      }
     } catch (IllegalStateException e) {
       err.println("detraft: cannot start: " + e.getMessage());
       return FAILED;
@@ -186,6 +216,7 @@ public final class Main {
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
+    Path tls = f.has("tls-dir") ? Path.of(f.get("tls-dir")) : null;
     java.util.SortedMap<Long, String> peers = new java.util.TreeMap<>();
     for (long id = 1; id <= nodes; id++) {
       peers.put(id, "127.0.0.1:" + (basePort == 0 ? freePort() : basePort - 1000 + id - 1));
@@ -199,10 +230,21 @@ public final class Main {
             ? KvServer.Options.restart(nodeDir)
             : new KvServer.Options(id, nodeDir, null, "127.0.0.1:"
                 + (basePort == 0 ? 0 : basePort + id - 1), peers, null, groups, null);
-        servers.add(KvServer.start(options.withTuning(options.tuning().withQuiesce(quiesce))));
+        KvServer.Tuning tuning = options.tuning().withQuiesce(quiesce);
+        io.detraft.kv.resp.RespServer.Options resp =
+            io.detraft.kv.resp.RespServer.Options.defaults();
+        if (tls != null) {
+          // Everything on mutual TLS with detraft certs' files: Raft, HTTPS, RESP.
+          Path ca = tls.resolve("ca.pem");
+          Path cert = tls.resolve("node-" + id + ".pem");
+          Path key = tls.resolve("node-" + id + ".key");
+          javax.net.ssl.SSLContext nodeTls = TlsFiles.context(ca, cert, key);
+          tuning = tuning.withPeerTls(nodeTls).withHttpTls(Resp.tls(cert, key, ca), nodeTls);
+          resp = resp.withTls(Resp.tls(cert, key, ca));
+        }
+        servers.add(KvServer.start(options.withTuning(tuning)));
         respAddresses.add(Resp.serve(servers.get(servers.size() - 1), "127.0.0.1:"
-            + (basePort == 0 ? 0 : basePort - 2000 + id - 1),
-            io.detraft.kv.resp.RespServer.Options.defaults()));
+            + (basePort == 0 ? 0 : basePort - 2000 + id - 1), resp));
       }
     } catch (IOException | RuntimeException e) {
       servers.forEach(KvServer::close);
@@ -211,7 +253,8 @@ public final class Main {
     }
     StringBuilder endpoints = new StringBuilder();
     for (KvServer s : servers) {
-      out.println("node " + s.nodeId() + ": http " + Peers.format(s.httpAddress()) + "  raft "
+      out.println("node " + s.nodeId() + (tls == null ? ": http " : ": https ")
+          + Peers.format(s.httpAddress()) + "  raft "
           + s.raftAddress() + "  resp " + Peers.format(respAddresses.get(servers.indexOf(s)))
           + "  data " + dir.resolve("node-" + s.nodeId()));
       endpoints.append(endpoints.length() == 0 ? "" : ",").append(
@@ -219,9 +262,20 @@ public final class Main {
     }
     out.println("cluster " + servers.get(0).clusterId() + " with " + groups + " groups; try:");
     out.println("  export DETRAFT_ENDPOINTS=" + endpoints);
-    out.println("  curl -X PUT --data-binary world http://" + Peers.format(
-        servers.get(0).httpAddress()) + "/v1/kv/hello");
-    out.println("  redis-cli -p " + respAddresses.get(0).getPort() + " set hello world");
+    if (tls == null) {
+      out.println("  curl -X PUT --data-binary world http://" + Peers.format(
+          servers.get(0).httpAddress()) + "/v1/kv/hello");
+      out.println("  redis-cli -p " + respAddresses.get(0).getPort() + " set hello world");
+    } else {
+      String client = "--cacert " + tls.resolve("ca.pem") + " --cert " + tls.resolve(
+          "client.pem") + " --key " + tls.resolve("client.key");
+      out.println("  curl " + client + " -X PUT --data-binary world https://" + Peers.format(
+          servers.get(0).httpAddress()) + "/v1/kv/hello");
+      out.println("  redis-cli --tls " + client + " -p " + respAddresses.get(0).getPort()
+          + " set hello world");
+      out.println("  ./detraft get hello --tls-ca " + tls.resolve("ca.pem") + " --tls-cert "
+          + tls.resolve("client.pem") + " --tls-key " + tls.resolve("client.key"));
+    }
     out.flush();
     return serveUntilStopped(servers, stop);
   }

@@ -58,6 +58,21 @@ final class Resp {
         Path.of(f.get("tls-cert")), Path.of(f.get("tls-key"))) : null;
   }
 
+  /** HTTPS for the HTTP API ({@code --http-tls}): as RESP's TLS, from the same flags. */
+  static SslContext httpTls(Flags f) {
+    return tls(Path.of(f.get("tls-cert")), Path.of(f.get("tls-key")),
+        f.has("tls-client-ca") ? Path.of(f.get("tls-client-ca")) : null);
+  }
+
+  /**
+   * How a node with {@code --http-tls} reaches the others' HTTPS API (forwarded writes):
+   * trusting {@code --peer-tls-ca} (else {@code --tls-client-ca}), showing its certificate.
+   */
+  static javax.net.ssl.SSLContext forwardingTls(Flags f) {
+    return TlsFiles.context(Path.of(f.get(f.has("peer-tls-ca") ? "peer-tls-ca"
+        : "tls-client-ca")), Path.of(f.get("tls-cert")), Path.of(f.get("tls-key")));
+  }
+
   /** A token file's first line, which must not be empty. */
   static byte[] token(Path file) {
     String text;
