@@ -476,20 +476,24 @@ final class Connection extends ChannelInboundHandlerAdapter {
     }
     transactionGroup = group;
     boolean readStale = stale;
+    List<CompletableFuture<Reply>> read = new ArrayList<>();
     for (byte[] key : keys) {
       Watched w = new Watched(key);
       CompletableFuture<TxnOp> check = w.check;
       watches.add(w);
-      ordered(group, false, () -> access.read(List.of(key), readStale).handle((r, e) -> {
+      read.add(ordered(group, false, () -> access.read(List.of(key), readStale).handle((r, e) -> {
         if (e != null) {
           check.completeExceptionally(e);
         } else {
           check.complete(DataCommands.check(key, r.get(0)));
         }
         return Reply.OK;
-      }));
+      })));
     }
-    return done(Reply.OK);
+    // OK only once the values are read: a change made after the client sees OK must abort
+    // EXEC, so the read that EXEC compares against may not happen later than that.
+    return CompletableFuture.allOf(read.toArray(new CompletableFuture<?>[0]))
+        .thenApply(v -> Reply.OK);
   }
 
   /** EXEC: the WATCH checks and the queued commands as one transaction of their group. */
