@@ -18,11 +18,11 @@ import java.util.Set;
  *
  * <p>Each component is searched in three tiers of edges: data dependencies only (ww, wr, rw),
  * then also process order, then also real-time order; in each tier, inside each component of
- * the tier's edges, for the shapes G0, G1c, G-single, G-nonadjacent, G2-item. A shape found in
- * a lower tier is not looked for again in a higher one, nor are the shapes it implies (G0
- * implies G1c; G-single implies G-nonadjacent implies G2-item). So a G0-process cycle is
- * reported only when the component has no plain G0 cycle, and then it must use a process
- * edge. A component yields at most two anomalies: one of G0/G1c and one with rw edges.
+ * the tier's edges, for each of the shapes G0, G1c, G-single, G-nonadjacent, G2-item, as Elle
+ * does: every class present is reported with one cycle, not only the most severe (a G0
+ * component may also hold a G1c, a G-single and a G2-item cycle). A shape found in a lower
+ * tier is not looked for again in a higher one: a G0-process cycle is reported only when the
+ * component has no plain G0 cycle, and then it must use a process edge.
  *
  * <p>An edge whose mask has several kinds may play any of them; the search decides which
  * (e.g. the wr of a G1c seed edge) and path edges prefer ww, then wr, process, real-time, and
@@ -137,7 +137,7 @@ final class CycleSearch {
   private void searchScope(int[] scope, int[] label, int labelId, int extra, int tier,
       Set<AnomalyType> found, Sink sink) {
     for (AnomalyType shape : SHAPES) {
-      if (impliedBy(found, shape)) {
+      if (found.contains(shape)) {
         continue;
       }
       Cycle cycle = switch (shape) {
@@ -147,18 +147,15 @@ final class CycleSearch {
         case G_NONADJACENT -> nonadjacent(scope, label, labelId, WW | WR | extra, tier);
         default -> viaSubComponent(scope, label, labelId, WW | WR | RW | extra, RW);
       };
+      // The G2-item search takes any cycle through an rw edge, which may turn out to have a
+      // single rw edge: like Elle, report it only under a class not reported here yet.
       if (cycle != null) {
-        found.add(classify(cycle.edges).base());
+        cycle = simple(cycle);
+      }
+      if (cycle != null && found.add(classify(cycle.edges).base())) {
         sink.cycle(cycle.nodes, cycle.edges);
       }
     }
-  }
-
-  private static boolean impliedBy(Set<AnomalyType> found, AnomalyType shape) {
-    return found.contains(shape)
-        || (shape == G1C && found.contains(G0))
-        || (shape == G_NONADJACENT && found.contains(G_SINGLE))
-        || (shape == G2_ITEM && (found.contains(G_SINGLE) || found.contains(G_NONADJACENT)));
   }
 
   /** The name of a cycle from the roles of its edges. */
@@ -391,6 +388,55 @@ final class CycleSearch {
       }
     }
     return null;
+  }
+
+  /**
+   * A simple cycle inside a closed walk that has no two (cyclically) adjacent rw edges, with
+   * that property still. The G-nonadjacent search walks over states, so its walk may pass a
+   * transaction twice. Cut at a repeated transaction, the walk falls into two closed walks;
+   * the two new junctions cannot both join rw to rw (in the whole walk those four edges
+   * would have given two adjacent rw edges), so one part keeps the property. Repeat.
+   * Other searches give simple cycles, returned as they are.
+   */
+  private static Cycle simple(Cycle walk) {
+    int[] nodes = walk.nodes;
+    DependencyKind[] edges = walk.edges;
+    while (true) {
+      int first = -1;
+      int second = -1;
+      for (int i = 0; i < nodes.length && first < 0; i++) {
+        for (int j = i + 1; j < nodes.length && first < 0; j++) {
+          if (nodes[i] == nodes[j]) {
+            first = i;
+            second = j;
+          }
+        }
+      }
+      if (first < 0) {
+        return new Cycle(nodes, edges);
+      }
+      // Part a: nodes[first..second-1]; part b: nodes[second..] + nodes[..first-1].
+      int[] a = Arrays.copyOfRange(nodes, first, second);
+      DependencyKind[] aEdges = Arrays.copyOfRange(edges, first, second);
+      int[] b = new int[nodes.length - a.length];
+      DependencyKind[] bEdges = new DependencyKind[b.length];
+      for (int i = 0; i < b.length; i++) {
+        b[i] = nodes[(second + i) % nodes.length];
+        bEdges[i] = edges[(second + i) % nodes.length];
+      }
+      boolean aKeeps = !adjacentRw(aEdges);
+      nodes = aKeeps ? a : b;
+      edges = aKeeps ? aEdges : bEdges;
+    }
+  }
+
+  private static boolean adjacentRw(DependencyKind[] edges) {
+    for (int i = 0; i < edges.length; i++) {
+      if (edges[i] == DependencyKind.RW && edges[(i + 1) % edges.length] == DependencyKind.RW) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Queues {@code state}, reached from {@code from}, unless seen; returns the new tail. */

@@ -15,6 +15,8 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +27,8 @@ import java.util.Map;
 
 /**
  * Jepsen EDN histories, read and printed by Clojure itself ({@code clojure.edn/read} and
- * {@code pr-str}), so what this project writes, Jepsen's tools read, and back.
+ * {@code pr-str}, or faster readers and printers that tests hold to Clojure's), so what this
+ * project writes, Jepsen's tools read, and back.
  *
  * <p>Reading accepts a file of op maps one after another (Jepsen's {@code history.edn}), or
  * one vector or list of them; record literals such as {@code #jepsen.history.Op{...}} are
@@ -43,7 +46,10 @@ import java.util.Map;
  * {@code :process} that is not an integer (unless {@code skipOtherProcesses}: then such ops,
  * e.g. the nemesis's, are left out).
  *
- * <p>Clojure loads on first use (about two seconds).
+ * <p>Reading goes through {@link FastEdnReader} first, which understands what Jepsen
+ * histories hold and gives up on anything else; only then is Clojure loaded (about two
+ * seconds) and the text read again by {@code clojure.edn/read}, so both paths accept the same
+ * histories and read them equal (tests compare them).
  */
 public final class EdnHistory {
   private EdnHistory() {}
@@ -70,24 +76,65 @@ public final class EdnHistory {
 
   /** Reads a history from EDN text; rejects non-integer processes. */
   public static History parse(String edn) {
-    return read(new StringReader(edn), false);
-  }
-
-  /** Reads a history from an EDN file. */
-  public static History read(Path file, boolean skipOtherProcesses) throws IOException {
-    try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      return read(reader, skipOtherProcesses);
-    }
+    return parse(edn, false);
   }
 
   /**
-   * Reads a history from EDN.
+   * Reads a history from EDN text.
    *
    * @param skipOtherProcesses leave out ops whose process is not an integer instead of
    *     rejecting the history
    * @throws HistoryFormatException on a syntax error or an op that does not fit
    */
+  public static History parse(String edn, boolean skipOtherProcesses) {
+    return parse(edn.getBytes(StandardCharsets.UTF_8), skipOtherProcesses);
+  }
+
+  /**
+   * Reads a history from EDN text in UTF-8.
+   *
+   * @param skipOtherProcesses leave out ops whose process is not an integer instead of
+   *     rejecting the history
+   * @throws HistoryFormatException on a syntax error, text that is not UTF-8, or an op that
+   *     does not fit
+   */
+  public static History parse(byte[] utf8, boolean skipOtherProcesses) {
+    List<Object> forms;
+    try {
+      forms = FastEdnReader.readAll(utf8);
+    } catch (FastEdnReader.Unsupported e) {
+      String text;
+      try {
+        text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(utf8)).toString();
+      } catch (CharacterCodingException notUtf8) {
+        throw new HistoryFormatException(-1, "not UTF-8 text: " + notUtf8.getMessage());
+      }
+      return readWithClojure(new StringReader(text), skipOtherProcesses);
+    }
+    if (forms.size() == 1 && forms.get(0) instanceof List<?> all) {
+      forms = new ArrayList<>(all);
+    }
+    return OpMaps.toHistory(forms, skipOtherProcesses);
+  }
+
+  /** Reads a history from an EDN file. */
+  public static History read(Path file, boolean skipOtherProcesses) throws IOException {
+    return parse(Files.readAllBytes(file), skipOtherProcesses);
+  }
+
+  /** Reads a history from EDN; see {@link #parse(String, boolean)}. */
   public static History read(Reader reader, boolean skipOtherProcesses) {
+    StringWriter text = new StringWriter();
+    try {
+      reader.transferTo(text);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return parse(text.toString(), skipOtherProcesses);
+  }
+
+  /** Reads a history from EDN through Clojure's reader alone, never the fast reader. */
+  static History readWithClojure(Reader reader, boolean skipOtherProcesses) {
     List<Object> forms = new ArrayList<>();
     Object options = RT.map(clojure.lang.Keyword.intern("eof"), Clj.EOF,
         clojure.lang.Keyword.intern("default"), Clj.UNTAG);
@@ -99,6 +146,9 @@ public final class EdnHistory {
       } catch (RuntimeException e) {
         throw new HistoryFormatException(forms.size(), "not readable EDN after "
             + forms.size() + " forms: " + e.getMessage());
+      } catch (StackOverflowError e) {
+        throw new HistoryFormatException(forms.size(), "not readable EDN after "
+            + forms.size() + " forms: nested too deep");
       }
       if (form == Clj.EOF) {
         break;
@@ -115,13 +165,27 @@ public final class EdnHistory {
     return OpMaps.toHistory(ops, skipOtherProcesses);
   }
 
-  /** Prints a history as EDN, one op map per line. */
+  /**
+   * Prints a history as EDN, one op map per line, as Clojure's {@code pr-str} prints it (a
+   * test compares the two), without loading Clojure.
+   */
   public static void write(History history, Writer writer) throws IOException {
+    StringBuilder line = new StringBuilder(256);
     for (Op op : history.ops()) {
-      writer.write((String) Clj.PR_STR.invoke(toClojure(OpMaps.toMap(op, true))));
-      writer.write('\n');
+      line.setLength(0);
+      Values.appendEdn(line, OpMaps.toMap(op, true));
+      writer.append(line).append('\n');
     }
     writer.flush();
+  }
+
+  /** The EDN text of a history as Clojure itself prints it, for comparing with {@link #write}. */
+  static String printWithClojure(History history) {
+    StringBuilder out = new StringBuilder();
+    for (Op op : history.ops()) {
+      out.append((String) Clj.PR_STR.invoke(toClojure(OpMaps.toMap(op, true)))).append('\n');
+    }
+    return out.toString();
   }
 
   /** The EDN text of a history, one op map per line. */
@@ -181,7 +245,11 @@ public final class EdnHistory {
       }
     }
     if (value instanceof clojure.lang.Keyword keyword) {
-      return Keyword.of(keyword.toString().substring(1));
+      String name = keyword.toString().substring(1);
+      if (!Keyword.isValidName(name)) {
+        throw new HistoryFormatException(position, "keyword " + keyword + " is not supported");
+      }
+      return Keyword.of(name);
     }
     if (value instanceof List<?> list) {
       List<Object> out = new ArrayList<>(list.size());

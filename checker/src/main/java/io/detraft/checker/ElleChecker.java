@@ -25,6 +25,21 @@ import java.util.Objects;
 public final class ElleChecker {
   private ElleChecker() {}
 
+  /**
+   * With {@code -Ddetraft.checker.stages=true}, each check prints how long its stages took
+   * to stderr: for measuring, not for tests.
+   */
+  private static final boolean PRINT_STAGES = Boolean.getBoolean("detraft.checker.stages");
+
+  private static long stage(String name, long startNanos) {
+    long now = System.nanoTime();
+    if (PRINT_STAGES) {
+      System.err.printf(java.util.Locale.ROOT, "stage %-10s %7.3f s%n", name,
+          (now - startNanos) / 1e9);
+    }
+    return now;
+  }
+
   /** Checks a list-append history against {@code consistency}, default options. */
   public static ElleResult checkListAppend(History history, ConsistencyModel consistency) {
     return checkListAppend(history, ElleOptions.of(consistency));
@@ -39,11 +54,15 @@ public final class ElleChecker {
   public static ElleResult checkListAppend(History history, ElleOptions options) {
     Objects.requireNonNull(history, "history");
     Objects.requireNonNull(options, "options");
+    long start = System.nanoTime();
     Transactions txns = Transactions.parse(history, Transactions.Workload.LIST_APPEND);
+    start = stage("flatten", start);
     Findings findings = new Findings(txns, options);
     ListAppendAnalysis analysis = new ListAppendAnalysis(txns, findings);
+    start = stage("analysis", start);
     DependencyGraph.Builder graph = new DependencyGraph.Builder(txns.count);
     analysis.addEdges(graph);
+    stage("edges", start);
     return finish(txns, graph, analysis, findings, options);
   }
 
@@ -72,11 +91,16 @@ public final class ElleChecker {
 
   private static ElleResult finish(Transactions txns, DependencyGraph.Builder builder,
       Findings.EdgeExplainer explainer, Findings findings, ElleOptions options) {
+    long start = System.nanoTime();
     OrderEdges.addProcessOrder(txns, builder);
     OrderEdges.addRealtimeOrder(txns, builder);
     DependencyGraph graph = builder.build();
+    start = stage("graph", start);
     CycleSearch search = new CycleSearch(graph, options.maxSearchSteps());
     search.run((nodes, edges) -> findings.cycle(nodes, edges, explainer));
-    return findings.result(search.exhausted());
+    start = stage("cycles", start);
+    ElleResult result = findings.result(search.exhausted());
+    stage("report", start);
+    return result;
   }
 }

@@ -18,6 +18,14 @@ import java.util.Set;
  * version order by an element T2 appended gives reader rw-> T2. Only a transaction's first
  * read of a key counts (minus its own appends before it): later reads are checked against it
  * for internal consistency instead, as Elle does.
+ *
+ * <p>A committed append that no read observes still has a place: lists only grow and
+ * elements are unique, so it comes after the whole longest read (after the initial empty list
+ * if the key was only read empty), in an order nobody saw. So its writer gets a ww edge from
+ * the writer of the version order's last element, and every read of the whole version order
+ * an rw edge to it. Without these, write skew through empty reads, or a stale read of an
+ * append nobody else read, would pass. Appends of info transactions get a place only if a
+ * read holds one of them: otherwise they may never have happened.
  */
 final class ListAppendAnalysis implements Findings.EdgeExplainer {
   private final Transactions txns;
@@ -37,6 +45,8 @@ final class ListAppendAnalysis implements Findings.EdgeExplainer {
    * order and internally consistent, how many of its elements others appended; else -1.
    */
   private final int[] external;
+  /** Per key: the elements committed transactions appended that no read holds; or null. */
+  private final List<Object>[] unobserved;
 
   @SuppressWarnings("unchecked")
   ListAppendAnalysis(Transactions txns, Findings findings) {
@@ -49,12 +59,14 @@ final class ListAppendAnalysis implements Findings.EdgeExplainer {
     this.orderReader = new int[keys];
     this.corrupt = new boolean[keys];
     this.external = new int[txns.mopF.length];
+    this.unobserved = new List[keys];
     for (int k = 0; k < keys; k++) {
       writers[k] = new HashMap<>();
       position[k] = new HashMap<>();
     }
     indexAppends();
     inferVersionOrders();
+    placeUnobservedAppends();
     checkReads();
     checkVersionOrders();
   }
@@ -107,6 +119,41 @@ final class ListAppendAnalysis implements Findings.EdgeExplainer {
       }
       corrupt[key] = position[key].size() < order[key].size();
     }
+  }
+
+  /** Fills {@link #unobserved}, in append order, for the keys that were read. */
+  private void placeUnobservedAppends() {
+    for (int t = 0; t < txns.count; t++) {
+      if (!txns.committed(t) && !(!txns.failed(t) && anyAppendObserved(t))) {
+        continue;
+      }
+      for (int m = txns.mopStart[t]; m < txns.mopStart[t + 1]; m++) {
+        int key = txns.mopKey[m];
+        if (txns.mopF[m] != Transactions.WRITE || order[key] == null
+            || position[key].containsKey(txns.mopValue[m])) {
+          continue;
+        }
+        if (unobserved[key] == null) {
+          unobserved[key] = new ArrayList<>();
+        }
+        unobserved[key].add(txns.mopValue[m]);
+      }
+    }
+  }
+
+  /**
+   * Whether a read holds one of the transaction's appends: an info transaction then took
+   * effect, and (atomically, as every model that prohibits a cycle demands) so did its other
+   * appends, which must then be placed like those of committed ones.
+   */
+  private boolean anyAppendObserved(int t) {
+    for (int m = txns.mopStart[t]; m < txns.mopStart[t + 1]; m++) {
+      if (txns.mopF[m] == Transactions.WRITE
+          && position[txns.mopKey[m]].containsKey(txns.mopValue[m])) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Per read: prefix of the version order, duplicates, G1b, internal consistency. */
@@ -311,6 +358,21 @@ final class ListAppendAnalysis implements Findings.EdgeExplainer {
           if (writer >= 0) {
             graph.add(t, writer, DependencyKind.RW);
           }
+        } else if (unobserved[txns.mopKey[m]] != null) {
+          for (Object element : unobserved[txns.mopKey[m]]) {
+            graph.add(t, writers[txns.mopKey[m]].get(element) >> 1, DependencyKind.RW);
+          }
+        }
+      }
+    }
+    for (int key = 0; key < order.length; key++) {
+      if (corrupt[key] || unobserved[key] == null || order[key].isEmpty()) {
+        continue;
+      }
+      int last = liveWriter(key, order[key].get(order[key].size() - 1));
+      for (Object element : unobserved[key]) {
+        if (last >= 0) {
+          graph.add(last, writers[key].get(element) >> 1, DependencyKind.WW);
         }
       }
     }
@@ -336,6 +398,12 @@ final class ListAppendAnalysis implements Findings.EdgeExplainer {
                 + Values.format(order[key].get(p - 1)) + " (key " + keyName(key)
                 + " reads " + Findings.shortList(order[key].subList(0, p + 1)) + ")";
           }
+          if (unobservedAfter(key, m, from)) {
+            return toName + " appended " + Values.format(txns.mopValue[m]) + " to key "
+                + keyName(key) + ", which no read holds, so it comes after the longest read "
+                + Findings.shortList(order[key]) + ", which ends in " + fromName + "'s "
+                + Values.format(order[key].get(order[key].size() - 1));
+          }
         }
         break;
       case WR:
@@ -358,12 +426,29 @@ final class ListAppendAnalysis implements Findings.EdgeExplainer {
                 + Findings.shortList((List<?>) txns.mopValue[m]) + " before " + toName
                 + " appended " + Values.format(order[key].get(seen));
           }
+          if (seen >= 0 && seen == order[key].size() && unobserved[key] != null) {
+            for (Object element : unobserved[key]) {
+              if (writers[key].get(element) >> 1 == to) {
+                return fromName + " read key " + keyName(key) + " = "
+                    + Findings.shortList((List<?>) txns.mopValue[m]) + ", missing " + toName
+                    + "'s committed append of " + Values.format(element)
+                    + ", which no read holds, so it came after";
+              }
+            }
+          }
         }
         break;
       default:
         break;
     }
     throw new IllegalStateException("no reason for edge " + from + " " + kind + " " + to);
+  }
+
+  /** Whether micro-op {@code m} is an unobserved append placed after {@code from}'s. */
+  private boolean unobservedAfter(int key, int m, int from) {
+    return txns.mopF[m] == Transactions.WRITE && unobserved[key] != null
+        && !order[key].isEmpty() && !position[key].containsKey(txns.mopValue[m])
+        && liveWriter(key, order[key].get(order[key].size() - 1)) == from;
   }
 
   private String keyName(int key) {

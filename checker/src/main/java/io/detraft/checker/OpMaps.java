@@ -26,16 +26,29 @@ final class OpMaps {
   private OpMaps() {}
 
   /**
+   * The fields of an op map as a reader found them, null where missing: what {@link #toOp}
+   * reads of a map, for a reader that keeps no map ({@link FastEdnReader}).
+   */
+  record Fields(Object index, Object time, Object type, Object process, Object f,
+      Object value) {}
+
+  /**
    * The op of one map, or null if it is a non-integer-process op and {@code skipOtherProcesses}.
    *
    * @param position the op's position in the file, used when it has no {@code :index}
    */
   static Op toOp(Object form, long position, boolean skipOtherProcesses) {
-    if (!(form instanceof Map<?, ?> map)) {
+    Fields fields;
+    if (form instanceof Fields given) {
+      fields = given;
+    } else if (form instanceof Map<?, ?> map) {
+      fields = new Fields(get(map, "index"), get(map, "time"), get(map, "type"),
+          get(map, "process"), get(map, "f"), get(map, "value"));
+    } else {
       throw new HistoryFormatException(position, "an op must be a map, got "
           + describe(form));
     }
-    Object indexValue = get(map, "index");
+    Object indexValue = fields.index;
     long index = position;
     if (indexValue != null) {
       if (!(indexValue instanceof Long number) || number < 0) {
@@ -44,7 +57,7 @@ final class OpMaps {
       }
       index = number;
     }
-    Object process = get(map, "process");
+    Object process = fields.process;
     if (!(process instanceof Long)) {
       if (skipOtherProcesses && process != null) {
         return null;
@@ -53,19 +66,19 @@ final class OpMaps {
           + Values.format(process) + (process instanceof Keyword || process instanceof String
           ? " (a nemesis op? --skip-nemesis leaves such ops out)" : ""));
     }
-    OpType type = typeOf(get(map, "type"), index);
-    String f = nameOf(get(map, "f"));
+    OpType type = typeOf(fields.type, index);
+    String f = nameOf(fields.f);
     if (f == null) {
       throw new HistoryFormatException(index, ":f must be a keyword or a string, got "
-          + Values.format(get(map, "f")));
+          + Values.format(fields.f));
     }
-    Object time = get(map, "time");
+    Object time = fields.time;
     if (time != null && !(time instanceof Long)) {
       throw new HistoryFormatException(index, ":time must be an integer (nanoseconds), got "
           + Values.format(time));
     }
     try {
-      return new Op(index, type, f, get(map, "value"), (Long) process,
+      return new Op(index, type, f, fields.value, (Long) process,
           time == null ? 0 : (Long) time);
     } catch (IllegalArgumentException e) {
       throw new HistoryFormatException(index, e.getMessage().replaceFirst("^op \\d+: ", ""));

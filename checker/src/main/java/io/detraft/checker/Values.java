@@ -1,10 +1,12 @@
 package io.detraft.checker;
 
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.RandomAccess;
 
 /** Checks, freezes and prints Jepsen-like values. */
 final class Values {
@@ -20,7 +22,8 @@ final class Values {
         || value instanceof Long
         || value instanceof String
         || value instanceof Boolean
-        || value instanceof Keyword) {
+        || value instanceof Keyword
+        || value instanceof FrozenList) {
       return value;
     }
     if (value instanceof List<?> list) {
@@ -42,25 +45,68 @@ final class Values {
         + "Keyword, List or Map; write 1L, not 1)");
   }
 
-  /** A short, Jepsen-ish rendering: strings quoted, null as nil, lists in brackets. */
+  /**
+   * An unmodifiable list of {@code elements}, which must be frozen values already, and which
+   * it takes over: {@link #freeze} then keeps it as it is instead of copying it (a reader's
+   * lists, built once).
+   */
+  static List<Object> frozenList(Object[] elements) {
+    return new FrozenList(elements);
+  }
+
+  /** A list that {@link #freeze} need not copy: made only of frozen values. */
+  private static final class FrozenList extends AbstractList<Object> implements RandomAccess {
+    private final Object[] elements;
+
+    FrozenList(Object[] elements) {
+      this.elements = elements;
+    }
+
+    @Override
+    public Object get(int index) {
+      return elements[index];
+    }
+
+    @Override
+    public int size() {
+      return elements.length;
+    }
+  }
+
+  /** A value as EDN ({@code pr-str}'s text): strings quoted, null as nil, lists in brackets. */
   static String format(Object value) {
     StringBuilder out = new StringBuilder();
-    append(out, value);
+    appendEdn(out, value);
     return out.toString();
   }
 
-  private static void append(StringBuilder out, Object value) {
+  /** A value of our model as {@code pr-str} prints it: lists as vectors, maps in order. */
+  static void appendEdn(StringBuilder out, Object value) {
     if (value == null) {
       out.append("nil");
     } else if (value instanceof String string) {
-      out.append('"').append(string).append('"');
+      out.append('"');
+      for (int i = 0; i < string.length(); i++) {
+        char c = string.charAt(i);
+        switch (c) {
+          case '"' -> out.append("\\\"");
+          case '\\' -> out.append("\\\\");
+          case '\n' -> out.append("\\n");
+          case '\t' -> out.append("\\t");
+          case '\r' -> out.append("\\r");
+          case '\f' -> out.append("\\f");
+          case '\b' -> out.append("\\b");
+          default -> out.append(c);
+        }
+      }
+      out.append('"');
     } else if (value instanceof List<?> list) {
       out.append('[');
       for (int i = 0; i < list.size(); i++) {
         if (i > 0) {
           out.append(' ');
         }
-        append(out, list.get(i));
+        appendEdn(out, list.get(i));
       }
       out.append(']');
     } else if (value instanceof Map<?, ?> map) {
@@ -71,12 +117,13 @@ final class Values {
           out.append(", ");
         }
         first = false;
-        append(out, entry.getKey());
+        appendEdn(out, entry.getKey());
         out.append(' ');
-        append(out, entry.getValue());
+        appendEdn(out, entry.getValue());
       }
       out.append('}');
     } else {
+      // Long, Boolean, Keyword (":name"): their toString is their EDN.
       out.append(value);
     }
   }

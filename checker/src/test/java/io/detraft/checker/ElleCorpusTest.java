@@ -143,6 +143,23 @@ class ElleCorpusTest {
     assertTrue(listAppend("la-g2-item.edn", ConsistencyModel.SNAPSHOT_ISOLATION).isValid());
   }
 
+  /** Issue 20: appends no read observes still come after the reads that miss them. */
+  @Test
+  void writeSkewThroughEmptyReadsWithUnobservedAppends() {
+    for (ConsistencyModel model : List.of(ConsistencyModel.SERIALIZABLE,
+        ConsistencyModel.STRICT_SERIALIZABLE)) {
+      ElleResult result = listAppend("la-write-skew-unobserved.edn", model);
+      assertEquals(Verdict.INVALID, result.verdict(), result::toString);
+      assertTypes(result, G2_ITEM);
+      assertCycle(result, G2_ITEM, List.of(0L, 1L), RW, RW);
+      String explanation = result.anomalies(G2_ITEM).get(0).explanation();
+      assertTrue(explanation.contains("T1 read key :x = [], missing T2's committed append of "
+          + "1, which no read holds"), explanation);
+    }
+    assertTrue(listAppend("la-write-skew-unobserved.edn", ConsistencyModel.SNAPSHOT_ISOLATION)
+        .isValid());
+  }
+
   @Test
   void gSingleRealtime() {
     ElleResult result =

@@ -1,5 +1,8 @@
 package io.detraft.core;
 
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -28,6 +31,15 @@ import java.util.function.Consumer;
  * @param leaseDriftMarginTicks the lease is the election timeout minus this margin: followers
  *     whose clocks run fast by less than the margin still won't elect a new leader before the
  *     old leader's lease ends; at least 1 with lease reads (one tick of rounding, plus drift)
+ * @param quiesceAfterTicks an idle group goes quiet after this many ticks (0: never), as
+ *     dragonboat's quiesce: a follower that heard nothing but heartbeats, with everything it
+ *     holds committed, stops its election timer; the leader, an election timeout later, stops
+ *     heartbeats and CheckQuorum. Any other message or request wakes a replica. Saves the
+ *     heartbeats of idle groups on hosts with many; a group whose leader dies while quiet
+ *     elects a new one only when a request or a restarted node wakes it. At least twice the
+ *     election timeout, so a woken follower campaigns before it could go quiet again
+ * @param plantedBugs bugs planted on purpose by a test ({@link PlantedBug}); always empty
+ *     outside tests
  */
 public record Config(
     long id,
@@ -41,9 +53,13 @@ public record Config(
     int maxInflightAppends,
     int snapshotChunkBytes,
     boolean leaseReads,
-    int leaseDriftMarginTicks) {
+    int leaseDriftMarginTicks,
+    int quiesceAfterTicks,
+    Set<PlantedBug> plantedBugs) {
 
   public Config {
+    plantedBugs = Collections.unmodifiableSet(
+        plantedBugs.isEmpty() ? EnumSet.noneOf(PlantedBug.class) : EnumSet.copyOf(plantedBugs));
     Invariants.check(id > 0, "id must be positive: %s", id);
     Invariants.check(group > 0, "group must be positive: %s", group);
     Invariants.check(heartbeatIntervalTicks >= 1, "heartbeatIntervalTicks must be >= 1");
@@ -68,11 +84,15 @@ public record Config(
             + "election timeout can outlast a follower's promise by up to one tick, more under "
             + "clock drift",
         leaseDriftMarginTicks);
+    Invariants.check(quiesceAfterTicks == 0 || quiesceAfterTicks >= 2 * electionTimeoutTicks,
+        "quiesceAfterTicks (%s) must be 0 or at least twice electionTimeoutTicks (%s)",
+        quiesceAfterTicks, electionTimeoutTicks);
   }
 
   /** Sensible defaults: election 10 ticks, heartbeat 1, PreVote and CheckQuorum on. */
   public static Config defaults(long id) {
-    return new Config(id, 1, 10, 1, true, true, true, 1 << 20, 256, 1 << 20, false, 2);
+    return new Config(id, 1, 10, 1, true, true, true, 1 << 20, 256, 1 << 20, false, 2, 0,
+        EnumSet.noneOf(PlantedBug.class));
   }
 
   public Config withGroup(long group) {
@@ -116,13 +136,31 @@ public record Config(
     });
   }
 
+  public Config withQuiesce(int quiesceAfterTicks) {
+    return edit(b -> b.quiesceAfterTicks = quiesceAfterTicks);
+  }
+
+  /** Tests only: a copy with {@code bug} planted (see {@link PlantedBug}). */
+  public Config withPlantedBug(PlantedBug bug) {
+    return edit(b -> {
+      EnumSet<PlantedBug> bugs = EnumSet.of(bug);
+      bugs.addAll(b.plantedBugs);
+      b.plantedBugs = bugs;
+    });
+  }
+
+  boolean planted(PlantedBug bug) {
+    return plantedBugs.contains(bug);
+  }
+
   /** A copy with some fields changed, validated again by the constructor. */
   private Config edit(Consumer<Fields> change) {
     Fields f = new Fields(this);
     change.accept(f);
     return new Config(f.id, f.group, f.electionTimeoutTicks, f.heartbeatIntervalTicks,
         f.preVote, f.checkQuorum, f.forwardProposals, f.maxAppendBytes, f.maxInflightAppends,
-        f.snapshotChunkBytes, f.leaseReads, f.leaseDriftMarginTicks);
+        f.snapshotChunkBytes, f.leaseReads, f.leaseDriftMarginTicks, f.quiesceAfterTicks,
+        f.plantedBugs);
   }
 
   /** The record's components, mutable, for {@link #edit}. */
@@ -139,6 +177,8 @@ public record Config(
     int snapshotChunkBytes;
     boolean leaseReads;
     int leaseDriftMarginTicks;
+    int quiesceAfterTicks;
+    Set<PlantedBug> plantedBugs;
 
     Fields(Config c) {
       id = c.id;
@@ -153,6 +193,8 @@ public record Config(
       snapshotChunkBytes = c.snapshotChunkBytes;
       leaseReads = c.leaseReads;
       leaseDriftMarginTicks = c.leaseDriftMarginTicks;
+      quiesceAfterTicks = c.quiesceAfterTicks;
+      plantedBugs = c.plantedBugs;
     }
   }
 }

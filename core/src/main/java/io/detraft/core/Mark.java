@@ -51,5 +51,9 @@ public enum Mark {
   /** A follower obtained a read index from the leader. */
   FOLLOWER_READ_INDEX,
   /** A read was served from the leader's lease. */
-  LEASE_READ
+  LEASE_READ,
+  /** An idle leader went quiet: no heartbeats, no CheckQuorum (Config#quiesceAfterTicks). */
+  LEADER_QUIESCED,
+  /** A quiet replica woke for a message or a request. */
+  QUIESCE_WOKEN
 }

@@ -92,6 +92,10 @@ final class Raft {
    */
   private int votesWithheldTicks;
 
+  /** Ticks the group has been idle (see {@link #tickQuiescence}), and whether we went quiet. */
+  private int idleTicks;
+  private boolean quiet;
+
   /** Follower only: the snapshot being received from the leader, or null. */
   private IncomingSnapshot incoming;
 
@@ -124,8 +128,13 @@ final class Raft {
     if (votesWithheldTicks > 0) {
       votesWithheldTicks--;
     }
+    if (config.quiesceAfterTicks() > 0) {
+      tickQuiescence();
+    }
     if (role == Role.LEADER) {
-      tickLeader();
+      if (!quiet) {
+        tickLeader(); // A quiet leader sends no heartbeats and runs no CheckQuorum.
+      }
     } else {
       tickElection();
     }
@@ -134,6 +143,11 @@ final class Raft {
 
   private void tickElection() {
     electionElapsed++;
+    if (quiet) {
+      // The timer runs (votes are no longer withheld for a silent leader) but never fires.
+      electionElapsed = Math.min(electionElapsed, randomizedElectionTimeout);
+      return;
+    }
     if (electionElapsed >= randomizedElectionTimeout) {
       electionElapsed = 0;
       hup();
@@ -161,6 +175,69 @@ final class Raft {
     if (heartbeatElapsed >= config.heartbeatIntervalTicks()) {
       heartbeatElapsed = 0;
       broadcastHeartbeat();
+    }
+  }
+
+  /**
+   * Quiescence (Config#quiesceAfterTicks). A follower whose leader is known and whose log is
+   * all committed, hearing nothing but heartbeats, goes quiet after the threshold; its leader,
+   * with every member caught up and nothing pending, an election timeout later, so that its
+   * followers are quiet before its heartbeats stop. Anything else wakes a replica ({@link
+   * #wake}).
+   */
+  private void tickQuiescence() {
+    boolean idle = role == Role.LEADER ? leaderIdle()
+        : role == Role.FOLLOWER && leader != 0 && log.committed == log.lastIndex();
+    if (!idle) {
+      wake(0);
+      return;
+    }
+    int threshold = config.quiesceAfterTicks()
+        + (role == Role.LEADER ? config.electionTimeoutTicks() : 0);
+    if (!quiet && ++idleTicks >= threshold) {
+      quiet = true;
+      if (role == Role.LEADER) {
+        coverage.hit(Mark.LEADER_QUIESCED);
+      }
+    }
+  }
+
+  private boolean leaderIdle() {
+    if (transferTarget != 0 || !pendingReads.isEmpty() || !readsBeforeTermCommit.isEmpty()
+        || log.committed != log.lastIndex()) {
+      return false;
+    }
+    for (Progress p : progress.values()) {
+      if (p.match != log.lastIndex()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Activity (a message other than a heartbeat, from {@code sender}; or a request, sender 0):
+   * counts idleness from zero, and wakes a quiet replica. A woken leader heartbeats at once
+   * and gives every member a CheckQuorum round to answer; a follower woken by anyone but its
+   * leader restarts its election timer and wakes the leader (with a truthful acknowledgement
+   * of what it holds), or the timer would depose a leader that is only quiet.
+   */
+  private void wake(long sender) {
+    idleTicks = 0;
+    if (!quiet) {
+      return;
+    }
+    quiet = false;
+    coverage.hit(Mark.QUIESCE_WOKEN);
+    electionElapsed = 0;
+    if (role == Role.LEADER) {
+      for (Progress p : progress.values()) {
+        p.recentActive = true;
+      }
+      broadcastHeartbeat();
+    } else if (leader != 0 && sender != leader) {
+      send(new AppendResponse(config.group(), id, leader, term, false,
+          Math.min(log.committed, log.stableLastIndex()), 0, 0));
     }
   }
 
@@ -276,6 +353,8 @@ final class Raft {
     leader = 0;
     electionElapsed = 0;
     heartbeatElapsed = 0;
+    idleTicks = 0;
+    quiet = false;
     randomizedElectionTimeout = config.electionTimeoutTicks()
         + (int) prng.nextLong(config.electionTimeoutTicks());
     votes.clear();
@@ -295,6 +374,7 @@ final class Raft {
 
   void step(Message m) {
     if (m instanceof Propose p) {
+      wake(m.from());
       stepPropose(p); // Carries no Raft term.
       checkInvariants();
       return;
@@ -328,6 +408,9 @@ final class Raft {
       return;
     }
 
+    if (!(m instanceof Heartbeat || m instanceof HeartbeatResponse)) {
+      wake(m.from());
+    }
     if (m instanceof VoteRequest request) {
       handleVoteRequest(request);
     } else {
@@ -342,8 +425,11 @@ final class Raft {
 
   /** Whether we believe a leader is alive (heard from it within an election timeout). */
   private boolean inLease() {
+    // A quiet leader's timer stands still and it sends no heartbeats: no evidence of a live
+    // leader, so a candidate's request reaches it (else a group whose quorum needs the quiet
+    // leader's vote could never elect another).
     return (config.checkQuorum() && leader != 0
-        && electionElapsed < config.electionTimeoutTicks())
+        && electionElapsed < config.electionTimeoutTicks() && !(quiet && role == Role.LEADER))
         || votesWithheldTicks > 0;
   }
 
@@ -493,7 +579,8 @@ final class Raft {
   }
 
   private void handleHeartbeat(Heartbeat m) {
-    log.commitTo(m.commit());
+    log.commitTo(config.planted(PlantedBug.FOLLOWER_COMMITS_UNVERIFIED_SUFFIX)
+        ? Math.min(m.commit(), log.lastIndex()) : m.commit());
     send(new HeartbeatResponse(config.group(), id, m.from(), term, m.round()));
   }
 
@@ -540,6 +627,7 @@ final class Raft {
 
   ProposeResult propose(byte[] data) {
     Invariants.check(data != null, "proposal data is null");
+    wake(0);
     ProposeResult result;
     if (role == Role.LEADER && transferTarget != 0) {
       coverage.hit(Mark.PROPOSAL_REFUSED_DURING_TRANSFER);
@@ -571,6 +659,10 @@ final class Raft {
     log.append(entries);
     broadcastPending = true;
     // Our own acknowledgement is counted in advance(), once the host has persisted them.
+    if (config.planted(PlantedBug.LEADER_COUNTS_ITSELF_BEFORE_PERSISTING)
+        && progress.get(id).maybeUpdate(log.lastIndex())) {
+      maybeCommit();
+    }
   }
 
   /**
@@ -581,6 +673,7 @@ final class Raft {
    * membership, could commit with disjoint majorities.
    */
   ProposeResult proposeMembership(MembershipChange change) {
+    wake(0);
     ProposeResult result = checkMembershipChange(change);
     if (result == null) {
       Membership next = log.membership().apply(change);
@@ -608,12 +701,14 @@ final class Raft {
       return new ProposeResult.Rejected("leadership transfer to " + transferTarget
           + " in progress");
     }
-    if (log.term(log.committed) != term) {
+    if (log.term(log.committed) != term
+        && !config.planted(PlantedBug.MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT)) {
       coverage.hit(Mark.MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT);
       return new ProposeResult.Rejected("the leader has not yet committed an entry of term "
           + term + "; retry shortly");
     }
-    if (log.lastConfigIndex() > log.committed) {
+    if (log.lastConfigIndex() > log.committed
+        && !config.planted(PlantedBug.TWO_MEMBERSHIP_CHANGES_IN_FLIGHT)) {
       coverage.hit(Mark.MEMBERSHIP_CHANGE_IN_FLIGHT);
       return new ProposeResult.Rejected("membership change at index " + log.lastConfigIndex()
           + " is not committed yet; one change at a time");
@@ -850,7 +945,8 @@ final class Raft {
     for (var e : progress.entrySet()) {
       if (e.getKey() != id) {
         // Never tell a follower of a commit index beyond what it is known to hold.
-        long commit = Math.min(e.getValue().match, log.committed);
+        long commit = config.planted(PlantedBug.FOLLOWER_COMMITS_UNVERIFIED_SUFFIX)
+            ? log.committed : Math.min(e.getValue().match, log.committed);
         send(new Heartbeat(config.group(), id, e.getKey(), term, commit, readRound));
       }
     }
@@ -864,6 +960,7 @@ final class Raft {
    * timeout if the target has not taken over.
    */
   ProposeResult transferLeadership(long target) {
+    wake(0);
     ProposeResult result;
     if (role != Role.LEADER) {
       result = new ProposeResult.NotLeader(leader);
@@ -890,7 +987,9 @@ final class Raft {
     // A TimeoutNow lets its target win votes from followers that still honour our lease, and
     // it may arrive late; no lease read may be trusted in this term from now on.
     leaseRevoked = true;
-    send(new TimeoutNow(config.group(), id, transferTarget, term));
+    if (!config.planted(PlantedBug.TRANSFER_NEVER_SENDS_TIMEOUT_NOW)) {
+      send(new TimeoutNow(config.group(), id, transferTarget, term));
+    }
   }
 
   // ---------------------------------------------------------------- linearizable reads
@@ -902,6 +1001,11 @@ final class Raft {
    */
   ProposeResult readIndex(byte[] context) {
     Invariants.check(context != null, "read context is null");
+    if (quiet && role == Role.LEADER && config.planted(PlantedBug.QUIET_LEADER_READS_ALONE)) {
+      release(new PendingRead(0, log.committed, context, id));
+      return new ProposeResult.Accepted(log.committed, term);
+    }
+    wake(0);
     ProposeResult result;
     if (role == Role.LEADER) {
       handleReadRequest(context, id);
@@ -926,7 +1030,8 @@ final class Raft {
     }
     PendingRead read = new PendingRead(0, log.committed, context, requester);
     Membership membership = log.membership();
-    if (membership.voters().length == 1 && membership.isVoter(id)) {
+    if ((membership.voters().length == 1 && membership.isVoter(id))
+        || config.planted(PlantedBug.READ_INDEX_WITHOUT_QUORUM)) {
       release(read); // Nobody else can be leader.
     } else if (leaseValid()) {
       coverage.hit(Mark.LEASE_READ);
@@ -962,6 +1067,9 @@ final class Raft {
       return false;
     }
     Long sentTick = roundSentTick.get(confirmedRound());
+    if (sentTick != null && config.planted(PlantedBug.LEASE_NEVER_EXPIRES)) {
+      return true;
+    }
     return sentTick != null
         && now - sentTick < config.electionTimeoutTicks() - config.leaseDriftMarginTicks();
   }

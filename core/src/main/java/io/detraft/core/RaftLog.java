@@ -84,6 +84,10 @@ final class RaftLog {
 
   /** The membership in force at {@code index} (at or after the snapshot the log starts at). */
   Membership membershipAt(long index) {
+    // Before the snapshot the log starts at, the configurations are gone: the answer would be
+    // the snapshot's, silently wrong.
+    Invariants.check(index >= firstIndex() - 1,
+        "membership at %s, before the log's snapshot at %s", index, firstIndex() - 1);
     Map.Entry<Long, Membership> e = configs.floorEntry(index);
     return e == null ? baseMembership : e.getValue();
   }

@@ -72,6 +72,14 @@ public final class RawNode {
   }
 
   /**
+   * The index of the snapshot the log starts after, a snapshot received from the leader and
+   * not yet restored included: a host's state machine behind it must not be snapshotted.
+   */
+  public long snapshotIndex() {
+    return raft.log.firstIndex() - 1;
+  }
+
+  /**
    * Starts handing leadership to {@code target}; proposals are refused until the transfer
    * ends (the target wins, or an election timeout passes). Proposals forwarded by followers
    * meanwhile are dropped, and counted as {@link Mark#PROPOSAL_REFUSED_DURING_TRANSFER}.

@@ -42,12 +42,13 @@ import java.util.stream.Collectors;
  * add-nodes N [pre-vote=false] [check-quorum=false] [forward=true] [election=10]
  *             [heartbeat=1] [max-append-bytes=1048576] [max-inflight=256]
  *             [snapshot-chunk-bytes=1048576] [voters=1,2,...] [lease-reads=false]
- *             [groups=1] [sessions=0]
+ *             [groups=1] [sessions=0] [quiesce=0]
  *                              nodes 1..N, each running groups 1..G; the initial voters
  *                              (default: all) are the membership every group starts with;
  *                              seed of node i is i (plus 100 per group after the first);
  *                              sessions=T: committed entries go through a
- *                              SessionStateMachine with a timeout of T entries
+ *                              SessionStateMachine with a timeout of T entries;
+ *                              quiesce=Q: idle groups go quiet after Q ticks
  * campaign ID                  start an election now (PreVote first if configured)
  * tick ID [N]                  N ticks (default 1)
  * tick-election ID             a leader: electionTimeout ticks (one CheckQuorum round);
@@ -236,6 +237,7 @@ final class InteractionEnv {
     int maxInflight = (int) args.number("max-inflight", 256);
     int chunkBytes = (int) args.number("snapshot-chunk-bytes", 1 << 20);
     boolean leaseReads = args.flag("lease-reads", false);
+    int quiesce = (int) args.number("quiesce", 0);
     groups = (int) args.number("groups", 1);
     sessionTimeout = args.number("sessions", 0);
     List<Long> listed = args.list("voters");
@@ -244,7 +246,7 @@ final class InteractionEnv {
     configs = id -> Config.defaults(id).withTimeouts(election, heartbeat)
         .withPreVote(preVote).withCheckQuorum(checkQuorum).withForwardProposals(forward)
         .withFlowControl(maxAppendBytes, maxInflight).withSnapshotChunkBytes(chunkBytes)
-        .withLeaseReads(leaseReads, 2);
+        .withLeaseReads(leaseReads, 2).withQuiesce(quiesce);
     for (long group = 1; group <= groups; group++) {
       for (long id : ids) {
         Replica r = addReplica(host(id, true), group, new MemoryLogStorage(bootstrap),
@@ -257,7 +259,8 @@ final class InteractionEnv {
         bootstrap.toString().substring("voters=".length()), preVote, checkQuorum,
         forward, election, heartbeat, maxAppendBytes, maxInflight)
         + (groups > 1 ? " groups=" + groups : "")
-        + (sessionTimeout > 0 ? " sessions=" + sessionTimeout : ""));
+        + (sessionTimeout > 0 ? " sessions=" + sessionTimeout : "")
+        + (quiesce > 0 ? " quiesce=" + quiesce : ""));
   }
 
   private void campaign(Args args) {

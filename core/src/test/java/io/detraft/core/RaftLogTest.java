@@ -115,4 +115,18 @@ class RaftLogTest {
     storage.append(entries(1, 1));
     assertThrows(Invariants.Violation.class, () -> new RaftLog(storage, 3, 0, new Coverage()));
   }
+
+  /**
+   * Behind a snapshot received from the leader, no membership is known: asking fails loudly
+   * instead of answering the snapshot's (a node once recorded the membership of a snapshot at
+   * 208 in its own snapshot at 200, taken before it restored the one it had received).
+   */
+  @Test
+  void noMembershipBehindAReceivedSnapshot() {
+    RaftLog log = logWithTerms(1, 1, 1);
+    Membership next = Membership.of(1, 2);
+    log.restore(new Snapshot(8, 2, next, new byte[0]));
+    assertEquals(next, log.membershipAt(8));
+    assertThrows(Invariants.Violation.class, () -> log.membershipAt(3));
+  }
 }

@@ -84,6 +84,10 @@ final class InboundConnection implements Runnable {
     Handshake.Hello hello;
     try {
       hello = Handshake.readHello(in);
+    } catch (javax.net.ssl.SSLException e) {
+      // No certificate, one the CA did not sign, or not TLS at all (plain text).
+      refuse(remote, "TLS handshake failed: " + e.getMessage());
+      return false;
     } catch (IOException e) {
       if (timedOut) {
         refuse(remote, "no handshake within " + options.handshakeTimeout().toMillis() + " ms");
@@ -94,6 +98,9 @@ final class InboundConnection implements Runnable {
       deadlineNanos = 0;
     }
     String refusal = Handshake.refusal(hello, options.clusterId(), options.nodeId());
+    if (refusal == null) {
+      refusal = PeerCertificate.mismatch(socket, hello.from()); // the link-takeover check
+    }
     if (refusal != null) {
       refuse(remote, refusal); // first: the peer may be gone before it reads the answer
     }

@@ -51,6 +51,8 @@ public final class NodeRunner implements AutoCloseable {
    * @param maxProposalBytes the largest command accepted
    * @param wal write-ahead-log options
    * @param snapshots when to take snapshots and how much log to keep behind them
+   * @param quiesceTicks idle groups go quiet (no heartbeats) after this many ticks; 0 never
+   *     (see {@link Config#quiesceAfterTicks}): for hosts with many mostly idle groups
    */
   public record Options(
       long nodeId,
@@ -63,12 +65,14 @@ public final class NodeRunner implements AutoCloseable {
       int maxQueuedMessages,
       int maxProposalBytes,
       WriteAheadLog.Options wal,
-      SnapshotPolicy snapshots) {
+      SnapshotPolicy snapshots,
+      int quiesceTicks) {
 
     public Options {
       if (nodeId <= 0 || dataDir == null || tick.isNegative() || tick.isZero()
           || maxQueuedProposals < 1 || maxQueuedMessages < 1 || maxProposalBytes < 1
-          || maxProposalBytes > wal.segmentBytes() / 2 - 128 || snapshots == null) {
+          || maxProposalBytes > wal.segmentBytes() / 2 - 128 || snapshots == null
+          || quiesceTicks < 0) {
         throw new IllegalArgumentException("invalid runner options: " + this);
       }
     }
@@ -79,28 +83,36 @@ public final class NodeRunner implements AutoCloseable {
      */
     public static Options defaults(long nodeId, Path dataDir) {
       return new Options(nodeId, dataDir, Duration.ofMillis(10), 20, 3, Duration.ofSeconds(5),
-          65_536, 65_536, 1 << 20, WriteAheadLog.Options.defaults(), SnapshotPolicy.defaults());
+          65_536, 65_536, 1 << 20, WriteAheadLog.Options.defaults(), SnapshotPolicy.defaults(),
+          0);
     }
 
     public Options withTiming(Duration tick, int electionTicks, int heartbeatTicks) {
       return new Options(nodeId, dataDir, tick, electionTicks, heartbeatTicks, proposalTimeout,
-          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal, snapshots);
+          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal, snapshots, quiesceTicks);
     }
 
     /** Other WAL options, with the largest command they allow (a record is half a segment). */
     public Options withStorage(WriteAheadLog.Options wal, int maxProposalBytes) {
       return new Options(nodeId, dataDir, tick, electionTicks, heartbeatTicks, proposalTimeout,
-          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal, snapshots);
+          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal, snapshots, quiesceTicks);
     }
 
     public Options withProposalTimeout(Duration proposalTimeout) {
       return new Options(nodeId, dataDir, tick, electionTicks, heartbeatTicks, proposalTimeout,
-          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal, snapshots);
+          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal, snapshots, quiesceTicks);
+    }
+
+    /** Quiet idle groups after {@code electionTimeouts} election timeouts (0: never). */
+    public Options withQuiesce(int electionTimeouts) {
+      return new Options(nodeId, dataDir, tick, electionTicks, heartbeatTicks, proposalTimeout,
+          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal, snapshots,
+          electionTimeouts * electionTicks);
     }
 
     public Options withSnapshots(SnapshotPolicy snapshots) {
       return new Options(nodeId, dataDir, tick, electionTicks, heartbeatTicks, proposalTimeout,
-          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal, snapshots);
+          maxQueuedProposals, maxQueuedMessages, maxProposalBytes, wal, snapshots, quiesceTicks);
     }
   }
 
@@ -181,7 +193,8 @@ public final class NodeRunner implements AutoCloseable {
     for (Group g : groups) {
       Config config = Config.defaults(options.nodeId()).withGroup(g.id())
           .withTimeouts(options.electionTicks(), options.heartbeatTicks())
-          .withForwardProposals(false); // answer "not leader" so every future has an outcome
+          .withForwardProposals(false) // answer "not leader" so every future has an outcome
+          .withQuiesce(options.quiesceTicks());
       specs.add(new Node.GroupSpec(config, g.voters(), g.stateMachine(), g.appliedIndex()));
     }
     this.node = Node.recover(options.nodeId(), storage, specs, options.snapshots(), true,

@@ -145,11 +145,23 @@ final class PeerSender implements Runnable {
 
   private boolean connect() throws InterruptedException {
     InetSocketAddress target = address;
-    Socket s = new Socket();
+    javax.net.ssl.SSLContext tls = transport.options().tls();
+    Socket s = null;
     try {
+      s = tls == null ? new Socket() : tls.getSocketFactory().createSocket();
       s.setTcpNoDelay(true); // we batch ourselves; Nagle would only add latency
       s.connect(target, CONNECT_TIMEOUT_MILLIS);
       s.setSoTimeout((int) transport.options().handshakeTimeout().toMillis());
+      if (s instanceof javax.net.ssl.SSLSocket secure) {
+        secure.startHandshake();
+        String mismatch = PeerCertificate.mismatch(s, peer);
+        if (mismatch != null) {
+          LOG.log(System.Logger.Level.WARNING, "refusing node " + peer + " at " + target + ": "
+              + mismatch);
+          s.close();
+          return false;
+        }
+      }
       DataOutputStream o = new DataOutputStream(new BufferedOutputStream(s.getOutputStream(),
           64 * 1024));
       Handshake.writeHello(o, transport.options().clusterId(), transport.options().nodeId(),

@@ -23,8 +23,17 @@ final class PendingReads {
     }
   }
 
-  /** Contexts are this counter, unique per incarnation; a stale ReadState matches nothing. */
+  /**
+   * Contexts count up from a random start drawn at each start of the node: a counter from 0
+   * would repeat the contexts of an earlier incarnation, and a ReadState answering one of
+   * those, delivered late in the same term, would release a new read at an old index (the
+   * simulator found that: a replayed answer served a read 19 entries stale).
+   */
   private long lastContext;
+
+  PendingReads(long start) {
+    this.lastContext = start;
+  }
   /** Unconfirmed reads by context, oldest first (deadlines grow in that order). */
   private final LinkedHashMap<Long, Waiting> unconfirmed = new LinkedHashMap<>();
   /** Confirmed reads by index, waiting for the apply. */

@@ -43,6 +43,9 @@ public final class TcpTransport implements AutoCloseable {
    * @param reconnectBackoffMin first wait after a failed dial; doubles up to the max
    * @param reconnectBackoffMax longest wait between dials
    * @param maxInboundConnections accepted connections open at once, authenticated or not
+   * @param tls mutual TLS on every connection (null: plain TCP): both ends show a
+   *     certificate the context trusts, and each must name the node the other expects
+   *     ({@link PeerCertificate}), so a node cannot claim another's id
    */
   public record Options(
       String clusterId,
@@ -54,7 +57,8 @@ public final class TcpTransport implements AutoCloseable {
       Duration stallTimeout,
       Duration reconnectBackoffMin,
       Duration reconnectBackoffMax,
-      int maxInboundConnections) {
+      int maxInboundConnections,
+      javax.net.ssl.SSLContext tls) {
 
     public Options {
       if (clusterId == null || clusterId.isEmpty() || nodeId <= 0 || listen == null
@@ -71,25 +75,32 @@ public final class TcpTransport implements AutoCloseable {
     public static Options defaults(String clusterId, long nodeId) {
       return new Options(clusterId, nodeId, new InetSocketAddress("127.0.0.1", 0), 16 << 20,
           4096, Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofMillis(20),
-          Duration.ofSeconds(1), 64);
+          Duration.ofSeconds(1), 64, null);
     }
 
     public Options withListen(InetSocketAddress listen) {
       return new Options(clusterId, nodeId, listen, maxFrameBytes, sendQueueCapacity,
           handshakeTimeout, stallTimeout, reconnectBackoffMin, reconnectBackoffMax,
-          maxInboundConnections);
+          maxInboundConnections, tls);
     }
 
     public Options withTimeouts(Duration handshakeTimeout, Duration stallTimeout) {
       return new Options(clusterId, nodeId, listen, maxFrameBytes, sendQueueCapacity,
           handshakeTimeout, stallTimeout, reconnectBackoffMin, reconnectBackoffMax,
-          maxInboundConnections);
+          maxInboundConnections, tls);
+    }
+
+    /** Mutual TLS with {@code tls}'s key and trusted CAs (see {@link #tls}). */
+    public Options withTls(javax.net.ssl.SSLContext tls) {
+      return new Options(clusterId, nodeId, listen, maxFrameBytes, sendQueueCapacity,
+          handshakeTimeout, stallTimeout, reconnectBackoffMin, reconnectBackoffMax,
+          maxInboundConnections, tls);
     }
 
     public Options withLimits(int maxFrameBytes, int sendQueueCapacity) {
       return new Options(clusterId, nodeId, listen, maxFrameBytes, sendQueueCapacity,
           handshakeTimeout, stallTimeout, reconnectBackoffMin, reconnectBackoffMax,
-          maxInboundConnections);
+          maxInboundConnections, tls);
     }
   }
 
@@ -123,7 +134,11 @@ public final class TcpTransport implements AutoCloseable {
 
   /** Binds the listening socket; nothing is accepted until {@link #start}. */
   public static TcpTransport bind(Options options) throws IOException {
-    ServerSocket server = new ServerSocket();
+    ServerSocket server = options.tls() == null ? new ServerSocket()
+        : options.tls().getServerSocketFactory().createServerSocket();
+    if (server instanceof javax.net.ssl.SSLServerSocket tls) {
+      tls.setNeedClientAuth(true); // a peer without a certificate the CA signed is refused
+    }
     server.setReuseAddress(true); // a restarted node can take its port back at once
     server.bind(options.listen());
     return new TcpTransport(options, server);

@@ -67,37 +67,51 @@ class HostileTrafficTest {
       throws IOException {
     List<Socket> hanging = new ArrayList<>();
     long impostor = id == 1 ? 2 : 1;
+    // The node may refuse and reset a bad connection at any byte: a SocketException on our
+    // side is an answer, not a failure of the test.
     try (Socket junk = connect(cluster, id)) { // random bytes
       byte[] bytes = new byte[1 + random.nextInt(4096)];
       random.nextBytes(bytes);
-      try {
-        junk.getOutputStream().write(bytes);
-      } catch (SocketException e) {
-        // The node refused after the first bytes and reset the connection: as it should.
-      }
+      refusable(() -> junk.getOutputStream().write(bytes));
     }
     try (Socket stranger = connect(cluster, id)) { // another cluster
-      Handshake.writeHello(new DataOutputStream(stranger.getOutputStream()), "not-" +
-          LocalCluster.CLUSTER_ID, impostor, id);
+      refusable(() -> Handshake.writeHello(new DataOutputStream(stranger.getOutputStream()),
+          "not-" + LocalCluster.CLUSTER_ID, impostor, id));
     }
     try (Socket big = connect(cluster, id)) { // an oversized frame
-      DataOutputStream out = hello(big, impostor, id);
-      out.writeInt(Integer.MAX_VALUE);
-      out.flush();
+      refusable(() -> {
+        DataOutputStream out = hello(big, impostor, id);
+        out.writeInt(Integer.MAX_VALUE);
+        out.flush();
+      });
     }
     try (Socket garbage = connect(cluster, id)) { // a frame the codec rejects
-      DataOutputStream out = hello(garbage, impostor, id);
-      byte[] frame = Codec.encode(new Message.Heartbeat(1, impostor, id, 1, 0, 0));
-      frame[1] = 100; // no such message type
-      out.writeInt(frame.length);
-      out.write(frame);
-      out.flush();
+      refusable(() -> {
+        DataOutputStream out = hello(garbage, impostor, id);
+        byte[] frame = Codec.encode(new Message.Heartbeat(1, impostor, id, 1, 0, 0));
+        frame[1] = 100; // no such message type
+        out.writeInt(frame.length);
+        out.write(frame);
+        out.flush();
+      });
     }
     hanging.add(connect(cluster, id)); // half-open: connects, says nothing
     Socket stalled = connect(cluster, id);
     hello(stalled, impostor, id).write(new byte[] {0, 0, 1}); // stops inside a length
     hanging.add(stalled);
     return hanging;
+  }
+
+  private interface Write {
+    void run() throws IOException;
+  }
+
+  private static void refusable(Write write) throws IOException {
+    try {
+      write.run();
+    } catch (SocketException e) {
+      // Refused and reset by the node: as it should.
+    }
   }
 
   private static Socket connect(LocalCluster cluster, long id) throws IOException {

@@ -1,6 +1,7 @@
 package io.detraft.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.detraft.core.Membership;
 import io.detraft.core.Role;
@@ -22,6 +23,7 @@ class MultiGroupTest {
   private static final long[] GROUPS = {1, 2};
 
   @TempDir Path dir;
+  private final TcpTransport[] transports = new TcpTransport[3];
 
   @Test
   void groupsReplicateIndependentlyAndRecoverFromTheSharedLog() throws Exception {
@@ -59,7 +61,10 @@ class MultiGroupTest {
   }
 
   private NodeRunner[] start(RecordingStateMachine[][] machines) throws Exception {
-    TcpTransport[] transports = new TcpTransport[3];
+    return start(machines, 0);
+  }
+
+  private NodeRunner[] start(RecordingStateMachine[][] machines, int quiesce) throws Exception {
     for (int i = 0; i < 3; i++) {
       transports[i] = TcpTransport.bind(TcpTransport.Options.defaults("multi", i + 1));
     }
@@ -76,9 +81,47 @@ class MultiGroupTest {
         }
       }
       runners[i] = NodeRunner.start(NodeRunner.Options.defaults(i + 1, dir.resolve("n" + i))
-          .withStorage(new WriteAheadLog.Options(1 << 20), 1 << 18), transports[i], groups);
+          .withStorage(new WriteAheadLog.Options(1 << 20), 1 << 18).withQuiesce(quiesce),
+          transports[i], groups);
     }
     return runners;
+  }
+
+  /**
+   * Idle groups go quiet: after a while no node sends anything (no heartbeats), and the next
+   * proposal wakes its group and commits.
+   */
+  @Test
+  void idleGroupsGoQuietAndWakeForTheNextProposal() throws Exception {
+    RecordingStateMachine[][] machines = new RecordingStateMachine[3][GROUPS.length];
+    NodeRunner[] runners = start(machines, 2); // quiet after 2 election timeouts (400 ms) idle
+    try {
+      proposeToEachGroup(runners, 0, 5);
+      awaitApplied(machines, 5);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      long before = sent();
+      Thread.sleep(1000);
+      // A loaded machine may delay a group's last heartbeats: wait for a silent second.
+      while (sent() != before) {
+        assertTrue(System.nanoTime() < deadline, "the idle groups never went quiet");
+        before = sent();
+        Thread.sleep(1000);
+      }
+      proposeToEachGroup(runners, 5, 10);
+      awaitApplied(machines, 10);
+    } finally {
+      for (NodeRunner r : runners) {
+        r.close();
+      }
+    }
+  }
+
+  private long sent() {
+    long sent = 0;
+    for (TcpTransport t : transports) {
+      sent += t.stats().sent();
+    }
+    return sent;
   }
 
   private static void proposeToEachGroup(NodeRunner[] runners, int from, int to)

@@ -54,9 +54,22 @@ final class AdminApi {
 
   void register(HttpServer http) {
     http.route("/v1/status", e -> api.handle(e, (ex, start) -> status(ex)));
-    http.route("/v1/members", e -> api.handle(e, this::members));
-    http.route("/v1/leader/transfer", e -> api.handle(e, this::transfer));
-    http.route("/v1/snapshot", e -> api.handle(e, this::snapshot));
+    // Listing the members stays open (a joining node and `detraft members` read it); every
+    // change needs the admin token when the node has one.
+    http.route("/v1/members", e -> api.handle(e, (ex, start) -> {
+      if (!ex.method().equals("GET") && !ex.method().equals("HEAD")) {
+        api.requireAdmin(ex);
+      }
+      members(ex, start);
+    }));
+    http.route("/v1/leader/transfer", e -> api.handle(e, (ex, start) -> {
+      api.requireAdmin(ex);
+      transfer(ex, start);
+    }));
+    http.route("/v1/snapshot", e -> api.handle(e, (ex, start) -> {
+      api.requireAdmin(ex);
+      snapshot(ex, start);
+    }));
     http.route("/metrics", e -> api.handle(e, (ex, start) -> Http.send(ex, 200,
         "text/plain; version=0.0.4", metrics.render(server.nodeId(), runner, groups)
             .getBytes(StandardCharsets.UTF_8), 0)));

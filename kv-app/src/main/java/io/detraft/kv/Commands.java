@@ -3,15 +3,45 @@ package io.detraft.kv;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /** The small data and admin commands of the CLI: put, get, del, status, members. */
 final class Commands {
+  /** HTTPS ({@code --tls-ca}, for mutual TLS {@code --tls-cert}, {@code --tls-key}), token. */
+  static final Set<String> TLS_FLAGS = Set.of("tls-ca", "tls-cert", "tls-key",
+      "auth-token-file");
+
   private Commands() {}
+
+  /**
+   * The client options the flags ask for.
+   *
+   * @throws IllegalStateException naming a file that cannot be used
+   */
+  static KvClient.Options options(Flags f) {
+    if (f.has("tls-cert") != f.has("tls-key")) {
+      throw new Flags.UsageException("--tls-cert and --tls-key go together");
+    }
+    if (f.has("tls-cert") && !f.has("tls-ca")) {
+      throw new Flags.UsageException("--tls-cert needs --tls-ca");
+    }
+    KvClient.Options options = KvClient.Options.defaults();
+    if (f.has("tls-ca")) {
+      options = options.withTls(TlsFiles.clientContext(Path.of(f.get("tls-ca")),
+          f.has("tls-cert") ? Path.of(f.get("tls-cert")) : null,
+          f.has("tls-key") ? Path.of(f.get("tls-key")) : null));
+    }
+    if (f.has("auth-token-file")) {
+      options = options.withAuthToken(Resp.token(Path.of(f.get("auth-token-file"))));
+    }
+    return options;
+  }
 
   static List<String> endpoints(Flags f) {
     String spec = f.get("endpoints", System.getenv().getOrDefault("DETRAFT_ENDPOINTS",
@@ -37,11 +67,17 @@ final class Commands {
       case "get", "del" -> f.expectPositional(1, command + " KEY");
       default -> f.expectPositional(0, command + " takes no arguments");
     }
-    if (command.equals("status") || command.equals("members")) {
-      return admin(endpoints, command.equals("status") ? "/v1/status" : "/v1/members", out,
-          err);
+    KvClient.Options options;
+    try {
+      options = options(f);
+    } catch (IllegalStateException e) {
+      err.println("detraft: " + e.getMessage());
+      return Main.FAILED;
     }
-    KvClient.Options options = KvClient.Options.defaults();
+    if (command.equals("status") || command.equals("members")) {
+      return admin(endpoints, command.equals("status") ? "/v1/status" : "/v1/members", options,
+          out, err);
+    }
     try (KvClient client = KvClient.connect(endpoints, options)) {
       byte[] key = args.get(0).getBytes(StandardCharsets.UTF_8);
       switch (command) {
@@ -73,13 +109,14 @@ final class Commands {
   }
 
   /** Prints the first answer any endpoint gives. */
-  private static int admin(List<String> endpoints, String path, PrintStream out,
-      PrintStream err) {
-    try (HttpPool pool = new HttpPool(Duration.ofSeconds(5), 1)) {
+  private static int admin(List<String> endpoints, String path, KvClient.Options options,
+      PrintStream out, PrintStream err) {
+    Map<String, String> headers = new AdminToken(options.authToken()).headers();
+    try (HttpPool pool = new HttpPool(Duration.ofSeconds(5), 1, options.tls())) {
       IOException last = null;
       for (String e : endpoints) {
         try {
-          HttpPool.Response r = pool.send(Peers.address(e), "GET", path, Map.of(), null);
+          HttpPool.Response r = pool.send(Peers.address(e), "GET", path, headers, null);
           (r.status() == 200 ? out : err).println(r.text());
           return r.status() == 200 ? Main.OK : Main.FAILED;
         } catch (IOException ex) {

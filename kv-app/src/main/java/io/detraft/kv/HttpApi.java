@@ -45,9 +45,11 @@ final class HttpApi {
   private final Limits limits;
   private final Executor executor;
   private final Metrics metrics;
+  private final AdminToken admin;
 
   HttpApi(Router router, Partitioner partitioner, Limits limits, Executor executor,
-      Metrics metrics) {
+      Metrics metrics, AdminToken admin) {
+    this.admin = admin;
     this.router = router;
     this.partitioner = partitioner;
     this.limits = limits;
@@ -56,15 +58,28 @@ final class HttpApi {
   }
 
   void register(HttpServer server) {
-    server.route("/v1/kv/", e -> handle(e, this::kv));
-    server.route("/v1/txn", e -> handle(e, this::txn));
-    server.route("/v1/sessions", e -> handle(e, this::session));
+    server.route("/v1/kv/", e -> handle(e, guarded(this::kv)));
+    server.route("/v1/txn", e -> handle(e, guarded(this::txn)));
+    server.route("/v1/sessions", e -> handle(e, guarded(this::session)));
     server.route("/v1/internal/propose", e -> handle(e, this::internalPropose));
   }
 
   /** Runs a handler, turning a thrown KvException into its JSON answer. */
   interface Handler {
     void handle(Exchange exchange, long startNanos);
+  }
+
+  /** {@code handler} behind the token, if the node guards its data endpoints (--auth-data). */
+  private Handler guarded(Handler handler) {
+    return (exchange, start) -> {
+      admin.requireForData(exchange);
+      handler.handle(exchange, start);
+    };
+  }
+
+  /** Answers 401 unless the request carries the admin token (see {@link AdminToken}). */
+  void requireAdmin(Exchange exchange) {
+    admin.require(exchange);
   }
 
   /** Runs {@code handler} (the body has arrived in full: it never blocks). */
@@ -286,6 +301,7 @@ final class HttpApi {
 
   private void internalPropose(Exchange exchange, long start) {
     requirePost(exchange);
+    admin.require(exchange);
     long group = groupParameter(exchange);
     byte[] command = Http.body(exchange, limits.maxBodyBytes() + 64);
     if (command.length == 0) {

@@ -42,12 +42,19 @@ final class HttpPool implements AutoCloseable {
 
   private final int timeoutMillis;
   private final int maxIdlePerAddress;
+  private final javax.net.ssl.SSLContext tls;
   private final Map<InetSocketAddress, ArrayDeque<Connection>> idle = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
   HttpPool(Duration timeout, int maxIdlePerAddress) {
+    this(timeout, maxIdlePerAddress, null);
+  }
+
+  /** With {@code tls} non-null, every connection is HTTPS with that context (see {@link Tls}). */
+  HttpPool(Duration timeout, int maxIdlePerAddress, javax.net.ssl.SSLContext tls) {
     this.timeoutMillis = (int) Math.max(1, timeout.toMillis());
     this.maxIdlePerAddress = maxIdlePerAddress;
+    this.tls = tls;
   }
 
   /**
@@ -67,7 +74,7 @@ final class HttpPool implements AutoCloseable {
         throw e;
       }
     }
-    c = new Connection(address, timeoutMillis);
+    c = new Connection(address, timeoutMillis, tls);
     try {
       return finish(address, c, c.exchange(method, target, headers, body));
     } catch (IOException e) {
@@ -163,7 +170,7 @@ final class HttpPool implements AutoCloseable {
   }
 
   private static final class Connection {
-    private final SocketChannel channel;
+    private final java.nio.channels.ByteChannel channel;
     private final String host;
     private final long timeoutNanos;
     /** Received bytes not yet consumed: {@code in[pos, limit)}. */
@@ -181,14 +188,20 @@ final class HttpPool implements AutoCloseable {
     boolean reusable;
     private boolean used;
 
-    Connection(InetSocketAddress address, int timeoutMillis) throws IOException {
+    Connection(InetSocketAddress address, int timeoutMillis, javax.net.ssl.SSLContext tls)
+        throws IOException {
       timeoutNanos = timeoutMillis * 1_000_000L;
-      channel = SocketChannel.open();
+      Tls secure = tls == null ? null : new Tls(tls);
+      channel = secure != null ? secure : SocketChannel.open();
       Watchdog.watch(this);
       deadline = System.nanoTime() + timeoutNanos;
       try {
-        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-        channel.connect(address);
+        if (secure != null) {
+          secure.connect(address, timeoutMillis);
+        } else {
+          ((SocketChannel) channel).setOption(StandardSocketOptions.TCP_NODELAY, true);
+          ((SocketChannel) channel).connect(address);
+        }
       } catch (IOException e) {
         close();
         throw timedOut ? new java.net.SocketTimeoutException("connect timed out") : e;
@@ -512,6 +525,67 @@ final class HttpPool implements AutoCloseable {
       } catch (IOException e) {
         // Closing is all we wanted.
       }
+    }
+  }
+
+  /**
+   * An HTTPS connection as a channel: a blocking {@code SSLSocket} that checks the server's
+   * certificate against the host name or address it was reached by (as curl does), so a
+   * certificate of another host, or of a CA the context does not trust, fails the handshake.
+   */
+  private static final class Tls implements java.nio.channels.ByteChannel {
+    private final javax.net.ssl.SSLContext context;
+    private final java.net.Socket plain = new java.net.Socket();
+    private volatile javax.net.ssl.SSLSocket socket;
+    private java.io.InputStream in;
+    private java.io.OutputStream out;
+
+    Tls(javax.net.ssl.SSLContext context) {
+      this.context = context;
+    }
+
+    void connect(InetSocketAddress address, int timeoutMillis) throws IOException {
+      plain.setTcpNoDelay(true);
+      plain.connect(address, timeoutMillis);
+      javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) context.getSocketFactory()
+          .createSocket(plain, address.getHostString(), address.getPort(), true);
+      javax.net.ssl.SSLParameters parameters = s.getSSLParameters();
+      parameters.setEndpointIdentificationAlgorithm("HTTPS");
+      s.setSSLParameters(parameters);
+      socket = s;
+      s.startHandshake();
+      in = s.getInputStream();
+      out = s.getOutputStream();
+    }
+
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+      int n = in.read(dst.array(), dst.arrayOffset() + dst.position(), dst.remaining());
+      if (n > 0) {
+        dst.position(dst.position() + n);
+      }
+      return n;
+    }
+
+    @Override
+    public int write(ByteBuffer src) throws IOException {
+      int n = src.remaining();
+      out.write(src.array(), src.arrayOffset() + src.position(), n);
+      out.flush();
+      src.position(src.limit());
+      return n;
+    }
+
+    @Override
+    public boolean isOpen() {
+      return !plain.isClosed();
+    }
+
+    @Override
+    public void close() throws IOException {
+      // Closing the TCP socket (not the TLS one, which would first try to send close_notify)
+      // also wakes a thread blocked in a read, as the watchdog needs.
+      plain.close();
     }
   }
 }

@@ -31,14 +31,27 @@ public final class KvClient implements AutoCloseable {
    * @param operationTimeout one call, retries included
    * @param sessions number writes in client sessions (exactly once); without, a write whose
    *     outcome is unknown is not retried
+   * @param tls HTTPS with this context (the nodes' CA, and a client certificate for mutual
+   *     TLS); null: plaintext HTTP
+   * @param authToken sent as {@code Authorization: Bearer TOKEN} (nodes started with {@code
+   *     --auth-data} want it on data requests); null: none
    */
-  public record Options(Duration requestTimeout, Duration operationTimeout, boolean sessions) {
+  public record Options(Duration requestTimeout, Duration operationTimeout, boolean sessions,
+      javax.net.ssl.SSLContext tls, byte[] authToken) {
     public static Options defaults() {
-      return new Options(Duration.ofSeconds(5), Duration.ofSeconds(15), true);
+      return new Options(Duration.ofSeconds(5), Duration.ofSeconds(15), true, null, null);
     }
 
     public Options withOperationTimeout(Duration operationTimeout) {
-      return new Options(requestTimeout, operationTimeout, sessions);
+      return new Options(requestTimeout, operationTimeout, sessions, tls, authToken);
+    }
+
+    public Options withTls(javax.net.ssl.SSLContext tls) {
+      return new Options(requestTimeout, operationTimeout, sessions, tls, authToken);
+    }
+
+    public Options withAuthToken(byte[] authToken) {
+      return new Options(requestTimeout, operationTimeout, sessions, tls, authToken);
     }
   }
 
@@ -51,6 +64,8 @@ public final class KvClient implements AutoCloseable {
   private final List<InetSocketAddress> seeds;
   private final Options options;
   private final HttpPool pool;
+  /** The Authorization header, if the options have a token. */
+  private final Map<String, String> auth;
   private final Map<Long, InetSocketAddress> httpById = new ConcurrentHashMap<>();
   private final Map<Long, Long> leaderByGroup = new ConcurrentHashMap<>();
   private final Map<Long, Session> sessions = new HashMap<>();
@@ -60,7 +75,8 @@ public final class KvClient implements AutoCloseable {
   private KvClient(List<InetSocketAddress> seeds, Options options) {
     this.seeds = List.copyOf(seeds);
     this.options = options;
-    this.pool = new HttpPool(options.requestTimeout(), 8);
+    this.pool = new HttpPool(options.requestTimeout(), 8, options.tls());
+    this.auth = new AdminToken(options.authToken()).headers();
   }
 
   /** A client of the cluster behind {@code endpoints} (HOST:PORT of any HTTP APIs). */
@@ -168,7 +184,7 @@ public final class KvClient implements AutoCloseable {
         if (attempt++ > 0) {
           pause(attempt);
         }
-        Map<String, String> headers = Map.of();
+        Map<String, String> headers = auth;
         if (session != null) {
           if (session.clientId == 0) {
             if (!register(group, session)) {
@@ -180,8 +196,9 @@ public final class KvClient implements AutoCloseable {
             session.sequence++;
             sequenced = true;
           }
-          headers = Map.of(HttpApi.CLIENT_HEADER, Long.toString(session.clientId),
-              HttpApi.SEQUENCE_HEADER, Long.toString(session.sequence));
+          headers = new HashMap<>(auth);
+          headers.put(HttpApi.CLIENT_HEADER, Long.toString(session.clientId));
+          headers.put(HttpApi.SEQUENCE_HEADER, Long.toString(session.sequence));
         }
         InetSocketAddress node = target(group, write || !target.contains("stale"));
         HttpPool.Response r;
@@ -273,7 +290,7 @@ public final class KvClient implements AutoCloseable {
   private boolean register(long group, Session session) {
     try {
       HttpPool.Response r = pool.send(target(group, true), "POST", "/v1/sessions?group="
-          + group, Map.of(), new byte[0]);
+          + group, auth, new byte[0]);
       if (r.status() != 200) {
         KvException e = Router.fromErrorAnswer(r, 0);
         if (e.leaderHint != 0) {
@@ -331,9 +348,9 @@ public final class KvClient implements AutoCloseable {
       }
       try {
         Map<String, Object> status = Json.parseObject(pool.send(seed, "GET", "/v1/status",
-            Map.of(), null).text());
+            auth, null).text());
         Map<String, Object> members = Json.parseObject(pool.send(seed, "GET", "/v1/members",
-            Map.of(), null).text());
+            auth, null).text());
         for (Object o : (List<?>) members.get("members")) {
           Map<?, ?> m = (Map<?, ?>) o;
           if (m.get("http") != null) {

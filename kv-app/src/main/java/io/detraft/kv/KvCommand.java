@@ -17,8 +17,21 @@ import java.util.List;
  *            flags bit 1: replacement present (else: delete on match)
  * append  05 key:bytes element:bytes            (to a list value; creates the list)
  * txn     06 count:u16 then count micro-ops, each  op:u8 key:bytes [value:bytes]
- *            op 01 read, 02 put (value), 03 delete, 05 append (value)
+ *            op 01 read, 02 put (value), 03 delete, 05 append (value), or 08..0d
+ * 08..0d  op:u8 key:bytes value:bytes            (one micro-op on its own, {@link Op}):
+ *   incrby    08 value = the delta in decimal ASCII; answers the new number
+ *   strappend 09 value = bytes to add to a plain value; answers the new length
+ *   lpush     0a value = an element put first in a list; answers the new length
+ *   rpush     0b value = an element put last in a list; answers the new length
+ *   set       0c value = mode:u8 then the value; mode 0 always, 1 only if absent (NX), 2
+ *                only if present (XX), plus 4: refuse if the old value is a list (SET GET);
+ *                answers the old value, or CAS_FAILED when the condition does not hold
+ *   check     0d value = 00 (the key must be absent) or 01 and the stored value (type byte
+ *                and payload); CAS_FAILED if it differs: in a transaction, nothing applies
  * </pre>
+ *
+ * <p>The micro-ops 08..0d are what the RESP front end needs (INCR, APPEND, LPUSH/RPUSH, SET
+ * NX/XX/GET, WATCH); their error messages are Redis's own, so it can pass them on.
  *
  * <p>A transaction applies as one log entry: all of its micro-ops or, if one fails (append
  * to a value that is not a list, a value over the limit), none. Commands travel inside the
@@ -33,6 +46,17 @@ public sealed interface KvCommand {
   byte TXN = 6;
   /** Writes a system key (node addresses); never produced from a client request. */
   byte SYSTEM_PUT = 7;
+  byte INCRBY = 8;
+  byte STRAPPEND = 9;
+  byte LPUSH = 10;
+  byte RPUSH = 11;
+  byte SET = 12;
+  byte CHECK = 13;
+
+  /** Modes of {@link #SET}. */
+  byte SET_IF_ABSENT = 1;
+  byte SET_IF_PRESENT = 2;
+  byte SET_REFUSE_LIST = 4;
 
   /** The largest value the state machine stores (a list may grow up to this). */
   int MAX_STORED_VALUE_BYTES = 64 << 10;
@@ -94,13 +118,34 @@ public sealed interface KvCommand {
     }
   }
 
+  /** One micro-op (08..0d) applied on its own. */
+  record Op(TxnOp op) implements KvCommand {
+    public Op {
+      if (op.op() < INCRBY || op.op() > CHECK) {
+        throw new IllegalArgumentException("op " + op.op() + " has a command of its own");
+      }
+    }
+
+    @Override
+    public byte[] key() {
+      return op.key();
+    }
+
+    @Override
+    public byte[] encode() {
+      return new Wire.Writer(9 + op.key().length + op.value().length).u8(op.op())
+          .bytes(op.key()).bytes(op.value()).toByteArray();
+    }
+  }
+
   /** One step of a {@link Txn}; {@code value} is null for read and delete. */
   record TxnOp(byte op, byte[] key, byte[] value) {
     public TxnOp {
-      if (op != GET && op != PUT && op != DELETE && op != APPEND) {
+      if (op != GET && op != PUT && op != DELETE && op != APPEND
+          && (op < INCRBY || op > CHECK)) {
         throw new IllegalArgumentException("not a transaction op: " + op);
       }
-      if ((op == PUT || op == APPEND) != (value != null)) {
+      if ((op != GET && op != DELETE) != (value != null)) {
         throw new IllegalArgumentException("op " + op + " with" + (value == null ? "out" : "")
             + " a value");
       }
@@ -180,13 +225,16 @@ public sealed interface KvCommand {
           byte[] key = r.bytes();
           switch (op) {
             case GET, DELETE -> ops.add(new TxnOp((byte) op, key, null));
-            case PUT, APPEND -> ops.add(new TxnOp((byte) op, key, r.bytes()));
+            case PUT, APPEND, INCRBY, STRAPPEND, LPUSH, RPUSH, SET, CHECK ->
+                ops.add(new TxnOp((byte) op, key, r.bytes()));
             default -> throw new Wire.MalformedException("unknown transaction op " + op);
           }
         }
         yield new Txn(ops);
       }
       case SYSTEM_PUT -> new SystemPut(r.bytes(), r.bytes());
+      case INCRBY, STRAPPEND, LPUSH, RPUSH, SET, CHECK ->
+          new Op(new TxnOp(payload[0], r.bytes(), r.bytes()));
       default -> throw new Wire.MalformedException("unknown command op " + payload[0]);
     };
     r.expectEnd();

@@ -73,23 +73,71 @@ public final class KvServer implements AutoCloseable {
    */
   public record Tuning(ChronicleKvStore.Sizing sizing, Duration tick, int electionTicks,
       int heartbeatTicks, NodeRunner.SnapshotPolicy snapshots, int httpThreads,
-      Duration reconcileInterval, long sessionTimeoutEntries) {
+      Duration reconcileInterval, long sessionTimeoutEntries, byte[] authToken,
+      javax.net.ssl.SSLContext peerTls, int quiesceTimeouts,
+      io.netty.handler.ssl.SslContext httpTls, javax.net.ssl.SSLContext clientTls,
+      boolean authData) {
     public static Tuning defaults() {
       // A snapshot serializes a whole group on the Raft thread: every 100,000 entries, not
       // the runner's 10,000, keeps that pause rare at full load.
       return new Tuning(ChronicleKvStore.Sizing.defaults(), Duration.ofMillis(10), 20, 3,
           new NodeRunner.SnapshotPolicy(100_000, 20_000, 2), 16, Duration.ofMillis(200),
-          KvStateMachine.DEFAULT_SESSION_TIMEOUT_ENTRIES);
+          KvStateMachine.DEFAULT_SESSION_TIMEOUT_ENTRIES, null, null, 0, null, null, false);
     }
 
     public Tuning withSizing(ChronicleKvStore.Sizing sizing) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts,
+          httpTls, clientTls, authData);
+    }
+
+    /** The admin API's bearer token ({@link AdminToken}; null: open). */
+    public Tuning withAuthToken(byte[] authToken) {
+      return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts,
+          httpTls, clientTls, authData);
+    }
+
+    /** The data endpoints want the {@link #authToken} too ({@code --auth-data}). */
+    public Tuning withAuthData(boolean authData) {
+      return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts,
+          httpTls, clientTls, authData);
+    }
+
+    /** Mutual TLS between nodes ({@link TcpTransport.Options#tls}; null: plain TCP). */
+    public Tuning withPeerTls(javax.net.ssl.SSLContext peerTls) {
+      return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts,
+          httpTls, clientTls, authData);
+    }
+
+    /**
+     * HTTPS for the HTTP API ({@link HttpsFront}; null: plaintext), and the context with
+     * which this node reaches the other nodes' HTTPS API (forwarded writes): it trusts their
+     * CA and shows this node's certificate.
+     */
+    public Tuning withHttpTls(io.netty.handler.ssl.SslContext httpTls,
+        javax.net.ssl.SSLContext clientTls) {
+      return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts,
+          httpTls, clientTls, authData);
+    }
+
+    /**
+     * Idle groups go quiet after this many election timeouts (0: never; else at least 2):
+     * no heartbeats until the next request ({@link NodeRunner.Options#withQuiesce}).
+     */
+    public Tuning withQuiesce(int quiesceTimeouts) {
+      return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts,
+          httpTls, clientTls, authData);
     }
 
     public Tuning withSnapshots(NodeRunner.SnapshotPolicy snapshots) {
       return new Tuning(sizing, tick, electionTicks, heartbeatTicks, snapshots, httpThreads,
-          reconcileInterval, sessionTimeoutEntries);
+          reconcileInterval, sessionTimeoutEntries, authToken, peerTls, quiesceTimeouts,
+          httpTls, clientTls, authData);
     }
   }
 
@@ -101,19 +149,35 @@ public final class KvServer implements AutoCloseable {
   private final Map<Long, ChronicleKvStore> stores = new TreeMap<>();
   private final Map<Long, KvStateMachine> machines = new TreeMap<>();
   private final HttpServer http;
+  /** The HTTPS front of {@link #http} (null: plaintext HTTP). */
+  private final HttpsFront https;
   private final ThreadPoolExecutor executor;
   private final ScheduledExecutorService timer;
   private final HttpPool pool;
   private NodeRunner runner;
+  /** For front ends other than HTTP (RESP); set once started. */
+  private KvAccess access;
+  /** Front ends started after the node (RESP), closed before it. */
+  private final List<AutoCloseable> frontEnds = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private KvServer(Options options) throws IOException {
     Identity.Resolved identity = Identity.resolve(options);
     NodeMetadata m = identity.metadata();
-    http = new HttpServer(Peers.address(m.httpAddress()), 1024,
+    Tuning tuning = options.tuning();
+    InetSocketAddress advertised = Peers.address(m.httpAddress());
+    // With HTTPS the plaintext server listens on loopback only, behind the TLS front.
+    http = new HttpServer(tuning.httpTls() == null ? advertised
+        : new InetSocketAddress("127.0.0.1", 0), 1024,
         HttpApi.Limits.defaults().maxBodyBytes() + 1024, IDLE_CONNECTION_MILLIS,
         "detraft-http-" + m.nodeId());
-    m = m.withAddresses(m.raftAddress(), Peers.format(http.address()));
-    Tuning tuning = options.tuning();
+    try {
+      https = tuning.httpTls() == null ? null
+          : HttpsFront.start(advertised, tuning.httpTls(), http.address());
+    } catch (IllegalStateException e) {
+      http.close();
+      throw e;
+    }
+    m = m.withAddresses(m.raftAddress(), Peers.format(httpAddress()));
     AtomicInteger threads = new AtomicInteger();
     // Bounded: a flood waits in the queue, then runs on the HTTP dispatcher (back-pressure).
     executor = new ThreadPoolExecutor(tuning.httpThreads(), tuning.httpThreads(), 60,
@@ -128,7 +192,7 @@ public final class KvServer implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    pool = new HttpPool(Duration.ofSeconds(10), 64);
+    pool = new HttpPool(Duration.ofSeconds(10), 64, tuning.clientTls());
     try {
       if (identity.fresh()) {
         m.write(options.dataDir()); // before any Raft state: a data dir always says whose it is
@@ -166,7 +230,8 @@ public final class KvServer implements AutoCloseable {
       groups.add(g);
     }
     TcpTransport transport = TcpTransport.bind(TcpTransport.Options.defaults(
-        metadata.clusterId(), nodeId).withListen(Peers.address(metadata.raftAddress())));
+        metadata.clusterId(), nodeId).withListen(Peers.address(metadata.raftAddress()))
+        .withTls(tuning.peerTls()));
     AddressBook book = new AddressBook((id, address) -> {
       if (id != nodeId) {
         transport.setPeer(id, address);
@@ -182,7 +247,8 @@ public final class KvServer implements AutoCloseable {
     NodeRunner.Options runnerOptions = NodeRunner.Options.defaults(nodeId,
             options.dataDir().resolve("raft"))
         .withTiming(tuning.tick(), tuning.electionTicks(), tuning.heartbeatTicks())
-        .withSnapshots(tuning.snapshots());
+        .withSnapshots(tuning.snapshots())
+        .withQuiesce(tuning.quiesceTimeouts());
     List<NodeRunner.Group> runnerGroups = new ArrayList<>();
     for (long g : groups) {
       KvStateMachine sm = machines.get(g);
@@ -194,10 +260,12 @@ public final class KvServer implements AutoCloseable {
 
     Metrics metrics = new Metrics();
     Partitioner partitioner = new Partitioner(metadata.groups());
-    Router router = new Router(nodeId, runner, machines, book, pool, executor, metrics);
+    AdminToken admin = new AdminToken(tuning.authToken(), tuning.authData());
+    Router router = new Router(nodeId, runner, machines, book, pool, executor, metrics, admin);
     HttpApi api = new HttpApi(router, partitioner, HttpApi.Limits.defaults(), executor,
-        metrics);
+        metrics, admin);
     api.register(http);
+    access = new KvAccess(this, router, partitioner);
     new AdminApi(this, runner, router, book, List.copyOf(groups), api, metrics).register(http);
     StatusPage statusPage = new StatusPage(this, runner, book, List.copyOf(groups));
     statusPage.register(http, api); // GET /ui
@@ -224,8 +292,9 @@ public final class KvServer implements AutoCloseable {
     return metadata.groups();
   }
 
+  /** Where the HTTP API is served (over TLS if the node was given {@link Tuning#httpTls}). */
   public InetSocketAddress httpAddress() {
-    return http.address();
+    return https != null ? https.address() : http.address();
   }
 
   public String raftAddress() {
@@ -251,10 +320,31 @@ public final class KvServer implements AutoCloseable {
     return runner == null ? java.util.Optional.empty() : runner.failure();
   }
 
+  /** What other front ends (RESP) serve through. */
+  public KvAccess access() {
+    return access;
+  }
+
+  /** Closes {@code frontEnd} (a RESP server) when this node closes, before anything else. */
+  public void closeWith(AutoCloseable frontEnd) {
+    frontEnds.add(frontEnd);
+  }
+
   /** Stops serving, stops Raft (fsyncing the log) and closes every map cleanly. */
   @Override
   public void close() {
+    for (AutoCloseable frontEnd : frontEnds) {
+      try {
+        frontEnd.close();
+      } catch (Exception e) {
+        LOG.log(System.Logger.Level.WARNING, "closing a front end failed: " + e);
+      }
+    }
+    frontEnds.clear();
     timer.shutdownNow();
+    if (https != null) {
+      https.close();
+    }
     http.close();
     if (runner != null) {
       runner.close();

@@ -296,9 +296,16 @@ public final class KvStateMachine implements BatchingStateMachine {
           return KvResult.error("transaction op " + results.size() + ": " + r.error()).encode();
         }
         results.add(r);
+        if (r.status() == KvResult.Status.CAS_FAILED) {
+          // A check or conditional set failed (WATCH, MSETNX): the whole transaction is off.
+          return new KvResult(KvResult.Status.CAS_FAILED, null, false, null, results).encode();
+        }
       }
       scratch.mergeIntoParent();
       return new KvResult(KvResult.Status.OK, null, false, null, results).encode();
+    }
+    if (command instanceof KvCommand.Op one) {
+      return applyOne(one.op().op(), one.key(), one.op().value(), null, batch).encode();
     }
     if (command instanceof KvCommand.SystemPut put) {
       batch.put(systemKey(put.key()), put.value());
@@ -361,11 +368,11 @@ public final class KvStateMachine implements BatchingStateMachine {
         return write(batch, rawKey, StoredValue.plain(value));
       }
       default:
-        throw new IllegalStateException("unreachable op " + op);
+        return RedisOps.apply(op, rawKey, current, value, batch);
     }
   }
 
-  private static KvResult write(WriteBatch batch, byte[] rawKey, byte[] stored) {
+  static KvResult write(WriteBatch batch, byte[] rawKey, byte[] stored) {
     if (stored.length - 1 > KvCommand.MAX_STORED_VALUE_BYTES) {
       return KvResult.error("the value would exceed " + KvCommand.MAX_STORED_VALUE_BYTES
           + " bytes");

@@ -29,9 +29,13 @@ final class Router {
   private final HttpPool pool;
   private final Executor executor;
   private final Metrics metrics;
+  /** Sent with forwarded writes: the internal endpoint is guarded by it. */
+  private final AdminToken admin;
 
   Router(long nodeId, NodeRunner runner, Map<Long, KvStateMachine> machines,
-      AddressBook addresses, HttpPool pool, Executor executor, Metrics metrics) {
+      AddressBook addresses, HttpPool pool, Executor executor, Metrics metrics,
+      AdminToken admin) {
+    this.admin = admin;
     this.nodeId = nodeId;
     this.runner = runner;
     this.machines = machines;
@@ -39,6 +43,12 @@ final class Router {
     this.pool = pool;
     this.executor = executor;
     this.metrics = metrics;
+  }
+
+  private Map<String, String> forwardHeaders() {
+    Map<String, String> headers = new java.util.HashMap<>(admin.headers());
+    headers.put(FORWARDED_HEADER, String.valueOf(nodeId));
+    return headers;
   }
 
   KvStateMachine machine(long group) {
@@ -121,7 +131,7 @@ final class Router {
       HttpPool.Response r;
       try {
         r = pool.send(target, "POST", "/v1/internal/propose?group=" + group,
-            Map.of(FORWARDED_HEADER, String.valueOf(nodeId)), command);
+            forwardHeaders(), command);
       } catch (IOException e) {
         throw new KvException(503, "outcome_unknown", "forwarding to node " + leader
             + " failed: " + e.getMessage(), leader);

@@ -46,6 +46,22 @@ final class StoredValue {
     return out;
   }
 
+  /** The list {@code stored} (null: absent) with {@code element} put first. */
+  static byte[] prepend(byte[] stored, byte[] element) {
+    int old = stored == null ? 0 : stored.length - 1;
+    byte[] out = new byte[1 + 4 + element.length + old];
+    out[0] = LIST;
+    out[1] = (byte) (element.length >>> 24);
+    out[2] = (byte) (element.length >>> 16);
+    out[3] = (byte) (element.length >>> 8);
+    out[4] = (byte) element.length;
+    System.arraycopy(element, 0, out, 5, element.length);
+    if (stored != null) {
+      System.arraycopy(stored, 1, out, 5 + element.length, old);
+    }
+    return out;
+  }
+
   /** The elements of a list payload (without the type byte). */
   static List<byte[]> elements(byte[] payload) {
     List<byte[]> out = new ArrayList<>();

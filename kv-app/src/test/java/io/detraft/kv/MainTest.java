@@ -41,10 +41,14 @@ class MainTest {
         {"server", "--data-dir", "d", "--id", "x"},
         {"server", "--data-dir", "d", "--peers", "1=nohostport"},
         {"server", "--data-dir", "d", "--peers", "1=a:1", "--join", "a:2"},
+        {"server", "--data-dir", "d", "--quiesce", "1"}, {"cluster", "--quiesce", "-3"},
         {"put", "only-a-key"}, {"bench", "--clients", "0"}, {"get", "k", "--endpoints", "x"}}) {
       Run r = run(args);
       assertEquals(Main.USAGE, r.status(), String.join(" ", args));
       assertTrue(r.err().contains("usage: detraft"), r.err());
+      if (List.of(args).contains("--quiesce")) {
+        assertTrue(r.err().contains("--quiesce must be"), r.err()); // not "unknown flag"
+      }
     }
     assertEquals(Main.OK, run("--help").status());
     Run help = run("cluster", "--help");
@@ -152,6 +156,43 @@ class MainTest {
       assertEquals(Main.OK, bench.status(), bench.err());
       assertTrue(bench.out().contains("p99.9"), bench.out());
     }
+  }
+
+  /**
+   * kv-app/README.md's many-groups command: {@code detraft cluster --nodes 3 --groups G
+   * --quiesce 2}. The groups go quiet when idle and wake for the next write and read.
+   */
+  @Test
+  @Timeout(60)
+  void aQuiescingClusterWakesForTheNextRequest() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    CountDownLatch stop = new CountDownLatch(1);
+    AtomicInteger status = new AtomicInteger(-1);
+    Flags f = new Flags(new String[] {"cluster", "--nodes", "3", "--groups", "4", "--quiesce",
+        "2", "--base-port", "0", "--data-dir", dir.resolve("quiet").toString()}, 1,
+        Set.of("nodes", "data-dir", "groups", "base-port", "quiesce"), Set.of());
+    Thread cluster = new Thread(() -> status.set(Main.cluster(f,
+        new PrintStream(out, true, StandardCharsets.UTF_8), stop)), "detraft-quiet-cluster");
+    cluster.start();
+    try {
+      TestCluster.await("the cluster's endpoints", () -> !cluster.isAlive()
+          || out.toString(StandardCharsets.UTF_8).contains("export DETRAFT_ENDPOINTS="));
+      Matcher m = Pattern.compile("export DETRAFT_ENDPOINTS=(\\S+)")
+          .matcher(out.toString(StandardCharsets.UTF_8));
+      assertTrue(m.find(), out.toString(StandardCharsets.UTF_8));
+      String endpoints = m.group(1);
+      for (int round = 0; round < 2; round++) {
+        Run put = run("put", "k" + round, "v" + round, "--endpoints", endpoints);
+        assertEquals(Main.OK, put.status(), put.err());
+        Run get = run("get", "k" + round, "--endpoints", endpoints);
+        assertEquals("v" + round + "\n", get.out(), get.err());
+        Thread.sleep(2_000); // idle: 2 election timeouts (400 ms) and one more, then quiet
+      }
+    } finally {
+      stop.countDown();
+      cluster.join(20_000);
+    }
+    assertEquals(Main.OK, status.get());
   }
 
   /**

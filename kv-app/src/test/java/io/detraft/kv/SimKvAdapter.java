@@ -2,6 +2,7 @@ package io.detraft.kv;
 
 import io.detraft.core.SessionStateMachine;
 import io.detraft.io.BatchingStateMachine;
+import io.detraft.kv.resp.RespTranslation;
 import io.detraft.sim.ListTxn;
 import io.detraft.sim.SimHooks;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +28,8 @@ import java.util.function.UnaryOperator;
  * keeps the session and remembers <em>its</em> answer; on the way out the envelope's status
  * byte stays as KvStateMachine wrote it and only an OK payload is translated back (a retry's
  * remembered answer translates to the same bytes as the first). Keys, values and elements
- * travel as decimal text.
+ * travel as decimal text. The commands are built by the RESP front end's own translation
+ * ({@link RespTranslation}), so the simulator replicates what RESP clients send.
  */
 final class SimKvAdapter implements BatchingStateMachine, SimHooks.ExpiredSessions {
   // The envelope kinds, from core's encoders (its documented format: a kind byte first).
@@ -38,6 +40,8 @@ final class SimKvAdapter implements BatchingStateMachine, SimHooks.ExpiredSessio
 
   private final KvStateMachine kv;
   private long expiredSessions;
+  private long watchApplied;
+  private long watchAborted;
   /** Inside a batch of the node's apply: KvStateMachine stages writes until its end. */
   private boolean batching;
 
@@ -81,7 +85,20 @@ final class SimKvAdapter implements BatchingStateMachine, SimHooks.ExpiredSessio
     if (result.status() != SessionStateMachine.Status.OK) {
       return out; // Expired, stale or malformed: nothing applied, nothing to translate.
     }
-    return ok(toSim(index, command, KvResult.decode(result.payload())));
+    KvResult kvResult = KvResult.decode(result.payload());
+    if (!ListTxn.isTxn(command) && command[0] == 2) {
+      if (kvResult.status() == KvResult.Status.OK) {
+        watchApplied++;
+      } else {
+        watchAborted++;
+      }
+    }
+    return ok(toSim(index, command, kvResult));
+  }
+
+  /** EXECs after WATCH (the workload's cas) that applied, and that the WATCH aborted. */
+  long[] watchOutcomes() {
+    return new long[] {watchApplied, watchAborted};
   }
 
   /** KvStateMachine.apply, counting the sessions it expired (for SimMark.SESSION_EXPIRED). */
@@ -123,26 +140,36 @@ final class SimKvAdapter implements BatchingStateMachine, SimHooks.ExpiredSessio
 
   // ------------------------------------------------------------------ translation
 
+  /**
+   * The workload's command as a RESP client would send it, translated as the RESP front end
+   * translates it ({@link RespTranslation}): put is SET, delete DEL, cas a WATCH of the key
+   * followed by MULTI, SET (or DEL), EXEC, and a list-append transaction MULTI with RPUSH and
+   * LRANGE key 0 -1, EXEC. Only a get stays {@link KvCommand.Get}: RESP serves GET by a
+   * ReadIndex, never through the log.
+   */
   private static KvCommand toKv(byte[] command) {
     if (ListTxn.isTxn(command)) {
-      List<KvCommand.TxnOp> ops = new ArrayList<>();
+      List<String[]> queued = new ArrayList<>();
       for (ListTxn.MicroOp op : ListTxn.decode(command)) {
-        ops.add(op.append() ? KvCommand.TxnOp.append(text(op.key()), text(op.element()))
-            : KvCommand.TxnOp.read(text(op.key())));
+        String key = Long.toString(op.key());
+        queued.add(op.append() ? new String[] {"RPUSH", key, Long.toString(op.element())}
+            : new String[] {"LRANGE", key, "0", "-1"});
       }
-      return new KvCommand.Txn(ops);
+      return RespTranslation.exec(null, null, queued);
     }
     if (command.length != SIM_COMMAND_BYTES) {
       throw new IllegalArgumentException("not a simulator KV command");
     }
-    byte[] key = text(Wire.getLong(command, 1));
-    byte[] first = (command[9] & 1) != 0 ? text(Wire.getLong(command, 10)) : null;
-    byte[] second = (command[9] & 2) != 0 ? text(Wire.getLong(command, 18)) : null;
+    String key = Long.toString(Wire.getLong(command, 1));
+    String first = (command[9] & 1) != 0 ? Long.toString(Wire.getLong(command, 10)) : null;
+    String second = (command[9] & 2) != 0 ? Long.toString(Wire.getLong(command, 18)) : null;
     return switch (command[0]) {
-      case 0 -> new KvCommand.Get(key);
-      case 1 -> first == null ? new KvCommand.Delete(key) : new KvCommand.Put(key, first);
-      case 2 -> new KvCommand.Cas(key, first, second);
-      case 3 -> new KvCommand.Delete(key);
+      case 0 -> new KvCommand.Get(key.getBytes(StandardCharsets.UTF_8));
+      case 1 -> first == null ? RespTranslation.command("DEL", key)
+          : RespTranslation.command("SET", key, first);
+      case 2 -> RespTranslation.exec(key, first, List.<String[]>of(second == null
+          ? new String[] {"DEL", key} : new String[] {"SET", key, second}));
+      case 3 -> RespTranslation.command("DEL", key);
       default -> throw new IllegalArgumentException("unknown simulator op " + command[0]);
     };
   }
@@ -166,6 +193,7 @@ final class SimKvAdapter implements BatchingStateMachine, SimHooks.ExpiredSessio
     }
     return switch (command[0]) {
       case 0 -> getResult(result);
+      // EXEC after WATCH: OK when it applied, CAS_FAILED when the watched key had changed.
       case 2 -> new byte[] {(byte) (result.status() == KvResult.Status.OK ? 1 : 0)};
       default -> new byte[] {1}; // put, delete
     };

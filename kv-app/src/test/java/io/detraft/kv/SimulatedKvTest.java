@@ -28,11 +28,16 @@ class SimulatedKvTest {
   @Test
   void kvStateMachineSurvivesTheFaultModel() {
     Marks marks = new Marks();
+    java.util.List<SimKvAdapter> adapters = new java.util.ArrayList<>();
     for (long seed = 1; seed <= 12; seed++) {
       SimOptions options = SimOptions.derive(seed).withSafetySeconds(10);
       long timeout = options.workload().sessionTimeoutEntries();
       SimHooks hooks = SimHooks.defaults().withSessionsInStateMachine(true)
-          .withStateMachineFactory(node -> new SimKvAdapter(timeout));
+          .withStateMachineFactory(node -> {
+            SimKvAdapter adapter = new SimKvAdapter(timeout);
+            adapters.add(adapter);
+            return adapter;
+          });
       SimResult result = new Simulation(options, hooks).run();
       // A failure replays exactly: run this test's loop for that seed alone.
       assertEquals(SimResult.Verdict.PASS, result.verdict(), () -> "seed " + result.seed()
@@ -47,5 +52,11 @@ class SimulatedKvTest {
         SimMark.CLIENT_SESSION_EXPIRED, SimMark.SNAPSHOT_TAKEN}) {
       assertTrue(marks.hits(mark) > 0, () -> mark + " never hit:\n" + marks.table(null));
     }
+    // The commands were the RESP front end's (SimKvAdapter): the workload's cas ran as WATCH
+    // and MULTI/EXEC, and both outcomes happened.
+    long applied = adapters.stream().mapToLong(a -> a.watchOutcomes()[0]).sum();
+    long aborted = adapters.stream().mapToLong(a -> a.watchOutcomes()[1]).sum();
+    assertTrue(applied > 0 && aborted > 0, "EXEC after WATCH: " + applied + " applied, "
+        + aborted + " aborted");
   }
 }

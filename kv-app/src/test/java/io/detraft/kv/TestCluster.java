@@ -20,8 +20,25 @@ final class TestCluster implements AutoCloseable {
   final SortedMap<Long, String> peers = new TreeMap<>();
   final SortedMap<Long, KvServer> servers = new TreeMap<>();
 
+  /** The admin token every node is started with (null: none). */
+  private final byte[] authToken;
+
   TestCluster(Path dir, int size) throws IOException {
+    this(dir, size, null);
+  }
+
+  /** Each node's mutual TLS between nodes, by node id (null: plain TCP). */
+  private final java.util.function.LongFunction<javax.net.ssl.SSLContext> peerTls;
+
+  TestCluster(Path dir, int size, byte[] authToken) throws IOException {
+    this(dir, size, authToken, null);
+  }
+
+  TestCluster(Path dir, int size, byte[] authToken,
+      java.util.function.LongFunction<javax.net.ssl.SSLContext> peerTls) throws IOException {
     this.dir = dir;
+    this.authToken = authToken;
+    this.peerTls = peerTls;
     for (long id = 1; id <= size; id++) {
       peers.put(id, "127.0.0.1:" + freePort());
     }
@@ -35,9 +52,14 @@ final class TestCluster implements AutoCloseable {
         .withSnapshots(new NodeRunner.SnapshotPolicy(0, 50, 2));
   }
 
+  private KvServer.Tuning tuning(long id) {
+    return tuning().withAuthToken(authToken)
+        .withPeerTls(peerTls == null ? null : peerTls.apply(id));
+  }
+
   KvServer.Options bootstrapOptions(long id) {
     return new KvServer.Options(id, dir.resolve("n" + id), null, "127.0.0.1:0", peers, null,
-        GROUPS, tuning());
+        GROUPS, tuning(id));
   }
 
   static int freePort() {
@@ -102,7 +124,7 @@ final class TestCluster implements AutoCloseable {
 
   KvServer restart(long id) throws IOException {
     KvServer s = KvServer.start(KvServer.Options.restart(dir.resolve("n" + id))
-        .withTuning(tuning()));
+        .withTuning(tuning(id)));
     servers.put(id, s);
     return s;
   }

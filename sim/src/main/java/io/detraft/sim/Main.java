@@ -29,6 +29,7 @@ public final class Main {
       "usage: detraft-sim (--seed N | --seeds A..B) [--parallel K] [--safety-seconds S]",
       "                   [--voters V] [--all-nemeses] [--recheck R] [--trace E]",
       "                   [--require-marks] [--quiet | --verbose] [--report DIR]",
+      "                   [--history FILE]",
       "  --seed N            run one seed and print its options, result and (on failure) trace",
       "  --seeds A..B        run seeds A to B inclusive; print one line per failing seed, then",
       "                      a summary: verdicts, speed, and every coverage mark's hit count",
@@ -47,6 +48,10 @@ public final class Main {
       "  --report DIR        write DIR/seed-N.html, the run drawn over virtual time (nodes,",
       "                      roles, terms, messages, faults, clients, the broken invariant):",
       "                      for --seed, that seed; for a sweep, each failing seed (re-run)",
+      "  --history FILE      with --seed: write the clients' histories as Jepsen EDN, the",
+      "                      list-append transactions to FILE (detraft check --model",
+      "                      list-append FILE) and the key/value operations to FILE with -kv",
+      "                      before its extension (detraft check --model kv-linearizable)",
       "exit status: 0 all seeds passed (unknown verdicts are warnings), 1 a seed failed (or",
       "             with --require-marks a mark never fired), 2 bad usage");
 
@@ -68,7 +73,7 @@ public final class Main {
   /** Parsed command line. */
   private record Arguments(long first, long last, boolean single, int parallel,
       double safetySeconds, int voters, boolean allNemeses, int recheck, int traceEvents,
-      boolean requireMarks, boolean quiet, boolean verbose, String report) {}
+      boolean requireMarks, boolean quiet, boolean verbose, String report, String history) {}
 
   /** Runs the command line; returns the exit status. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
@@ -94,7 +99,7 @@ public final class Main {
       return 0;
     }
     SimReports reports = SimReports.open(arguments.report(), err);
-    return arguments.single() ? runOne(arguments, hooks, out, reports)
+    return arguments.single() ? runOne(arguments, hooks, out, err, reports)
         : sweep(arguments, hooks, out, reports);
   }
 
@@ -112,6 +117,7 @@ public final class Main {
     boolean quiet = false;
     boolean verbose = false;
     String report = null;
+    String history = null;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       switch (arg) {
@@ -178,6 +184,7 @@ public final class Main {
         case "--quiet" -> quiet = true;
         case "--verbose" -> verbose = true;
         case "--report" -> report = value(args, ++i, arg);
+        case "--history" -> history = value(args, ++i, arg);
         default -> throw new IllegalArgumentException("unknown argument '" + arg + "'");
       }
     }
@@ -191,8 +198,17 @@ public final class Main {
       // One seed never reaches every mark; the flag judges a sweep's coverage.
       throw new IllegalArgumentException("--require-marks needs a sweep (--seeds A..B)");
     }
+    if (history != null && !single) {
+      throw new IllegalArgumentException("--history needs one seed (--seed N)");
+    }
+    if (history != null) {
+      java.nio.file.Path parent = java.nio.file.Path.of(history).toAbsolutePath().getParent();
+      if (parent == null || !java.nio.file.Files.isDirectory(parent)) {
+        throw new IllegalArgumentException("--history: no such directory: " + parent);
+      }
+    }
     return new Arguments(first, last, single, parallel, safetySeconds, voters, allNemeses,
-        recheck, traceEvents, requireMarks, quiet, verbose, report);
+        recheck, traceEvents, requireMarks, quiet, verbose, report, history);
   }
 
   private static void requireNoSeedsYet(Long first) {
@@ -238,12 +254,13 @@ public final class Main {
   }
 
   private static int runOne(Arguments arguments, SimHooks hooks, PrintStream out,
-      SimReports reports) {
+      PrintStream err, SimReports reports) {
     SimOptions options = optionsFor(arguments.first(), arguments.safetySeconds(),
         arguments.voters(), arguments.allNemeses());
     out.println("options: " + options.describe());
     long wallStart = System.nanoTime();
-    SimResult result = reports.run(new Simulation(options, hooks, arguments.traceEvents()));
+    Simulation simulation = new Simulation(options, hooks, arguments.traceEvents());
+    SimResult result = reports.run(simulation);
     double wall = (System.nanoTime() - wallStart) / 1e9;
     out.println(result.line());
     if (result.verdict() != SimResult.Verdict.PASS) {
@@ -252,23 +269,61 @@ public final class Main {
     out.println(String.format(Locale.ROOT, "wall: %.2fs (%.0f simulated s per wall s)", wall,
         result.simulatedNanos() / 1e9 / Math.max(wall, 1e-9)));
     reports.written(out);
+    if (arguments.history() != null) {
+      try {
+        for (java.nio.file.Path file : HistoryExport.write(simulation,
+            java.nio.file.Path.of(arguments.history()))) {
+          out.println("history: " + file.toAbsolutePath());
+        }
+      } catch (java.io.IOException | RuntimeException e) {
+        err.println("detraft-sim: cannot write the history: " + e);
+        return 2;
+      }
+    }
     return result.failed() ? 1 : 0;
   }
 
   /** The command that runs {@code seed} alone with the sweep's overrides, hence the same run. */
   private static String replayCommand(Arguments arguments, long seed) {
+    return replayCommand(seed, arguments.safetySeconds(), arguments.voters(),
+        arguments.allNemeses());
+  }
+
+  private static String replayCommand(long seed, double safetySeconds, int voters,
+      boolean allNemeses) {
     StringBuilder command = new StringBuilder("java -jar sim/target/detraft-sim.jar --seed ")
         .append(seed);
-    if (arguments.safetySeconds() >= 0) {
-      command.append(" --safety-seconds ").append(arguments.safetySeconds());
+    if (safetySeconds >= 0) {
+      command.append(" --safety-seconds ").append(safetySeconds);
     }
-    if (arguments.voters() > 0) {
-      command.append(" --voters ").append(arguments.voters());
+    if (voters > 0) {
+      command.append(" --voters ").append(voters);
     }
-    if (arguments.allNemeses()) {
+    if (allNemeses) {
       command.append(" --all-nemeses");
     }
     return command.toString();
+  }
+
+  /**
+   * The command line that runs exactly {@code options}: the flags are searched for the
+   * combination that {@link #optionsFor} turns into these very options. Null when no
+   * combination does (options built through the API, as the tests' tuned mixes).
+   */
+  static String replayCommand(SimOptions options) {
+    long seed = options.seed();
+    double safety = options.phases().safetyNanos() / 1e9;
+    for (boolean allNemeses : new boolean[] {false, true}) {
+      for (int voters = 0; voters <= 7; voters++) {
+        if (optionsFor(seed, -1, voters, allNemeses).equals(options)) {
+          return replayCommand(seed, -1, voters, allNemeses);
+        }
+        if (optionsFor(seed, safety, voters, allNemeses).equals(options)) {
+          return replayCommand(seed, safety, voters, allNemeses);
+        }
+      }
+    }
+    return null;
   }
 
   /** The first run of a seed, or a failure if its second run took another course. */
@@ -307,6 +362,7 @@ public final class Main {
     ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
     boolean cpuTimed = cpu.isCurrentThreadCpuTimeSupported();
     long passed = 0;
+    long harnessCrashes = 0;
     long failed = 0;
     long unknown = 0;
     double simulatedSeconds = 0;
@@ -346,6 +402,9 @@ public final class Main {
           case FAIL -> failed++;
           case UNKNOWN -> unknown++;
         }
+        if ("harness".equals(result.oracle())) {
+          harnessCrashes++;
+        }
         if (arguments.verbose()) {
           out.println("options: " + result.options().describe());
           out.println(result.line());
@@ -377,6 +436,10 @@ public final class Main {
     int cores = Math.min(threads, Runtime.getRuntime().availableProcessors());
     out.println(String.format(Locale.ROOT,
         "seeds: %d passed, %d failed, %d unknown (of %d)", passed, failed, unknown, count));
+    if (harnessCrashes > 0) {
+      out.println(harnessCrashes + " of the failures are crashes of the simulator itself"
+          + " (oracle \"harness\"): bugs of the harness, no verdict on the code under test");
+    }
     out.println(String.format(Locale.ROOT,
         "simulated %.1fs in %.1fs wall, %d thread(s): %.0f simulated s per wall s (%.0f per"
             + " core)", simulatedSeconds, wall, threads, simulatedSeconds / Math.max(wall, 1e-9),

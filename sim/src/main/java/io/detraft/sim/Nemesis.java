@@ -2,6 +2,7 @@ package io.detraft.sim;
 
 import io.detraft.core.Membership;
 import io.detraft.core.MembershipChange;
+import io.detraft.core.Message;
 import io.detraft.core.ProposeResult;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,14 +27,45 @@ final class Nemesis {
     PAUSE,
     RESUME,
     PARTITION,
+    /** A partition that isolates a leader in the middle of a lull, when its group is quiet. */
+    QUIET_PARTITION,
+    /** second 1: the end of a {@link #QUIET_PARTITION}, which schedules no next partition. */
     END_PARTITION,
     CLOG,
     SNAPSHOT,
     CHURN,
     TRANSFER,
     /** Asks the leader again for a refused membership change (payload: the {@link Admin}). */
-    RETRY
+    RETRY,
+    /** The transfer oracle's deadline for a transfer (payload: the {@link Transfer}). */
+    TRANSFER_DEADLINE
   }
+
+  /** A transfer a leader accepted: who handed over to whom, when, and whether it completed. */
+  private static final class Transfer {
+    final long group;
+    final int leader;
+    final long target;
+    final long acceptedAt;
+    /** The target held everything the leader held when the leader accepted. */
+    final boolean caughtUp;
+    /** The leader sent the target its TimeoutNow. */
+    boolean handedOver;
+    /** The longest a packet between leader and target took since the transfer began. */
+    long slowestTransit;
+    boolean completed;
+
+    Transfer(long group, int leader, long target, long acceptedAt, boolean caughtUp) {
+      this.group = group;
+      this.leader = leader;
+      this.target = target;
+      this.acceptedAt = acceptedAt;
+      this.caughtUp = caughtUp;
+    }
+  }
+
+  /** A transfer must complete (or be given up) within this many election timeouts. */
+  static final int TRANSFER_BOUND_TIMEOUTS = 3;
 
   /**
    * An operator action for one group on one node, run between Ready rounds.
@@ -63,9 +95,16 @@ final class Nemesis {
   private final SimRandom random;
   private final int size;
   private final int groups;
-  /** Per group - 1: the node a transfer was last accepted for (0: none). */
-  private final long[] transferTarget;
+  /** Per group - 1: the transfer the leader last accepted (null: none pending). */
+  private final Transfer[] transfers;
+  /**
+   * The last moment a fault began or ended (or, for a clog, may still last until): the
+   * transfer oracle judges only transfers with no fault anywhere around them.
+   */
+  private long lastDisturbance;
   private boolean active = true;
+  /** The voter count membership churn drifts towards; redrawn now and then. */
+  private int targetVoters;
   long crashes;
   long pauses;
   long partitions;
@@ -77,7 +116,8 @@ final class Nemesis {
     this.random = random;
     this.size = options.cluster().size();
     this.groups = options.cluster().groups();
-    this.transferTarget = new long[groups];
+    this.transfers = new Transfer[groups];
+    this.targetVoters = options.cluster().voters();
   }
 
   void start() {
@@ -95,6 +135,13 @@ final class Nemesis {
     if (n.clogging()) {
       later(random.exponential(n.clogEveryNanos()), Action.CLOG, 0, 0);
     }
+    if (n.partitions()) {
+      long[] lulls = sim.workload().lulls();
+      for (int i = 0; i < lulls.length; i += 2) {
+        // The groups are quiet by then, and the workload's wake-up read follows.
+        later(sim.workload().quietAt(lulls[i]) - sim.now(), Action.QUIET_PARTITION, 0, 0);
+      }
+    }
     SimOptions.ProtocolOptions q = options.protocol();
     if (q.snapshotEveryNanos() > 0) {
       later(random.exponential(q.snapshotEveryNanos()), Action.SNAPSHOT, 0, 0);
@@ -109,13 +156,19 @@ final class Nemesis {
 
   void act(Event event) {
     Action action = ACTIONS[(int) event.first];
-    if (!active && action != Action.RESTART) {
+    if (!active && action != Action.RESTART && action != Action.TRANSFER_DEADLINE) {
       return; // The liveness phase started: healAll undid every fault.
     }
     SimOptions.ProcessOptions p = options.process();
     SimOptions.NetworkOptions n = options.network();
     SimOptions.ProtocolOptions q = options.protocol();
     long now = sim.now();
+    if (action == Action.CLOG) {
+      lastDisturbance = Math.max(lastDisturbance, now + n.clogMaxNanos());
+    } else if (action != Action.SNAPSHOT && action != Action.TRANSFER
+        && action != Action.TRANSFER_DEADLINE) {
+      lastDisturbance = Math.max(lastDisturbance, now);
+    }
     switch (action) {
       case CRASH: {
         int node = pickNode(true);
@@ -157,16 +210,44 @@ final class Nemesis {
         break;
       case PARTITION: {
         partitions++;
-        SimNetwork.Shape shape = SHAPES[random.nextInt(SHAPES.length)];
-        String description = sim.network().partition(shape);
+        // With lease reads on, half the partitions cut off a leader: the one fault a lease
+        // must survive.
+        SimNetwork.Shape shape = options.cluster().leaseReads() && random.chance(0.5)
+            ? SimNetwork.Shape.ISOLATE_LEADER : SHAPES[random.nextInt(SHAPES.length)];
+        int leader = sim.leaderOf(1 + random.nextInt(groups));
+        if (shape == SimNetwork.Shape.ISOLATE_LEADER && leader == 0) {
+          shape = SimNetwork.Shape.ISOLATE_ONE;
+        }
+        String description = sim.network().partition(shape, leader);
+        if (shape == SimNetwork.Shape.ISOLATE_LEADER) {
+          description += skewClocks(leader);
+        }
         sim.trace().record(now, Trace.Kind.PARTITION, 0, 0, shape.ordinal(), 0, description);
         later(random.between(10_000_000, n.partitionMaxNanos()), Action.END_PARTITION, 0, 0);
         break;
       }
+      case QUIET_PARTITION: {
+        int leader = sim.leaderOf(1 + random.nextInt(groups));
+        if (leader != 0) {
+          partitions++;
+          String description = sim.network().partition(SimNetwork.Shape.ISOLATE_LEADER, leader)
+              + " of a quiet group";
+          sim.trace().record(now, Trace.Kind.PARTITION, 0, 0,
+              SimNetwork.Shape.ISOLATE_LEADER.ordinal(), 0, description);
+          later(random.between(500_000_000, 2 * n.partitionMaxNanos() + 500_000_000),
+              Action.END_PARTITION, 0, 1);
+        }
+        break;
+      }
       case END_PARTITION:
         sim.network().heal();
+        for (int id = 1; id <= size; id++) {
+          sim.node(id).skewClock(0);
+        }
         sim.trace().record(now, Trace.Kind.HEAL, 0, 0, 0, 0, "partition ends");
-        later(random.exponential(n.partitionEveryNanos()), Action.PARTITION, 0, 0);
+        if (event.second == 0) {
+          later(random.exponential(n.partitionEveryNanos()), Action.PARTITION, 0, 0);
+        }
         break;
       case CLOG: {
         clogs++;
@@ -199,6 +280,9 @@ final class Nemesis {
         transfer(1 + random.nextInt(groups));
         later(random.exponential(q.transferEveryNanos()), Action.TRANSFER, 0, 0);
         break;
+      case TRANSFER_DEADLINE:
+        checkTransfer((Transfer) event.payload);
+        break;
       case RETRY: {
         Admin admin = (Admin) event.payload;
         int leader = sim.leaderOf(admin.group());
@@ -219,12 +303,23 @@ final class Nemesis {
       return;
     }
     Membership m = sim.node(leader).replica(group).membership();
-    int initial = options.cluster().voters();
-    // Candidate changes with weights; groups drift back towards their initial voter count.
+    double draw = random.nextDouble();
+    int largest = Math.min(7, size);
+    if (draw < 0.05) {
+      // Now and then any size, from a lone voter to seven.
+      targetVoters = 1 + random.nextInt(largest);
+    } else if (draw < 0.25) {
+      // Mostly an even size next to the initial one: where two different single-server
+      // changes from the same configuration can have disjoint majorities.
+      int initial = options.cluster().voters();
+      int even = initial % 2 == 0 ? initial : initial + (random.chance(0.5) ? 1 : -1);
+      targetVoters = Math.max(1, Math.min(largest, even));
+    }
+    // Candidate changes with weights; groups drift towards the target voter count.
     List<MembershipChange> changes = new ArrayList<>();
     List<Integer> weights = new ArrayList<>();
-    boolean shrink = m.voters().length > initial;
-    boolean grow = m.voters().length < initial;
+    boolean shrink = m.voters().length > targetVoters;
+    boolean grow = m.voters().length < targetVoters;
     for (long id = 1; id <= size; id++) {
       if (!m.isMember(id)) {
         add(changes, weights, MembershipChange.Type.ADD_LEARNER, id, shrink ? 1 : 3);
@@ -286,7 +381,17 @@ final class Nemesis {
     }
     if (admin.kind() == Admin.Kind.TRANSFER) {
       if (result instanceof ProposeResult.Accepted) {
-        transferTarget[(int) admin.group() - 1] = admin.target();
+        Replica target = sim.node((int) admin.target()).replica(admin.group());
+        boolean caughtUp = sim.node((int) admin.target()).isUp()
+            && target.lastIndex() >= sim.node(node).replica(admin.group()).lastIndex();
+        Transfer transfer = new Transfer(admin.group(), node, admin.target(), sim.now(),
+            caughtUp);
+        transfers[(int) admin.group() - 1] = transfer;
+        SimOptions.ClusterOptions c = options.cluster();
+        long bound = (long) (TRANSFER_BOUND_TIMEOUTS * c.electionTicks() * c.tickNanos()
+            * (1 + c.driftMax()));
+        sim.schedule(new Event(sim.now() + bound, Event.Kind.NEMESIS, 0, 0,
+            Action.TRANSFER_DEADLINE.ordinal(), 0, transfer));
       }
       return;
     }
@@ -303,18 +408,118 @@ final class Nemesis {
     }
   }
 
+  /**
+   * Runs {@code slow}'s clock at the slowest rate the drift bound allows and every other
+   * node's at the fastest, until the partition ends: the isolated leader believes in its lease
+   * longest while the others time out soonest, which a lease margin must cover.
+   */
+  private String skewClocks(int slow) {
+    SimOptions.ClusterOptions c = options.cluster();
+    if (c.driftMax() == 0) {
+      return "";
+    }
+    for (int id = 1; id <= size; id++) {
+      double rate = id == slow ? 1 + c.driftMax() : 1 - c.driftMax();
+      sim.node(id).skewClock(Math.max(1, Math.round(c.tickNanos() * rate)));
+    }
+    return ", its clock slow and the others fast by " + c.driftMax() * 100 + " %";
+  }
+
+  /** Whether faults are still being injected (the safety phase). */
+  boolean isActive() {
+    return active;
+  }
+
+  /** A packet from {@code from} to {@code to} will take {@code nanos} to arrive. */
+  void onTransit(int from, int to, long nanos) {
+    for (Transfer t : transfers) {
+      if (t != null && ((t.leader == from && t.target == to)
+          || (t.leader == to && t.target == from))) {
+        t.slowestTransit = Math.max(t.slowestTransit, nanos);
+      }
+    }
+  }
+
+  /** A leader sent a TimeoutNow: the handover of its transfer. */
+  void onHandover(Message.TimeoutNow handover) {
+    Transfer transfer = transfers[(int) handover.group() - 1];
+    if (transfer != null && transfer.target == handover.to()) {
+      transfer.handedOver = true;
+    }
+  }
+
   /** A node became leader of {@code group}. */
   void onLeader(int node, long group) {
-    if (transferTarget[(int) group - 1] == node) {
+    Transfer transfer = transfers[(int) group - 1];
+    if (transfer != null && transfer.target == node) {
       sim.marks().hit(SimMark.TRANSFER_COMPLETED);
+      transfer.completed = true;
     }
-    transferTarget[(int) group - 1] = 0;
+    transfers[(int) group - 1] = null;
     if (active && options.protocol().churnEveryNanos() > 0 && random.chance(0.3)) {
       // A change asked of a brand-new leader, before it committed an entry of its term: the
       // rule that fixes the 2015 single-server change bug must refuse it.
       sim.schedule(new Event(sim.now(), Event.Kind.NEMESIS, (int) group, 0,
           Action.CHURN.ordinal(), 1, null));
     }
+  }
+
+  /**
+   * The transfer oracle, at a transfer's deadline: for a transfer to a target that held all
+   * the leader held, on a network that loses nothing, with no fault from an election timeout
+   * before it until now, the leader must have handed over (sent the target its TimeoutNow)
+   * within {@link #TRANSFER_BOUND_TIMEOUTS} election timeouts and a round trip; whether the
+   * target then wins depends on messages the network may delay for seconds. (Under faults a
+   * transfer may be given up; the core gives up after one timeout and serves again.)
+   */
+  private void checkTransfer(Transfer transfer) {
+    SimOptions.ClusterOptions c = options.cluster();
+    SimOptions.NetworkOptions n = options.network();
+    long timeout = c.electionTicks() * c.tickNanos();
+    boolean calm = lastDisturbance < transfer.acceptedAt - timeout && n.loss() == 0
+        && n.corrupt() == 0 && noFaultInForce();
+    // Superseded by another transfer, or leadership moved: not this transfer's to judge.
+    if (transfers[(int) transfer.group - 1] != transfer || transfer.completed
+        || transfer.handedOver || !transfer.caughtUp || !calm
+        || sim.leaderOf(transfer.group) != transfer.leader) {
+      return;
+    }
+    // Before it hands over, the leader may wait for a round trip that tells it the target
+    // caught up: allow it at the slowest transit seen between the two (and look again then).
+    long bound = (long) (TRANSFER_BOUND_TIMEOUTS * c.electionTicks() * c.tickNanos()
+        * (1 + c.driftMax()));
+    long due = transfer.acceptedAt + bound + 2 * transfer.slowestTransit;
+    if (due > sim.now()) {
+      sim.schedule(new Event(due, Event.Kind.NEMESIS, 0, 0,
+          Action.TRANSFER_DEADLINE.ordinal(), 0, transfer));
+      return;
+    }
+    throw new SimulationFailure("transfer", "g" + transfer.group + ": n" + transfer.leader
+        + " accepted a"
+        + " leadership transfer to n" + transfer.target + " at " + at(transfer.acceptedAt)
+        + ", which held all the leader held, on a network losing nothing and with no fault"
+        + " since; " + TRANSFER_BOUND_TIMEOUTS + " election timeouts and a round trip ("
+        + at(2 * transfer.slowestTransit) + ") later n" + transfer.leader + " still leads and"
+        + " never sent it a TimeoutNow");
+  }
+
+  /** Every node up and running, every link connected (faults that began earlier may last). */
+  private boolean noFaultInForce() {
+    for (int a = 1; a <= size; a++) {
+      if (!sim.node(a).isUp() || sim.node(a).isPaused()) {
+        return false;
+      }
+      for (int b = 1; b <= size; b++) {
+        if (a != b && sim.network().isCut(a, b)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  private static String at(long nanos) {
+    return String.format(java.util.Locale.ROOT, "%.6fs", nanos / 1e9);
   }
 
   /**
@@ -329,15 +534,18 @@ final class Nemesis {
 
   /** A node stopped by itself (a failed fsync or write): it restarts after a while. */
   void restartLater(int node) {
+    lastDisturbance = Math.max(lastDisturbance, sim.now());
     later(random.between(1_000_000, options.process().restartMaxNanos()), Action.RESTART, node, 0);
   }
 
   /** Ends the safety phase: reconnect, unclog, heal the disks, restart and resume every node. */
   void healAll() {
     active = false;
+    lastDisturbance = sim.now();
     sim.network().makeClean();
     for (int id = 1; id <= size; id++) {
       SimNode node = sim.node(id);
+      node.skewClock(0);
       node.healDisk();
       if (!node.isUp()) {
         node.boot();

@@ -54,19 +54,27 @@ final class Oracles {
   private final String label;
   private final NodeFacts[] facts;
   /** Whether restarts check the host's durability promises (see {@link SimHooks}). */
-  private final boolean durabilityOracles;
+  private final boolean promiseOracles;
   private final Marks marks;
   /** Applies every committed entry once, in index order. */
   /** Sessions over the application's machine, like the replicas' (see {@link Replica}). */
   private final StateMachine reference;
   /** Digest of the reference state after each index (index 0: the empty state). */
   private final LongList referenceDigest = new LongList();
+  private final MembershipOracle membership = new MembershipOracle();
+  /** Granted votes (not PreVotes) delivered, by term, then candidate: who voted for it. */
+  private final TreeMap<Long, Map<Integer, java.util.TreeSet<Long>>> votesDelivered =
+      new TreeMap<>();
+  /** Digest of the reference's answer to each committed session command (0: none). */
+  private final LongList referenceAnswer = new LongList();
   /** The last sequence number each session applied, to notice deduplicated commands. */
   private final Map<Long, Long> lastSequence = new HashMap<>();
   /** Committed memberships by the index of their entry (0: the initial one). */
   private final TreeMap<Long, Membership> committedMemberships = new TreeMap<>();
   /** The leader of each term, once known. Only looked up, never iterated. */
   private final Map<Long, Integer> leaderByTerm = new HashMap<>();
+  /** When each term's leader was elected (virtual time), for the read oracle. */
+  private final TreeMap<Long, Long> electedAt = new TreeMap<>();
   /** Log index -> (term, chain, node) triples seen at that index on any node. */
   private final ArrayList<long[]> logByIndex = new ArrayList<>();
   /** Committed entries by index, as first applied anywhere: term, chain and who applied it. */
@@ -80,11 +88,11 @@ final class Oracles {
   private final TreeMap<Long, Long> commitKnownInTerm = new TreeMap<>();
   private long maxAcknowledgedIndex;
 
-  Oracles(String label, int size, Membership initial, boolean durabilityOracles,
+  Oracles(String label, int size, Membership initial, boolean promiseOracles,
       StateMachine referenceInner, long sessionTimeoutEntries, boolean sessionsInStateMachine,
       Marks marks) {
     this.label = label;
-    this.durabilityOracles = durabilityOracles;
+    this.promiseOracles = promiseOracles;
     this.marks = marks;
     // A machine that keeps its own sessions is its own reference: wrapping it would give
     // a state of other bytes (and a second session table) than the replicas'.
@@ -104,6 +112,15 @@ final class Oracles {
   /** Log matching (§5.3): same index and term on two nodes means the same log up to there. */
   void onAppend(int node, Entry entry, long chain) {
     int index = (int) entry.index();
+    if (entry.type() == EntryType.CONFIG_CHANGE) {
+      long maxCommitted = maxCommittedIndex();
+      String broken = membership.onConfig(node, index, entry.term(),
+          Codec.decodeMembership(entry.data()),
+          maxCommitted == 0 ? 0 : committedTerm.get((int) maxCommitted));
+      if (broken != null) {
+        fail("membership", broken);
+      }
+    }
     while (logByIndex.size() <= index) {
       logByIndex.add(null);
     }
@@ -167,7 +184,41 @@ final class Oracles {
    * removed never leads); and leader completeness (§5.4): the new leader holds every entry
    * committed in an earlier term.
    */
-  void onLeader(int node, long term, Replica host) {
+  /** A granted vote reached its candidate. */
+  void onVoteDelivered(int candidate, Message.VoteResponse vote) {
+    if (vote.granted() && !vote.preVote()) {
+      votesDelivered.computeIfAbsent(vote.term(), t -> new TreeMap<>())
+          .computeIfAbsent(candidate, c -> new java.util.TreeSet<>()).add(vote.from());
+      while (votesDelivered.size() > 8) {
+        votesDelivered.pollFirstEntry(); // only recent terms can still elect
+      }
+    }
+  }
+
+  /**
+   * A new leader was elected by a quorum of its own configuration's voters: its own vote and
+   * granted votes delivered to it. A vote from a node that is not a voter there (removed, a
+   * learner, a spare) must not count.
+   */
+  private void checkVotes(int node, long term, Membership own) {
+    java.util.Set<Long> granted = votesDelivered.getOrDefault(term, Map.of())
+        .getOrDefault(node, new java.util.TreeSet<>());
+    int count = own.isVoter(node) ? 1 : 0;
+    for (long voter : granted) {
+      if (voter != node && own.isVoter(voter)) {
+        count++;
+      }
+    }
+    if (count < own.quorum()) {
+      fail("vote-count", "n" + node + " became leader of term " + term + " with the votes of "
+          + granted + " (and its own), but only " + count + " of them are voters of its "
+          + own + ", short of a quorum of " + own.quorum());
+    }
+  }
+
+  void onLeader(int node, long term, Replica host, long now) {
+    electedAt.putIfAbsent(term, now);
+    checkVotes(node, term, host.membership());
     Integer previous = leaderByTerm.putIfAbsent(term, node);
     if (previous != null && previous != node) {
       fail("election-safety", "term " + term + " has two leaders: n" + previous + " and n"
@@ -203,6 +254,58 @@ final class Oracles {
     }
   }
 
+  /** The leader of {@code term}, or 0 if none was elected (yet). */
+  int leaderOf(long term) {
+    return leaderByTerm.getOrDefault(term, 0);
+  }
+
+  /**
+   * The follower commit bound: a node that is not leader may commit only what it verified
+   * against its leader's log (an AppendRequest's matching prefix, a snapshot); its log up to
+   * its new commit index must therefore equal the leader's there. {@code expected} is the
+   * leader's chain at that index, or the committed log's.
+   */
+  void onFollowerCommit(int node, long term, long commit, long chain, long expected,
+      String reference) {
+    if (chain != expected) {
+      fail("follower-commit-bound", "n" + node + " raised its commit index to " + commit
+          + " in term " + term + ", but its log there differs from " + reference
+          + ": it committed entries its leader never sent it");
+    }
+  }
+
+  /**
+   * The read oracle, checked the moment a read is served. ReadIndex (and a valid lease)
+   * guarantee that a read reflects every write committed before it was asked; so the state it
+   * reads ({@code appliedIndex}) must reach every index acknowledged to a client before the
+   * request was sent. And a leader of {@code leaderTerm} (0: not served as leader) must not
+   * serve a read asked after a newer leader was elected: its heartbeat round could not have
+   * reached a quorum, and its lease, had it held one, would have kept that election from
+   * happening.
+   */
+  void onRead(int node, Workload.Request request, long appliedIndex, long leaderTerm) {
+    if (!promiseOracles) {
+      return;
+    }
+    if (appliedIndex < request.ackedBefore()) {
+      fail("read-freshness", "n" + node + " served a read (attempt " + request.attempt()
+          + ") at applied index " + appliedIndex + ", but index " + request.ackedBefore()
+          + " had been acknowledged to a client before the read was sent at "
+          + at(request.sentAt()));
+    }
+    if (leaderTerm > 0) {
+      for (Map.Entry<Long, Long> newer : electedAt.tailMap(leaderTerm, false).entrySet()) {
+        if (newer.getValue() < request.sentAt()) {
+          fail("read-deposed-leader", "n" + node + ", leader of term " + leaderTerm
+              + ", served a read (attempt " + request.attempt() + ") sent at "
+              + at(request.sentAt()) + ", after n" + leaderByTerm.get(newer.getKey())
+              + " had been elected leader of term " + newer.getKey() + " at "
+              + at(newer.getValue()) + " (no quorum round or lease could confirm it)");
+        }
+      }
+    }
+  }
+
   /**
    * State-machine safety (§5.4.3): every node applies the same entry at each index, and
    * applies indexes in order without gaps within an incarnation.
@@ -234,10 +337,43 @@ final class Oracles {
       committedMemberships.put((long) index, Codec.decodeMembership(entry.data()));
     } else if (entry.data().length > 0) {
       noteDuplicate(entry.data());
-      reference.apply(index, entry.data());
+      byte[] answer = reference.apply(index, entry.data());
+      if (entry.data()[0] == Replica.KIND_COMMAND) {
+        referenceAnswer.set(index, Trace.hashBytes(answer == null ? new byte[0] : answer));
+      }
       digest = Trace.hashBytes(reference.snapshot());
     }
     referenceDigest.set(index, digest);
+  }
+
+  /**
+   * The exactly-once oracle, for each session command a node applies: its answer (what the
+   * client is told) must be the reference's, which runs the log through correct sessions: the
+   * command executed at its first commit and only then, every retry answered from the session
+   * table with that first answer, an expired session refused. Anything else is a session bug,
+   * named here rather than found later through its consequences.
+   */
+  void onSessionAnswer(int node, Entry entry, long clientId, long sequence, byte[] answer) {
+    int index = (int) entry.index();
+    long expected = referenceAnswer.get(index);
+    if (expected != 0 && Trace.hashBytes(answer == null ? new byte[0] : answer) != expected) {
+      fail("exactly-once", "n" + node + " answered client " + clientId + "'s command "
+          + sequence + " (log index " + index + ") with " + describeAnswer(answer)
+          + ", but correct sessions answer otherwise there (a command runs at its first commit"
+          + " only, and every retry gets that first answer)");
+    }
+  }
+
+  private static String describeAnswer(byte[] answer) {
+    if (answer == null || answer.length == 0) {
+      return "nothing (" + (answer == null ? "null" : "0 bytes") + ")";
+    }
+    try {
+      SessionStateMachine.Result r = SessionStateMachine.decodeResult(answer);
+      return r.status() + " with " + r.payload().length + " bytes";
+    } catch (RuntimeException e) {
+      return answer.length + " undecodable bytes";
+    }
   }
 
   /** Marks a session command the session layer will answer from memory (a duplicate). */
@@ -294,6 +430,11 @@ final class Oracles {
           + " after applying up to " + f.applied);
     }
     f.applied = snapshot.index();
+  }
+
+  /** A node wrote a hard state with commit index {@code commit}. */
+  void onCommitIndex(long commit) {
+    membership.onCommit(commit);
   }
 
   /** The membership of the last committed (and applied somewhere) change. */
@@ -354,7 +495,7 @@ final class Oracles {
     NodeFacts f = facts[node];
     f.commit = recovered.commit();
     f.applied = host.appliedIndex(); // 0, or where a state machine that persists resumes
-    if (!durabilityOracles) {
+    if (!promiseOracles) {
       return;
     }
     String who = "n" + node + " recovered " + recovered + " last index " + host.lastIndex();
@@ -417,6 +558,11 @@ final class Oracles {
           + ") lost acknowledged writes: its log differs from the committed log at or before "
           + index);
     }
+  }
+
+  /** A virtual time, as the trace prints it. */
+  private static String at(long nanos) {
+    return String.format(java.util.Locale.ROOT, "%.6fs", nanos / 1e9);
   }
 
   private void fail(String oracle, String message) {

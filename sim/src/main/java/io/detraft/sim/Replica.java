@@ -21,6 +21,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -114,6 +116,9 @@ final class Replica {
       hostSessions = sim.hooks().sessionsInStateMachine() ? null
           : new SessionStateMachine(inner, sim.options().workload().sessionTimeoutEntries());
       stateMachine = hostSessions != null ? hostSessions : inner;
+      if (sim.hooks().has(SimHooks.NodeBug.SESSION_DROPS_FIRST_COMMAND)) {
+        stateMachine = dropFirstCommands(stateMachine);
+      }
     }
     expiredAtStart = expiredSessions();
     role = Role.FOLLOWER;
@@ -240,8 +245,10 @@ final class Replica {
         }
       }
       case READ_INDEX -> {
+        // A leader's read is released by its own quorum round or lease, in this term.
+        long leaderTerm = role == Role.LEADER ? writtenHardState.term() : 0;
         if (sim.hooks().staleReads()) {
-          serve(request, request.command()); // The planted bug: no ReadIndex at all.
+          serveRead(request, leaderTerm); // The planted bug: no ReadIndex at all.
           return;
         }
         CompletableFuture<Long> confirmed = new CompletableFuture<>();
@@ -250,7 +257,7 @@ final class Replica {
         // Completes on the node's loop once the state machine reflects the read index.
         sim.whenDone(confirmed, (index, error) -> {
           if (error == null) {
-            serve(request, request.command());
+            serveRead(request, leaderTerm);
           } // else refused (answered above) or abandoned: the client times out and retries
         });
         replyUnlessPending(request, result);
@@ -305,7 +312,11 @@ final class Replica {
     }
     HardState hardState = ready.hardState();
     if (hardState != null) {
+      oracles.onCommitIndex(hardState.commit());
       oracles.onHardState(id, writtenHardState, hardState);
+      if (role != Role.LEADER && hardState.commit() > writtenHardState.commit()) {
+        checkFollowerCommit(hardState);
+      }
       if (role == Role.LEADER && ready.softState() == null
           && hardState.commit() > writtenHardState.commit()) {
         // Leader all along: it advanced its commit index by counting replicas.
@@ -322,12 +333,40 @@ final class Replica {
       sim.trace().record(now, Trace.Kind.ROLE, id, (int) leader, term,
           group * 8 + role.ordinal(), group == 1 ? role : "g" + group + " " + role);
       if (role == Role.LEADER) {
-        oracles.onLeader(id, term, this);
+        oracles.onLeader(id, term, this, now);
+        sim.workload().onLeaderChange(group, id);
         sim.nemesis().onLeader(id, group);
       } else if (role != Role.FOLLOWER && !oracles.committedMembership().isVoter(id)) {
         sim.marks().hit(SimMark.REMOVED_NODE_CAMPAIGNED);
       }
     }
+  }
+
+  /**
+   * A follower (or candidate) raised its commit index: its log up to there must be its
+   * leader's. Compared with the committed log where the oracles know it, else with the log of
+   * the term's leader (which holds what it committed durably, through any crash).
+   */
+  private void checkFollowerCommit(HardState next) {
+    long commit = next.commit();
+    long expected;
+    String reference;
+    if (commit <= oracles.maxCommittedIndex()) {
+      expected = oracles.committedChainAt(commit);
+      reference = "the committed log";
+    } else {
+      int leaderId = oracles.leaderOf(next.term());
+      if (leaderId == 0 || leaderId == id) {
+        return;
+      }
+      Replica leaderReplica = sim.node(leaderId).replica(group);
+      if (leaderReplica.lastIndex() < commit) {
+        return; // its log was cut by a crash below what it committed? then it was not durable
+      }
+      expected = leaderReplica.chainAt(commit);
+      reference = "its leader's log (n" + leaderId + ")";
+    }
+    oracles.onFollowerCommit(id, next.term(), commit, chainAt(commit), expected, reference);
   }
 
   /** Everything the node persisted so far is durable. */
@@ -348,6 +387,31 @@ final class Replica {
         snapshot.term(), snapshot);
   }
 
+  /** The planted session bug: each client's first command is answered OK, never run. */
+  private static StateMachine dropFirstCommands(StateMachine sessions) {
+    Set<Long> seen = new TreeSet<>();
+    return new StateMachine() {
+      @Override
+      public byte[] apply(long index, byte[] command) {
+        if (command.length >= 17 && command[0] == KIND_COMMAND
+            && seen.add(KvStateMachine.readLong(command, 1))) {
+          return new byte[] {(byte) SessionStateMachine.Status.OK.ordinal()};
+        }
+        return sessions.apply(index, command);
+      }
+
+      @Override
+      public byte[] snapshot() {
+        return sessions.snapshot();
+      }
+
+      @Override
+      public void restore(byte[] snapshot) {
+        sessions.restore(snapshot);
+      }
+    };
+  }
+
   /** The node applied a committed entry; {@code result} is null for no-ops and configurations. */
   void applied(Entry e, byte[] result) {
     oracles.onApply(id, e, chain.get((int) e.index()));
@@ -361,6 +425,7 @@ final class Replica {
     if (data[0] == KIND_COMMAND && data.length >= 17) {
       long clientId = KvStateMachine.readLong(data, 1);
       long sequence = KvStateMachine.readLong(data, 9);
+      oracles.onSessionAnswer(id, e, clientId, sequence, result);
       if (sim.hooks().reapplyRetries()) {
         Long last = lastSequence.put(clientId, sequence);
         if (last != null && last == sequence
@@ -380,6 +445,12 @@ final class Replica {
     sim.marks().hit(SimMark.SNAPSHOT_TAKEN);
     sim.trace().record(sim.now(), Trace.Kind.SNAPSHOT, id, (int) group, snapshot.index(),
         snapshot.term(), snapshot);
+  }
+
+  /** Serves a get that passed the read path, after the read oracle checked it. */
+  private void serveRead(Workload.Request request, long leaderTerm) {
+    oracles.onRead(id, request, appliedIndex, leaderTerm);
+    serve(request, request.command());
   }
 
   /**

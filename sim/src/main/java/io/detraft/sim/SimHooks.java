@@ -1,6 +1,7 @@
 package io.detraft.sim;
 
 import io.detraft.core.Message;
+import io.detraft.core.PlantedBug;
 import io.detraft.core.SessionStateMachine;
 import io.detraft.core.StateMachine;
 import java.util.EnumSet;
@@ -23,9 +24,11 @@ import java.util.function.IntFunction;
  *     {@link KvStateMachine}, its list-append clients the {@link ListTxn} command too). The
  *     host wraps it in exactly-once sessions (unless {@code sessionsInStateMachine}) and
  *     serves reads by running a get on it directly
- * @param durabilityOracles whether restarts check the host's durability promises (fsynced
- *     commit kept, nothing said forgotten). On by default; the canary tests switch it off to
- *     show that the Raft-level oracles and the history checker catch the same bugs unaided
+ * @param promiseOracles whether the oracles that judge the host's promises where they are
+ *     relied on run: at a restart, the durability promises (fsynced commit kept, nothing said
+ *     forgotten); at the moment a read is served, its freshness. On by default; tests switch it
+ *     off to show that the Raft-level oracles and the history checkers catch the same bugs
+ *     unaided
  * @param staleReads a planted bug: the host answers gets from its local state machine at once,
  *     without ReadIndex; the history checker must catch the stale reads
  * @param staleTxnReads a planted bug: the host answers read-only transactions from its local
@@ -44,11 +47,13 @@ import java.util.function.IntFunction;
  *     machine that also implements {@link ExpiredSessions} feeds {@link
  *     SimMark#SESSION_EXPIRED}
  * @param nodeBugs bugs planted in the node's storage and Ready loop (canaries); none by default
+ * @param coreBugs bugs planted in the core's Raft rules ({@link PlantedBug}, through {@link
+ *     io.detraft.core.Config#withPlantedBug}); none by default
  */
 public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
-    IntFunction<StateMachine> stateMachineFactory, boolean durabilityOracles,
+    IntFunction<StateMachine> stateMachineFactory, boolean promiseOracles,
     boolean staleReads, boolean staleTxnReads, boolean reapplyRetries,
-    boolean sessionsInStateMachine, Set<NodeBug> nodeBugs) {
+    boolean sessionsInStateMachine, Set<NodeBug> nodeBugs, Set<PlantedBug> coreBugs) {
 
   /** A bug planted in the node layer, to show the simulator catches it (test scope only). */
   public enum NodeBug {
@@ -60,7 +65,12 @@ public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
      * After an fsync fails, the node retries it (which succeeds: the page cache called the
      * lost writes clean) and goes on, instead of stopping.
      */
-    RETRY_FAILED_FSYNC
+    RETRY_FAILED_FSYNC,
+    /**
+     * The host's exactly-once sessions drop each client's first command: answered "done"
+     * (OK, nothing) without running it.
+     */
+    SESSION_DROPS_FIRST_COMMAND
   }
 
   public boolean has(NodeBug bug) {
@@ -94,53 +104,62 @@ public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
   /** The correct host: the simulated disk, nothing sent before fsync, the KV state machine. */
   public static SimHooks defaults() {
     return new SimHooks((node, options, random) -> new SimDisk(options, random), NEVER,
-        node -> new KvStateMachine(), true, false, false, false, false, Set.of());
+        node -> new KvStateMachine(), true, false, false, false, false, Set.of(), Set.of());
   }
 
   public SimHooks withDiskFactory(DiskFactory value) {
-    return new SimHooks(value, earlySend, stateMachineFactory, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
+    return new SimHooks(value, earlySend, stateMachineFactory, promiseOracles, staleReads,
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withEarlySend(EarlySend value) {
-    return new SimHooks(diskFactory, value, stateMachineFactory, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
+    return new SimHooks(diskFactory, value, stateMachineFactory, promiseOracles, staleReads,
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withStateMachineFactory(IntFunction<StateMachine> value) {
-    return new SimHooks(diskFactory, earlySend, value, durabilityOracles, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
+    return new SimHooks(diskFactory, earlySend, value, promiseOracles, staleReads,
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
-  public SimHooks withDurabilityOracles(boolean value) {
+  public SimHooks withPromiseOracles(boolean value) {
     return new SimHooks(diskFactory, earlySend, stateMachineFactory, value, staleReads,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withStaleReads(boolean value) {
-    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles, value,
-        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs);
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, promiseOracles, value,
+        staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withStaleTxnReads(boolean value) {
-    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, value, reapplyRetries, sessionsInStateMachine, nodeBugs);
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, promiseOracles,
+        staleReads, value, reapplyRetries, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withReapplyRetries(boolean value) {
-    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, staleTxnReads, value, sessionsInStateMachine, nodeBugs);
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, promiseOracles,
+        staleReads, staleTxnReads, value, sessionsInStateMachine, nodeBugs, coreBugs);
   }
 
   public SimHooks withSessionsInStateMachine(boolean value) {
-    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, staleTxnReads, reapplyRetries, value, nodeBugs);
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, promiseOracles,
+        staleReads, staleTxnReads, reapplyRetries, value, nodeBugs, coreBugs);
   }
 
   public SimHooks withNodeBug(NodeBug bug) {
     EnumSet<NodeBug> bugs = EnumSet.of(bug);
     bugs.addAll(nodeBugs);
-    return new SimHooks(diskFactory, earlySend, stateMachineFactory, durabilityOracles,
-        staleReads, staleTxnReads, reapplyRetries, sessionsInStateMachine, Set.copyOf(bugs));
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, promiseOracles,
+        staleReads, staleTxnReads, reapplyRetries, sessionsInStateMachine, Set.copyOf(bugs),
+        coreBugs);
+  }
+
+  public SimHooks withCoreBug(PlantedBug bug) {
+    EnumSet<PlantedBug> bugs = EnumSet.of(bug);
+    bugs.addAll(coreBugs);
+    return new SimHooks(diskFactory, earlySend, stateMachineFactory, promiseOracles,
+        staleReads, staleTxnReads, reapplyRetries, sessionsInStateMachine, nodeBugs,
+        Set.copyOf(bugs));
   }
 }

@@ -32,7 +32,12 @@ final class SimNetwork {
     ASYMMETRIC,
     ISOLATE_ONE,
     MAJORITY_MINORITY,
-    BRIDGE
+    BRIDGE,
+    /**
+     * The leader of a group alone, while its clock runs slow and the others' run fast, to the
+     * drift bound: the moment a lease that outlives its bound serves a stale read.
+     */
+    ISOLATE_LEADER
   }
 
   /** Packets per link kept for replays: a few, so memory stays flat. */
@@ -87,6 +92,9 @@ final class SimNetwork {
     long hash = Trace.hashBytes(bytes);
     long now = sim.now();
     sent++;
+    if (message instanceof Message.TimeoutNow handover) {
+      sim.nemesis().onHandover(handover);
+    }
     if (cut[from][to]) {
       drop(now, from, to, hash, "partitioned");
       return;
@@ -96,6 +104,7 @@ final class SimNetwork {
       return;
     }
     long arrival = arrival(now, from, to);
+    sim.nemesis().onTransit(from, to, arrival - now);
     sim.trace().record(now, Trace.Kind.SEND, from, to, hash, arrival, message);
     sim.schedule(new Event(arrival, Event.Kind.DELIVER, to, from, hash, 0, bytes));
     if (!clean && random.chance(options.duplicate())) {
@@ -162,6 +171,9 @@ final class SimNetwork {
         && sim.node(to).replica(message.group()).term() == message.term()) {
       sim.marks().hit(SimMark.OLD_MESSAGE_REPLAYED_IN_TERM);
     }
+    if (message instanceof Message.VoteResponse vote) {
+      sim.oracles(message.group()).onVoteDelivered(to, vote);
+    }
     sim.node(to).receive(message);
   }
 
@@ -190,8 +202,11 @@ final class SimNetwork {
     sim.trace().record(time, Trace.Kind.DROP, from, to, hash, 0, reason);
   }
 
-  /** Cuts links in a randomly chosen shape; returns a description for the trace. */
-  String partition(Shape shape) {
+  /**
+   * Cuts links in a randomly chosen shape; returns a description for the trace. {@code
+   * leader} is the node {@link Shape#ISOLATE_LEADER} isolates.
+   */
+  String partition(Shape shape, int leader) {
     heal();
     List<Integer> ids = new ArrayList<>();
     for (int i = 1; i <= size; i++) {
@@ -213,6 +228,10 @@ final class SimNetwork {
       case ISOLATE_ONE:
         cutBetween(ids.subList(0, 1), ids.subList(1, size));
         return "isolate " + ids.get(0);
+      case ISOLATE_LEADER:
+        ids.remove(Integer.valueOf(leader));
+        cutBetween(List.of(leader), ids);
+        return "isolate leader " + leader;
       case MAJORITY_MINORITY: {
         int minority = (size - 1) / 2;
         cutBetween(ids.subList(0, minority), ids.subList(minority, size));

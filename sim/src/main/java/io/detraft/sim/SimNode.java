@@ -42,7 +42,9 @@ final class SimNode implements Node.Observer {
   private NodeStorage storage;
   private final SimRandom random;
   /** This node's tick length: the nominal tick with this node's clock drift. */
-  final long tickNanos;
+  final long ownTickNanos;
+  /** The tick length now: {@link #ownTickNanos}, or skewed by the nemesis for a while. */
+  private long tickNanos;
   /** Replicas by group - 1. */
   private final Replica[] replicas;
   private final int maxTicksPending;
@@ -68,6 +70,7 @@ final class SimNode implements Node.Observer {
     this.replicas = replicas;
     this.disk = disk;
     this.random = random;
+    this.ownTickNanos = tickNanos;
     this.tickNanos = tickNanos;
     this.maxTicksPending = 2 * sim.options().cluster().electionTicks();
     // Snapshots by policy compact the whole log (tiny thresholds in some seeds); the nemesis
@@ -194,6 +197,14 @@ final class SimNode implements Node.Observer {
       finishOutstanding();
     }
     drive();
+  }
+
+  /**
+   * Runs this node's clock at {@code tickNanos} per tick from the next tick on (the nemesis
+   * pushes clocks to the drift bound); 0 restores the node's own rate.
+   */
+  void skewClock(long tickNanos) {
+    this.tickNanos = tickNanos == 0 ? ownTickNanos : tickNanos;
   }
 
   // ---------------------------------------------------------------- input

@@ -37,11 +37,14 @@ public record SimOptions(
    *     before an election timeout (see {@link #minLeaseMargin})
    * @param driftMax each node's tick length is {@code tickNanos * (1 + d)} with {@code d}
    *     drawn from {@code [-driftMax, driftMax]}: clocks run at different rates
+   * @param quiesceTicks idle groups go quiet after this many ticks (0: never); the clients
+   *     then pause now and then for long enough that groups do (see {@link Workload})
    */
   public record ClusterOptions(int size, int voters, int groups, long tickNanos,
       int electionTicks, int heartbeatTicks, boolean preVote, boolean checkQuorum,
       boolean forwardProposals, int maxInflightAppends, long maxAppendBytes,
-      int snapshotChunkBytes, boolean leaseReads, int leaseMarginTicks, double driftMax) {
+      int snapshotChunkBytes, boolean leaseReads, int leaseMarginTicks, double driftMax,
+      int quiesceTicks) {
     public ClusterOptions {
       check(size >= 1 && size <= 9, "cluster size must be 1..9: " + size);
       check(voters >= 1 && voters <= size, "voters must be 1..size: " + voters);
@@ -239,9 +242,11 @@ public record SimOptions(
     boolean leaseReads = checkQuorum && c.chance(0.5);
     int leaseMargin = Math.min(election - 1,
         ClusterOptions.minLeaseMargin(election, drift) + (int) c.between(0, 2));
+    // Drawn last of the cluster's options, so the others stay what they were before it.
+    int quiesce = c.chance(0.3) ? 2 * election + (int) c.between(0, 40) : 0;
     ClusterOptions cluster = new ClusterOptions(voters + spares, voters, groups, 10 * MS,
         election, heartbeat, preVote, checkQuorum, forward, inflight, appendBytes, chunkBytes,
-        leaseReads, leaseMargin, drift);
+        leaseReads, leaseMargin, drift, quiesce);
 
     SimRandom n = root.fork(2);
     double loss = n.chance(0.5) ? lossRate(n) : 0;
@@ -340,7 +345,8 @@ public record SimOptions(
     return withCluster(new ClusterOptions(voters + c.size() - c.voters(), voters, 1,
         c.tickNanos(), c.electionTicks(), c.heartbeatTicks(), c.preVote(), c.checkQuorum(),
         c.forwardProposals(), c.maxInflightAppends(), c.maxAppendBytes(),
-        c.snapshotChunkBytes(), c.leaseReads(), c.leaseMarginTicks(), c.driftMax()));
+        c.snapshotChunkBytes(), c.leaseReads(), c.leaseMarginTicks(), c.driftMax(),
+        c.quiesceTicks()));
   }
 
   /**
@@ -364,7 +370,8 @@ public record SimOptions(
         new ClusterOptions(c.voters() + spares, c.voters(), c.groups(), c.tickNanos(),
             c.electionTicks(), c.heartbeatTicks(), c.preVote(), c.checkQuorum(),
             c.forwardProposals(), c.maxInflightAppends(), c.maxAppendBytes(),
-            c.snapshotChunkBytes(), c.leaseReads(), c.leaseMarginTicks(), c.driftMax()),
+            c.snapshotChunkBytes(), c.leaseReads(), c.leaseMarginTicks(), c.driftMax(),
+            c.quiesceTicks()),
         new NetworkOptions(n.loss() > 0 ? n.loss() : lossRate(r),
             n.duplicate() > 0 ? n.duplicate() : duplicateRate(r), n.delayMinNanos(),
             n.paretoTail(), n.tailScale(), n.tailShape(), n.delayMaxNanos(), true, true,
@@ -411,7 +418,8 @@ public record SimOptions(
         .append(c.maxInflightAppends()).append(" appendBytes=").append(c.maxAppendBytes())
         .append(" chunkBytes=").append(c.snapshotChunkBytes())
         .append(" lease=").append(c.leaseReads() ? "margin" + c.leaseMarginTicks() + "t" : "off")
-        .append(" drift=").append(pct(c.driftMax())).append('}');
+        .append(" drift=").append(pct(c.driftMax()))
+        .append(c.quiesceTicks() > 0 ? " quiesce=" + c.quiesceTicks() + "t" : "").append('}');
     out.append(" net{loss=").append(n.loss() > 0 ? pct(n.loss()) : "off")
         .append(" dup=").append(n.duplicate() > 0 ? pct(n.duplicate()) : "off")
         .append(" replay=").append(n.replay() > 0 ? pct(n.replay()) : "off")

@@ -76,8 +76,10 @@ public record SimResult(SimOptions options, Verdict verdict, String oracle, Stri
     if (!traceTail.isEmpty()) {
       out.append("last events:\n").append(traceTail);
     }
-    out.append("replay: java -jar sim/target/detraft-sim.jar --seed ").append(seed())
-        .append('\n');
+    String replay = Main.replayCommand(options);
+    out.append("replay: ").append(replay != null ? replay
+        : "options built through the API (no command line makes them): new Simulation("
+            + "options).run() with the options above").append('\n');
     return out.toString();
   }
 }

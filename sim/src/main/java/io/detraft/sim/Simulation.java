@@ -6,6 +6,7 @@ import io.detraft.checker.ElleResult;
 import io.detraft.checker.LinearizabilityChecker;
 import io.detraft.checker.Verdict;
 import io.detraft.core.Config;
+import io.detraft.core.PlantedBug;
 import io.detraft.core.Membership;
 import io.detraft.core.Role;
 import java.io.PrintWriter;
@@ -92,7 +93,7 @@ public final class Simulation {
       }
       initial[g - 1] = Membership.of(voters);
       oracles[g - 1] = new Oracles(groups > 1 ? "group " + g + ": " : "", size, initial[g - 1],
-          hooks.durabilityOracles(),
+          hooks.promiseOracles(),
           hooks.stateMachineFactory().apply(0), options.workload().sessionTimeoutEntries(),
           hooks.sessionsInStateMachine(), marks);
     }
@@ -108,7 +109,11 @@ public final class Simulation {
           .withForwardProposals(c.forwardProposals())
           .withFlowControl(c.maxAppendBytes(), c.maxInflightAppends())
           .withSnapshotChunkBytes(c.snapshotChunkBytes())
-          .withLeaseReads(c.leaseReads(), c.leaseMarginTicks());
+          .withLeaseReads(c.leaseReads(), c.leaseMarginTicks())
+          .withQuiesce(c.quiesceTicks());
+      for (PlantedBug bug : hooks.coreBugs()) {
+        config = config.withPlantedBug(bug);
+      }
       Replica[] replicas = new Replica[groups];
       for (int g = 1; g <= groups; g++) {
         replicas[g - 1] = new Replica(id, g, this, config.withGroup(g), initial[g - 1],
@@ -181,9 +186,11 @@ public final class Simulation {
       oracle = e.oracle();
       failure = e.getMessage();
     } catch (RuntimeException | AssertionError | StackOverflowError e) {
-      // An invariant inside core, or a bug in the simulator: a failure either way.
+      // A failure either way, named by where it was thrown: the core's own invariant checks,
+      // the deployed code (node layer, state machine), or the simulator itself, whose crash
+      // is a bug of the harness and never a verdict on the code under test.
       verdict = SimResult.Verdict.FAIL;
-      oracle = "exception";
+      oracle = exceptionOrigin(e);
       failure = e + "\n" + stackTop(e);
     }
     String tail = verdict == SimResult.Verdict.FAIL ? trace.tail(traceShown) : "";
@@ -301,6 +308,11 @@ public final class Simulation {
   }
 
   /** The live node that leads {@code group} in the highest term, or 0. */
+  /** The highest index of {@code group} acknowledged to a client so far. */
+  long acknowledgedIndex(long group) {
+    return oracles[(int) group - 1].maxAcknowledgedIndex();
+  }
+
   int leaderOf(long group) {
     int leader = 0;
     long term = -1;
@@ -374,6 +386,18 @@ public final class Simulation {
       out.append(", clients:").append(pending);
     }
     return out.toString();
+  }
+
+  /** "core-invariant", "harness" (thrown in the simulator's own code) or "exception". */
+  static String exceptionOrigin(Throwable e) {
+    if (e instanceof io.detraft.core.Invariants.Violation) {
+      return "core-invariant";
+    }
+    StackTraceElement[] stack = e.getStackTrace();
+    if (e instanceof StackOverflowError || stack.length == 0) {
+      return "exception";
+    }
+    return stack[0].getClassName().startsWith("io.detraft.sim.") ? "harness" : "exception";
   }
 
   private static String stackTop(Throwable e) {

@@ -5,6 +5,7 @@ import io.detraft.checker.HistoryBuilder;
 import io.detraft.checker.Kv;
 import io.detraft.checker.Txn;
 import io.detraft.core.SessionStateMachine;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -47,8 +48,23 @@ final class Workload {
     READ_INDEX
   }
 
-  /** One attempt of a client request on its way to a node. */
-  record Request(int client, long attempt, int node, long group, Path path, byte[] command) {}
+  /**
+   * One attempt of a client request on its way to a node.
+   *
+   * @param sentAt when the client sent it
+   * @param ackedBefore the highest log index of its group acknowledged to any client before
+   *     it was sent: a read it asks for must reflect at least that much (the read oracle)
+   */
+  record Request(int client, long attempt, int node, long group, Path path, byte[] command,
+      long sentAt, long ackedBefore) {
+    /** A read of the burst after a leader change: checked when served, never in a history. */
+    boolean isProbe() {
+      return client == PROBE;
+    }
+  }
+
+  /** The client index of {@link #probeReads}' requests. */
+  static final int PROBE = -1;
 
   /** A node's answer to an attempt. */
   record Reply(Outcome outcome, int client, long attempt, int node, long leaderHint,
@@ -138,6 +154,14 @@ final class Workload {
   private final HistoryBuilder txnHistory = new HistoryBuilder();
   /** The last value each key was seen to hold (cas expectations); index = key. */
   private final Long[] lastValue;
+  /**
+   * With quiescence on: stretches of the safety phase, as {start, end} pairs, in which no
+   * client starts an operation, long enough for every idle group to go quiet; the next
+   * requests must wake them.
+   */
+  private final long[] lulls;
+  /** Per group - 1: the node last elected leader (0: none yet). */
+  private final int[] lastLeader;
   private long nextProcess;
   private long nextAttempt = 1;
   private long nextValue = 1;
@@ -160,6 +184,9 @@ final class Workload {
     SimOptions.ListAppendOptions listAppend = options.listAppend();
     this.txns = new TxnGenerator(listAppend, groups, txns);
     this.lastValue = new Long[this.options.keys() * groups];
+    this.lastLeader = new int[groups];
+    this.lulls = options.cluster().quiesceTicks() > 0 ? lulls(options, random.fork(11))
+        : new long[0];
     if (lastValue.length > TxnGenerator.FIRST_KEY) {
       throw new IllegalArgumentException("KV keys reach into the list keys");
     }
@@ -174,11 +201,60 @@ final class Workload {
     }
   }
 
+  private static long[] lulls(SimOptions options, SimRandom random) {
+    SimOptions.ClusterOptions c = options.cluster();
+    // Room for the group to go quiet (the threshold, and an election timeout more for the
+    // leader), then for a woken follower to elect a leader and for reads to follow.
+    long quiet = (c.quiesceTicks() + 8L * c.electionTicks()) * c.tickNanos();
+    List<Long> bounds = new ArrayList<>();
+    long t = random.exponential(SimOptions.SECOND);
+    while (t < options.phases().safetyNanos()) {
+      long end = t + quiet + random.between(0, quiet / 4);
+      bounds.add(t);
+      bounds.add(end);
+      t = end + random.exponential(SimOptions.SECOND);
+    }
+    return bounds.stream().mapToLong(Long::longValue).toArray();
+  }
+
+  /** The lulls, as {start, end} pairs (none without quiescence). */
+  long[] lulls() {
+    return lulls.clone();
+  }
+
+  /** When the groups are quiet in the lull starting at {@code start}. */
+  long quietAt(long start) {
+    SimOptions.ClusterOptions c = sim.options().cluster();
+    return start + (c.quiesceTicks() + 3L * c.electionTicks() / 2) * c.tickNanos();
+  }
+
+  /** {@code time}, or just after the lull it falls in. */
+  private long afterLulls(long time) {
+    for (int i = 0; i < lulls.length; i += 2) {
+      if (time >= lulls[i] && time < lulls[i + 1]) {
+        return lulls[i + 1] + random.between(0, 20 * SimOptions.MS);
+      }
+    }
+    return time;
+  }
+
   void start() {
+    SimOptions.ClusterOptions cluster = sim.options().cluster();
+    for (int i = 0; i < lulls.length; i += 2) {
+      // One read in each lull once the groups are quiet, to a random node: it wakes a quiet
+      // group from a follower as often as from its leader (and, should the leader be cut off,
+      // starts an election).
+      long at = quietAt(lulls[i]) + 50 * SimOptions.MS;
+      long group = 1 + random.nextInt(groups);
+      byte[] get = KvStateMachine.command(KvStateMachine.GET, group - 1, null, null);
+      int node = 1 + random.nextInt(cluster.size());
+      sim.schedule(new Event(at, Event.Kind.CLIENT_REQUEST, node, 0, 0, 0,
+          new Request(PROBE, nextAttempt++, node, group, Path.READ_INDEX, get, at, 0)));
+    }
     for (Client c : clients) {
       c.process = nextProcess++;
       c.target = 1 + c.index % size;
-      c.nominalNext = sim.now() + random.exponential(c.meanIntervalNanos);
+      c.nominalNext = afterLulls(sim.now() + random.exponential(c.meanIntervalNanos));
       sim.schedule(new Event(c.nominalNext, Event.Kind.CLIENT_NEXT, 0, 0, c.index, 0, null));
     }
   }
@@ -276,8 +352,9 @@ final class Workload {
   private void send(Client c, long delay) {
     c.attempt = nextAttempt++;
     Path path = c.registering ? Path.REGISTER : c.path;
-    Request request = new Request(c.index, c.attempt, c.target, c.group, path, c.command);
     long now = sim.now();
+    Request request = new Request(c.index, c.attempt, c.target, c.group, path, c.command,
+        now + delay, sim.acknowledgedIndex(c.group));
     sim.schedule(new Event(now + delay + options.clientLatencyNanos(), Event.Kind.CLIENT_REQUEST,
         c.target, 0, 0, 0, request));
     sim.schedule(new Event(now + delay + options.timeoutNanos(), Event.Kind.CLIENT_TIMEOUT, 0,
@@ -307,7 +384,48 @@ final class Workload {
     }
   }
 
+  /**
+   * Right after a leader change, a burst of ReadIndex gets of one key to every node of the
+   * group, the deposed leader included: the moment a read path that skips its quorum round, or
+   * trusts an expired lease, answers from an old state. They bypass the clients (no history,
+   * no retries); the read oracle checks each one as it is served.
+   */
+  void onLeaderChange(long group, int leader) {
+    int previous = lastLeader[(int) group - 1];
+    lastLeader[(int) group - 1] = leader;
+    if (sim.nemesis().isActive()) {
+      probeReads(group, previous, PROBES_PER_LEADER_CHANGE);
+    }
+  }
+
+  /** Reads in a burst after a leader change, spread over about two election timeouts. */
+  static final int PROBES_PER_LEADER_CHANGE = 8;
+
+  /**
+   * Sends {@code count} reads of the group's first key, half of them to the {@code previous}
+   * leader (0: none), which may not know yet that it was deposed: the node a stale ReadIndex
+   * or an outlived lease would answer from.
+   */
+  private void probeReads(long group, int previous, int count) {
+    long key = group - 1; // keys are spread over the groups by key % groups
+    byte[] get = KvStateMachine.command(KvStateMachine.GET, key, null, null);
+    long now = sim.now();
+    SimOptions.ClusterOptions cluster = sim.options().cluster();
+    long spreadNanos = 2L * cluster.electionTicks() * cluster.tickNanos();
+    for (int i = 0; i < count; i++) {
+      int node = previous != 0 && i % 2 == 0 ? previous : 1 + random.nextInt(cluster.size());
+      long at = now + random.between(0, spreadNanos);
+      Request request = new Request(PROBE, nextAttempt++, node, group, Path.READ_INDEX, get,
+          at, sim.acknowledgedIndex(group));
+      sim.schedule(new Event(at + options.clientLatencyNanos(), Event.Kind.CLIENT_REQUEST, node,
+          0, 0, 0, request));
+    }
+  }
+
   void onReply(Reply reply) {
+    if (reply.client() == PROBE) {
+      return;
+    }
     Client c = clients[reply.client()];
     if (!c.busy || c.attempt != reply.attempt()) {
       return; // An answer to an attempt that timed out, or an operation that completed.
@@ -446,6 +564,9 @@ final class Workload {
     }
     c.nominalNext = Math.max(c.nominalNext + random.exponential(c.meanIntervalNanos),
         sim.now());
+    if (!liveness) {
+      c.nominalNext = afterLulls(c.nominalNext);
+    }
     sim.schedule(new Event(c.nominalNext, Event.Kind.CLIENT_NEXT, 0, 0, c.index, 0, null));
   }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.detraft.core.PlantedBug;
 import java.util.Set;
 import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
@@ -101,11 +102,11 @@ class CanaryTest {
    * properties, the core's invariants or the history checker, within the same budget.
    */
   @Test
-  void catchesBothWithoutDurabilityOracles() {
-    firstFailure("fsync lies, no durability oracles",
-        PlantedFaults.lyingDisk().withDurabilityOracles(false));
-    firstFailure("ack before fsync, no durability oracles",
-        PlantedFaults.earlyAcknowledgements().withDurabilityOracles(false));
+  void catchesBothWithoutPromiseOracles() {
+    firstFailure("fsync lies, no promise oracles",
+        PlantedFaults.lyingDisk().withPromiseOracles(false));
+    firstFailure("ack before fsync, no promise oracles",
+        PlantedFaults.earlyAcknowledgements().withPromiseOracles(false));
   }
 
   /**
@@ -117,7 +118,9 @@ class CanaryTest {
   void catchesStaleReadsWithoutReadIndex() {
     SimResult result = firstFailure("stale reads", PlantedFaults.staleReads(),
         PlantedFaults::partitionHeavy);
-    assertEquals("linearizability", result.oracle(), result::report);
+    // The read oracle catches it as the read is served; the history checker at the end.
+    assertTrue(Set.of("read-freshness", "read-deposed-leader", "linearizability")
+        .contains(result.oracle()), result::report);
     assertTrue(result.seed() <= MAX_STALE_READ_SEEDS, result::line);
   }
 
@@ -150,13 +153,127 @@ class CanaryTest {
   void catchesSessionsThatApplyARetryAgain() {
     SimResult result = firstFailure("retries applied again", PlantedFaults.reappliedRetries(),
         PlantedFaults::allNemeses);
-    assertTrue(Set.of("snapshot", "state-machine-safety", "linearizability",
+    assertTrue(Set.of("exactly-once", "snapshot", "state-machine-safety", "linearizability",
         "strict-serializability").contains(result.oracle()), result::report);
     assertTrue(result.seed() <= MAX_REAPPLIED_RETRY_SEEDS, result::line);
     // The correct host passes that seed: the planted bug, not the mix, made it fail.
     SimResult correct = new Simulation(result.options()).run();
     assertFalse(correct.failed(), correct::report);
     assertTrue(correct.marks().hits(SimMark.DUPLICATE_COMMAND_DEDUPED) > 0, correct::line);
+  }
+
+  /**
+   * The default mix (what {@code detraft sim} runs), not a mix tuned for the canary, must catch
+   * the bugs that hide in rare states, each by the oracle that watches its rule, within the
+   * number of seeds stated here (the census in the README gives the first failing seed and the
+   * share of failing seeds in 1..200).
+   */
+  private static SimResult firstDefaultFailure(String canary, SimHooks hooks, int maxSeeds,
+      Set<String> oracles) {
+    SimResult result = firstFailure(canary, hooks, (seed, safety) -> SimOptions.derive(seed));
+    assertTrue(oracles.contains(result.oracle()), result::report);
+    assertTrue(result.seed() <= maxSeeds, result::line);
+    // The correct host passes that seed: the planted bug, not the mix, made it fail.
+    SimResult correct = new Simulation(result.options()).run();
+    assertFalse(correct.failed(), correct::report);
+    return result;
+  }
+
+  /** Heartbeats that let a follower commit a stale suffix of an older term. */
+  @Test
+  void catchesAFollowerCommittingAnUnverifiedSuffix() {
+    firstDefaultFailure("follower commits an unverified suffix",
+        PlantedFaults.coreBug(PlantedBug.FOLLOWER_COMMITS_UNVERIFIED_SUFFIX), 20,
+        Set.of("follower-commit-bound", "state-machine-safety"));
+  }
+
+  /**
+   * A leader that counts its own copy before persisting it: an entry commits on a minority of
+   * durable copies and is lost with the leader.
+   */
+  @Test
+  void catchesALeaderCountingItselfBeforePersisting() {
+    firstDefaultFailure("leader counts itself before persisting",
+        PlantedFaults.coreBug(PlantedBug.LEADER_COUNTS_ITSELF_BEFORE_PERSISTING), 80,
+        Set.of("follower-commit-bound", "state-machine-safety", "durability",
+            "acknowledged-write", "read-freshness", "linearizability", "leader-completeness"));
+  }
+
+  /** A lease that never runs out, caught as the deposed leader serves a read. */
+  @Test
+  void catchesALeaseThatNeverExpires() {
+    firstDefaultFailure("lease never expires",
+        PlantedFaults.coreBug(PlantedBug.LEASE_NEVER_EXPIRES), 120,
+        Set.of("read-deposed-leader", "read-freshness"));
+  }
+
+  /**
+   * A quiet leader that reads alone: a quiet group is attacked by isolating its leader in a
+   * lull and waking a follower, which elects another.
+   */
+  @Test
+  void catchesAQuietLeaderReadingAlone() {
+    firstDefaultFailure("quiet leader reads alone",
+        PlantedFaults.coreBug(PlantedBug.QUIET_LEADER_READS_ALONE), 60,
+        Set.of("read-deposed-leader", "read-freshness"));
+  }
+
+  /**
+   * Sessions that drop a client's first command (answer "done", never run it): the
+   * exactly-once oracle names it at the first such answer, where once the simulator itself
+   * crashed decoding the empty answer.
+   */
+  @Test
+  void catchesSessionsDroppingAFirstCommand() {
+    firstDefaultFailure("session drops a client's first command",
+        SimHooks.defaults().withNodeBug(SimHooks.NodeBug.SESSION_DROPS_FIRST_COMMAND), 10,
+        Set.of("exactly-once"));
+  }
+
+  /**
+   * A transfer that never completes: the transfer oracle expects a caught-up target, on a
+   * calm network, to take over within its bound.
+   */
+  @Test
+  void catchesATransferThatNeverCompletes() {
+    firstDefaultFailure("transfer never completes",
+        PlantedFaults.coreBug(PlantedBug.TRANSFER_NEVER_SENDS_TIMEOUT_NOW), 100,
+        Set.of("transfer"));
+  }
+
+  /**
+   * The 2015 single-server change bug: a new leader changes the membership before it committed
+   * an entry of its term. The membership oracle sees an old leader's uncommitted change and
+   * the new one, with disjoint majorities, both in play.
+   */
+  @Test
+  void catchesAMembershipChangeBeforeACommitOfTheTerm() {
+    firstDefaultFailure("membership change before a commit of the term",
+        PlantedFaults.coreBug(PlantedBug.MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT), 100,
+        Set.of("membership"));
+  }
+
+  /** A leader with two membership changes uncommitted at once. */
+  @Test
+  void catchesTwoMembershipChangesInFlight() {
+    firstDefaultFailure("two membership changes in flight",
+        PlantedFaults.coreBug(PlantedBug.TWO_MEMBERSHIP_CHANGES_IN_FLIGHT), 20,
+        Set.of("membership"));
+  }
+
+  /** ReadIndex answered without a quorum round. */
+  @Test
+  void catchesReadIndexWithoutAQuorumRound() {
+    firstDefaultFailure("ReadIndex without a quorum round",
+        PlantedFaults.coreBug(PlantedBug.READ_INDEX_WITHOUT_QUORUM), 40,
+        Set.of("read-deposed-leader", "read-freshness", "linearizability"));
+  }
+
+  /** A vote granted before it is durable, a persistence-order bug. */
+  @Test
+  void catchesAVoteGrantedBeforeItIsDurable() {
+    firstDefaultFailure("vote granted before it is durable", PlantedFaults.earlyVotes(), 60,
+        Set.of("persist-before-speak", "election-safety", "durability"));
   }
 
   @Test

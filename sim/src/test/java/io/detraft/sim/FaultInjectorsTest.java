@@ -135,12 +135,16 @@ class FaultInjectorsTest {
   void symmetricShapesSplitTheNodesIntoTwoSidesCutBothWays() {
     SimNetwork net = network(options(0, false));
     for (int i = 0; i < 10; i++) {
-      String d = net.partition(SimNetwork.Shape.SYMMETRIC);
+      String d = net.partition(SimNetwork.Shape.SYMMETRIC, 0);
       assertEquals(2, sides(net, d).size(), d);
-      d = net.partition(SimNetwork.Shape.ISOLATE_ONE);
+      d = net.partition(SimNetwork.Shape.ISOLATE_ONE, 0);
       assertEquals(List.of(1, N - 1), sizes(sides(net, d)), d);
-      d = net.partition(SimNetwork.Shape.MAJORITY_MINORITY);
+      d = net.partition(SimNetwork.Shape.MAJORITY_MINORITY, 0);
       assertEquals(List.of(2, 3), sizes(sides(net, d)), d);
+      int leader = 1 + i % N;
+      d = net.partition(SimNetwork.Shape.ISOLATE_LEADER, leader);
+      assertEquals(List.of(1, N - 1), sizes(sides(net, d)), d);
+      assertTrue(sides(net, d).contains(Set.of(leader)), d);
     }
     net.heal();
     assertEquals(0, cutLinks(net));
@@ -149,7 +153,7 @@ class FaultInjectorsTest {
   @Test
   void aPartitionDropsPacketsAcrossTheCutAndInFlightButNotWithinASide() {
     SimNetwork net = network(options(0, false));
-    net.partition(SimNetwork.Shape.SYMMETRIC);
+    net.partition(SimNetwork.Shape.SYMMETRIC, 0);
     sendOnEveryLink(net);
     assertEquals(openLinks(net), links(deliveries()));
     assertEquals(cutLinks(net), net.dropped());
@@ -158,7 +162,7 @@ class FaultInjectorsTest {
     sendOnEveryLink(net);
     List<Event> inFlight = deliveries();
     assertEquals(N * (N - 1), inFlight.size());
-    net.partition(SimNetwork.Shape.SYMMETRIC);
+    net.partition(SimNetwork.Shape.SYMMETRIC, 0);
     long before = net.dropped();
     for (Event e : inFlight) {
       net.deliver(e); // Nodes are down: what gets through is dropped as "receiver down".
@@ -170,7 +174,7 @@ class FaultInjectorsTest {
   void anAsymmetricPartitionCanCutOneDirectionOnly() {
     SimNetwork net = network(options(0, false));
     for (int attempt = 0; attempt < 20; attempt++) {
-      String d = net.partition(SimNetwork.Shape.ASYMMETRIC);
+      String d = net.partition(SimNetwork.Shape.ASYMMETRIC, 0);
       for (int a = 1; a <= N; a++) {
         for (int b = 1; b <= N; b++) {
           if (net.isCut(a, b) && !net.isCut(b, a)) {
@@ -190,7 +194,7 @@ class FaultInjectorsTest {
   void aBridgeNodeReachesBothSidesThatCannotReachEachOther() {
     SimNetwork net = network(options(0, false));
     for (int i = 0; i < 10; i++) {
-      String d = net.partition(SimNetwork.Shape.BRIDGE);
+      String d = net.partition(SimNetwork.Shape.BRIDGE, 0);
       List<Integer> bridges = new ArrayList<>();
       for (int a = 1; a <= N; a++) {
         boolean open = true;
@@ -324,7 +328,7 @@ class FaultInjectorsTest {
     return options.withCluster(new SimOptions.ClusterOptions(c.size(), c.voters(), c.groups(),
         c.tickNanos(), c.electionTicks(), c.heartbeatTicks(), c.preVote(), c.checkQuorum(),
         c.forwardProposals(), c.maxInflightAppends(), c.maxAppendBytes(),
-        c.snapshotChunkBytes(), false, c.leaseMarginTicks(), drift));
+        c.snapshotChunkBytes(), false, c.leaseMarginTicks(), drift, c.quiesceTicks()));
   }
 
   @Test
@@ -334,8 +338,8 @@ class FaultInjectorsTest {
     Simulation drifting = new Simulation(withDrift(FIVE, 0.1));
     Set<Long> lengths = new TreeSet<>();
     for (int id = 1; id <= N; id++) {
-      assertEquals(nominal, steady.node(id).tickNanos);
-      long tick = drifting.node(id).tickNanos;
+      assertEquals(nominal, steady.node(id).ownTickNanos);
+      long tick = drifting.node(id).ownTickNanos;
       assertTrue(tick >= nominal * 0.9 && tick <= nominal * 1.1, tick + " vs " + nominal);
       lengths.add(tick);
     }
@@ -353,6 +357,6 @@ class FaultInjectorsTest {
         ticks.add(e.time);
       }
     }
-    assertEquals(List.of(node.tickNanos), ticks);
+    assertEquals(List.of(node.ownTickNanos), ticks);
   }
 }

@@ -2,6 +2,7 @@ package io.detraft.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -79,13 +80,57 @@ class OraclesTest {
     return replica;
   }
 
+  /** A leader elected as it should be: the vote of another voter reached it first. */
+  private void leader(int node, long term, Replica host, long at) {
+    long voter = node == 1 ? 2 : 1;
+    oracles.onVoteDelivered(node, new Message.VoteResponse(1, voter, node, term, true, false));
+    oracles.onLeader(node, term, host, at);
+  }
+
+  @Test
+  void aLeaderNeedsTheVotesOfAQuorumOfItsVoters() {
+    Replica host = replicaHolding();
+    // A PreVote and a vote from a node outside the configuration do not count.
+    oracles.onVoteDelivered(1, new Message.VoteResponse(1, 2, 1, 1, true, true));
+    oracles.onVoteDelivered(1, new Message.VoteResponse(1, 7, 1, 1, true, false));
+    assertFails("vote-count", () -> oracles.onLeader(1, 1, host, 0));
+    oracles.onVoteDelivered(3, new Message.VoteResponse(1, 2, 3, 2, true, false));
+    oracles.onLeader(3, 2, host, 0);
+  }
+
   @Test
   void electionSafetyAllowsOneLeaderPerTerm() {
     Replica host = replicaHolding();
-    oracles.onLeader(1, 1, host);
-    oracles.onLeader(1, 1, host); // The same leader, reported again.
-    oracles.onLeader(2, 2, host); // Another term, another leader.
-    assertFails("election-safety", () -> oracles.onLeader(3, 2, host));
+    leader(1, 1, host, 0);
+    leader(1, 1, host, 0); // The same leader, reported again.
+    leader(2, 2, host, 0); // Another term, another leader.
+    assertFails("election-safety", () -> leader(3, 2, host, 0));
+  }
+
+  @Test
+  void readOracleRejectsAReadOlderThanAnAcknowledgedWriteOrServedByADeposedLeader() {
+    Entry[] log = {entry(1, 1), entry(1, 2), entry(1, 3)};
+    Replica full = replicaHolding(log);
+    for (Entry e : log) {
+      oracles.onApply(1, e, full.chainAt(e.index()));
+    }
+    leader(1, 1, full, 1_000);
+    oracles.onAcknowledged(1, 3, 1);
+    Workload.Request read = new Workload.Request(0, 7, 2, 1, Workload.Path.READ_INDEX,
+        new byte[0], 5_000, 3);
+    oracles.onRead(2, read, 3, 0); // Reflects index 3: fine.
+    assertFails("read-freshness", () -> oracles.onRead(2, read, 2, 0));
+    oracles.onRead(1, read, 3, 1); // The leader of term 1, no newer leader: fine.
+    leader(3, 2, full, 4_000); // Term 2's leader, elected before the read was sent.
+    assertFails("read-deposed-leader", () -> oracles.onRead(1, read, 3, 1));
+    oracles.onRead(3, read, 3, 2);
+  }
+
+  @Test
+  void followerCommitBoundRejectsACommittedEntryTheLeaderDoesNotHold() {
+    oracles.onFollowerCommit(2, 1, 5, 42, 42, "the committed log");
+    assertFails("follower-commit-bound", () -> oracles.onFollowerCommit(2, 1, 5, 42, 43,
+        "the committed log"));
   }
 
   @Test
@@ -106,12 +151,12 @@ class OraclesTest {
       oracles.onApply(1, e, full.chainAt(e.index()));
     }
     oracles.onCommitKnown(1, 2); // n1, in term 1, knew 1..2 committed.
-    oracles.onLeader(2, 2, full);
+    leader(2, 2, full, 0);
     // A leader of a later term that misses entry 2, or holds another entry there.
     assertFails("leader-completeness",
-        () -> oracles.onLeader(3, 3, replicaHolding(entry(1, 1))));
+        () -> leader(3, 3, replicaHolding(entry(1, 1)), 0));
     assertFails("leader-completeness",
-        () -> oracles.onLeader(3, 4, replicaHolding(entry(1, 1), entry(2, 2))));
+        () -> leader(3, 4, replicaHolding(entry(1, 1), entry(2, 2)), 0));
   }
 
   @Test
@@ -194,5 +239,46 @@ class OraclesTest {
         stuck.simulatedNanos(), stuck::report);
     SimResult correct = new Simulation(options).run();
     assertFalse(correct.failed(), correct::report);
+  }
+
+  /** A crash is named by where it was thrown; the simulator's own crash is a harness bug. */
+  @Test
+  void exceptionsAreNamedByTheirOrigin() {
+    RuntimeException core = assertThrows(RuntimeException.class,
+        () -> io.detraft.core.Invariants.check(false, "broken %s", 1L));
+    assertEquals("core-invariant", Simulation.exceptionOrigin(core));
+    assertEquals("harness", Simulation.exceptionOrigin(new IllegalStateException("here")));
+    RuntimeException elsewhere = assertThrows(NumberFormatException.class,
+        () -> Long.parseLong("x"));
+    assertEquals("exception", Simulation.exceptionOrigin(elsewhere));
+  }
+
+  /** Quorums of two configurations can be disjoint exactly when the count allows it. */
+  @Test
+  void membershipQuorumsIntersectUnlessTwoChangesLeaveAnEvenBase() {
+    Membership four = Membership.of(1, 2, 3, 4);
+    Membership five = Membership.of(1, 2, 3, 4, 5);
+    Membership three = Membership.of(1, 2, 3);
+    assertFalse(MembershipOracle.canBeDisjoint(four, five)); // one step
+    assertFalse(MembershipOracle.canBeDisjoint(four, three)); // one step
+    assertTrue(MembershipOracle.canBeDisjoint(five, three)); // {3,4,5} and {1,2}
+    MembershipOracle oracle = new MembershipOracle();
+    oracle.onCommit(9);
+    // An old leader (term 2) made "add 5" durable, uncommitted; a new leader of term 3 "removes
+    // 4" from the same committed four before committing anything of its term.
+    assertNull(oracle.onConfig(1, 10, 2, five, 2));
+    String broken = oracle.onConfig(2, 10, 3, three, 2);
+    assertTrue(broken != null && broken.contains("disjoint"), broken);
+    // Once the new leader commits an entry of its term, the old change is out of play.
+    MembershipOracle fixed = new MembershipOracle();
+    fixed.onCommit(9);
+    assertNull(fixed.onConfig(1, 10, 2, five, 2));
+    fixed.onCommit(10);
+    assertNull(fixed.onConfig(2, 11, 3, three, 3));
+    // One leader with two changes uncommitted at once.
+    MembershipOracle twice = new MembershipOracle();
+    assertNull(twice.onConfig(1, 10, 2, five, 2));
+    String second = twice.onConfig(1, 11, 2, Membership.of(1, 2, 3, 4, 5, 6), 2);
+    assertTrue(second != null && second.contains("two uncommitted"), second);
   }
 }

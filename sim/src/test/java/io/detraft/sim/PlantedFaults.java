@@ -1,6 +1,7 @@
 package io.detraft.sim;
 
 import io.detraft.core.Message;
+import io.detraft.core.PlantedBug;
 
 /**
  * Broken host parts, planted by tests only, that the simulator must catch ("canaries").
@@ -63,6 +64,16 @@ final class PlantedFaults {
     SimOptions.DiskOptions d = options.disk();
     return options.withDisk(new SimOptions.DiskOptions(d.fsyncMinNanos(), d.fsyncMaxNanos(),
         1.0, d.earlyReplication(), 16 << 10, 0, 0, 0.05, d.stateMachinePersists()));
+  }
+
+  /** A host that grants votes before the vote (its hard state) is durable. */
+  static SimHooks earlyVotes() {
+    return SimHooks.defaults().withEarlySend(message -> message instanceof Message.VoteResponse);
+  }
+
+  /** A bug planted in the core's Raft rules. */
+  static SimHooks coreBug(PlantedBug bug) {
+    return SimHooks.defaults().withCoreBug(bug);
   }
 
   static SimHooks earlyAcknowledgements() {
@@ -133,7 +144,7 @@ final class PlantedFaults {
         .withCluster(new SimOptions.ClusterOptions(3, 1, 1, c.tickNanos(), c.electionTicks(),
             c.heartbeatTicks(), c.preVote(), c.checkQuorum(), c.forwardProposals(),
             c.maxInflightAppends(), c.maxAppendBytes(), c.snapshotChunkBytes(), c.leaseReads(),
-            c.leaseMarginTicks(), c.driftMax()))
+            c.leaseMarginTicks(), c.driftMax(), c.quiesceTicks()))
         .withProtocol(new SimOptions.ProtocolOptions(q.snapshotThreshold(),
             q.snapshotEveryNanos(), 200 * SimOptions.MS, 0));
   }

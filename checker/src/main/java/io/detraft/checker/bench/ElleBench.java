@@ -1,13 +1,18 @@
 package io.detraft.checker.bench;
 
 import io.detraft.checker.ConsistencyModel;
+import io.detraft.checker.EdnHistory;
 import io.detraft.checker.ElleChecker;
 import io.detraft.checker.ElleResult;
 import io.detraft.checker.History;
 import io.detraft.checker.LinearizabilityChecker;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -21,7 +26,12 @@ import java.util.Locale;
  * <pre>
  * java -Xmx8g -cp checker/target/classes:CLOJURE_JARS io.detraft.checker.bench.ElleBench \
  *     [--sizes 10000,100000,1000000] [--kv-ops 100000] [--repeat 2]
+ * java -cp ... io.detraft.checker.bench.ElleBench --write-edn FILE [--sizes 100000]
  * </pre>
+ *
+ * <p>{@code --write-edn} writes the list-append history of the first size (default 100,000
+ * transactions: about 38 MB) as Jepsen EDN and exits, so that the whole CLI, parsing
+ * included, can be timed on it: {@code time ./detraft check --model list-append FILE}.
  *
  * <p>Each size is checked {@code repeat} times; the best time is reported (the first run
  * includes JIT warm-up).
@@ -33,13 +43,23 @@ public final class ElleBench {
     List<Integer> sizes = List.of(10_000, 100_000, 1_000_000);
     int kvOperations = 100_000;
     int repeat = 2;
+    Path writeEdn = null;
+    boolean sizesGiven = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
-        case "--sizes" -> sizes = parseSizes(args[++i]);
+        case "--sizes" -> {
+          sizes = parseSizes(args[++i]);
+          sizesGiven = true;
+        }
         case "--kv-ops" -> kvOperations = Integer.parseInt(args[++i]);
         case "--repeat" -> repeat = Integer.parseInt(args[++i]);
+        case "--write-edn" -> writeEdn = Path.of(args[++i]);
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
+    }
+    if (writeEdn != null) {
+      writeEdn(sizesGiven ? sizes.get(0) : 100_000, writeEdn);
+      return;
     }
     System.out.printf(Locale.ROOT, "cores=%d max-heap=%d MiB%n",
         Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
@@ -71,6 +91,19 @@ public final class ElleBench {
             + "%.2f s = %,.0f txns/s; history heap %d MiB, peak heap %d MiB; %s%n",
         transactions, history.size(), generateSeconds, best, transactions / best,
         historyBytes >> 20, peak >> 20, result.verdict());
+  }
+
+  private static void writeEdn(int transactions, Path file) {
+    long start = System.nanoTime();
+    History history = ListAppendGenerator.generate(42, ListAppendGenerator.Options.benchmark(
+        transactions));
+    try {
+      EdnHistory.write(history, file);
+      System.out.printf(Locale.ROOT, "wrote %,d txns (%,d ops), %,d bytes, to %s in %.1f s%n",
+          transactions, history.size(), Files.size(file), file, seconds(start));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private static void linearizability(int operations, int repeat) {
