@@ -25,8 +25,13 @@ final class JepsenHistory {
   /** A nemesis event: written to the EDN history, never given to a checker. */
   record NemesisEvent(long index, OpType type, String f, String value, long timeNanos) {}
 
-  /** One completed client operation, for the plots. */
-  record Sample(long endNanos, long latencyNanos, OpType type) {}
+  /**
+   * One completed client operation, for the plots and the recovery times.
+   *
+   * @param group the Raft group the operation went to
+   * @param write whether an ok completion proves the group accepted a write
+   */
+  record Sample(long invokeNanos, long endNanos, OpType type, long group, boolean write) {}
 
   private final long startNanos = System.nanoTime();
   private final List<Op> ops = new ArrayList<>();
@@ -50,10 +55,10 @@ final class JepsenHistory {
   }
 
   synchronized void complete(OpType type, long process, String f, Object value,
-      long invokedNanos) {
+      long invokedNanos, long group, boolean write) {
     long time = now();
     ops.add(new Op(nextIndex++, type, f, value, process, time));
-    samples.add(new Sample(time, time - invokedNanos, type));
+    samples.add(new Sample(invokedNanos, time, type, group, write));
     switch (type) {
       case OK -> ok++;
       case FAIL -> failed++;
@@ -61,8 +66,11 @@ final class JepsenHistory {
     }
   }
 
-  synchronized void nemesis(OpType type, String f, String value) {
-    nemesis.add(new NemesisEvent(nextIndex++, type, f, value, now()));
+  /** Records a nemesis event (Jepsen writes them as :info); returns its time. */
+  synchronized long nemesis(String f, String value) {
+    long time = now();
+    nemesis.add(new NemesisEvent(nextIndex++, OpType.INFO, f, value, time));
+    return time;
   }
 
   synchronized long[] counts() {
@@ -116,8 +124,11 @@ final class JepsenHistory {
     if (value == null) {
       return "nil";
     }
-    if (value instanceof Long || value instanceof Boolean) {
+    if (value instanceof Long || value instanceof Integer || value instanceof Boolean) {
       return value.toString();
+    }
+    if (value instanceof Double d) {
+      return String.format(java.util.Locale.ROOT, "%.3f", d);
     }
     if (value instanceof Keyword k) {
       return ":" + k.name();

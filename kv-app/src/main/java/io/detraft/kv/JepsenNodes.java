@@ -6,6 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.time.Duration;
 import java.util.StringJoiner;
 import java.util.concurrent.TimeUnit;
 
@@ -29,6 +32,8 @@ final class JepsenNodes implements AutoCloseable {
   private final String[] http;
   private final Process[] processes;
   private final boolean[] paused;
+  /** For status and admin requests of the harness itself (not the clients'). */
+  private final HttpPool status = new HttpPool(Duration.ofSeconds(2), 2);
 
   /**
    * @param net the namespaces, or null to run every node on 127.0.0.1
@@ -48,6 +53,10 @@ final class JepsenNodes implements AutoCloseable {
       raft[i] = (net != null ? net.address(i) + ":" + RAFT_PORT : "127.0.0.1:" + freePort());
       http[i] = (net != null ? net.address(i) + ":" + HTTP_PORT : "127.0.0.1:" + freePort());
     }
+  }
+
+  int groups() {
+    return groups;
   }
 
   int size() {
@@ -168,6 +177,7 @@ final class JepsenNodes implements AutoCloseable {
       }
       processes[i] = null;
     }
+    status.close();
   }
 
   /** The pids of the server JVMs still alive (for tests). */
@@ -187,6 +197,81 @@ final class JepsenNodes implements AutoCloseable {
 
   Path logFile(int node) {
     return dir.resolve("n" + node).resolve("node.log");
+  }
+
+  /**
+   * Each group's leader as the leaders themselves say (the highest term wins when a deposed
+   * leader has not heard yet); groups without one are missing. Asks every running, unpaused
+   * node, with a short timeout.
+   */
+  Map<Long, Integer> leaders() {
+    Map<Long, Integer> leaders = new TreeMap<>();
+    Map<Long, Long> terms = new TreeMap<>();
+    for (int i = 1; i <= size(); i++) {
+      List<Map<?, ?>> groups = groupStatus(i);
+      for (Map<?, ?> g : groups) {
+        long group = ((Number) g.get("group")).longValue();
+        long term = ((Number) g.get("term")).longValue();
+        if ("leader".equals(g.get("role")) && term > terms.getOrDefault(group, -1L)) {
+          terms.put(group, term);
+          leaders.put(group, i);
+        }
+      }
+    }
+    return leaders;
+  }
+
+  /**
+   * Whether every node runs and reports a leader for each of the {@code groups} groups, and
+   * they agree.
+   */
+  boolean ready() {
+    Map<Long, Long> seen = new TreeMap<>();
+    for (int i = 1; i <= size(); i++) {
+      List<Map<?, ?>> groups = groupStatus(i);
+      if (groups.size() != this.groups) {
+        return false;
+      }
+      for (Map<?, ?> g : groups) {
+        long leader = ((Number) g.get("leader")).longValue();
+        Long before = seen.putIfAbsent(((Number) g.get("group")).longValue(), leader);
+        if (leader == 0 || (before != null && before != leader)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** The "groups" of node {@code node}'s /v1/status, or none if it does not answer. */
+  List<Map<?, ?>> groupStatus(int node) {
+    if (!isRunning(node) || isPaused(node)) {
+      return List.of();
+    }
+    try {
+      HttpPool.Response r = status.send(Peers.address(http[node]), "GET", "/v1/status",
+          Map.of(), null);
+      if (r.status() != 200) {
+        return List.of();
+      }
+      List<Map<?, ?>> out = new ArrayList<>();
+      for (Object o : (List<?>) Json.parseObject(r.text()).get("groups")) {
+        out.add((Map<?, ?>) o);
+      }
+      return out;
+    } catch (IOException | Json.ParseException | RuntimeException e) {
+      return List.of();
+    }
+  }
+
+  /** POSTs {@code body} to node {@code node}'s admin API; the status, or -1 if unreachable. */
+  int admin(int node, String path, String body) {
+    try {
+      return status.send(Peers.address(http[node]), "POST", path, Map.of(),
+          body.getBytes(java.nio.charset.StandardCharsets.UTF_8)).status();
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
   }
 
   private void start(int node, List<String> serverArgs) throws IOException {
