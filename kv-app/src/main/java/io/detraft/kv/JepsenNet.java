@@ -175,6 +175,7 @@ final class JepsenNet implements AutoCloseable {
     created = false;
     for (int i = 1; i <= nodes; i++) {
       removeNamespace(namespace(i));
+      quietly(List.of("ip", "link", "del", prefix + "h" + i)); // gone with the namespace, or now
     }
     quietly(List.of("ip", "link", "del", prefix + "b"));
   }
@@ -193,12 +194,14 @@ final class JepsenNet implements AutoCloseable {
           removed.add(name);
         }
       }
-      for (String line : output(List.of("ip", "-o", "link", "show", "type", "bridge"))
-          .split("\n")) {
+      // The bridge, and the host ends of the veth pairs: the kernel removes those when their
+      // namespace goes, but asynchronously, so they are deleted here too.
+      for (String line : output(List.of("ip", "-o", "link", "show")).split("\n")) {
         String[] parts = line.split(":");
-        if (parts.length > 1 && isStale(parts[1].trim())) {
-          quietly(List.of("ip", "link", "del", parts[1].trim()));
-          removed.add(parts[1].trim());
+        String name = parts.length > 1 ? parts[1].trim().split("@")[0] : "";
+        if (isStale(name)) {
+          quietly(List.of("ip", "link", "del", name));
+          removed.add(name);
         }
       }
     } catch (IOException e) {
