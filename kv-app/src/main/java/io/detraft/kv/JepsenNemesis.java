@@ -53,6 +53,8 @@ final class JepsenNemesis {
     for (String family : options.nemeses()) {
       if (family.equals("partition") && net == null) {
         out.println("nemesis: partition skipped: no network namespaces (" + netReason + ")");
+      } else if (family.equals("pause") && !killCommandWorks()) {
+        out.println("nemesis: pause skipped: no `kill` command to send SIGSTOP (install procps)");
       } else if (family.equals("netem") && (net == null || !net.netemAvailable())) {
         out.println("nemesis: netem skipped: `tc qdisc ... netem` does not work here (no"
             + " sch_netem kernel module, or no namespaces); no delay or loss is injected");
@@ -61,6 +63,15 @@ final class JepsenNemesis {
       }
     }
     this.families = List.copyOf(usable);
+  }
+
+  private static boolean killCommandWorks() {
+    try {
+      return JepsenNet.run(List.of("kill", "-0", String.valueOf(ProcessHandle.current().pid())))
+          == 0;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   List<String> families() {
