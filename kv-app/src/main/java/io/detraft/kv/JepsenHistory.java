@@ -92,10 +92,21 @@ final class JepsenHistory {
   }
 
   /** Writes every event, client and nemesis, in index order as Jepsen EDN. */
-  synchronized void writeEdn(Path file) throws IOException {
+  void writeEdn(Path file) throws IOException {
+    writeEdn(file, null);
+  }
+
+  /**
+   * As {@link #writeEdn(Path)}, with only the client ops whose {@code f} is one of {@code fs}
+   * (null: all), so that {@code detraft check} can judge one workload's file on its own.
+   */
+  synchronized void writeEdn(Path file, Set<String> fs) throws IOException {
     try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
       int n = 0;
       for (Op op : ops) {
+        if (fs != null && !fs.contains(op.f())) {
+          continue;
+        }
         while (n < nemesis.size() && nemesis.get(n).index() < op.index()) {
           writeNemesis(out, nemesis.get(n++));
         }

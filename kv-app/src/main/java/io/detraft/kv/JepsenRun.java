@@ -1,6 +1,8 @@
 package io.detraft.kv;
 
 import io.detraft.checker.Keyword;
+import io.detraft.checker.Kv;
+import io.detraft.checker.Txn;
 import io.detraft.checker.Verdict;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -11,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * {@code detraft test}: starts real {@code detraft server} processes (one JVM and data
@@ -175,6 +178,13 @@ final class JepsenRun {
         history.samples(), workload.groupsInUse());
 
     history.writeEdn(dir.resolve("history.edn"));
+    // One file per workload too: `detraft check` takes one model per history.
+    if (options.register()) {
+      history.writeEdn(dir.resolve("history-register.edn"), Set.of(Kv.GET, Kv.PUT, Kv.CAS));
+    }
+    if (options.listAppend()) {
+      history.writeEdn(dir.resolve("history-list-append.edn"), Set.of(Txn.F));
+    }
     Files.writeString(dir.resolve("nemesis.txt"), "# start_s end_s family what\n"
         + nemesis.timeline());
     Map<Object, Object> results = results(verdict, parts, history, nemesis, recovery);
@@ -197,8 +207,8 @@ final class JepsenRun {
         + " healing p50 %s ms, max %s ms (%s of %s heals measured)%n", c[0] + c[1] + c[2],
         c[0], c[1], c[2], nemesis.counts(), recovery.get("p50-ms"), recovery.get("max-ms"),
         recovery.get("measured"), recovery.get("heals"));
-    out.println("run directory: " + dir + " (history.edn, results.edn, results.json,"
-        + " nemesis.txt, latency.png, throughput.png, n*/node.log)");
+    out.println("run directory: " + dir + " (history.edn and one per workload, results.edn,"
+        + " results.json, nemesis.txt, latency.png, throughput.png, n*/node.log)");
     out.println(switch (verdict) {
       case VALID -> "VALID: no anomaly found";
       case INVALID -> "INVALID: see above and " + dir.resolve("results.edn");

@@ -77,6 +77,13 @@ class JepsenRunTest {
     assertTrue(edn.contains(":process :nemesis, ") && edn.contains(":f :start-partition"));
     History clients = EdnHistory.read(run.resolve("history.edn"), true);
     assertTrue(clients.size() > 1000, "only " + clients.size() + " client events");
+    // Each workload's own file is what `detraft check` judges, with the same verdict.
+    assertEquals(0, Main.run(new String[] {"check", "--model", "kv-linearizable",
+        "--skip-nemesis", run.resolve("history-register.edn").toString()}, System.out,
+        System.err));
+    assertEquals(0, Main.run(new String[] {"check", "--model", "list-append",
+        "--skip-nemesis", run.resolve("history-list-append.edn").toString()}, System.out,
+        System.err));
     Map<String, Object> results = Json.parseObject(Files.readString(run.resolve(
         "results.json")));
     assertEquals(true, results.get("valid?"));
