@@ -36,6 +36,9 @@ final class JepsenCheck {
   /** One part of the verdict. */
   record Part(String name, Verdict verdict, String explanation) {}
 
+  /** Marks a read-back error that is only a missing answer (unknown, not invalid). */
+  private static final String UNANSWERED = "no answer: ";
+
   private JepsenCheck() {}
 
   static Part registers(JepsenHistory history) {
@@ -123,8 +126,10 @@ final class JepsenCheck {
         + (errors.isEmpty() ? "every acknowledged append found once, nodes agree"
             : errors.size() + " problems: " + String.join("; ", errors.subList(0,
                 Math.min(20, errors.size()))));
+    // A node that never answers is a liveness problem: nothing was seen lost, nor kept.
+    boolean onlyUnanswered = errors.stream().allMatch(e -> e.startsWith(UNANSWERED));
     return new Part("read-back (none lost, none twice)", errors.isEmpty() ? Verdict.VALID
-        : Verdict.INVALID, summary);
+        : onlyUnanswered ? Verdict.UNKNOWN : Verdict.INVALID, summary);
   }
 
   /** The appended elements per list: acknowledged (ok), attempted (not failed), failed. */
@@ -162,7 +167,8 @@ final class JepsenCheck {
     for (int node = 1; node <= nodes.size(); node++) {
       Object[] value = read(http, Peers.address(nodes.http(node)), key, false, 20_000);
       if (value == null) {
-        errors.add(key + ": node " + node + " gave no linearizable read within 20 s");
+        errors.add(UNANSWERED + key + ": node " + node + " gave no linearizable read within"
+            + " 20 s");
         return null;
       }
       values.add(value[0]);
@@ -275,7 +281,7 @@ final class JepsenCheck {
       long worst = first.values().stream().mapToLong(Long::longValue).max().orElse(-1);
       if (first.keySet().containsAll(groups) && worst <= limits.get(i)) {
         millis.add((worst - heal) / 1_000_000);
-      } else if (i < heals.size() - 1 || loadEndNanos - heal > 0) {
+      } else {
         unrecovered++;
       }
     }
