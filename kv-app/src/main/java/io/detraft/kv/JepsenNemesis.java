@@ -295,7 +295,10 @@ final class JepsenNemesis {
         net.healPartitions();
         net.healNetem();
       }
-      nodes.healAll();
+      for (int node : nodes.healAll()) {
+        out.println("nemesis: node " + node + " had exited by itself (see n" + node
+            + "/node.log); restarted");
+      }
     } catch (IOException e) {
       out.println("nemesis: heal failed: " + e.getMessage());
     }

@@ -138,12 +138,20 @@ final class JepsenNodes implements AutoCloseable {
     }
   }
 
-  /** Resumes paused nodes and restarts killed ones. */
-  synchronized void healAll() throws IOException {
+  /**
+   * Resumes paused nodes and restarts stopped ones; returns the nodes that had exited without
+   * being killed (a server that dies by itself is a finding: its log says why).
+   */
+  synchronized List<Integer> healAll() throws IOException {
+    List<Integer> exited = new ArrayList<>();
     for (int i = 1; i <= size(); i++) {
       resume(i);
+      if (processes[i] != null && !processes[i].isAlive()) {
+        exited.add(i);
+      }
       restart(i);
     }
+    return exited;
   }
 
   /** Stops every node: SIGCONT, then SIGTERM, then SIGKILL after 10 s. Idempotent. */
