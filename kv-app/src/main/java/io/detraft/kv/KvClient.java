@@ -179,6 +179,9 @@ public final class KvClient implements AutoCloseable {
       Session session = write && options.sessions() ? sessions.get(group) : null;
       boolean sequenced = false;
       KvClientException last = null;
+      // Sticky: once an attempt may have applied the write, a later attempt refused outright
+      // (not_leader, say) does not make the outcome known.
+      boolean mayHaveApplied = false;
       int attempt = 0;
       while (System.nanoTime() < deadline) {
         if (attempt++ > 0) {
@@ -206,6 +209,7 @@ public final class KvClient implements AutoCloseable {
           r = pool.send(node, method, target, headers, body);
         } catch (IOException e) {
           last = new KvClientException("unreachable", node + ": " + e.getMessage(), write);
+          mayHaveApplied |= write;
           leaderByGroup.remove(group);
           if (write && session == null) {
             throw last; // the request may have arrived: without a session, no blind retry
@@ -230,12 +234,13 @@ public final class KvClient implements AutoCloseable {
           }
           case "outcome_unknown", "timeout" -> {
             last = new KvClientException(e.code, e.getMessage(), write);
+            mayHaveApplied |= write;
             if (write && session == null) {
               throw last;
             }
           }
           case "session_expired" -> {
-            if (last != null && last.outcomeUnknown()) {
+            if (mayHaveApplied) {
               // This attempt applied nothing, but an earlier one may have, before the session
               // expired: running the command in a new session could apply it twice.
               throw new KvClientException(e.code, e.getMessage() + " (an earlier attempt may"
@@ -244,13 +249,12 @@ public final class KvClient implements AutoCloseable {
             session.clientId = 0; // nothing applied: a new session may run it again
             last = new KvClientException(e.code, e.getMessage(), false);
           }
-          default -> throw new KvClientException(e.code, e.getMessage(),
-              last != null && last.outcomeUnknown());
+          default -> throw new KvClientException(e.code, e.getMessage(), mayHaveApplied);
         }
       }
       throw last != null ? new KvClientException(last.code(), "gave up after "
           + options.operationTimeout().toMillis() + " ms: " + last.getMessage(),
-          last.outcomeUnknown()) : new KvClientException("timeout", "gave up", write);
+          mayHaveApplied) : new KvClientException("timeout", "gave up", write);
     }
   }
 

@@ -55,6 +55,9 @@ public final class Main {
       "          [--read-ratio 0.0] [--duration 10] [--warmup 3] [--stale] [--endpoints ...]",
       "          [--report DIR]        DIR gets throughput.png, latency.png (p50, p99 per",
       "                                second), bench.txt and index.html",
+      "  test    [--nodes 3] [--time-limit 60] [--workload both] [--nemesis kill,pause,...]",
+      "          [--seed N] [--dir D]      real server processes under kill -9, pauses and",
+      "                                network partitions, judged like Jepsen (test --help)",
       "  sim ...                       the deterministic simulator (sim --help)",
       "  check ...                     the history checker (check --help)");
 
@@ -92,7 +95,7 @@ public final class Main {
     }
     String[] rest = Arrays.copyOfRange(args, 1, args.length);
     // `detraft COMMAND --help` prints the usage; sim and check print their own.
-    boolean sub = args[0].equals("sim") || args[0].equals("check");
+    boolean sub = args[0].equals("sim") || args[0].equals("check") || args[0].equals("test");
     if (!sub && Arrays.asList(rest).contains("--help")) {
       out.println(USAGE_TEXT);
       return OK;
@@ -110,6 +113,8 @@ public final class Main {
             "value-size", "keys", "read-ratio", "duration", "warmup", "report"),
             Set.of("stale")), out);
         case "sim" -> io.detraft.sim.Main.run(rest, out, err);
+        // Exit statuses of its own (0 valid, 1 invalid, 2 unknown, 64 bad flags).
+        case "test" -> JepsenRun.run(rest, out, err);
         // The checker's own command line starts with the word `check` (its jar's usage), so
         // it gets the whole argument vector, not `rest`.
         case "check" -> io.detraft.checker.Main.run(args, out, err);

@@ -146,7 +146,7 @@ final class Router {
   /** Completes once this node may serve a linearizable read of {@code group}. */
   <T> CompletableFuture<T> read(long group, boolean stale, Function<KvStateMachine, T> read) {
     KvStateMachine sm = machine(group);
-    if (stale) {
+    if (stale || PlantedBug.STALE_READS) {
       return CompletableFuture.completedFuture(read.apply(sm));
     }
     // The future completes on the Raft thread, between applies: read there, it is cheap.
