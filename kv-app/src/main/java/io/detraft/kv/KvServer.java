@@ -224,7 +224,7 @@ public final class KvServer implements AutoCloseable {
     long nodeId = metadata.nodeId();
     for (long g = 1; g <= metadata.groups(); g++) {
       ChronicleKvStore store = ChronicleKvStore.open(options.dataDir().resolve("kv"),
-          "group-" + g, tuning.sizing());
+          "group-" + g, tuning.sizing().perGroupOf(metadata.groups()));
       stores.put(g, store);
       machines.put(g, new KvStateMachine(store, tuning.sessionTimeoutEntries()));
       groups.add(g);
