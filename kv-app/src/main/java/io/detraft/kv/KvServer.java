@@ -194,8 +194,9 @@ public final class KvServer implements AutoCloseable {
     });
     pool = new HttpPool(Duration.ofSeconds(10), 64, tuning.clientTls());
     try {
-      if (identity.fresh()) {
-        m.write(options.dataDir()); // before any Raft state: a data dir always says whose it is
+      if (identity.fresh() || !NodeMetadata.read(options.dataDir()).orElseThrow().equals(m)) {
+        // Before any Raft state: a data dir always says whose it is, and where it listens.
+        m.write(options.dataDir());
       }
       metadata = m;
       start(options, identity, tuning);
