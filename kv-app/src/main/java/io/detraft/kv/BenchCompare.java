@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.StringJoiner;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -42,23 +43,12 @@ final class BenchCompare {
           + "'");
     }
     int rounds = (int) f.number("rounds", 3, 1, 100);
-    int groups = (int) f.number("groups", 8, 1, 4096);
+    List<Integer> groupCounts = counts(f, "groups", "8", 4096);
     long seconds = f.number("duration", 5, 1, 3600);
     long warmup = f.number("warmup", 2, 0, 600);
     int keyCount = (int) f.number("keys", 10_000, 1, 10_000_000);
     int valueSize = (int) f.number("value-size", 16, 0, KvCommand.MAX_STORED_VALUE_BYTES);
-    List<Integer> clientCounts = new ArrayList<>();
-    for (String c : f.get("clients", "1,64,256").split(",")) {
-      try {
-        int n = Integer.parseInt(c.trim());
-        if (n < 1 || n > 4096) {
-          throw new NumberFormatException();
-        }
-        clientCounts.add(n);
-      } catch (NumberFormatException e) {
-        throw new Flags.UsageException("--clients: a list of counts 1..4096, not '" + c + "'");
-      }
-    }
+    List<Integer> clientCounts = counts(f, "clients", "1,64,256", 4096);
     String etcdBinary = f.get("etcd-binary", "etcd");
     if (!f.positional().isEmpty()) {
       throw new Flags.UsageException("bench takes no arguments");
@@ -83,15 +73,19 @@ final class BenchCompare {
     Thread cleanup = new Thread(() -> stop(processes));
     Runtime.getRuntime().addShutdownHook(cleanup);
     try {
-      out.printf("bench: detraft (%d groups) and etcd, 3 nodes each on loopback, data in %s%n",
-          groups, dir);
-      List<String> detraft = startDetraft(dir, groups, processes);
-      List<String> etcd = List.of(startEtcd(dir, etcdBinary, processes));
-      out.println("bench: detraft at " + detraft + ", etcd leader at " + etcd.get(0)
-          + " (" + etcdVersion(etcdBinary) + ")");
+      out.printf("bench: detraft (%s groups) and etcd, 3 nodes each on loopback, data in %s%n",
+          groupCounts.stream().map(String::valueOf).collect(Collectors.joining(", ")), dir);
+      // Every cluster runs throughout; each is idle while another is measured.
       Map<String, List<String>> systems = new LinkedHashMap<>();
-      systems.put("detraft", detraft);
+      for (int groups : groupCounts) {
+        String name = groupCounts.size() == 1 ? "detraft" : "detraft/" + groups;
+        systems.put(name, startDetraft(dir, name.replace('/', '-'), groups, processes));
+        out.println("bench: " + name + " (" + groups + " groups) at " + systems.get(name));
+      }
+      List<String> etcd = List.of(startEtcd(dir, etcdBinary, processes));
       systems.put("etcd", etcd);
+      out.println("bench: etcd leader at " + etcd.get(0) + " (" + etcdVersion(etcdBinary)
+          + ")");
       for (var s : systems.entrySet()) {
         // Every key written once (reads find values), which also warms detraft's JIT up.
         Bench.preload(new Bench.Load(s.getValue(), s.getKey().equals("etcd"), 64, keys, value,
@@ -109,7 +103,7 @@ final class BenchCompare {
               Bench.Result r = Bench.measure(new Bench.Load(systems.get(system),
                   system.equals("etcd"), clients, keys, value, workload.equals("read") ? 1 : 0,
                   false, seconds, warmup), null);
-              out.printf("round %d  %-7s %-5s %4d clients  %,9.0f ops/s  p50 %6.2f ms  p99 "
+              out.printf("round %d  %-10s %-5s %4d clients  %,9.0f ops/s  p50 %6.2f ms  p99 "
                   + "%6.2f ms  p99.9 %6.2f ms  %d errors%s%n", round, system, workload, clients,
                   r.opsPerSecond(), r.p50(), r.p99(), r.p999(), r.errors(),
                   r.firstError() == null ? "" : " (first: " + r.firstError() + ")");
@@ -118,7 +112,7 @@ final class BenchCompare {
           }
         }
       }
-      out.print(table(cells, rounds, clientCounts));
+      out.print(table(cells, rounds, clientCounts, List.copyOf(systems.keySet())));
       return Main.OK;
     } catch (IOException e) {
       out.println("bench: " + e.getMessage() + " (logs in " + dir + ")");
@@ -133,43 +127,59 @@ final class BenchCompare {
   }
 
   /**
-   * The comparison as a Markdown table: each figure as the range over the rounds, and the
-   * ratio detraft/etcd of throughput per round (paired, so a noisy round moves both).
+   * The comparison as a Markdown table: each figure as the range over the rounds, and each
+   * system's throughput over etcd's per round (paired, so a noisy round moves both).
    */
-  static String table(List<Cell> cells, int rounds, List<Integer> clientCounts) {
+  static String table(List<Cell> cells, int rounds, List<Integer> clientCounts,
+      List<String> systems) {
     StringBuilder t = new StringBuilder();
     t.append(String.format("%n%d rounds; ranges are min-max over the rounds; latency in ms%n%n",
         rounds));
-    t.append("| load | clients | detraft ops/s | etcd ops/s | detraft/etcd | detraft p50 / p99"
-        + " / p99.9 | etcd p50 / p99 / p99.9 |\n|---|---|---|---|---|---|---|\n");
+    t.append("| load | clients | system | ops/s | vs etcd | p50 | p99 | p99.9 |\n"
+        + "|---|---|---|---|---|---|---|---|\n");
     for (String workload : List.of("write", "read")) {
       for (int clients : clientCounts) {
-        List<Bench.Result> d = results(cells, "detraft", workload, clients);
-        List<Bench.Result> e = results(cells, "etcd", workload, clients);
-        List<Double> ratios = new ArrayList<>();
-        for (int i = 0; i < Math.min(d.size(), e.size()); i++) {
-          ratios.add(e.get(i).opsPerSecond() == 0 ? Double.NaN
-              : d.get(i).opsPerSecond() / e.get(i).opsPerSecond());
+        List<Bench.Result> etcd = results(cells, "etcd", workload, clients);
+        for (String system : systems) {
+          List<Bench.Result> r = results(cells, system, workload, clients);
+          List<Double> ratios = new ArrayList<>();
+          for (int i = 0; i < Math.min(r.size(), etcd.size()); i++) {
+            ratios.add(r.get(i).opsPerSecond() / etcd.get(i).opsPerSecond());
+          }
+          t.append(String.format("| %s | %d | %s | %s | %s | %s | %s | %s |%n",
+              workload.equals("write") ? "writes" : "linearizable reads", clients, system,
+              range(r, Bench.Result::opsPerSecond, "%,.0f"),
+              system.equals("etcd") ? "" : range(ratios, x -> x, "%.1f") + "x",
+              range(r, Bench.Result::p50, "%.2f"), range(r, Bench.Result::p99, "%.1f"),
+              range(r, Bench.Result::p999, "%.1f")));
         }
-        t.append(String.format("| %s | %d | %s | %s | %s | %s | %s |%n",
-            workload.equals("write") ? "writes" : "linearizable reads", clients,
-            range(d, Bench.Result::opsPerSecond, "%,.0f"),
-            range(e, Bench.Result::opsPerSecond, "%,.0f"),
-            range(ratios, x -> x, "%.1f") + "x", latencies(d), latencies(e)));
       }
     }
     return t.toString();
+  }
+
+  /** {@code --NAME a,b,c}: counts from 1 to {@code max}. */
+  private static List<Integer> counts(Flags f, String name, String fallback, int max) {
+    List<Integer> counts = new ArrayList<>();
+    for (String c : f.get(name, fallback).split(",")) {
+      try {
+        int n = Integer.parseInt(c.trim());
+        if (n < 1 || n > max) {
+          throw new NumberFormatException();
+        }
+        counts.add(n);
+      } catch (NumberFormatException e) {
+        throw new Flags.UsageException("--" + name + ": a list of counts 1.." + max + ", not '"
+            + c + "'");
+      }
+    }
+    return List.copyOf(new java.util.LinkedHashSet<>(counts));
   }
 
   private static List<Bench.Result> results(List<Cell> cells, String system, String workload,
       int clients) {
     return cells.stream().filter(c -> c.system().equals(system) && c.workload().equals(workload)
         && c.clients() == clients).map(Cell::result).toList();
-  }
-
-  private static String latencies(List<Bench.Result> rs) {
-    return range(rs, Bench.Result::p50, "%.2f") + " / " + range(rs, Bench.Result::p99, "%.2f")
-        + " / " + range(rs, Bench.Result::p999, "%.1f");
   }
 
   private static <T> String range(List<T> items, java.util.function.ToDoubleFunction<T> f,
@@ -183,8 +193,12 @@ final class BenchCompare {
 
   // ------------------------------------------------------------------ the clusters
 
-  /** Three {@code detraft server} JVMs (the launcher's JVM flags); their HTTP endpoints. */
-  private static List<String> startDetraft(Path dir, int groups, List<Process> processes)
+  /**
+   * Three {@code detraft server} JVMs (the launcher's JVM flags), data in {@code
+   * dir/PREFIX-i}; their HTTP endpoints.
+   */
+  private static List<String> startDetraft(Path dir, String prefix, int groups,
+      List<Process> processes)
       throws IOException {
     String[] raft = new String[3];
     String[] http = new String[3];
@@ -206,9 +220,9 @@ final class BenchCompare {
           "-D" + JepsenNodeMain.PARENT_PROPERTY + "=" + ProcessHandle.current().pid(),
           "-cp", System.getProperty("java.class.path"), JepsenNodeMain.class.getName(),
           "server", "--id", String.valueOf(i + 1), "--data-dir",
-          dir.resolve("detraft-" + (i + 1)).toString(), "--raft", raft[i], "--http", http[i],
+          dir.resolve(prefix + "-" + (i + 1)).toString(), "--raft", raft[i], "--http", http[i],
           "--peers", peers.toString(), "--groups", String.valueOf(groups)));
-      processes.add(start(cmd, dir.resolve("detraft-" + (i + 1) + ".log")));
+      processes.add(start(cmd, dir.resolve(prefix + "-" + (i + 1) + ".log")));
     }
     List<String> endpoints = Arrays.asList(http);
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

@@ -32,27 +32,27 @@ class BenchCompareTest {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
     int status = Main.run(new String[] {"bench", "--against", "etcd", "--rounds", "1",
-        "--clients", "1,8", "--duration", "1", "--warmup", "1", "--keys", "200", "--groups", "2",
-        "--dir", dir.toString()}, out, out);
+        "--clients", "8", "--duration", "1", "--warmup", "1", "--keys", "200", "--groups",
+        "2,1", "--dir", dir.toString()}, out, out);
     String text = bytes.toString(StandardCharsets.UTF_8);
     assertEquals(Main.OK, status, text);
-    for (String system : new String[] {"detraft", "etcd   "}) {
-      for (String load : new String[] {"write", "read "}) {
-        Matcher m = Pattern.compile("round 1  " + system + " " + load + "    8 clients\\s+"
-            + "([\\d,]+) ops/s.* (\\d+) errors").matcher(text);
+    for (String system : new String[] {"detraft/2", "detraft/1", "etcd"}) {
+      for (String load : new String[] {"write", "read"}) {
+        Matcher m = Pattern.compile("round 1  " + Pattern.quote(system) + " +" + load
+            + " +8 clients\\s+([\\d,]+) ops/s.* (\\d+) errors").matcher(text);
         assertTrue(m.find(), system + " " + load + ":\n" + text);
         assertTrue(Long.parseLong(m.group(1).replace(",", "")) > 0, text);
         assertEquals("0", m.group(2), text);
       }
+      assertTrue(text.contains("| writes | 8 | " + system + " |")
+          && text.contains("| linearizable reads | 8 | " + system + " |"), text);
     }
-    assertTrue(text.contains("| writes | 8 |") && text.contains("| linearizable reads | 1 |"),
-        text);
     // Every server stopped: no process of ours runs on the data directory any more.
     assertTrue(ProcessHandle.current().descendants().noneMatch(p -> p.isAlive() && p.info()
         .commandLine().map(c -> c.contains(dir.toString())).orElse(false)),
         "a server outlived the bench");
     assertTrue(Files.exists(dir.resolve("etcd-1.log")) && Files.exists(dir.resolve(
-        "detraft-1.log")), "each server's log is kept in --dir");
+        "detraft-2-1.log")), "each server's log is kept in --dir");
   }
 
   @Test
