@@ -78,6 +78,7 @@ final class BenchLoop implements Runnable {
     SocketChannel channel;
 
     InetSocketAddress member; // the etcd member this client talks to (etcd mode)
+    boolean registering; // a session registration for this client is under way
 
     Client(long seed) {
       random = new SplittableRandom(seed);
@@ -95,6 +96,20 @@ final class BenchLoop implements Runnable {
       new PriorityQueue<>((a, b) -> Long.compare(a.dueNanos, b.dueNanos));
   private Selector selector;
   private KvClient directory;
+  /**
+   * Session registrations run here, off the selector thread: one client's registration (a
+   * Raft write) must not stall the other clients of its loop. With many groups, most of a
+   * short run's first writes need one.
+   */
+  private final java.util.concurrent.ExecutorService registrar =
+      java.util.concurrent.Executors.newFixedThreadPool(8, r -> {
+        Thread t = new Thread(r, "bench-register");
+        t.setDaemon(true);
+        return t;
+      });
+  /** Finished registrations: the client and its session id (0: failed). */
+  private final java.util.concurrent.ConcurrentLinkedQueue<Object[]> registered =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
   private int running;
 
   BenchLoop(Plan plan, List<String> endpoints, long firstSeed, int count, LongAdder done,
@@ -129,6 +144,18 @@ final class BenchLoop implements Runnable {
         while ((due = retries.peek()) != null && due.dueNanos - now <= 0) {
           send(retries.poll());
         }
+        for (Object[] r; (r = registered.poll()) != null; ) {
+          Client c = (Client) r[0];
+          c.registering = false;
+          long[] session = c.sessions.get(c.group);
+          session[0] = (Long) r[1];
+          session[1] = 1;
+          if (session[0] == 0) {
+            retryLater(c, "no session in group " + c.group);
+          } else {
+            send(c);
+          }
+        }
         long waitMillis = retries.isEmpty() ? 10
             : Math.max(1, (retries.peek().dueNanos - now) / 1_000_000);
         selector.select(Math.min(10, waitMillis));
@@ -148,6 +175,8 @@ final class BenchLoop implements Runnable {
     } catch (IOException e) {
       firstError = "bench loop failed: " + e;
       errors.increment();
+    } finally {
+      registrar.shutdownNow();
     }
   }
 
@@ -180,12 +209,8 @@ final class BenchLoop implements Runnable {
       if (!c.read && !plan.etcd()) {
         long[] session = c.sessions.get(c.group);
         if (session[0] == 0) {
-          session[0] = directory.newSession(c.group);
-          session[1] = 1;
-          if (session[0] == 0) {
-            retryLater(c, "no session in group " + c.group);
-            return;
-          }
+          register(c);
+          return;
         }
       }
       InetSocketAddress node = plan.etcd() ? c.member : directory.leaderAddress(c.group);
@@ -204,6 +229,24 @@ final class BenchLoop implements Runnable {
       dropChannel(c);
       retryLater(c, e.toString());
     }
+  }
+
+  private void register(Client c) {
+    if (c.registering) {
+      return;
+    }
+    c.registering = true;
+    long group = c.group;
+    registrar.execute(() -> {
+      long id;
+      try {
+        id = directory.newSession(group);
+      } catch (RuntimeException e) {
+        id = 0;
+      }
+      registered.add(new Object[] {c, id});
+      selector.wakeup();
+    });
   }
 
   private ByteBuffer request(Client c, InetSocketAddress node) {
