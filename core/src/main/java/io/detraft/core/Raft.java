@@ -186,6 +186,13 @@ final class Raft {
    * #wake}).
    */
   private void tickQuiescence() {
+    if (quiet) {
+      // Only activity ends quiet: every message but a heartbeat and every request wakes
+      // (wake), and every change of term or role resets. Re-checking idleness here would
+      // cost each quiet group a scan of its progress on every tick, which at a thousand
+      // groups a node was a tenth of the Raft thread.
+      return;
+    }
     boolean idle = role == Role.LEADER ? leaderIdle()
         : role == Role.FOLLOWER && leader != 0 && log.committed == log.lastIndex();
     if (!idle) {
