@@ -43,7 +43,7 @@ class DeployManifestsTest {
   private void launcher() throws IOException {
     Path script = dir.resolve("detraft");
     Files.writeString(script, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"),
-        "bin", "java") + "' -Xmx256m -cp '" + System.getProperty("java.class.path")
+        "bin", "java") + "' -Xmx256m -XX:TieredStopAtLevel=1 -cp '" + System.getProperty("java.class.path")
         + "' io.detraft.kv.Main \"$@\"\n");
     Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
   }
@@ -76,12 +76,19 @@ class DeployManifestsTest {
         .toList();
   }
 
+  /** The unsharded sweep's summary, run once for all tests. */
+  private static List<String> unsharded;
+
   private List<String> unsharded() throws IOException, InterruptedException {
+    if (unsharded != null) {
+      return unsharded;
+    }
     Run whole = shell("sh", "detraft sim --seeds " + SEEDS + " --quiet", Map.of());
     assertEquals(0, whole.status(), whole.out());
     assertTrue(whole.out().contains("seeds: 6 passed, 0 failed, 0 unknown (of 6)"),
         whole.out());
-    return summary(whole.out());
+    unsharded = summary(whole.out());
+    return unsharded;
   }
 
   @SuppressWarnings("unchecked")
@@ -199,6 +206,23 @@ class DeployManifestsTest {
     Run merged = shell("bash", "set -e\n" + mergeScript, env);
     assertEquals(0, merged.status(), merged.out());
     assertEquals(unsharded(), summary(merged.out()));
+  }
+
+  /** The README's two-shard commands, as written but for the range (1..1000 there). */
+  @Test
+  void theReadmeShardCommandsRunAsWritten() throws Exception {
+    launcher();
+    String readme = Files.readString(DEPLOY.getParent().resolve("README.md"));
+    String section = readme.substring(readme.indexOf("## Sweeps on many machines"));
+    int start = section.indexOf("```\n./detraft sim --seeds 1..1000 --shard 0/2");
+    assertTrue(start > 0, "the README's shard commands");
+    String block = section.substring(start + 4, section.indexOf("```", start + 4));
+    Run run = shell("sh", block.replace("1..1000", SEEDS), Map.of());
+    assertEquals(0, run.status(), run.out());
+    // Each shard prints its own summary, then the merge prints the whole range's.
+    String merged = run.out().substring(run.out().indexOf("detraft-sim: seeds " + SEEDS
+        + " (6), merged from 2 shard(s)\n"));
+    assertEquals(unsharded(), summary(merged));
   }
 
   @Test
