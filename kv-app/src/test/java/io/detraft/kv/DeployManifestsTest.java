@@ -43,8 +43,8 @@ class DeployManifestsTest {
   private void launcher() throws IOException {
     Path script = dir.resolve("detraft");
     Files.writeString(script, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"),
-        "bin", "java") + "' -Xmx256m -XX:TieredStopAtLevel=1 -cp '" + System.getProperty("java.class.path")
-        + "' io.detraft.kv.Main \"$@\"\n");
+        "bin", "java") + "' -Xmx256m -XX:TieredStopAtLevel=1 -cp '"
+        + System.getProperty("java.class.path") + "' io.detraft.kv.Main \"$@\"\n");
     Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
   }
 
