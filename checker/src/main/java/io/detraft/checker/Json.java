@@ -10,8 +10,11 @@ import java.util.Map;
  * Reading gives null, {@link Boolean}, {@link Long}, {@link String}, {@link List} and {@link
  * LinkedHashMap} (key order kept); numbers with a fraction or exponent, or beyond a long, are
  * rejected: histories hold integers only. Errors name the line and column.
+ *
+ * <p>Public because the simulator's sweep summaries ({@code detraft sim --json}) use it too:
+ * they hold integers (nanoseconds, counts) and strings only, like histories.
  */
-final class Json {
+public final class Json {
   private final String text;
   private int at;
 
@@ -23,7 +26,7 @@ final class Json {
    * The top-level values of {@code text}: one value, or several one after another (JSON
    * lines).
    */
-  static List<Object> parseAll(String text) {
+  public static List<Object> parseAll(String text) {
     Json json = new Json(text);
     List<Object> values = new ArrayList<>();
     json.skipSpace();
@@ -208,7 +211,7 @@ final class Json {
   }
 
   /** Appends {@code value} as JSON; keywords become their names, since JSON has none. */
-  static void write(StringBuilder out, Object value) {
+  public static void write(StringBuilder out, Object value) {
     if (value == null) {
       out.append("null");
     } else if (value instanceof Long || value instanceof Boolean) {

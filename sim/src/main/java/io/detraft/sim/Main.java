@@ -29,7 +29,8 @@ public final class Main {
       "usage: detraft-sim (--seed N | --seeds A..B) [--parallel K] [--safety-seconds S]",
       "                   [--voters V] [--all-nemeses] [--recheck R] [--trace E]",
       "                   [--require-marks] [--quiet | --verbose] [--report DIR]",
-      "                   [--history FILE]",
+      "                   [--history FILE] [--shard I/N] [--json FILE]",
+      "       detraft-sim merge FILE|DIR...      (the shards' --json files; merge --help)",
       "  --seed N            run one seed and print its options, result and (on failure) trace",
       "  --seeds A..B        run seeds A to B inclusive; print one line per failing seed, then",
       "                      a summary: verdicts, speed, and every coverage mark's hit count",
@@ -52,8 +53,17 @@ public final class Main {
       "                      list-append transactions to FILE (detraft check --model",
       "                      list-append FILE) and the key/value operations to FILE with -kv",
       "                      before its extension (detraft check --model kv-linearizable)",
+      "  --shard I/N         run only shard I (0 to N-1) of the --seeds range: the range is cut",
+      "                      into N contiguous slices, each seed in exactly one (Kubernetes:",
+      "                      --shard $JOB_COMPLETION_INDEX/N)",
+      "  --json FILE         with --seeds: also write the summary as JSON to FILE (options,",
+      "                      every seed that did not pass with its options, replay command and",
+      "                      fingerprint, mark counts, speed); `merge` adds shards' files up",
       "exit status: 0 all seeds passed (unknown verdicts are warnings), 1 a seed failed (or",
-      "             with --require-marks a mark never fired), 2 bad usage");
+      "             with --require-marks a mark never fired), 2 bad usage, 64 a bad --shard");
+
+  /** Exit status for a bad {@code --shard} value, or merge files that are not one sweep. */
+  static final int BAD_SHARD = 64;
 
   private Main() {}
 
@@ -73,7 +83,8 @@ public final class Main {
   /** Parsed command line. */
   private record Arguments(long first, long last, boolean single, int parallel,
       double safetySeconds, int voters, boolean allNemeses, int recheck, int traceEvents,
-      boolean requireMarks, boolean quiet, boolean verbose, String report, String history) {}
+      boolean requireMarks, boolean quiet, boolean verbose, String report, String history,
+      Shard shard, String json, List<String> raw) {}
 
   /** Runs the command line; returns the exit status. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
@@ -86,13 +97,16 @@ public final class Main {
    * The command line itself always passes {@link SimHooks#defaults()}.
    */
   static int run(String[] args, PrintStream out, PrintStream err, SimHooks hooks) {
+    if (args.length > 0 && args[0].equals("merge")) {
+      return SweepMerge.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
+    }
     Arguments arguments;
     try {
       arguments = parse(args);
     } catch (IllegalArgumentException e) {
       err.println("detraft-sim: " + e.getMessage());
       err.println(USAGE);
-      return 2;
+      return e instanceof Shard.BadShardException ? BAD_SHARD : 2;
     }
     if (arguments == null) {
       out.println(USAGE);
@@ -100,7 +114,7 @@ public final class Main {
     }
     SimReports reports = SimReports.open(arguments.report(), err);
     return arguments.single() ? runOne(arguments, hooks, out, err, reports)
-        : sweep(arguments, hooks, out, reports);
+        : sweep(arguments, hooks, out, err, reports);
   }
 
   private static Arguments parse(String[] args) {
@@ -118,6 +132,8 @@ public final class Main {
     boolean verbose = false;
     String report = null;
     String history = null;
+    Shard shard = null;
+    String json = null;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       switch (arg) {
@@ -185,6 +201,16 @@ public final class Main {
         case "--verbose" -> verbose = true;
         case "--report" -> report = value(args, ++i, arg);
         case "--history" -> history = value(args, ++i, arg);
+        case "--shard" -> {
+          if (shard != null) {
+            throw new Shard.BadShardException("--shard given twice");
+          }
+          if (i + 1 >= args.length) {
+            throw new Shard.BadShardException("--shard needs a value I/N");
+          }
+          shard = Shard.parse(args[++i]);
+        }
+        case "--json" -> json = value(args, ++i, arg);
         default -> throw new IllegalArgumentException("unknown argument '" + arg + "'");
       }
     }
@@ -201,14 +227,27 @@ public final class Main {
     if (history != null && !single) {
       throw new IllegalArgumentException("--history needs one seed (--seed N)");
     }
-    if (history != null) {
-      java.nio.file.Path parent = java.nio.file.Path.of(history).toAbsolutePath().getParent();
+    if (shard != null && single) {
+      throw new Shard.BadShardException("--shard needs a sweep (--seeds A..B)");
+    }
+    if (json != null && single) {
+      throw new IllegalArgumentException("--json needs a sweep (--seeds A..B)");
+    }
+    requireDirectory("--history", history);
+    requireDirectory("--json", json);
+    return new Arguments(first, last, single, parallel, safetySeconds, voters, allNemeses,
+        recheck, traceEvents, requireMarks, quiet, verbose, report, history,
+        shard != null ? shard : Shard.WHOLE, json, List.of(args));
+  }
+
+  /** A file to write must have an existing directory, checked before any seed runs. */
+  private static void requireDirectory(String flag, String file) {
+    if (file != null) {
+      java.nio.file.Path parent = java.nio.file.Path.of(file).toAbsolutePath().getParent();
       if (parent == null || !java.nio.file.Files.isDirectory(parent)) {
-        throw new IllegalArgumentException("--history: no such directory: " + parent);
+        throw new IllegalArgumentException(flag + ": no such directory: " + parent);
       }
     }
-    return new Arguments(first, last, single, parallel, safetySeconds, voters, allNemeses,
-        recheck, traceEvents, requireMarks, quiet, verbose, report, history);
   }
 
   private static void requireNoSeedsYet(Long first) {
@@ -347,13 +386,21 @@ public final class Main {
   private record Timed(SimResult result, long cpuNanos) {}
 
   private static int sweep(Arguments arguments, SimHooks hooks, PrintStream out,
-      SimReports reports) {
+      PrintStream err, SimReports reports) {
     int threads = arguments.parallel();
-    long count = arguments.last() - arguments.first() + 1;
+    Shard shard = arguments.shard();
+    long first = shard.first(arguments.first(), arguments.last());
+    long last = shard.last(arguments.first(), arguments.last());
+    long count = last - first + 1;
     if (!arguments.quiet()) {
-      out.println("detraft-sim: seeds " + arguments.first() + ".." + arguments.last() + " ("
-          + count + "), " + threads + " thread(s)");
+      out.println("detraft-sim: seeds " + arguments.first() + ".." + arguments.last()
+          + (shard.count() > 1 ? ", shard " + shard + ": seeds " + first + ".." + last : "")
+          + " (" + count + "), " + threads + " thread(s)");
     }
+    SweepSummary summary = new SweepSummary(new SweepSummary.Sweep(arguments.first(),
+        arguments.last(), shard.count(), arguments.safetySeconds() >= 0
+            ? Math.round(arguments.safetySeconds() * 1e9) : -1, arguments.voters(),
+        arguments.allNemeses(), arguments.recheck(), arguments.requireMarks()), shard.index());
     ExecutorService pool = Executors.newFixedThreadPool(threads, runnable -> {
       Thread thread = new Thread(runnable, "detraft-sim");
       thread.setDaemon(true);
@@ -361,22 +408,15 @@ public final class Main {
     });
     ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
     boolean cpuTimed = cpu.isCurrentThreadCpuTimeSupported();
-    long passed = 0;
-    long harnessCrashes = 0;
-    long failed = 0;
-    long unknown = 0;
-    double simulatedSeconds = 0;
     long cpuNanos = 0;
-    Marks marks = new Marks();
-    Marks seedsHit = new Marks();
     long wallStart = System.nanoTime();
     long processCpuStart = processCpuNanos();
     // A bounded window of seeds in flight: results print in seed order, memory stays flat.
     ArrayDeque<Future<Timed>> window = new ArrayDeque<>();
-    long next = arguments.first();
+    long next = first;
     try {
-      while (next <= arguments.last() || !window.isEmpty()) {
-        while (next <= arguments.last() && window.size() < threads * 4) {
+      while (next <= last || !window.isEmpty()) {
+        while (next <= last && window.size() < threads * 4) {
           long seed = next++;
           window.add(pool.submit(() -> {
             long cpuStart = cpuTimed ? cpu.getCurrentThreadCpuTime() : 0;
@@ -394,17 +434,7 @@ public final class Main {
         Timed timed = window.poll().get();
         SimResult result = timed.result();
         cpuNanos += timed.cpuNanos();
-        simulatedSeconds += result.simulatedNanos() / 1e9;
-        marks.addAll(result.marks(), false);
-        seedsHit.addAll(result.marks(), true);
-        switch (result.verdict()) {
-          case PASS -> passed++;
-          case FAIL -> failed++;
-          case UNKNOWN -> unknown++;
-        }
-        if ("harness".equals(result.oracle())) {
-          harnessCrashes++;
-        }
+        summary.add(result, replayCommand(arguments, result.seed()));
         if (arguments.verbose()) {
           out.println("options: " + result.options().describe());
           out.println(result.line());
@@ -412,8 +442,7 @@ public final class Main {
             out.print(result.report());
           }
         } else if (result.verdict() != SimResult.Verdict.PASS) {
-          out.println(result.line() + (result.failed()
-              ? "  [replay: " + replayCommand(arguments, result.seed()) + "]" : ""));
+          out.println(SweepSummary.line(summary.notPassed.get(summary.notPassed.size() - 1)));
         }
         if (result.failed()) {
           // The same seed again, recorded: deterministic, so the page shows this very run.
@@ -430,40 +459,20 @@ public final class Main {
     } finally {
       pool.shutdownNow();
     }
-    double wall = (System.nanoTime() - wallStart) / 1e9;
-    double cpuSeconds = cpuNanos / 1e9;
-    double processCpuSeconds = (processCpuNanos() - processCpuStart) / 1e9;
-    int cores = Math.min(threads, Runtime.getRuntime().availableProcessors());
-    out.println(String.format(Locale.ROOT,
-        "seeds: %d passed, %d failed, %d unknown (of %d)", passed, failed, unknown, count));
-    if (harnessCrashes > 0) {
-      out.println(harnessCrashes + " of the failures are crashes of the simulator itself"
-          + " (oracle \"harness\"): bugs of the harness, no verdict on the code under test");
+    summary.speed = new SweepSummary.Speed(summary.speed.simulatedNanos(),
+        System.nanoTime() - wallStart, threads,
+        Math.min(threads, Runtime.getRuntime().availableProcessors()),
+        cpuTimed ? cpuNanos : 0, processCpuNanos() - processCpuStart);
+    summary.print(out);
+    if (arguments.json() != null) {
+      try {
+        SweepJson.write(summary, first, last, arguments.raw(),
+            java.nio.file.Path.of(arguments.json()));
+      } catch (java.io.IOException | RuntimeException e) {
+        err.println("detraft-sim: cannot write " + arguments.json() + ": " + e);
+        return 2;
+      }
     }
-    out.println(String.format(Locale.ROOT,
-        "simulated %.1fs in %.1fs wall, %d thread(s): %.0f simulated s per wall s (%.0f per"
-            + " core)", simulatedSeconds, wall, threads, simulatedSeconds / Math.max(wall, 1e-9),
-        simulatedSeconds / Math.max(wall * cores, 1e-9)));
-    if (cpuTimed && cpuSeconds > 0) {
-      // Thread CPU time is what the runs themselves cost, immune to other load on the
-      // machine; process CPU time adds the JIT compiler and the garbage collector.
-      out.println(String.format(Locale.ROOT,
-          "per core: %.0f simulated s per CPU s, %.0f seeds per core-hour (run threads: %.1f"
-              + " CPU s; whole process incl. JIT and GC: %.1f CPU s)",
-          simulatedSeconds / cpuSeconds, count / (cpuSeconds / 3600), cpuSeconds,
-          processCpuSeconds));
-    } else {
-      out.println(String.format(Locale.ROOT,
-          "per core: %.0f simulated s per core-second, %.0f seeds per core-hour (wall x %d)",
-          simulatedSeconds / (wall * cores), count / (wall * cores / 3600), cores));
-    }
-    out.println("coverage marks (hits, and in how many seeds):");
-    out.print(marks.table(seedsHit));
-    List<String> never = marks.neverHit();
-    boolean missing = arguments.requireMarks() && !never.isEmpty();
-    out.println(never.isEmpty() ? "every mark fired"
-        : "never fired (" + never.size() + "): " + String.join(", ", never)
-            + (missing ? "  [--require-marks: exit 1]" : ""));
-    return failed > 0 || missing ? 1 : 0;
+    return summary.failing() ? 1 : 0;
   }
 }

@@ -28,6 +28,10 @@ public final class Marks {
     sim[mark.ordinal()]++;
   }
 
+  void add(Mark mark, long count) {
+    core[mark.ordinal()] += count;
+  }
+
   void add(SimMark mark, long count) {
     sim[mark.ordinal()] += count;
   }
