@@ -1,5 +1,8 @@
 package io.detraft.sim;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import java.util.Locale;
 
 /**
@@ -400,6 +403,50 @@ public record SimOptions(
   }
 
   /** One readable line with every option; printed before a run. */
+  /**
+   * The swarm dimensions this seed drew (swarm testing: each seed switches features on and
+   * off, so that rare combinations are reached), as labels a sweep counts: which cluster,
+   * protocol features, timing regime, faults and workloads.
+   */
+  public List<String> swarm() {
+    ClusterOptions c = cluster;
+    List<String> drawn = new ArrayList<>();
+    drawn.add("cluster: " + c.voters() + " voter" + (c.voters() == 1 ? "" : "s"));
+    add(drawn, c.size() > c.voters(), "cluster: learners");
+    add(drawn, c.groups() > 1, "cluster: several groups");
+    add(drawn, c.preVote(), "protocol: PreVote");
+    add(drawn, c.checkQuorum(), "protocol: CheckQuorum");
+    add(drawn, c.leaseReads(), "protocol: lease reads");
+    add(drawn, c.quiesceTicks() > 0, "protocol: quiescence");
+    add(drawn, c.forwardProposals(), "protocol: proposals forwarded");
+    add(drawn, c.driftMax() > 0, "timing: clock drift");
+    add(drawn, network.paretoTail(), "timing: heavy-tailed (Pareto) network delays");
+    add(drawn, disk.fsyncMaxNanos() >= 10_000_000L, "timing: slow disk (fsync up to >= 10 ms)");
+    add(drawn, network.loss() > 0, "network: loss");
+    add(drawn, network.duplicate() > 0, "network: duplication");
+    add(drawn, network.replay() > 0, "network: replayed old messages");
+    add(drawn, network.corrupt() > 0, "network: corruption");
+    add(drawn, network.partitions(), "network: partitions");
+    add(drawn, network.clogging(), "network: clogged links");
+    add(drawn, disk.tornWrite() > 0, "disk: torn writes");
+    add(drawn, disk.fsyncFailure() > 0, "disk: failed fsyncs");
+    add(drawn, disk.diskFull() > 0, "disk: full disk");
+    add(drawn, disk.crashDuringSync() > 0, "disk: crashes during fsync");
+    add(drawn, process.crashes(), "process: crashes");
+    add(drawn, process.pauses(), "process: pauses");
+    add(drawn, protocol.snapshotEveryNanos() > 0, "nemesis: snapshots");
+    add(drawn, protocol.churnEveryNanos() > 0, "nemesis: membership churn");
+    add(drawn, protocol.transferEveryNanos() > 0, "nemesis: leadership transfers");
+    add(drawn, listAppend.clients() > 0, "workload: list-append transactions");
+    return drawn;
+  }
+
+  private static void add(List<String> drawn, boolean on, String label) {
+    if (on) {
+      drawn.add(label);
+    }
+  }
+
   public String describe() {
     ClusterOptions c = cluster;
     NetworkOptions n = network;

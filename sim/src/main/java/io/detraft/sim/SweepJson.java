@@ -27,6 +27,7 @@ import java.util.Map;
  *  "notPassed": [{"seed": 7, "verdict": "FAIL", "oracle": "liveness", "fingerprint": "..",
  *                 "line": "seed=7 FAIL ..", "options": "seed=7 ..", "replay": "java -jar .."}],
  *  "marks": {"core": {"MARK": {"hits": 12, "seeds": 3}, ..}, "sim": {..}},
+ *  "swarm": {"cluster: 3 voters": 52, "network: loss": 49, ..},
  *  "speed": {"simulatedNanos": .., "wallNanos": .., "threads": 2, "cores": 2,
  *            "runCpuNanos": .., "processCpuNanos": .., "seedsPerCoreHour": ..}}
  * </pre>
@@ -89,6 +90,7 @@ final class SweepJson {
           summary.seedsHit.hits(mark)));
     }
     root.put("marks", ordered("core", core, "sim", sim));
+    root.put("swarm", new LinkedHashMap<String, Object>(summary.swarm));
     SweepSummary.Speed speed = summary.speed;
     Map<String, Object> speedMap = new LinkedHashMap<>();
     speedMap.put("simulatedNanos", speed.simulatedNanos());
@@ -180,6 +182,10 @@ final class SweepJson {
       Map<?, ?> counted = map(entry.getValue(), "mark " + mark);
       summary.marks.add(mark, number(counted, "hits"));
       summary.seedsHit.add(mark, number(counted, "seeds"));
+    }
+    Map<?, ?> swarm = map(root.get("swarm"), "swarm");
+    for (Object label : swarm.keySet()) {
+      summary.swarm.put(String.valueOf(label), number(swarm, String.valueOf(label)));
     }
     Map<?, ?> speed = map(root.get("speed"), "speed");
     summary.speed = new SweepSummary.Speed(number(speed, "simulatedNanos"),

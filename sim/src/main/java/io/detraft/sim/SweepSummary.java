@@ -68,6 +68,8 @@ final class SweepSummary {
   /** Per mark, how many seeds hit it. */
   final Marks seedsHit = new Marks();
   Speed speed = new Speed(0, 0, 0, 0, 0, 0);
+  /** How many seeds drew each swarm dimension ({@link SimOptions#swarm}). */
+  final java.util.TreeMap<String, Long> swarm = new java.util.TreeMap<>();
 
   SweepSummary(Sweep sweep, int shardIndex) {
     this.sweep = sweep;
@@ -79,6 +81,7 @@ final class SweepSummary {
     seeds++;
     marks.addAll(result.marks(), false);
     seedsHit.addAll(result.marks(), true);
+    result.options().swarm().forEach(label -> swarm.merge(label, 1L, Long::sum));
     speed = new Speed(speed.simulatedNanos() + result.simulatedNanos(), speed.wallNanos(),
         speed.threads(), speed.cores(), speed.runCpuNanos(), speed.processCpuNanos());
     switch (result.verdict()) {
@@ -117,6 +120,7 @@ final class SweepSummary {
       merged.notPassed.addAll(shard.notPassed);
       merged.marks.addAll(shard.marks, false);
       merged.seedsHit.addAll(shard.seedsHit, false);
+      shard.swarm.forEach((label, n) -> merged.swarm.merge(label, n, Long::sum));
       merged.speed = first ? shard.speed : merged.speed.plus(shard.speed);
       first = false;
     }
@@ -168,6 +172,9 @@ final class SweepSummary {
           "per core: %.0f simulated s per core-second, %.0f seeds per core-hour (wall x %d)",
           simulatedSeconds / Math.max(wall * cores, 1e-9), seedsPerCoreHour(), cores));
     }
+    out.println("swarm (how many seeds drew each):");
+    swarm.forEach((label, n) -> out.println(String.format(Locale.ROOT, "  %-52s %6d  %5.1f %%",
+        label, n, 100.0 * n / Math.max(seeds, 1))));
     out.println("coverage marks (hits, and in how many seeds):");
     out.print(marks.table(seedsHit));
     List<String> never = marks.neverHit();

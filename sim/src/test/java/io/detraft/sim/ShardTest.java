@@ -128,6 +128,10 @@ class ShardTest {
     assertTrue(merged.out().startsWith("detraft-sim: seeds 11..20 (10), merged from 4"
         + " shard(s)\n"), merged.out());
     assertTrue(merged.out().contains("seeds: 10 passed, 0 failed, 0 unknown (of 10)"));
+    // The swarm counts add up over the shards too: --voters 3 pins every seed's voters.
+    assertTrue(merged.out().contains("swarm (how many seeds drew each):"), merged.out());
+    assertTrue(java.util.regex.Pattern.compile("cluster: 3 voters +10 +100\\.0 %")
+        .matcher(merged.out()).find(), merged.out());
     assertEquals(merged.out(), run("merge", dir.toString()).out());
   }
 
