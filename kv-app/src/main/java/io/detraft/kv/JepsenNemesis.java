@@ -22,7 +22,7 @@ final class JepsenNemesis {
   /**
    * One fault from start to heal (instant faults have end == start).
    *
-   * @param family kill, pause, partition, transfer, snapshot or netem
+   * @param family kill, pause, partition, member, transfer, snapshot or netem
    * @param what the variant and its targets, in words
    */
   record Period(String family, String what, long startNanos, long endNanos) {}
@@ -147,6 +147,17 @@ final class JepsenNemesis {
         });
       }
       case "partition" -> partition(holdMillis);
+      case "member" -> {
+        // A random node or a group's leader leaves the cluster and comes back as a new node.
+        int node = victims(random.nextInt(2)).get(0);
+        String what = "node " + node + " (id " + nodes.id(node) + ") removed, wiped, added"
+            + " back as id " + nodes.nextId();
+        hold(family, what, holdMillis,
+            () -> out.println("nemesis: member: node " + node + " removed: "
+                + nodes.removeMember(node)),
+            () -> out.println("nemesis: member: node " + node + " added back: "
+                + nodes.addBack(node)));
+      }
       case "netem" -> {
         int node = 1 + random.nextInt(nodes.size());
         hold(family, "node " + node + " sends with 50±20 ms delay, 5% loss", holdMillis,
@@ -160,7 +171,7 @@ final class JepsenNemesis {
           return;
         }
         int status = nodes.admin(leader, "/v1/leader/transfer", "{\"group\":" + group
-            + ",\"to\":" + to + "}");
+            + ",\"to\":" + nodes.id(to) + "}");
         instant(family, "group " + group + " from node " + leader + " to node " + to
             + " (HTTP " + status + ")");
       }
@@ -260,7 +271,7 @@ final class JepsenNemesis {
   }
 
   private interface Action {
-    void run() throws IOException;
+    void run() throws IOException, InterruptedException;
   }
 
   private void hold(String family, String what, long holdMillis, Action start, Action heal)
@@ -291,6 +302,12 @@ final class JepsenNemesis {
 
   private void healEverything() {
     try {
+      for (int node = 1; node <= nodes.size(); node++) {
+        String added = nodes.addBack(node); // a member fault cut short: finish it
+        if (added != null) {
+          out.println("nemesis: member: node " + node + " added back: " + added);
+        }
+      }
       if (net != null) {
         net.healPartitions();
         net.healNetem();
@@ -301,6 +318,9 @@ final class JepsenNemesis {
       }
     } catch (IOException e) {
       out.println("nemesis: heal failed: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      out.println("nemesis: heal interrupted");
     }
     current = "none";
   }

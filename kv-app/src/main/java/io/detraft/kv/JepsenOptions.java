@@ -33,8 +33,8 @@ record JepsenOptions(int nodes, int timeLimitSeconds, int concurrency, double ra
 
   static final List<String> WORKLOADS = List.of("register", "list-append");
   /** Every fault family, in the order the usage lists them. */
-  static final List<String> NEMESES = List.of("kill", "pause", "partition", "transfer",
-      "snapshot", "netem");
+  static final List<String> NEMESES = List.of("kill", "pause", "partition", "member",
+      "transfer", "snapshot", "netem");
   /** What runs when --nemesis is not given: every family but netem (no kernel module here). */
   static final List<String> DEFAULT_NEMESES = List.of("kill", "pause", "partition", "transfer",
       "snapshot");
@@ -53,6 +53,8 @@ record JepsenOptions(int nodes, int timeLimitSeconds, int concurrency, double ra
       "                       pause      SIGSTOP a group's leader (or a node), SIGCONT later",
       "                       partition  majority/minority, leader isolated, bridge, one-way",
       "                                  (needs root and `ip netns`; else skipped, said so)",
+      "                       member     remove a node (DELETE /v1/members), wipe its data,",
+      "                                  add it back under a new id (POST /v1/members, --join)",
       "                       transfer   move a group's leadership to another node",
       "                       snapshot   ask a node to snapshot every group mid-load",
       "                       netem      delay and loss with tc netem (skipped without it)",
