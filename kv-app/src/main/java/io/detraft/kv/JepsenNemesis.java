@@ -27,7 +27,17 @@ final class JepsenNemesis {
    */
   record Period(String family, String what, long startNanos, long endNanos) {}
 
+  /** Links between nodes that a partition cuts: namespaces' routes, or TCP relays. */
+  interface Links {
+    /** Drops what node {@code from} sends to node {@code to} (1-based), until healed. */
+    void cut(int from, int to) throws IOException;
+
+    /** Removes every cut. */
+    void healPartitions() throws IOException;
+  }
+
   private final JepsenNodes nodes;
+  private final Links links;
   private final JepsenNet net;
   private final JepsenHistory history;
   private final PrintStream out;
@@ -39,25 +49,29 @@ final class JepsenNemesis {
   private Thread thread;
 
   /**
-   * @param families the fault families asked for; those this machine cannot inject are left
-   *     out here, with a line saying so
+   * Fault families the machine cannot inject are left out, with a line saying so.
+   *
+   * @param links what a partition cuts (null: no partitions)
+   * @param net the namespaces, for netem (null: no netem)
    */
-  JepsenNemesis(JepsenOptions options, JepsenNodes nodes, JepsenNet net, String netReason,
+  JepsenNemesis(JepsenOptions options, JepsenNodes nodes, Links links, JepsenNet net,
       JepsenHistory history, PrintStream out) throws IOException {
     this.nodes = nodes;
+    this.links = links;
     this.net = net;
     this.history = history;
     this.out = out;
     this.random = new Random(options.seed());
     List<String> usable = new ArrayList<>();
     for (String family : options.nemeses()) {
-      if (family.equals("partition") && net == null) {
-        out.println("nemesis: partition skipped: no network namespaces (" + netReason + ")");
+      if (family.equals("partition") && links == null) {
+        out.println("nemesis: partition skipped: no network to cut");
       } else if (family.equals("pause") && !killCommandWorks()) {
         out.println("nemesis: pause skipped: no `kill` command to send SIGSTOP (install procps)");
       } else if (family.equals("netem") && (net == null || !net.netemAvailable())) {
         out.println("nemesis: netem skipped: `tc qdisc ... netem` does not work here (no"
-            + " sch_netem kernel module, or no namespaces); no delay or loss is injected");
+            + " sch_netem kernel module, or relays instead of namespaces); no delay or loss is"
+            + " injected");
       } else {
         usable.add(family);
       }
@@ -227,9 +241,9 @@ final class JepsenNemesis {
     }
     hold("partition", what, holdMillis, () -> {
       for (int[] cut : cuts) {
-        net.cut(cut[0], cut[1]);
+        links.cut(cut[0], cut[1]);
       }
-    }, net::healPartitions);
+    }, links::healPartitions);
   }
 
   private static void both(List<int[]> cuts, List<Integer> a, List<Integer> b) {
@@ -308,8 +322,10 @@ final class JepsenNemesis {
           out.println("nemesis: member: node " + node + " added back: " + added);
         }
       }
+      if (links != null) {
+        links.healPartitions();
+      }
       if (net != null) {
-        net.healPartitions();
         net.healNetem();
       }
       for (int node : nodes.healAll()) {

@@ -26,6 +26,7 @@ final class JepsenNodes implements AutoCloseable {
 
   private final Path dir;
   private final JepsenNet net;
+  private final JepsenRelays relays;
   private final int groups;
   private final String plantBug;
   private final String[] raft;
@@ -46,13 +47,16 @@ final class JepsenNodes implements AutoCloseable {
   private final HttpPool membership = new HttpPool(Duration.ofSeconds(15), 1);
 
   /**
-   * @param net the namespaces, or null to run every node on 127.0.0.1
+   * @param net the namespaces, or null to run every node on loopback
+   * @param relays with {@code net} null: the relays that carry the nodes' Raft traffic, or
+   *     null for direct links on 127.0.0.1
    * @param plantBug a bug to plant in every server (see {@link JepsenNodeMain}), or null
    */
-  JepsenNodes(Path dir, int nodes, int groups, JepsenNet net, String plantBug)
-      throws IOException {
+  JepsenNodes(Path dir, int nodes, int groups, JepsenNet net, JepsenRelays relays,
+      String plantBug) throws IOException {
     this.dir = dir;
     this.net = net;
+    this.relays = relays;
     this.groups = groups;
     this.plantBug = plantBug;
     raft = new String[nodes + 1];
@@ -64,7 +68,8 @@ final class JepsenNodes implements AutoCloseable {
     nextId = nodes + 1;
     for (int i = 1; i <= nodes; i++) {
       ids[i] = i;
-      raft[i] = (net != null ? net.address(i) + ":" + RAFT_PORT : "127.0.0.1:" + freePort());
+      raft[i] = net != null ? net.address(i) + ":" + RAFT_PORT
+          : relays != null ? relays.raftAddress(i) : "127.0.0.1:" + freePort();
       http[i] = (net != null ? net.address(i) + ":" + HTTP_PORT : "127.0.0.1:" + freePort());
     }
   }
@@ -447,6 +452,9 @@ final class JepsenNodes implements AutoCloseable {
     cmd.add("-D" + JepsenNodeMain.PARENT_PROPERTY + "=" + ProcessHandle.current().pid());
     if (plantBug != null) {
       cmd.add("-D" + PlantedBug.PROPERTY + "=" + plantBug);
+    }
+    if (relays != null) { // its own view of the others' Raft addresses: the relays
+      cmd.add("-Djdk.net.hosts.file=" + JepsenRelays.hostsFile(dir, node).toAbsolutePath());
     }
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
         JepsenNodeMain.class.getName()));
