@@ -55,10 +55,12 @@ final class BenchLoop implements Runnable {
   /**
    * What the clients do: uniformly chosen keys, reads with probability {@code readRatio}; only
    * operations that complete in {@code [startNanos, endNanos)} count, and clients stop at
-   * {@code endNanos}.
+   * {@code endNanos}. {@code etcd}: the same operations through etcd's v3 JSON gateway
+   * instead ({@code POST /v3/kv/put} and {@code /v3/kv/range}, base64 keys and values; stale
+   * reads are etcd's serializable ones), each client on one of the endpoints, round robin.
    */
   record Plan(byte[][] keys, byte[] value, double readRatio, boolean stale, long startNanos,
-      long endNanos) {}
+      long endNanos, boolean etcd) {}
 
   /** One client: its sessions, its connections and the operation in flight. */
   private static final class Client {
@@ -74,6 +76,8 @@ final class BenchLoop implements Runnable {
     int redirects; // "not leader" answers followed at once for the operation in flight
     long dueNanos; // of a pending retry
     SocketChannel channel;
+
+    InetSocketAddress member; // the etcd member this client talks to (etcd mode)
 
     Client(long seed) {
       random = new SplittableRandom(seed);
@@ -100,14 +104,19 @@ final class BenchLoop implements Runnable {
     this.done = done;
     this.errors = errors;
     for (int i = 0; i < count; i++) {
-      clients.add(new Client(firstSeed + i));
+      Client c = new Client(firstSeed + i);
+      if (plan.etcd()) {
+        c.member = Peers.address(endpoints.get((int) ((firstSeed + i) % endpoints.size())));
+      }
+      clients.add(c);
     }
   }
 
   @Override
   public void run() {
     try (Selector s = Selector.open();
-        KvClient d = KvClient.connect(endpoints, KvClient.Options.defaults())) {
+        KvClient d = plan.etcd() ? null
+            : KvClient.connect(endpoints, KvClient.Options.defaults())) {
       selector = s;
       directory = d;
       running = clients.size();
@@ -151,9 +160,13 @@ final class BenchLoop implements Runnable {
     }
     c.key = plan.keys()[c.random.nextInt(plan.keys().length)];
     c.read = plan.readRatio() > 0 && c.random.nextDouble() < plan.readRatio();
-    c.group = directory.groupOf(c.key);
     c.startedNanos = now;
     c.redirects = 0;
+    if (plan.etcd()) {
+      send(c);
+      return;
+    }
+    c.group = directory.groupOf(c.key);
     if (!c.read) {
       long[] session = c.sessions.computeIfAbsent(c.group, g -> new long[2]);
       session[1]++; // a new command; its retries keep this number
@@ -164,7 +177,7 @@ final class BenchLoop implements Runnable {
   /** Sends (or resends) the operation in flight to the group's leader. */
   private void send(Client c) {
     try {
-      if (!c.read) {
+      if (!c.read && !plan.etcd()) {
         long[] session = c.sessions.get(c.group);
         if (session[0] == 0) {
           session[0] = directory.newSession(c.group);
@@ -175,7 +188,7 @@ final class BenchLoop implements Runnable {
           }
         }
       }
-      InetSocketAddress node = directory.leaderAddress(c.group);
+      InetSocketAddress node = plan.etcd() ? c.member : directory.leaderAddress(c.group);
       SocketChannel channel = c.channels.get(node);
       if (channel == null) {
         channel = SocketChannel.open(node); // loopback: connecting does not wait long
@@ -194,6 +207,9 @@ final class BenchLoop implements Runnable {
   }
 
   private ByteBuffer request(Client c, InetSocketAddress node) {
+    if (plan.etcd()) {
+      return etcdRequest(c, node);
+    }
     StringBuilder head = new StringBuilder(160);
     head.append(c.read ? "GET" : "PUT").append(" /v1/kv/").append(Http.percentEncode(c.key));
     if (c.read && plan.stale()) {
@@ -215,6 +231,19 @@ final class BenchLoop implements Runnable {
       out.put(plan.value());
     }
     return out.flip();
+  }
+
+  private ByteBuffer etcdRequest(Client c, InetSocketAddress node) {
+    java.util.Base64.Encoder base64 = java.util.Base64.getEncoder();
+    String body = c.read
+        ? "{\"key\":\"" + base64.encodeToString(c.key) + "\""
+            + (plan.stale() ? ",\"serializable\":true}" : "}")
+        : "{\"key\":\"" + base64.encodeToString(c.key) + "\",\"value\":\""
+            + base64.encodeToString(plan.value()) + "\"}";
+    String request = "POST /v3/kv/" + (c.read ? "range" : "put") + " HTTP/1.1\r\nHost: "
+        + node.getHostString() + ':' + node.getPort() + "\r\nContent-Type: application/json"
+        + "\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
+    return ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
   }
 
   private void write(Client c) {
@@ -256,6 +285,8 @@ final class BenchLoop implements Runnable {
         done.increment();
       }
       next(c);
+    } else if (plan.etcd()) {
+      fail(c, "HTTP " + a.status() + ": " + a.body()); // etcd's own client would not retry
     } else if (a.status() == 503 || a.status() == 504 || a.status() == 429) {
       // Not served here, or the outcome is unknown: the same command again (its session
       // makes a retry safe), at the leader the node named if it named one.
@@ -301,7 +332,9 @@ final class BenchLoop implements Runnable {
       c.channel = null;
     }
     c.in.clear();
-    directory.leaderMoved(c.group, 0);
+    if (directory != null) {
+      directory.leaderMoved(c.group, 0);
+    }
   }
 
   private static void closeQuietly(SocketChannel channel) {

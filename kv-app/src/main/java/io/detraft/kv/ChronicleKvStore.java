@@ -56,6 +56,21 @@ public final class ChronicleKvStore implements KvStore {
       return new Sizing(100_000, 32, 64, 100);
     }
 
+    /**
+     * This sizing as it applies to each of {@code groups} maps on one node: as given up to 8
+     * groups (the default count); beyond, the node's total for 8 is shared among them, down to
+     * 1,000 entries a map (each still grows by {@code maxBloatFactor}). Chronicle writes a
+     * map's segment tiers out in full (13 MB for the defaults), so 1,000 groups sized each
+     * for 100,000 entries would take 13 GB of disk a node before the first write.
+     */
+    public Sizing perGroupOf(long groups) {
+      if (groups <= 8) {
+        return this;
+      }
+      return new Sizing(Math.max(Math.min(entries, 1_000), entries * 8 / groups),
+          averageKeyBytes, averageValueBytes, maxBloatFactor);
+    }
+
     /** Small maps for tests. */
     public static Sizing small() {
       return new Sizing(10_000, 32, 64, 50);

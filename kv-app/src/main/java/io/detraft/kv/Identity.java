@@ -72,18 +72,13 @@ final class Identity {
       throw new StartupException("the cluster in " + dir + " has " + m.groups()
           + " groups; the group count is fixed when a cluster is created");
     }
-    checkSame("--raft", o.raftAddress(), m.raftAddress(), dir);
-    checkSame("--http", o.httpAddress(), m.httpAddress(), dir);
+    // A node may move: new --raft/--http addresses replace the recorded ones (KvServer writes
+    // them down) and reach the others through the address book (Reconciler publishes them).
+    NodeMetadata moved = m.withAddresses(
+        o.raftAddress() != null ? o.raftAddress() : m.raftAddress(),
+        o.httpAddress() != null ? o.httpAddress() : m.httpAddress());
     long[] voters = m.initialPeers().keySet().stream().mapToLong(Long::longValue).toArray();
-    return new Resolved(m, voters, !m.joined(), false);
-  }
-
-  private static void checkSame(String flag, String given, String recorded, String dir) {
-    if (given != null && !given.equals(recorded)) {
-      throw new StartupException(flag + " " + given + " differs from " + recorded
-          + " recorded in " + dir + "; moving a node to another address is not supported: "
-          + "restart with only --data-dir");
-    }
+    return new Resolved(moved, voters, !m.joined(), false);
   }
 
   private static Resolved bootstrap(KvServer.Options o) {

@@ -194,8 +194,9 @@ public final class KvServer implements AutoCloseable {
     });
     pool = new HttpPool(Duration.ofSeconds(10), 64, tuning.clientTls());
     try {
-      if (identity.fresh()) {
-        m.write(options.dataDir()); // before any Raft state: a data dir always says whose it is
+      if (identity.fresh() || !NodeMetadata.read(options.dataDir()).orElseThrow().equals(m)) {
+        // Before any Raft state: a data dir always says whose it is, and where it listens.
+        m.write(options.dataDir());
       }
       metadata = m;
       start(options, identity, tuning);
@@ -224,7 +225,7 @@ public final class KvServer implements AutoCloseable {
     long nodeId = metadata.nodeId();
     for (long g = 1; g <= metadata.groups(); g++) {
       ChronicleKvStore store = ChronicleKvStore.open(options.dataDir().resolve("kv"),
-          "group-" + g, tuning.sizing());
+          "group-" + g, tuning.sizing().perGroupOf(metadata.groups()));
       stores.put(g, store);
       machines.put(g, new KvStateMachine(store, tuning.sessionTimeoutEntries()));
       groups.add(g);

@@ -55,6 +55,10 @@ public final class Main {
       "          [--read-ratio 0.0] [--duration 10] [--warmup 3] [--stale] [--endpoints ...]",
       "          [--report DIR]        DIR gets throughput.png, latency.png (p50, p99 per",
       "                                second), bench.txt and index.html",
+      "          [--etcd]              the endpoints are etcd members (its JSON gateway)",
+      "  bench --against etcd [--clients 1,64,256] [--rounds 3] [--duration 5] [--warmup 2]",
+      "          [--groups 8] [--dir D] [--etcd-binary etcd]   starts a 3-member etcd and a",
+      "                                3-node detraft here and prints one table of both",
       "  test    [--nodes 3] [--time-limit 60] [--workload both] [--nemesis kill,pause,...]",
       "          [--seed N] [--dir D]      real server processes under kill -9, pauses and",
       "                                network partitions, judged like Jepsen (test --help)",
@@ -110,8 +114,8 @@ public final class Main {
             new Flags(args, 1, union(Set.of("endpoints"), Commands.TLS_FLAGS), Set.of("stale")),
             out, err);
         case "bench" -> Bench.run(new Flags(args, 1, Set.of("endpoints", "clients", "key-size",
-            "value-size", "keys", "read-ratio", "duration", "warmup", "report"),
-            Set.of("stale")), out);
+            "value-size", "keys", "read-ratio", "duration", "warmup", "report", "against",
+            "rounds", "groups", "dir", "etcd-binary"), Set.of("stale", "etcd")), out);
         case "sim" -> io.detraft.sim.Main.run(rest, out, err);
         // Exit statuses of its own (0 valid, 1 invalid, 2 unknown, 64 bad flags).
         case "test" -> JepsenRun.run(rest, out, err);

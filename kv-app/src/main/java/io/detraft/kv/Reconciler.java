@@ -42,6 +42,7 @@ final class Reconciler {
   /** The change in flight per group; at most one, as the core allows. */
   private final Map<Long, CompletableFuture<Void>> inFlight = new ConcurrentHashMap<>();
   private CompletableFuture<byte[]> publishing;
+  private int publishAttempts;
   private CompletableFuture<Void> transferring;
   private long lastBalanceNanos = System.nanoTime();
   private static final long BALANCE_EVERY_NANOS = 2_000_000_000L;
@@ -92,7 +93,19 @@ final class Reconciler {
     } else {
       return;
     }
-    publishing = router.propose(1, systemPut(key, value));
+    long leader = runner.status(1).leader();
+    if (leader != 0) {
+      publishing = router.propose(1, systemPut(key, value));
+      return;
+    }
+    // No leader heard of: perhaps none was elected yet, or this node moved and the leader
+    // still sends to its old address. Any other node reaches the leader; try each in turn.
+    List<Long> others = book.nodes().keySet().stream()
+        .filter(id -> id != nodeId && book.http(id) != null).toList();
+    if (!others.isEmpty()) {
+      long via = others.get(Math.floorMod(publishAttempts++, others.size()));
+      publishing = router.proposeThrough(via, 1, systemPut(key, value));
+    }
   }
 
   private void balanceLeaders() {

@@ -100,6 +100,20 @@ final class Router {
     });
   }
 
+  /**
+   * Proposes through {@code node}, for a node that knows no leader of {@code group}: one that
+   * moved to a new address hears from no leader until the address book has its new address.
+   * {@code node} proposes if it leads; if not, its answer names the leader, tried next.
+   */
+  CompletableFuture<byte[]> proposeThrough(long node, long group, byte[] command) {
+    return forward(node, group, command).exceptionallyCompose(e -> {
+      KvException k = unwrap(e);
+      return k.code.equals("not_leader") && k.leaderHint != 0 && k.leaderHint != node
+          && k.leaderHint != nodeId ? forward(k.leaderHint, group, command)
+          : CompletableFuture.failedFuture(k);
+    });
+  }
+
   /** Proposes on this node only (the internal endpoint's side of a forward). */
   CompletableFuture<byte[]> proposeHere(long group, byte[] command) {
     return runner.propose(group, command).exceptionallyCompose(

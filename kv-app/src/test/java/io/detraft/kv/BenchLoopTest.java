@@ -28,7 +28,7 @@ class BenchLoopTest {
       LongAdder done = new LongAdder();
       LongAdder errors = new LongAdder();
       BenchLoop loop = new BenchLoop(new BenchLoop.Plan(keys, "v".getBytes(
-          StandardCharsets.US_ASCII), 0.3, false, start, end), cluster.endpoints(), 0, 8, done,
+          StandardCharsets.US_ASCII), 0.3, false, start, end, false), cluster.endpoints(), 0, 8, done,
           errors);
       Thread thread = new Thread(loop, "bench-test");
       thread.start();

@@ -148,7 +148,8 @@ class ChronicleKvStoreTest {
   @Test
   void theLargestEntryFitsAndLargerOnesAreRefused() {
     for (ChronicleKvStore.Sizing sizing : new ChronicleKvStore.Sizing[] {
-        ChronicleKvStore.Sizing.small(), ChronicleKvStore.Sizing.defaults()}) {
+        ChronicleKvStore.Sizing.small(), ChronicleKvStore.Sizing.defaults(),
+        ChronicleKvStore.Sizing.defaults().perGroupOf(1_000)}) {
       ChronicleKvStore store = ChronicleKvStore.open(dir, "big" + sizing.entries(), sizing);
       KvStateMachine sm = new KvStateMachine(store, 1000);
       byte[] big = new byte[KvCommand.MAX_STORED_VALUE_BYTES];
@@ -171,6 +172,26 @@ class ChronicleKvStoreTest {
       assertEquals(KvResult.Status.ERROR, refused.status());
       store.close();
     }
+  }
+
+  @Test
+  void aNodeOfManyGroupsSizesEachMapSmallAndTheyStillGrow() throws Exception {
+    ChronicleKvStore.Sizing eight = ChronicleKvStore.Sizing.defaults().perGroupOf(8);
+    ChronicleKvStore.Sizing thousand = ChronicleKvStore.Sizing.defaults().perGroupOf(1_000);
+    assertEquals(ChronicleKvStore.Sizing.defaults(), eight);
+    assertEquals(1_000, thousand.entries());
+    ChronicleKvStore big = ChronicleKvStore.open(dir, "of8", eight);
+    ChronicleKvStore small = ChronicleKvStore.open(dir, "of1000", thousand);
+    long bigBytes = Files.size(dir.resolve("of8.cm"));
+    long smallBytes = Files.size(dir.resolve("of1000.cm"));
+    assertTrue(smallBytes * 10 < bigBytes, smallBytes + " B against " + bigBytes + " B");
+    for (int i = 0; i < 20_000; i++) { // twenty times what it was sized for
+      small.put(b("key-" + i), b("value-" + i));
+    }
+    assertEquals(20_000, small.size());
+    assertArrayEquals(b("value-19999"), small.get(b("key-19999")));
+    big.close();
+    small.close();
   }
 
   /** Delegates everything; tests override what they break. */

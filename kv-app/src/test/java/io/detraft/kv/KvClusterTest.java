@@ -60,6 +60,70 @@ class KvClusterTest {
     });
   }
 
+  /**
+   * A node restarted with other Raft and HTTP ports keeps its identity (its data directory),
+   * and the others learn where it went from the address book, without a membership change,
+   * while writes continue: the moved node, which hears from no leader at first, publishes its
+   * new addresses through another node.
+   */
+  @Test
+  void aNodeMovedToOtherPortsKeepsItsIdentityAndTheOthersFindIt() throws Exception {
+    try (TestCluster cluster = new TestCluster(dir, 3)) {
+      cluster.awaitLeaders();
+      long mover = 3;
+      java.util.concurrent.atomic.AtomicInteger written = new java.util.concurrent.atomic
+          .AtomicInteger();
+      java.util.concurrent.atomic.AtomicReference<Throwable> failure =
+          new java.util.concurrent.atomic.AtomicReference<>();
+      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic
+          .AtomicBoolean();
+      Thread writer = new Thread(() -> {
+        try (KvClient client = KvClient.connect(List.of(cluster.endpoint(1),
+            cluster.endpoint(2)))) {
+          while (!stop.get()) {
+            client.put("moving-" + written.get(), "v");
+            written.incrementAndGet();
+          }
+        } catch (Throwable t) {
+          failure.set(t);
+        }
+      });
+      writer.start();
+      TestCluster.await("some writes", () -> written.get() > 20);
+      cluster.stop(mover);
+      String raft = "127.0.0.1:" + TestCluster.freePort();
+      String httpAt = "127.0.0.1:" + TestCluster.freePort();
+      int before = written.get();
+      TestCluster.await("writes while the node is away", () -> written.get() > before + 20);
+      KvServer moved = cluster.restartAt(mover, raft, httpAt);
+      assertEquals(httpAt, Peers.format(moved.httpAddress()));
+      assertEquals(raft, moved.raftAddress());
+      // The others dial the new address (the book says so) and the node catches up.
+      TestCluster.await("the book of node 1 has the new addresses", () -> {
+        try {
+          String members = http(cluster.endpoint(1), "GET", "/v1/members", null).text();
+          return members.contains(raft) && members.contains(httpAt);
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      int after = written.get();
+      TestCluster.await("writes after the move", () -> written.get() > after + 20);
+      stop.set(true);
+      writer.join(30_000);
+      assertEquals(null, failure.get(), "a write failed");
+      awaitCaughtUp(cluster, mover);
+      for (int i = 0; i < written.get(); i += Math.max(1, written.get() / 40)) {
+        assertEquals(Optional.of("v"), staleGet(httpAt, "moving-" + i), "moving-" + i);
+      }
+      // Its data directory records where it is now: a plain restart stays there.
+      cluster.stop(mover);
+      KvServer again = cluster.restart(mover);
+      assertEquals(raft, again.raftAddress());
+      assertEquals(httpAt, Peers.format(again.httpAddress()));
+    }
+  }
+
   @Test
   void writesContinueWithoutTheLeaderAndARestartedNodeCatchesUpFromASnapshot()
       throws Exception {

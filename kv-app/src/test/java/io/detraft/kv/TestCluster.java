@@ -129,6 +129,14 @@ final class TestCluster implements AutoCloseable {
     return s;
   }
 
+  /** Restarts node {@code id} from its data directory at other addresses (it moved). */
+  KvServer restartAt(long id, String raft, String http) throws IOException {
+    KvServer s = KvServer.start(new KvServer.Options(0, dir.resolve("n" + id), raft, http, null,
+        null, 0, tuning(id)));
+    servers.put(id, s);
+    return s;
+  }
+
   static void await(String what, BooleanSupplier condition) {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (!condition.getAsBoolean()) {

@@ -1,0 +1,348 @@
+package io.detraft.kv;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.StringJoiner;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * {@code detraft bench --against etcd}: a 3-member etcd and a 3-node detraft cluster on this
+ * machine, on the same disk, measured by the same load generator ({@link Bench#measure}) over
+ * each one's HTTP/JSON API, in alternating order over several rounds so that noise shows as
+ * ranges. fsync stays on in both: etcd's defaults, detraft's defaults.
+ *
+ * <p>Both clusters run for the whole comparison, idle while the other is measured. Each is
+ * measured at its leader: detraft's clients send every request to its group's leader, etcd's
+ * to the etcd leader (a follower would forward it, one more hop). Every process started here
+ * stops with the comparison, and also when this JVM is killed (the servers watch it).
+ */
+final class BenchCompare {
+  private BenchCompare() {}
+
+  /** One cell of the table: a system under one load in one round. */
+  private record Cell(String system, String workload, int clients, Bench.Result result) {}
+
+  static int run(Flags f, PrintStream out) {
+    if (!"etcd".equals(f.get("against"))) {
+      throw new Flags.UsageException("--against: only etcd is known, not '" + f.get("against")
+          + "'");
+    }
+    int rounds = (int) f.number("rounds", 3, 1, 100);
+    int groups = (int) f.number("groups", 8, 1, 4096);
+    long seconds = f.number("duration", 5, 1, 3600);
+    long warmup = f.number("warmup", 2, 0, 600);
+    int keyCount = (int) f.number("keys", 10_000, 1, 10_000_000);
+    int valueSize = (int) f.number("value-size", 16, 0, KvCommand.MAX_STORED_VALUE_BYTES);
+    List<Integer> clientCounts = new ArrayList<>();
+    for (String c : f.get("clients", "1,64,256").split(",")) {
+      try {
+        int n = Integer.parseInt(c.trim());
+        if (n < 1 || n > 4096) {
+          throw new NumberFormatException();
+        }
+        clientCounts.add(n);
+      } catch (NumberFormatException e) {
+        throw new Flags.UsageException("--clients: a list of counts 1..4096, not '" + c + "'");
+      }
+    }
+    String etcdBinary = f.get("etcd-binary", "etcd");
+    if (!f.positional().isEmpty()) {
+      throw new Flags.UsageException("bench takes no arguments");
+    }
+    if (!runs(etcdBinary)) {
+      out.println("bench: cannot run '" + etcdBinary + " --version': install etcd (Debian: "
+          + "apt-get install etcd-server) or give --etcd-binary PATH");
+      return Main.FAILED;
+    }
+    Path dir;
+    boolean own = !f.has("dir");
+    try {
+      dir = own ? Files.createTempDirectory("detraft-vs-etcd") : Path.of(f.get("dir"));
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      out.println("bench: cannot create the run directory: " + e.getMessage());
+      return Main.FAILED;
+    }
+    byte[][] keys = Bench.keys(keyCount, 16);
+    byte[] value = "v".repeat(valueSize).getBytes(StandardCharsets.US_ASCII);
+    List<Process> processes = new ArrayList<>();
+    Thread cleanup = new Thread(() -> stop(processes));
+    Runtime.getRuntime().addShutdownHook(cleanup);
+    try {
+      out.printf("bench: detraft (%d groups) and etcd, 3 nodes each on loopback, data in %s%n",
+          groups, dir);
+      List<String> detraft = startDetraft(dir, groups, processes);
+      List<String> etcd = List.of(startEtcd(dir, etcdBinary, processes));
+      out.println("bench: detraft at " + detraft + ", etcd leader at " + etcd.get(0)
+          + " (" + etcdVersion(etcdBinary) + ")");
+      Map<String, List<String>> systems = new LinkedHashMap<>();
+      systems.put("detraft", detraft);
+      systems.put("etcd", etcd);
+      for (var s : systems.entrySet()) {
+        // Every key written once (reads find values), which also warms detraft's JIT up.
+        Bench.preload(new Bench.Load(s.getValue(), s.getKey().equals("etcd"), 64, keys, value,
+            0, false, 1, 0), out);
+      }
+      List<Cell> cells = new ArrayList<>();
+      for (int round = 1; round <= rounds; round++) {
+        List<String> order = new ArrayList<>(systems.keySet());
+        if (round % 2 == 0) {
+          java.util.Collections.reverse(order);
+        }
+        for (String workload : List.of("write", "read")) {
+          for (int clients : clientCounts) {
+            for (String system : order) {
+              Bench.Result r = Bench.measure(new Bench.Load(systems.get(system),
+                  system.equals("etcd"), clients, keys, value, workload.equals("read") ? 1 : 0,
+                  false, seconds, warmup), null);
+              out.printf("round %d  %-7s %-5s %4d clients  %,9.0f ops/s  p50 %6.2f ms  p99 "
+                  + "%6.2f ms  p99.9 %6.2f ms  %d errors%s%n", round, system, workload, clients,
+                  r.opsPerSecond(), r.p50(), r.p99(), r.p999(), r.errors(),
+                  r.firstError() == null ? "" : " (first: " + r.firstError() + ")");
+              cells.add(new Cell(system, workload, clients, r));
+            }
+          }
+        }
+      }
+      out.print(table(cells, rounds, clientCounts));
+      return Main.OK;
+    } catch (IOException e) {
+      out.println("bench: " + e.getMessage() + " (logs in " + dir + ")");
+      return Main.FAILED;
+    } finally {
+      stop(processes);
+      Runtime.getRuntime().removeShutdownHook(cleanup);
+      if (own) {
+        delete(dir);
+      }
+    }
+  }
+
+  /**
+   * The comparison as a Markdown table: each figure as the range over the rounds, and the
+   * ratio detraft/etcd of throughput per round (paired, so a noisy round moves both).
+   */
+  static String table(List<Cell> cells, int rounds, List<Integer> clientCounts) {
+    StringBuilder t = new StringBuilder();
+    t.append(String.format("%n%d rounds; ranges are min-max over the rounds; latency in ms%n%n",
+        rounds));
+    t.append("| load | clients | detraft ops/s | etcd ops/s | detraft/etcd | detraft p50 / p99"
+        + " / p99.9 | etcd p50 / p99 / p99.9 |\n|---|---|---|---|---|---|---|\n");
+    for (String workload : List.of("write", "read")) {
+      for (int clients : clientCounts) {
+        List<Bench.Result> d = results(cells, "detraft", workload, clients);
+        List<Bench.Result> e = results(cells, "etcd", workload, clients);
+        List<Double> ratios = new ArrayList<>();
+        for (int i = 0; i < Math.min(d.size(), e.size()); i++) {
+          ratios.add(e.get(i).opsPerSecond() == 0 ? Double.NaN
+              : d.get(i).opsPerSecond() / e.get(i).opsPerSecond());
+        }
+        t.append(String.format("| %s | %d | %s | %s | %s | %s | %s |%n",
+            workload.equals("write") ? "writes" : "linearizable reads", clients,
+            range(d, Bench.Result::opsPerSecond, "%,.0f"),
+            range(e, Bench.Result::opsPerSecond, "%,.0f"),
+            range(ratios, x -> x, "%.1f") + "x", latencies(d), latencies(e)));
+      }
+    }
+    return t.toString();
+  }
+
+  private static List<Bench.Result> results(List<Cell> cells, String system, String workload,
+      int clients) {
+    return cells.stream().filter(c -> c.system().equals(system) && c.workload().equals(workload)
+        && c.clients() == clients).map(Cell::result).toList();
+  }
+
+  private static String latencies(List<Bench.Result> rs) {
+    return range(rs, Bench.Result::p50, "%.2f") + " / " + range(rs, Bench.Result::p99, "%.2f")
+        + " / " + range(rs, Bench.Result::p999, "%.1f");
+  }
+
+  private static <T> String range(List<T> items, java.util.function.ToDoubleFunction<T> f,
+      String format) {
+    double lo = items.stream().mapToDouble(f).min().orElse(Double.NaN);
+    double hi = items.stream().mapToDouble(f).max().orElse(Double.NaN);
+    String a = String.format(format, lo);
+    String b = String.format(format, hi);
+    return a.equals(b) ? a : a + "-" + b;
+  }
+
+  // ------------------------------------------------------------------ the clusters
+
+  /** Three {@code detraft server} JVMs (the launcher's JVM flags); their HTTP endpoints. */
+  private static List<String> startDetraft(Path dir, int groups, List<Process> processes)
+      throws IOException {
+    String[] raft = new String[3];
+    String[] http = new String[3];
+    StringJoiner peers = new StringJoiner(",");
+    for (int i = 0; i < 3; i++) {
+      raft[i] = "127.0.0.1:" + freePort();
+      http[i] = "127.0.0.1:" + freePort();
+      peers.add((i + 1) + "=" + raft[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+      List<String> cmd = new ArrayList<>(List.of(
+          Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
+          "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
+          "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
+          "--add-opens=java.base/java.lang=ALL-UNNAMED",
+          "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+          "-Dchronicle.analytics.disable=true",
+          "-D" + JepsenNodeMain.PARENT_PROPERTY + "=" + ProcessHandle.current().pid(),
+          "-cp", System.getProperty("java.class.path"), JepsenNodeMain.class.getName(),
+          "server", "--id", String.valueOf(i + 1), "--data-dir",
+          dir.resolve("detraft-" + (i + 1)).toString(), "--raft", raft[i], "--http", http[i],
+          "--peers", peers.toString(), "--groups", String.valueOf(groups)));
+      processes.add(start(cmd, dir.resolve("detraft-" + (i + 1) + ".log")));
+    }
+    List<String> endpoints = Arrays.asList(http);
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    try (HttpPool pool = new HttpPool(Duration.ofSeconds(2), 1)) {
+      while (true) {
+        try {
+          Map<String, Object> status = Json.parseObject(pool.send(Peers.address(http[0]), "GET",
+              "/v1/status", Map.of(), null).text());
+          if (((List<?>) status.get("groups")).stream()
+              .allMatch(g -> ((Number) ((Map<?, ?>) g).get("leader")).longValue() != 0)) {
+            return endpoints;
+          }
+        } catch (IOException | Json.ParseException | RuntimeException e) {
+          // not up yet
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IOException("detraft did not elect every group's leader within 60 s");
+        }
+        sleep(200);
+      }
+    }
+  }
+
+  /** A 3-member etcd with its defaults (fsync on); the leader's client endpoint. */
+  private static String startEtcd(Path dir, String binary, List<Process> processes)
+      throws IOException {
+    String[] client = new String[3];
+    String[] peer = new String[3];
+    StringJoiner cluster = new StringJoiner(",");
+    for (int i = 0; i < 3; i++) {
+      client[i] = "http://127.0.0.1:" + freePort();
+      peer[i] = "http://127.0.0.1:" + freePort();
+      cluster.add("e" + (i + 1) + "=" + peer[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+      List<String> etcd = List.of(binary, "--name", "e" + (i + 1), "--data-dir",
+          dir.resolve("etcd-" + (i + 1)).toString(), "--listen-client-urls", client[i],
+          "--advertise-client-urls", client[i], "--listen-peer-urls", peer[i],
+          "--initial-advertise-peer-urls", peer[i], "--initial-cluster", cluster.toString(),
+          "--initial-cluster-token", "detraft-bench", "--initial-cluster-state", "new",
+          "--logger", "zap", "--log-level", "warn");
+      // etcd cannot watch this JVM: a shell does, and stops etcd when either is gone.
+      List<String> cmd = new ArrayList<>(List.of("sh", "-c", "\"$@\" & e=$!; trap 'kill $e' "
+          + "TERM; while kill -0 " + ProcessHandle.current().pid() + " 2>/dev/null && kill -0 $e"
+          + " 2>/dev/null; do sleep 1; done; kill $e 2>/dev/null; wait $e", "etcd"));
+      cmd.addAll(etcd);
+      processes.add(start(cmd, dir.resolve("etcd-" + (i + 1) + ".log")));
+    }
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    try (HttpPool pool = new HttpPool(Duration.ofSeconds(2), 1)) {
+      while (true) {
+        for (String c : client) {
+          try {
+            InetSocketAddress a = Peers.address(c.substring("http://".length()));
+            Map<String, Object> s = Json.parseObject(pool.send(a, "POST",
+                "/v3/maintenance/status", Map.of(), "{}".getBytes(StandardCharsets.US_ASCII))
+                .text());
+            Object me = ((Map<?, ?>) s.get("header")).get("member_id");
+            if (me != null && me.equals(s.get("leader"))) {
+              return c.substring("http://".length());
+            }
+          } catch (IOException | Json.ParseException | RuntimeException e) {
+            // not up yet
+          }
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IOException("etcd did not elect a leader within 60 s");
+        }
+        sleep(200);
+      }
+    }
+  }
+
+  private static Process start(List<String> cmd, Path log) throws IOException {
+    return new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+  }
+
+  private static void stop(List<Process> processes) {
+    synchronized (processes) {
+      processes.forEach(Process::destroy);
+      for (Process p : processes) {
+        try {
+          if (!p.waitFor(10, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      processes.clear();
+    }
+  }
+
+  private static boolean runs(String binary) {
+    try {
+      Process p = new ProcessBuilder(binary, "--version").redirectErrorStream(true).start();
+      p.getInputStream().readAllBytes();
+      return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private static String etcdVersion(String binary) throws IOException {
+    Process p = new ProcessBuilder(binary, "--version").redirectErrorStream(true).start();
+    String first = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+        .lines().findFirst().orElse("etcd");
+    return first.trim();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted");
+    }
+  }
+
+  private static void delete(Path dir) {
+    try (Stream<Path> all = Files.walk(dir)) {
+      all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException | UncheckedIOException e) {
+      // best effort: a temp directory
+    }
+  }
+}

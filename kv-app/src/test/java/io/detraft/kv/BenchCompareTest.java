@@ -1,0 +1,76 @@
+package io.detraft.kv;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A smoke test of {@code detraft bench --against etcd}: both clusters start, both answer the
+ * same load, the table has both, and nothing is left running. It asserts no speed (benchmarks
+ * are not tests); it is skipped, saying why, where etcd is not installed.
+ */
+@Timeout(300)
+class BenchCompareTest {
+  @TempDir Path dir;
+
+  @Test
+  void bothSystemsAnswerTheSameLoadAndTheTableHasBoth() throws Exception {
+    Assumptions.assumeTrue(etcdInstalled(), "etcd is not installed (Debian: apt-get install "
+        + "etcd-server); the side-by-side bench is not tested here");
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    int status = Main.run(new String[] {"bench", "--against", "etcd", "--rounds", "1",
+        "--clients", "1,8", "--duration", "1", "--warmup", "1", "--keys", "200", "--groups", "2",
+        "--dir", dir.toString()}, out, out);
+    String text = bytes.toString(StandardCharsets.UTF_8);
+    assertEquals(Main.OK, status, text);
+    for (String system : new String[] {"detraft", "etcd   "}) {
+      for (String load : new String[] {"write", "read "}) {
+        Matcher m = Pattern.compile("round 1  " + system + " " + load + "    8 clients\\s+"
+            + "([\\d,]+) ops/s.* (\\d+) errors").matcher(text);
+        assertTrue(m.find(), system + " " + load + ":\n" + text);
+        assertTrue(Long.parseLong(m.group(1).replace(",", "")) > 0, text);
+        assertEquals("0", m.group(2), text);
+      }
+    }
+    assertTrue(text.contains("| writes | 8 |") && text.contains("| linearizable reads | 1 |"),
+        text);
+    // Every server stopped: no process of ours runs on the data directory any more.
+    assertTrue(ProcessHandle.current().descendants().noneMatch(p -> p.isAlive() && p.info()
+        .commandLine().map(c -> c.contains(dir.toString())).orElse(false)),
+        "a server outlived the bench");
+    assertTrue(Files.exists(dir.resolve("etcd-1.log")) && Files.exists(dir.resolve(
+        "detraft-1.log")), "each server's log is kept in --dir");
+  }
+
+  @Test
+  void anUnknownSystemIsAUsageError() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    int status = Main.run(new String[] {"bench", "--against", "consul"}, out, out);
+    assertEquals(Main.USAGE, status);
+    assertTrue(bytes.toString(StandardCharsets.UTF_8).contains("--against: only etcd is known"));
+  }
+
+  private static boolean etcdInstalled() {
+    try {
+      Process p = new ProcessBuilder("etcd", "--version").redirectErrorStream(true).start();
+      p.getInputStream().readAllBytes();
+      return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+}
