@@ -15,10 +15,13 @@ import java.util.concurrent.TimeUnit;
 /**
  * The {@code detraft server} processes of a {@code detraft test} run: one JVM per node, each
  * with its own data directory and log file (appended to across restarts), started inside the
- * node's network namespace when there is a {@link JepsenNet}, else on 127.0.0.1 with free
- * ports. Process faults act from outside: SIGKILL, SIGSTOP/SIGCONT, restart from the same data
- * directory. Every process is stopped by {@link #close()}; each also watches this JVM (through
- * {@link JepsenNodeMain}) and halts when it is gone.
+ * node's network namespace when there is a {@link JepsenNet}, else on loopback (Raft through
+ * {@link JepsenRelays} when there are relays). Process faults act from outside: SIGKILL,
+ * SIGSTOP/SIGCONT, restart from the same data directory; and membership changes as an operator
+ * makes them, through the admin API: a node removed, wiped, and added back under a new id (a
+ * slot keeps its addresses and data directory; its node id changes). Every process is stopped
+ * by {@link #close()}; each also watches this JVM (through {@link JepsenNodeMain}) and halts
+ * when it is gone.
  */
 final class JepsenNodes implements AutoCloseable {
   static final int RAFT_PORT = 7000;
