@@ -22,12 +22,22 @@ final class JepsenNemesis {
   /**
    * One fault from start to heal (instant faults have end == start).
    *
-   * @param family kill, pause, partition, transfer, snapshot or netem
+   * @param family kill, pause, partition, member, transfer, snapshot or netem
    * @param what the variant and its targets, in words
    */
   record Period(String family, String what, long startNanos, long endNanos) {}
 
+  /** Links between nodes that a partition cuts: namespaces' routes, or TCP relays. */
+  interface Links {
+    /** Drops what node {@code from} sends to node {@code to} (1-based), until healed. */
+    void cut(int from, int to) throws IOException;
+
+    /** Removes every cut. */
+    void healPartitions() throws IOException;
+  }
+
   private final JepsenNodes nodes;
+  private final Links links;
   private final JepsenNet net;
   private final JepsenHistory history;
   private final PrintStream out;
@@ -39,25 +49,29 @@ final class JepsenNemesis {
   private Thread thread;
 
   /**
-   * @param families the fault families asked for; those this machine cannot inject are left
-   *     out here, with a line saying so
+   * Fault families the machine cannot inject are left out, with a line saying so.
+   *
+   * @param links what a partition cuts (null: no partitions)
+   * @param net the namespaces, for netem (null: no netem)
    */
-  JepsenNemesis(JepsenOptions options, JepsenNodes nodes, JepsenNet net, String netReason,
+  JepsenNemesis(JepsenOptions options, JepsenNodes nodes, Links links, JepsenNet net,
       JepsenHistory history, PrintStream out) throws IOException {
     this.nodes = nodes;
+    this.links = links;
     this.net = net;
     this.history = history;
     this.out = out;
     this.random = new Random(options.seed());
     List<String> usable = new ArrayList<>();
     for (String family : options.nemeses()) {
-      if (family.equals("partition") && net == null) {
-        out.println("nemesis: partition skipped: no network namespaces (" + netReason + ")");
+      if (family.equals("partition") && links == null) {
+        out.println("nemesis: partition skipped: no network to cut");
       } else if (family.equals("pause") && !killCommandWorks()) {
         out.println("nemesis: pause skipped: no `kill` command to send SIGSTOP (install procps)");
       } else if (family.equals("netem") && (net == null || !net.netemAvailable())) {
         out.println("nemesis: netem skipped: `tc qdisc ... netem` does not work here (no"
-            + " sch_netem kernel module, or no namespaces); no delay or loss is injected");
+            + " sch_netem kernel module, or relays instead of namespaces); no delay or loss is"
+            + " injected");
       } else {
         usable.add(family);
       }
@@ -147,6 +161,17 @@ final class JepsenNemesis {
         });
       }
       case "partition" -> partition(holdMillis);
+      case "member" -> {
+        // A random node or a group's leader leaves the cluster and comes back as a new node.
+        int node = victims(random.nextInt(2)).get(0);
+        String what = "node " + node + " (id " + nodes.id(node) + ") removed, wiped, added"
+            + " back as id " + nodes.nextId();
+        hold(family, what, holdMillis,
+            () -> out.println("nemesis: member: node " + node + " removed: "
+                + nodes.removeMember(node)),
+            () -> out.println("nemesis: member: node " + node + " added back: "
+                + nodes.addBack(node)));
+      }
       case "netem" -> {
         int node = 1 + random.nextInt(nodes.size());
         hold(family, "node " + node + " sends with 50±20 ms delay, 5% loss", holdMillis,
@@ -160,7 +185,7 @@ final class JepsenNemesis {
           return;
         }
         int status = nodes.admin(leader, "/v1/leader/transfer", "{\"group\":" + group
-            + ",\"to\":" + to + "}");
+            + ",\"to\":" + nodes.id(to) + "}");
         instant(family, "group " + group + " from node " + leader + " to node " + to
             + " (HTTP " + status + ")");
       }
@@ -216,9 +241,9 @@ final class JepsenNemesis {
     }
     hold("partition", what, holdMillis, () -> {
       for (int[] cut : cuts) {
-        net.cut(cut[0], cut[1]);
+        links.cut(cut[0], cut[1]);
       }
-    }, net::healPartitions);
+    }, links::healPartitions);
   }
 
   private static void both(List<int[]> cuts, List<Integer> a, List<Integer> b) {
@@ -260,7 +285,7 @@ final class JepsenNemesis {
   }
 
   private interface Action {
-    void run() throws IOException;
+    void run() throws IOException, InterruptedException;
   }
 
   private void hold(String family, String what, long holdMillis, Action start, Action heal)
@@ -291,8 +316,16 @@ final class JepsenNemesis {
 
   private void healEverything() {
     try {
+      for (int node = 1; node <= nodes.size(); node++) {
+        String added = nodes.addBack(node); // a member fault cut short: finish it
+        if (added != null) {
+          out.println("nemesis: member: node " + node + " added back: " + added);
+        }
+      }
+      if (links != null) {
+        links.healPartitions();
+      }
       if (net != null) {
-        net.healPartitions();
         net.healNetem();
       }
       for (int node : nodes.healAll()) {
@@ -301,6 +334,9 @@ final class JepsenNemesis {
       }
     } catch (IOException e) {
       out.println("nemesis: heal failed: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      out.println("nemesis: heal interrupted");
     }
     current = "none";
   }

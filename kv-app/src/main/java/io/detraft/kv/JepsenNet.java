@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  * what a run killed with SIGKILL left behind ({@link #sweepStale}); interface names stay under
  * the kernel's 15 characters.
  */
-final class JepsenNet implements AutoCloseable {
+final class JepsenNet implements JepsenNemesis.Links, AutoCloseable {
   private static final Pattern OURS = Pattern.compile("^dt(\\d+)[a-z]");
   private static int runs;
 
@@ -117,7 +117,8 @@ final class JepsenNet implements AutoCloseable {
   }
 
   /** Drops every packet {@code from} sends to {@code to} (one way). */
-  synchronized void cut(int from, int to) throws IOException {
+  @Override
+  public synchronized void cut(int from, int to) throws IOException {
     if (cuts.add(from + ">" + to)) {
       must("ip", "netns", "exec", namespace(from), "ip", "route", "add", "blackhole",
           address(to) + "/32");
@@ -125,7 +126,8 @@ final class JepsenNet implements AutoCloseable {
   }
 
   /** Removes every cut. */
-  synchronized void healPartitions() throws IOException {
+  @Override
+  public synchronized void healPartitions() throws IOException {
     for (String cut : new ArrayList<>(cuts)) {
       String[] ends = cut.split(">");
       run(List.of("ip", "netns", "exec", namespace(Integer.parseInt(ends[0])), "ip", "route",

@@ -15,10 +15,13 @@ import java.util.concurrent.TimeUnit;
 /**
  * The {@code detraft server} processes of a {@code detraft test} run: one JVM per node, each
  * with its own data directory and log file (appended to across restarts), started inside the
- * node's network namespace when there is a {@link JepsenNet}, else on 127.0.0.1 with free
- * ports. Process faults act from outside: SIGKILL, SIGSTOP/SIGCONT, restart from the same data
- * directory. Every process is stopped by {@link #close()}; each also watches this JVM (through
- * {@link JepsenNodeMain}) and halts when it is gone.
+ * node's network namespace when there is a {@link JepsenNet}, else on loopback (Raft through
+ * {@link JepsenRelays} when there are relays). Process faults act from outside: SIGKILL,
+ * SIGSTOP/SIGCONT, restart from the same data directory; and membership changes as an operator
+ * makes them, through the admin API: a node removed, wiped, and added back under a new id (a
+ * slot keeps its addresses and data directory; its node id changes). Every process is stopped
+ * by {@link #close()}; each also watches this JVM (through {@link JepsenNodeMain}) and halts
+ * when it is gone.
  */
 final class JepsenNodes implements AutoCloseable {
   static final int RAFT_PORT = 7000;
@@ -26,31 +29,50 @@ final class JepsenNodes implements AutoCloseable {
 
   private final Path dir;
   private final JepsenNet net;
+  private final JepsenRelays relays;
   private final int groups;
   private final String plantBug;
   private final String[] raft;
   private final String[] http;
   private final Process[] processes;
   private final boolean[] paused;
+  /**
+   * The node id each slot runs under: the slot number until a membership fault removes the
+   * node and adds it back under a new id (ids are never reused).
+   */
+  private final long[] ids;
+  /** Slots whose node was removed from the cluster and wiped, until it is added back. */
+  private final boolean[] removed;
+  private long nextId;
   /** For status and admin requests of the harness itself (not the clients'). */
   private final HttpPool status = new HttpPool(Duration.ofSeconds(2), 2);
+  /** Membership changes answer once every group changed (up to 10 s): a longer timeout. */
+  private final HttpPool membership = new HttpPool(Duration.ofSeconds(15), 1);
 
   /**
-   * @param net the namespaces, or null to run every node on 127.0.0.1
+   * @param net the namespaces, or null to run every node on loopback
+   * @param relays with {@code net} null: the relays that carry the nodes' Raft traffic, or
+   *     null for direct links on 127.0.0.1
    * @param plantBug a bug to plant in every server (see {@link JepsenNodeMain}), or null
    */
-  JepsenNodes(Path dir, int nodes, int groups, JepsenNet net, String plantBug)
-      throws IOException {
+  JepsenNodes(Path dir, int nodes, int groups, JepsenNet net, JepsenRelays relays,
+      String plantBug) throws IOException {
     this.dir = dir;
     this.net = net;
+    this.relays = relays;
     this.groups = groups;
     this.plantBug = plantBug;
     raft = new String[nodes + 1];
     http = new String[nodes + 1];
     processes = new Process[nodes + 1];
     paused = new boolean[nodes + 1];
+    ids = new long[nodes + 1];
+    removed = new boolean[nodes + 1];
+    nextId = nodes + 1;
     for (int i = 1; i <= nodes; i++) {
-      raft[i] = (net != null ? net.address(i) + ":" + RAFT_PORT : "127.0.0.1:" + freePort());
+      ids[i] = i;
+      raft[i] = net != null ? net.address(i) + ":" + RAFT_PORT
+          : relays != null ? relays.raftAddress(i) : "127.0.0.1:" + freePort();
       http[i] = (net != null ? net.address(i) + ":" + HTTP_PORT : "127.0.0.1:" + freePort());
     }
   }
@@ -61,6 +83,16 @@ final class JepsenNodes implements AutoCloseable {
 
   int size() {
     return processes.length - 1;
+  }
+
+  /** The node id slot {@code node} runs under now (or will, once added back). */
+  synchronized long id(int node) {
+    return ids[node];
+  }
+
+  /** The id the next node added back will get. */
+  synchronized long nextId() {
+    return nextId;
   }
 
   /** HOST:PORT of node {@code node}'s HTTP API (1-based). */
@@ -89,9 +121,9 @@ final class JepsenNodes implements AutoCloseable {
     }
   }
 
-  /** Starts a killed node again from its data directory. */
+  /** Starts a killed node again from its data directory (not one removed from the cluster). */
   synchronized void restart(int node) throws IOException {
-    if (isRunning(node)) {
+    if (isRunning(node) || removed[node]) {
       return;
     }
     start(node, List.of("server", "--data-dir", dataDir(node).toString()));
@@ -146,6 +178,9 @@ final class JepsenNodes implements AutoCloseable {
     List<Integer> exited = new ArrayList<>();
     for (int i = 1; i <= size(); i++) {
       resume(i);
+      if (removed[i]) {
+        continue; // addBack brings it back, under its new id
+      }
       if (processes[i] != null && !processes[i].isAlive()) {
         exited.add(i);
       }
@@ -186,6 +221,123 @@ final class JepsenNodes implements AutoCloseable {
       processes[i] = null;
     }
     status.close();
+    membership.close();
+  }
+
+  /**
+   * What an operator does to replace a node's disk: {@code DELETE /v1/members/ID} through
+   * another node's admin API, waits until no group has the node any more, stops it and wipes
+   * its data directory. The slot stays out until {@link #addBack}, which gives it a new id.
+   *
+   * @return the admin API's answer and how long the removal took, in words
+   */
+  String removeMember(int node) throws IOException, InterruptedException {
+    long id = id(node);
+    long started = System.nanoTime();
+    int answer = membershipRequest(node, "DELETE", "/v1/members/" + id, null)[0];
+    // The answer is 200 once the node that was asked saw every group change, 202 if that
+    // took longer; either way, wait until every other node sees it (or give up after 30 s:
+    // wiping a node that some group still lists is safe, as its id never comes back).
+    boolean gone = false;
+    while (!gone && System.nanoTime() - started < 30_000_000_000L) {
+      gone = true;
+      for (int i = 1; i <= size(); i++) {
+        if (i == node) {
+          continue;
+        }
+        List<Map<?, ?>> groups = groupStatus(i);
+        if (groups.isEmpty() && isRunning(i) && !isPaused(i)) {
+          gone = false; // it did not answer: ask again
+        }
+        for (Map<?, ?> g : groups) {
+          if (lists((List<?>) g.get("voters"), id) || lists((List<?>) g.get("learners"), id)) {
+            gone = false;
+          }
+        }
+      }
+      if (!gone) {
+        Thread.sleep(200);
+      }
+    }
+    kill(node);
+    synchronized (this) {
+      removed[node] = true;
+      ids[node] = nextId++;
+    }
+    deleteTree(dataDir(node));
+    return String.format(java.util.Locale.ROOT, "HTTP %d, %s after %.1f s", answer,
+        gone ? "gone from every group" : "STILL LISTED by some group",
+        (System.nanoTime() - started) / 1e9);
+  }
+
+  /**
+   * Adds a removed node back under its new id ({@code POST /v1/members} through another
+   * node), then starts it with an empty data directory and {@code --join}. Does nothing if
+   * the node was not removed.
+   *
+   * @return the admin API's answer in words, or null if there was nothing to do
+   */
+  String addBack(int node) throws IOException, InterruptedException {
+    long id;
+    synchronized (this) {
+      if (!removed[node]) {
+        return null;
+      }
+      id = ids[node];
+    }
+    int[] answer = membershipRequest(node, "POST", "/v1/members", "{\"id\":" + id
+        + ",\"raft\":\"" + raft[node] + "\",\"role\":\"voter\"}");
+    int via = answer[1]; // it answered: the new node learns the cluster from it
+    synchronized (this) {
+      start(node, List.of("server", "--id", String.valueOf(id), "--data-dir",
+          dataDir(node).toString(), "--raft", raft[node], "--http", http[node], "--join",
+          http[via]));
+      removed[node] = false;
+    }
+    return "HTTP " + answer[0];
+  }
+
+  private static boolean lists(List<?> ids, long id) {
+    return ids != null && ids.stream().anyMatch(o -> ((Number) o).longValue() == id);
+  }
+
+  /**
+   * Sends a membership change to the first other node that takes it (2xx), trying them in
+   * turn for up to 60 s; the last status (-1: none answered) and the node asked last.
+   */
+  private int[] membershipRequest(int node, String method, String path, String body)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    int answer = -1;
+    int via = node % size() + 1;
+    for (int attempt = 0; System.nanoTime() < deadline; attempt++) {
+      via = (node + attempt % (size() - 1)) % size() + 1; // every other node in turn
+      if (isRunning(via) && !isPaused(via)) {
+        try {
+          answer = membership.send(Peers.address(http[via]), method, path, Map.of(),
+              body == null ? null : body.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+              .status();
+        } catch (IOException | RuntimeException e) {
+          answer = -1;
+        }
+        if (answer >= 200 && answer < 300) {
+          return new int[] {answer, via};
+        }
+      }
+      Thread.sleep(250);
+    }
+    return new int[] {answer, via};
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> walk = Files.walk(root)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
   }
 
   /** The pids of the server JVMs still alive (for tests). */
@@ -303,6 +455,9 @@ final class JepsenNodes implements AutoCloseable {
     cmd.add("-D" + JepsenNodeMain.PARENT_PROPERTY + "=" + ProcessHandle.current().pid());
     if (plantBug != null) {
       cmd.add("-D" + PlantedBug.PROPERTY + "=" + plantBug);
+    }
+    if (relays != null) { // its own view of the others' Raft addresses: the relays
+      cmd.add("-Djdk.net.hosts.file=" + JepsenRelays.hostsFile(dir, node).toAbsolutePath());
     }
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
         JepsenNodeMain.class.getName()));

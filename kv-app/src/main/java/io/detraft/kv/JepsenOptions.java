@@ -26,18 +26,20 @@ import java.util.stream.Stream;
  * @param dir the run directory (created; must not exist, or be empty)
  * @param groups Raft groups per node
  * @param plantBug a bug planted in every server, for tests of this command (null: none)
+ * @param net {@code namespaces}, {@code relays} or {@code auto} (namespaces where allowed)
  */
 record JepsenOptions(int nodes, int timeLimitSeconds, int concurrency, double rate,
     Set<String> workloads, List<String> nemeses, long seed, Path dir, int groups,
-    String plantBug) {
+    String plantBug, String net) {
 
   static final List<String> WORKLOADS = List.of("register", "list-append");
   /** Every fault family, in the order the usage lists them. */
-  static final List<String> NEMESES = List.of("kill", "pause", "partition", "transfer",
-      "snapshot", "netem");
+  static final List<String> NEMESES = List.of("kill", "pause", "partition", "member",
+      "transfer", "snapshot", "netem");
   /** What runs when --nemesis is not given: every family but netem (no kernel module here). */
-  static final List<String> DEFAULT_NEMESES = List.of("kill", "pause", "partition", "transfer",
-      "snapshot");
+  static final List<String> DEFAULT_NEMESES = List.of("kill", "pause", "partition", "member",
+      "transfer", "snapshot");
+  static final List<String> NETS = List.of("auto", "namespaces", "relays");
   static final Set<String> PLANTABLE = Set.of("stale-reads");
 
   static final String USAGE_TEXT = String.join("\n",
@@ -52,7 +54,9 @@ record JepsenOptions(int nodes, int timeLimitSeconds, int concurrency, double ra
       "                                  then restart them from their data directories",
       "                       pause      SIGSTOP a group's leader (or a node), SIGCONT later",
       "                       partition  majority/minority, leader isolated, bridge, one-way",
-      "                                  (needs root and `ip netns`; else skipped, said so)",
+      "                                  (network namespaces, or TCP relays: see --net)",
+      "                       member     remove a node (DELETE /v1/members), wipe its data,",
+      "                                  add it back under a new id (POST /v1/members, --join)",
       "                       transfer   move a group's leadership to another node",
       "                       snapshot   ask a node to snapshot every group mid-load",
       "                       netem      delay and loss with tc netem (skipped without it)",
@@ -60,6 +64,9 @@ record JepsenOptions(int nodes, int timeLimitSeconds, int concurrency, double ra
       "  --seed N             draws the schedule and the operations (default: random, printed)",
       "  --dir D              run directory, new or empty (default detraft-test/<time>)",
       "  --groups G           Raft groups per node (default 2)",
+      "  --net M              namespaces: a network namespace per node (root, `ip netns`);",
+      "                       relays: Raft links through TCP relays on loopback, one per",
+      "                       ordered pair of nodes; auto (default): namespaces if allowed",
       "  --plant-bug NAME     test-only: plant a bug in every server (stale-reads: reads",
       "                       served without ReadIndex), to show that a run catches it",
       "exit status: 0 valid, 1 invalid, 2 unknown, 64 bad flags, 70 the run itself failed");
@@ -67,7 +74,7 @@ record JepsenOptions(int nodes, int timeLimitSeconds, int concurrency, double ra
   /** Parses {@code args} (the words after {@code test}). */
   static JepsenOptions parse(String[] args) {
     Flags f = new Flags(args, 0, Set.of("nodes", "time-limit", "concurrency", "rate",
-        "workload", "nemesis", "seed", "dir", "groups", "plant-bug"), Set.of());
+        "workload", "nemesis", "seed", "dir", "groups", "plant-bug", "net"), Set.of());
     if (!f.positional().isEmpty()) {
       throw new Flags.UsageException("unexpected argument " + f.positional().get(0));
     }
@@ -99,11 +106,16 @@ record JepsenOptions(int nodes, int timeLimitSeconds, int concurrency, double ra
       throw new Flags.UsageException("--plant-bug: unknown bug " + plant + " (known: "
           + String.join(", ", PLANTABLE) + ")");
     }
+    String net = f.get("net", "auto");
+    if (!NETS.contains(net)) {
+      throw new Flags.UsageException("--net: unknown mode " + net + " (known: "
+          + String.join(", ", NETS) + ")");
+    }
     Path dir = f.has("dir") ? Path.of(f.get("dir")) : Path.of("detraft-test", LocalDateTime.now()
         .format(DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss", Locale.ROOT)));
     checkDirectory(dir);
     return new JepsenOptions(nodes, (int) timeLimit, concurrency, rate, workloads, nemeses,
-        seed, dir, groups, plant);
+        seed, dir, groups, plant, net);
   }
 
   boolean register() {

@@ -26,6 +26,7 @@ final class JepsenPlots {
       "kill", new Color(220, 50, 47, 60),
       "pause", new Color(181, 137, 0, 60),
       "partition", new Color(38, 139, 210, 60),
+      "member", new Color(42, 161, 152, 60),
       "netem", new Color(108, 113, 196, 60));
   private static final Map<OpType, Color> OUTCOME_COLORS = Map.of(
       OpType.OK, new Color(0, 128, 0),

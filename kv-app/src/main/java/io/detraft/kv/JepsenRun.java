@@ -23,8 +23,11 @@ import java.util.Set;
  * judges: the checker on the history, and the read-back through every node ({@link
  * JepsenCheck}). Everything lands in the run directory, as in Jepsen's store.
  *
- * <p>A run leaves nothing behind: the servers, the namespaces and the bridge are removed at
- * the end, by a shutdown hook if the run is interrupted, and, if it was killed with SIGKILL,
+ * <p>Where namespaces are not allowed (or with {@code --net relays}), the nodes' Raft links go
+ * through {@link JepsenRelays} in this JVM instead, which partitions cut.
+ *
+ * <p>A run leaves nothing behind: the servers, the namespaces and the bridge (or the relays)
+ * are removed at the end, by a shutdown hook if the run is interrupted, and, if it was killed with SIGKILL,
  * the servers halt by themselves ({@link JepsenNodeMain}) and the next run sweeps the
  * namespaces ({@link JepsenNet#sweepStale}).
  */
@@ -40,6 +43,7 @@ final class JepsenRun {
   private final JepsenOptions options;
   private final PrintStream out;
   private JepsenNet net;
+  private JepsenRelays relays;
   private JepsenNodes nodes;
 
   private JepsenRun(JepsenOptions options, PrintStream out) {
@@ -90,6 +94,9 @@ final class JepsenRun {
     if (net != null) {
       net.close();
     }
+    if (relays != null) {
+      relays.close();
+    }
   }
 
   private int execute() throws IOException, InterruptedException {
@@ -104,17 +111,27 @@ final class JepsenRun {
     if (!swept.isEmpty()) {
       out.println("removed what killed runs left behind: " + String.join(" ", swept));
     }
-    String netReason = JepsenNet.unavailableReason();
+    String netReason = options.net().equals("relays") ? "--net relays"
+        : JepsenNet.unavailableReason();
+    if (netReason != null && options.net().equals("namespaces")) {
+      out.println("detraft test: --net namespaces, but namespaces cannot be used here: "
+          + netReason);
+      return NO_RUN;
+    }
     synchronized (this) {
       if (netReason == null) {
         net = JepsenNet.create(options.nodes());
+      } else {
+        relays = JepsenRelays.create(options.nodes(), dir);
       }
     }
-    out.println(net != null ? "network: one namespace per node (" + net.prefix() + "*),"
+    out.println(net != null ? "network: namespaces, one per node (" + net.prefix() + "*),"
         + " veth pairs to a bridge; partitions are blackhole routes"
-        : "network: every node on 127.0.0.1 (" + netReason + "); no network faults");
+        : "network: tcp relays (" + netReason + "), one per ordered pair of nodes on "
+        + relays.network() + "; partitions cut them (Raft traffic; HTTP goes direct)");
     synchronized (this) {
-      nodes = new JepsenNodes(dir, options.nodes(), options.groups(), net, options.plantBug());
+      nodes = new JepsenNodes(dir, options.nodes(), options.groups(), net, relays,
+          options.plantBug());
     }
     long startedAt = System.nanoTime();
     nodes.startAll();
@@ -131,7 +148,8 @@ final class JepsenRun {
     JepsenHistory history = new JepsenHistory();
     JepsenWorkload workload = new JepsenWorkload(options, nodes, history,
         new Partitioner(options.groups()));
-    JepsenNemesis nemesis = new JepsenNemesis(options, nodes, net, netReason, history, out);
+    JepsenNemesis nemesis = new JepsenNemesis(options, nodes, net != null ? net : relays, net,
+        history, out);
     long limitNanos = options.timeLimitSeconds() * 1_000_000_000L;
     // The faults stop a recovery window before the end; the clients run on through it.
     long recoveryNanos = Math.max(5_000_000_000L, limitNanos / 6);
@@ -207,6 +225,10 @@ final class JepsenRun {
         + " healing p50 %s ms, max %s ms (%s of %s heals measured)%n", c[0] + c[1] + c[2],
         c[0], c[1], c[2], nemesis.counts(), recovery.get("p50-ms"), recovery.get("max-ms"),
         recovery.get("measured"), recovery.get("heals"));
+    if (relays != null) {
+      out.println("relays: " + relays.cutConnections() + " Raft connections reset or refused by"
+          + " cuts");
+    }
     out.println("run directory: " + dir + " (history.edn and one per workload, results.edn,"
         + " results.json, nemesis.txt, latency.png, throughput.png, n*/node.log)");
     out.println(switch (verdict) {
@@ -230,7 +252,7 @@ final class JepsenRun {
     r.put(Keyword.of("nodes"), (long) options.nodes());
     r.put(Keyword.of("time-limit-s"), (long) options.timeLimitSeconds());
     r.put(Keyword.of("workloads"), List.copyOf(options.workloads()));
-    r.put(Keyword.of("network"), net != null ? "namespaces" : "local");
+    r.put(Keyword.of("network"), net != null ? "namespaces" : "relays");
     r.put(Keyword.of("planted-bug"), options.plantBug());
     long[] c = history.counts();
     r.put(Keyword.of("ops"), Map.of(Keyword.of("ok"), c[0], Keyword.of("fail"), c[1],

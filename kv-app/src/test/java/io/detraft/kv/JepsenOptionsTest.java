@@ -71,6 +71,8 @@ class JepsenOptionsTest {
     refused("unknown flag --color", "--color", "--dir", d);
     refused("--plant-bug: unknown bug", "--plant-bug", "lost-writes", "--dir", d);
     refused("unexpected argument extra", "extra", "--dir", d);
+    refused("--net: unknown mode bridges (known: auto, namespaces, relays)", "--net", "bridges",
+        "--dir", d);
   }
 
   @Test
@@ -83,6 +85,10 @@ class JepsenOptionsTest {
     assertEquals(List.of("partition", "kill"), o.nemeses());
     assertTrue(o.listAppend() && !o.register());
     assertEquals(10, o.concurrency());
+    assertEquals("auto", o.net());
+    assertEquals("relays", JepsenOptions.parse(new String[] {"--net", "relays", "--dir",
+        dir.toString()}).net());
+    assertTrue(JepsenOptions.DEFAULT_NEMESES.contains("member"));
     assertEquals(List.of(), JepsenOptions.parse(new String[] {"--nemesis", "none", "--dir",
         dir.toString()}).nemeses());
     assertEquals(JepsenOptions.NEMESES, JepsenOptions.parse(new String[] {"--nemesis", "all",
@@ -94,6 +100,8 @@ class JepsenOptionsTest {
     Result r = detraft("--help");
     assertEquals(0, r.status());
     assertTrue(r.out().contains("--nemesis F,...") && r.out().contains("one-way"), r.out());
+    assertTrue(r.out().contains("member     remove a node") && r.out().contains("--net M"),
+        r.out());
     Result top = new Result(Main.run(new String[] {"--help"}, new PrintStream(
         new ByteArrayOutputStream()), System.err), "", "");
     assertEquals(0, top.status());
