@@ -296,17 +296,22 @@ public final class Main {
    */
   private static int serveUntilStopped(List<KvServer> servers, CountDownLatch stop) {
     CountDownLatch done = stop != null ? stop : new CountDownLatch(1);
+    // Set before the hook closes the nodes, so that nodes stopped by it are not taken for
+    // nodes that stopped by themselves (and the hook is not removed during shutdown).
+    java.util.concurrent.atomic.AtomicBoolean shuttingDown =
+        new java.util.concurrent.atomic.AtomicBoolean();
     Thread hook = new Thread(() -> {
+      shuttingDown.set(true);
       servers.forEach(KvServer::close); // closes every map cleanly, fsyncs the log
       done.countDown();
     }, "detraft-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     int status = OK;
     try {
-      while (!done.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
+      while (!done.await(1, java.util.concurrent.TimeUnit.SECONDS) && !shuttingDown.get()) {
         KvServer failed = servers.stream().filter(s -> !s.isRunning()).findFirst()
             .orElse(null);
-        if (failed != null) {
+        if (failed != null && !shuttingDown.get()) {
           System.err.println("detraft: node " + failed.nodeId() + " stopped: "
               + failed.failure().map(String::valueOf).orElse("unknown cause"));
           status = FAILED;
@@ -316,7 +321,7 @@ public final class Main {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    if (stop != null || status != OK) {
+    if (!shuttingDown.get() && (stop != null || status != OK)) {
       Runtime.getRuntime().removeShutdownHook(hook);
       servers.forEach(KvServer::close);
     }
