@@ -209,17 +209,8 @@ final class BenchCompare {
       peers.add((i + 1) + "=" + raft[i]);
     }
     for (int i = 0; i < 3; i++) {
-      List<String> cmd = new ArrayList<>(List.of(
-          Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
-          "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
-          "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
-          "--add-opens=java.base/java.lang=ALL-UNNAMED",
-          "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
-          "-Dchronicle.analytics.disable=true",
-          "-D" + JepsenNodeMain.PARENT_PROPERTY + "=" + ProcessHandle.current().pid(),
-          "-cp", System.getProperty("java.class.path"), JepsenNodeMain.class.getName(),
-          "server", "--id", String.valueOf(i + 1), "--data-dir",
+      List<String> cmd = new ArrayList<>(JepsenNodeMain.command(List.of())); // JVM defaults
+      cmd.addAll(List.of("server", "--id", String.valueOf(i + 1), "--data-dir",
           dir.resolve(prefix + "-" + (i + 1)).toString(), "--raft", raft[i], "--http", http[i],
           "--peers", peers.toString(), "--groups", String.valueOf(groups)));
       processes.add(start(cmd, dir.resolve(prefix + "-" + (i + 1) + ".log")));

@@ -440,27 +440,17 @@ final class JepsenNodes implements AutoCloseable {
     if (net != null) {
       cmd.addAll(net.exec(node));
     }
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     // Three servers share the machine with the clients: a small heap, one GC thread and the
     // C1 compiler only keep the JVMs from starving each other of CPU.
-    cmd.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "-XX:CICompilerCount=1", "-Xss512k"));
-    cmd.addAll(List.of(
-        "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
-        "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
-        "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
-        "--add-opens=java.base/java.lang=ALL-UNNAMED",
-        "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
-        "-Dchronicle.analytics.disable=true"));
-    cmd.add("-D" + JepsenNodeMain.PARENT_PROPERTY + "=" + ProcessHandle.current().pid());
+    List<String> jvm = new ArrayList<>(List.of("-Xmx256m", "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-Xss512k"));
     if (plantBug != null) {
-      cmd.add("-D" + PlantedBug.PROPERTY + "=" + plantBug);
+      jvm.add("-D" + PlantedBug.PROPERTY + "=" + plantBug);
     }
     if (relays != null) { // its own view of the others' Raft addresses: the relays
-      cmd.add("-Djdk.net.hosts.file=" + JepsenRelays.hostsFile(dir, node).toAbsolutePath());
+      jvm.add("-Djdk.net.hosts.file=" + JepsenRelays.hostsFile(dir, node).toAbsolutePath());
     }
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
-        JepsenNodeMain.class.getName()));
+    cmd.addAll(JepsenNodeMain.command(jvm));
     cmd.addAll(serverArgs);
     Files.writeString(logFile(node), "=== " + java.time.Instant.now() + " " + String.join(" ",
         cmd) + "\n", java.nio.file.StandardOpenOption.CREATE,
