@@ -1,33 +1,16 @@
 package io.detraft.sim;
 
+import static io.detraft.sim.SimCli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import io.detraft.sim.SimCli.Run;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The command line: exit statuses, usage on bad flags, the summary of a sweep. */
 class MainTest {
-  private record Run(int status, String out, String err) {}
-
-  private static Run run(String... args) {
-    return run(SimHooks.defaults(), args);
-  }
-
-  /** The command line with every run on {@code hooks} (a planted broken host, say). */
-  private static Run run(SimHooks hooks, String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8), hooks);
-    return new Run(status, out.toString(StandardCharsets.UTF_8),
-        err.toString(StandardCharsets.UTF_8));
-  }
-
   @Test
   void badFlagsPrintUsageAndExitTwo() {
     String[][] bad = {

@@ -1,14 +1,13 @@
 package io.detraft.sim;
 
+import static io.detraft.sim.SimCli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.detraft.sim.SimCli.Run;
 import io.detraft.checker.report.ReportDirectory;
 import io.detraft.sim.report.SimReport;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
@@ -23,17 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SimReportTest {
   @TempDir Path dir;
-
-  private record Run(int status, String out, String err) {}
-
-  private static Run run(SimHooks hooks, String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8), hooks);
-    return new Run(status, out.toString(StandardCharsets.UTF_8),
-        err.toString(StandardCharsets.UTF_8));
-  }
 
   private static String fingerprint(String out) {
     Matcher m = Pattern.compile("fingerprint=([0-9a-f]{16})").matcher(out);
