@@ -3,7 +3,6 @@ package io.detraft.kv;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -198,8 +197,7 @@ final class BenchCompare {
    * dir/PREFIX-i}; their HTTP endpoints.
    */
   private static List<String> startDetraft(Path dir, String prefix, int groups,
-      List<Process> processes)
-      throws IOException {
+      List<Process> processes) throws IOException {
     String[] raft = new String[3];
     String[] http = new String[3];
     StringJoiner peers = new StringJoiner(",");
@@ -215,26 +213,13 @@ final class BenchCompare {
           "--peers", peers.toString(), "--groups", String.valueOf(groups)));
       processes.add(start(cmd, dir.resolve(prefix + "-" + (i + 1) + ".log")));
     }
-    List<String> endpoints = Arrays.asList(http);
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    try (HttpPool pool = new HttpPool(Duration.ofSeconds(2), 1)) {
-      while (true) {
-        try {
-          Map<String, Object> status = Json.parseObject(pool.send(Peers.address(http[0]), "GET",
-              "/v1/status", Map.of(), null).text());
-          if (((List<?>) status.get("groups")).stream()
-              .allMatch(g -> ((Number) ((Map<?, ?>) g).get("leader")).longValue() != 0)) {
-            return endpoints;
-          }
-        } catch (IOException | Json.ParseException | RuntimeException e) {
-          // not up yet
-        }
-        if (System.nanoTime() > deadline) {
-          throw new IOException("detraft did not elect every group's leader within 60 s");
-        }
-        sleep(200);
-      }
-    }
+    return await("detraft did not elect every group's leader", pool -> {
+      Map<String, Object> status = Json.parseObject(pool.send(Peers.address(http[0]), "GET",
+          "/v1/status", Map.of(), null).text());
+      return ((List<?>) status.get("groups")).stream().allMatch(
+          g -> ((Number) ((Map<?, ?>) g).get("leader")).longValue() != 0)
+          ? Arrays.asList(http) : null;
+    });
   }
 
   /** A 3-member etcd with its defaults (fsync on); the leader's client endpoint. */
@@ -262,25 +247,45 @@ final class BenchCompare {
       cmd.addAll(etcd);
       processes.add(start(cmd, dir.resolve("etcd-" + (i + 1) + ".log")));
     }
+    return await("etcd did not elect a leader", pool -> {
+      for (String c : client) {
+        String member = c.substring("http://".length());
+        try {
+          Map<String, Object> status = Json.parseObject(pool.send(Peers.address(member),
+              "POST", "/v3/maintenance/status", Map.of(),
+              "{}".getBytes(StandardCharsets.US_ASCII)).text());
+          Object me = ((Map<?, ?>) status.get("header")).get("member_id");
+          if (me != null && me.equals(status.get("leader"))) {
+            return member;
+          }
+        } catch (IOException | Json.ParseException | RuntimeException e) {
+          // this member is not up yet; another may be the leader
+        }
+      }
+      return null;
+    });
+  }
+
+  private interface Probe<T> {
+    /** The answer once there is one; null, or any exception, while not there yet. */
+    T poll(HttpPool pool) throws Exception;
+  }
+
+  /** Polls {@code probe} every 200 ms until it answers; gives up after 60 s. */
+  private static <T> T await(String failure, Probe<T> probe) throws IOException {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     try (HttpPool pool = new HttpPool(Duration.ofSeconds(2), 1)) {
       while (true) {
-        for (String c : client) {
-          try {
-            InetSocketAddress a = Peers.address(c.substring("http://".length()));
-            Map<String, Object> s = Json.parseObject(pool.send(a, "POST",
-                "/v3/maintenance/status", Map.of(), "{}".getBytes(StandardCharsets.US_ASCII))
-                .text());
-            Object me = ((Map<?, ?>) s.get("header")).get("member_id");
-            if (me != null && me.equals(s.get("leader"))) {
-              return c.substring("http://".length());
-            }
-          } catch (IOException | Json.ParseException | RuntimeException e) {
-            // not up yet
+        try {
+          T answer = probe.poll(pool);
+          if (answer != null) {
+            return answer;
           }
+        } catch (Exception e) {
+          // not up yet
         }
         if (System.nanoTime() > deadline) {
-          throw new IOException("etcd did not elect a leader within 60 s");
+          throw new IOException(failure + " within 60 s");
         }
         sleep(200);
       }
