@@ -174,17 +174,15 @@ final class Bench {
     byte[][] keys = load.keys();
     AtomicLong next = new AtomicLong();
     List<Thread> threads = new ArrayList<>();
-    java.util.Base64.Encoder base64 = java.util.Base64.getEncoder();
     for (int c = 0; c < Math.min(load.clients(), 32); c++) {
       Thread t = new Thread(() -> {
         if (load.etcd()) {
           InetSocketAddress member = Peers.address(load.endpoints().get(0));
           try (HttpPool pool = new HttpPool(Duration.ofSeconds(10), 1)) {
             for (long i; (i = next.getAndIncrement()) < keys.length; ) {
-              String body = "{\"key\":\"" + base64.encodeToString(keys[(int) i])
-                  + "\",\"value\":\"" + base64.encodeToString(load.value()) + "\"}";
               HttpPool.Response r = pool.send(member, "POST", "/v3/kv/put", Map.of(),
-                  body.getBytes(StandardCharsets.US_ASCII));
+                  BenchLoop.etcdPut(keys[(int) i], load.value())
+                      .getBytes(StandardCharsets.US_ASCII));
               if (r.status() != 200) {
                 throw new IllegalStateException("etcd refused a put: " + r.text());
               }

@@ -276,13 +276,18 @@ final class BenchLoop implements Runnable {
     return out.flip();
   }
 
-  private ByteBuffer etcdRequest(Client c, InetSocketAddress node) {
+  /** The body of etcd's {@code /v3/kv/put} (JSON gateway: base64 key and value). */
+  static String etcdPut(byte[] key, byte[] value) {
     java.util.Base64.Encoder base64 = java.util.Base64.getEncoder();
+    return "{\"key\":\"" + base64.encodeToString(key) + "\",\"value\":\""
+        + base64.encodeToString(value) + "\"}";
+  }
+
+  private ByteBuffer etcdRequest(Client c, InetSocketAddress node) {
     String body = c.read
-        ? "{\"key\":\"" + base64.encodeToString(c.key) + "\""
+        ? "{\"key\":\"" + java.util.Base64.getEncoder().encodeToString(c.key) + "\""
             + (plan.stale() ? ",\"serializable\":true}" : "}")
-        : "{\"key\":\"" + base64.encodeToString(c.key) + "\",\"value\":\""
-            + base64.encodeToString(plan.value()) + "\"}";
+        : etcdPut(c.key, plan.value());
     String request = "POST /v3/kv/" + (c.read ? "range" : "put") + " HTTP/1.1\r\nHost: "
         + node.getHostString() + ':' + node.getPort() + "\r\nContent-Type: application/json"
         + "\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
