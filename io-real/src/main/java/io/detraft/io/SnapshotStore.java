@@ -136,20 +136,26 @@ public final class SnapshotStore {
   }
 
   /**
-   * Reads and verifies one snapshot. A file that fails verification is read once more: a bit
-   * flipped on its way from the disk is not damage at rest.
+   * Reads and verifies one snapshot. A file that fails verification is read again: it is
+   * damaged only if two reads in a row agree (a bit flipped on its way from the disk is not
+   * damage at rest).
    */
   public Snapshot load(SnapshotId id) throws IOException {
     Path file = file(id);
     byte[] bytes = disk.readAll(file);
-    try {
-      return verify(id, file, bytes);
-    } catch (StorageCorruptionException e) {
-      byte[] again = disk.readAll(file);
-      if (Arrays.equals(bytes, again)) {
-        throw e;
+    for (int read = 1; ; read++) {
+      try {
+        return verify(id, file, bytes);
+      } catch (StorageCorruptionException e) {
+        byte[] again = disk.readAll(file);
+        if (Arrays.equals(bytes, again)) {
+          throw e;
+        }
+        if (read == 3) {
+          throw new IOException("reads of " + file + " keep returning different bytes");
+        }
+        bytes = again;
       }
-      return verify(id, file, again);
     }
   }
 

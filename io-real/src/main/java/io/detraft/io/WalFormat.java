@@ -263,12 +263,56 @@ final class WalFormat {
   }
 
   /**
+   * Whether the record at {@code pos} is an END record with at most two bits flipped (in its
+   * length, type or marker; its checksum is not consulted).
+   */
+  static boolean looksLikeEnd(ByteBuffer buf, int pos) {
+    return pos + END_RECORD_BYTES <= buf.limit()
+        && Integer.bitCount(buf.getInt(pos) ^ END_BODY_BYTES)
+            + Integer.bitCount((buf.get(pos + 8) ^ END) & 0xff)
+            + Long.bitCount(buf.getLong(pos + RECORD_HEADER_BYTES) ^ END_MARKER) <= 2;
+  }
+
+  /**
    * Whether the bytes just before {@code end} are a batch's end marker, allowing for two
    * flipped bits: the batch they close reached the disk whole.
    */
   static boolean endMarkerBefore(ByteBuffer buf, int from, int end) {
     return end - END_BODY_BYTES >= from
         && Long.bitCount(buf.getLong(end - END_BODY_BYTES) ^ END_MARKER) <= 2;
+  }
+
+  /** Disk sectors are written atomically, each whole or not at all. */
+  static final int SECTOR_BYTES = 512;
+
+  /**
+   * Where the record at {@code pos} would end, from its length field when that is plausible
+   * (within {@code limit}), else one sector on (the length itself may be what is missing).
+   */
+  static int recordEnd(ByteBuffer buf, int pos, int limit) {
+    int bodyBytes = pos + 4 <= limit ? buf.getInt(pos) : 0;
+    long end = (long) pos + RECORD_HEADER_BYTES + bodyBytes;
+    return bodyBytes > 0 && end <= limit ? (int) end : Math.min(limit, pos + SECTOR_BYTES);
+  }
+
+  /**
+   * Whether a sector (at a multiple of {@link #SECTOR_BYTES} in the file) overlapping [from,
+   * to) holds only zeros from {@code from} on: part of a write that never reached it (what
+   * lies before {@code from} verified, so was written before). A flipped bit leaves no such
+   * sector; a record body that holds a whole sector of zeros itself is the one ambiguity.
+   */
+  static boolean staleSectorIn(ByteBuffer buf, int from, int to) {
+    for (int sector = from / SECTOR_BYTES * SECTOR_BYTES; sector < to; sector += SECTOR_BYTES) {
+      boolean zeros = true;
+      int end = Math.min(sector + SECTOR_BYTES, buf.limit());
+      for (int i = Math.max(sector, from); zeros && i < end; i++) {
+        zeros = buf.get(i) == 0;
+      }
+      if (zeros) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The offset just past the last non-zero byte in [from, limit), or {@code from} if none. */

@@ -27,9 +27,11 @@ import java.util.zip.CRC32C;
  * </ul>
  *
  * <p>The last batch has no later batch to vouch for it; its END record does instead
- * ({@link WalFormat}). Damage before an intact end marker means the batch reached the disk
- * whole and may have been acknowledged: recovery refuses rather than cut it. Without the end
- * marker the write was torn and nothing in it was acknowledged.
+ * ({@link WalFormat}). Without the end marker, or with a sector of the damaged record still
+ * all zeros (a disk may persist a write's sectors in any order), the write was torn by a crash
+ * and nothing in it was acknowledged: it is cut. Other damage before an intact end marker (a
+ * flipped bit, garbage) means the batch reached the disk whole and may have been
+ * acknowledged: recovery refuses rather than cut it.
  *
  * <p>Only bytes that two reads agree on are judged: a read that flips a bit on its way from
  * the disk starts recovery over.
@@ -83,16 +85,16 @@ final class WalRecovery {
   private final CRC32C crc = new CRC32C();
   private final Disk disk;
 
-  private final boolean cutsTornTail;
+  private final WriteAheadLog.TailRule tailRule;
 
-  private WalRecovery(Disk disk, boolean cutsTornTail) {
+  private WalRecovery(Disk disk, WriteAheadLog.TailRule tailRule) {
     this.disk = disk;
-    this.cutsTornTail = cutsTornTail;
+    this.tailRule = tailRule;
   }
 
   /** Replays the segments in {@code dir}; an empty result if there are none. */
   static WalRecovery run(Disk disk, Path dir) throws IOException {
-    return run(disk, dir, true);
+    return run(disk, dir, WriteAheadLog.TailRule.CORRECT);
   }
 
   /**
@@ -109,13 +111,14 @@ final class WalRecovery {
   private static final int READ_ATTEMPTS = 3;
 
   /**
-   * {@code cutsTornTail} false plants a bug (a canary): the torn record stays in the log.
-   * Damage is judged only on bytes that two reads agree on; otherwise recovery starts over.
+   * Replays with {@code tailRule} (anything but CORRECT plants a bug, for a canary). Damage is
+   * judged only on bytes that two reads agree on; otherwise recovery starts over.
    */
-  static WalRecovery run(Disk disk, Path dir, boolean cutsTornTail) throws IOException {
+  static WalRecovery run(Disk disk, Path dir, WriteAheadLog.TailRule tailRule)
+      throws IOException {
     for (int attempt = 1; ; attempt++) {
       try {
-        return runOnce(disk, dir, cutsTornTail);
+        return runOnce(disk, dir, tailRule);
       } catch (ReadsDisagree e) {
         LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; reading the WAL again");
         if (attempt == READ_ATTEMPTS) {
@@ -125,9 +128,9 @@ final class WalRecovery {
     }
   }
 
-  private static WalRecovery runOnce(Disk disk, Path dir, boolean cutsTornTail)
+  private static WalRecovery runOnce(Disk disk, Path dir, WriteAheadLog.TailRule tailRule)
       throws IOException {
-    WalRecovery recovery = new WalRecovery(disk, cutsTornTail);
+    WalRecovery recovery = new WalRecovery(disk, tailRule);
     List<Path> files = segmentFiles(disk, dir);
     for (int i = 0; i < files.size(); i++) {
       Path file = files.get(i);
@@ -164,8 +167,16 @@ final class WalRecovery {
     segments.add(segment);
     int pos = WalFormat.SEGMENT_HEADER_BYTES;
     boolean first = true;
-    int size;
-    while ((size = WalFormat.validRecordAt(buf, pos, crc)) > 0) {
+    while (true) {
+      int size = WalFormat.validRecordAt(buf, pos, crc);
+      if (size == 0) {
+        size = first ? 0 : damagedEndAt(buf, pos, file);
+        if (size == 0) {
+          break;
+        }
+        pos += size;
+        continue;
+      }
       if (first && WalFormat.type(buf, pos) != WalFormat.BATCH) {
         throw new StorageCorruptionException(file, pos, "segment does not start with a batch");
       }
@@ -189,26 +200,44 @@ final class WalRecovery {
       throw new StorageCorruptionException(file, pos,
           "record fails its checksum in a segment that was synced before the next one began");
     }
-    boolean endMarker = WalFormat.endMarkerBefore(buf, pos, damageEnd);
-    if (endMarker && damageEnd - pos > WalFormat.END_RECORD_BYTES) {
+    if (WalFormat.endMarkerBefore(buf, pos, damageEnd)
+        && !WalFormat.staleSectorIn(buf, pos, WalFormat.recordEnd(buf, pos, damageEnd))
+        && tailRule != WriteAheadLog.TailRule.CUTS_WHOLE_DAMAGED_BATCH) {
       throw new StorageCorruptionException(file, pos, "record fails its checksum in the last"
-          + " batch, which reached the disk whole (its end marker is intact): it may have been"
-          + " acknowledged, so it is not cut off as a torn write");
+          + " batch, which reached the disk whole (its end marker is intact, and no sector of"
+          + " the record is missing): it may have been acknowledged, so it is not cut off as a"
+          + " torn write");
     }
-    // Either the batch's end never reached the disk (a torn write, nothing of it was
-    // acknowledged), or only the end marker itself is damaged (every record before it
-    // verified): in both cases cutting the damaged bytes loses nothing acknowledged.
+    // The batch never reached the disk whole: its end is missing, or (sectors may land out of
+    // order) a sector of the damaged record still holds the zeros it was pre-allocated with.
+    // A write torn by a crash: nothing of it was acknowledged.
     tornTail = new WriteAheadLog.TornTail(file, pos, damageEnd - pos);
     tailOffset = pos;
-    if (!cutsTornTail) {
+    if (tailRule == WriteAheadLog.TailRule.KEEPS_TORN_TAIL) {
       tailOffset = damageEnd; // the planted bug: the torn record stays, new ones follow it
       return;
     }
     LOG.log(System.Logger.Level.WARNING, "WAL torn tail: cutting " + tornTail.bytes()
         + " bytes at offset " + tornTail.offset() + " of " + file
-        + " (a write cut short by a crash, or a damaged end marker; nothing acknowledged is"
-        + " lost)");
+        + " (a write torn by a crash before its fsync; nothing in it was acknowledged)");
     zeroRange(file, pos, damageEnd);
+  }
+
+  /**
+   * The size of an END record at {@code pos} that a flipped bit or two damaged, if that is
+   * what it is (every record before it verified, and a valid record or nothing follows): the
+   * batch it closes is intact, so it is passed over. 0 otherwise.
+   */
+  private int damagedEndAt(ByteBuffer buf, int pos, Path file) {
+    int next = pos + WalFormat.END_RECORD_BYTES;
+    if (!WalFormat.looksLikeEnd(buf, pos)
+        || (WalFormat.validRecordAt(buf, next, crc) == 0
+            && WalFormat.endOfNonZero(buf, next) != next)) {
+      return 0;
+    }
+    LOG.log(System.Logger.Level.WARNING, "WAL: damaged end marker at offset " + pos + " of "
+        + file + " passed over (the batch before it verified)");
+    return WalFormat.END_RECORD_BYTES;
   }
 
   private void apply(ByteBuffer buf, int pos, int size, SegmentInfo segment, Path file)

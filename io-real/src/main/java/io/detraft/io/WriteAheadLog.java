@@ -45,10 +45,9 @@ public final class WriteAheadLog implements AutoCloseable {
   /**
    * @param segmentBytes size of each pre-allocated segment file; a record may take at most
    *     half of it
-   * @param cutsTornTail true, always, but in the simulator's canary test: recovery that keeps
-   *     a torn last record (appending after it) must be caught
+   * @param tail {@link TailRule#CORRECT}, always, but in the simulator's canary tests
    */
-  public record Options(int segmentBytes, boolean cutsTornTail) {
+  public record Options(int segmentBytes, TailRule tail) {
     public Options {
       if (segmentBytes < 4096 || segmentBytes > (1 << 30)) {
         throw new IllegalArgumentException("segmentBytes must be in [4 KiB, 1 GiB]");
@@ -56,12 +55,25 @@ public final class WriteAheadLog implements AutoCloseable {
     }
 
     public Options(int segmentBytes) {
-      this(segmentBytes, true);
+      this(segmentBytes, TailRule.CORRECT);
     }
 
     public static Options defaults() {
       return new Options(64 << 20);
     }
+  }
+
+  /**
+   * How recovery treats a damaged last batch. Only {@link #CORRECT} is ever deployed; the
+   * others are bugs planted for the simulator's canaries, which must catch them.
+   */
+  public enum TailRule {
+    /** A torn batch is cut off; one that reached the disk whole and was damaged is refused. */
+    CORRECT,
+    /** Planted: the torn record stays in the log and new records follow it. */
+    KEEPS_TORN_TAIL,
+    /** Planted: any damage in the last batch is cut off as if torn (acknowledged or not). */
+    CUTS_WHOLE_DAMAGED_BATCH
   }
 
   /** One group's durable state as found at open. Entries follow {@code compactedIndex}. */
@@ -154,7 +166,7 @@ public final class WriteAheadLog implements AutoCloseable {
         }
       }
       return new WriteAheadLog(disk, dir, options,
-          WalRecovery.run(disk, dir, options.cutsTornTail()), lock);
+          WalRecovery.run(disk, dir, options.tail()), lock);
     } catch (IOException | RuntimeException e) {
       closeQuietly(lock, e);
       throw e;

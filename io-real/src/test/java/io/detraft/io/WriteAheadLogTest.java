@@ -273,19 +273,28 @@ class WriteAheadLogTest {
   }
 
   @Test
-  void aDamagedEndMarkerAloneIsCutWithoutLosingARecord() throws IOException {
+  void aDamagedEndMarkerIsPassedOverWithoutLosingARecord() throws IOException {
     Path segment;
+    long firstEnd;
     long end;
     try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
       wal.append(1, entries(1, 5, 1, 40));
       wal.sync();
+      firstEnd = wal.writtenOffset();
+      wal.append(1, entries(6, 7, 1, 40));
+      wal.sync();
       segment = wal.currentSegment();
       end = wal.writtenOffset();
     }
-    flip(segment, end - 3);
+    flip(segment, firstEnd - 3); // the end marker of a batch followed by another
+    flip(segment, end - 3); // and of the last batch
     try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
-      assertEquals(end - 17, wal.tornTail().orElseThrow().offset());
-      assertEquals(entries(1, 5, 1, 40), wal.recovered().get(1L).entries());
+      assertTrue(wal.tornTail().isEmpty());
+      assertEquals(entries(1, 7, 1, 40), wal.recovered().get(1L).entries());
+      wal.append(1, entries(8, 8, 1, 40));
+    }
+    try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
+      assertEquals(entries(1, 8, 1, 40), wal.recovered().get(1L).entries());
     }
   }
 

@@ -373,7 +373,11 @@ final class Replica {
   void synced() {
     oracles.onDurable(id, writtenHardState);
     for (int i = 0; i < unsyncedEntries.size(); i++) {
-      oracles.onAppend(id, unsyncedEntries.get(i), unsyncedChains.get(i));
+      Entry entry = unsyncedEntries.get(i);
+      oracles.onAppend(id, entry, unsyncedChains.get(i));
+      if (entry.term() == writtenHardState.term()) {
+        oracles.onDurableEntry(id, entry.term(), entry.index(), unsyncedChains.get(i));
+      }
     }
     unsyncedEntries.clear();
     unsyncedChains.clear();
