@@ -58,6 +58,8 @@ public final class Main {
       "                                disaster recovery, LOSSY: on a stopped node, rebuild",
       "                                the groups in the files from them (entries after the",
       "                                export are lost); voters: this node unless given",
+      "          [--id N --raft HOST:PORT --http HOST:PORT]   into an empty D: a new node of",
+      "                                the exported cluster (every group's file needed)",
       "  bench   [--clients 64] [--key-size 16] [--value-size 16] [--keys 10000]",
       "          [--read-ratio 0.0] [--duration 10] [--warmup 3] [--stale] [--endpoints ...]",
       "          [--report DIR]        DIR gets throughput.png, latency.png (p50, p99 per",

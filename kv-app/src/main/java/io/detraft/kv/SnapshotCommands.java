@@ -36,7 +36,10 @@ import java.util.stream.Stream;
  * with the exported snapshot, relabelled with the new voters (this node unless {@code
  * --voters} names more; each of them must import the same files), at a term above any its log
  * saw ({@link NodeStorage#importSnapshot}, core's {@code UnsafeRecovery}), and discards the
- * group's map so that the node restores it from the snapshot when it starts. <b>Lossy by
+ * group's map so that the node restores it from the snapshot when it starts. Into an empty
+ * data directory, with {@code --id}, {@code --raft} and {@code --http}, it makes a new node
+ * of the exported cluster from every group's file (all nodes lost: a restore from backups).
+ * <b>Lossy by
  * design:</b> whatever the group committed after the export is gone, and the old members must
  * never run again next to the rebuilt ones.
  */
@@ -55,8 +58,8 @@ final class SnapshotCommands {
           Commands.TLS_FLAGS), Set.of());
       return export(f, out, err);
     }
-    return importInto(new Flags(args, 1, Set.of("data-dir", "from", "voters"), Set.of()), out,
-        err);
+    return importInto(new Flags(args, 1, Set.of("data-dir", "from", "voters", "id", "raft",
+        "http"), Set.of()), out, err);
   }
 
   // ------------------------------------------------------------------ export
@@ -199,27 +202,52 @@ final class SnapshotCommands {
       err.println("detraft: " + e.getMessage());
       return Main.FAILED;
     }
-    if (node == null) {
+    if (node != null && (f.has("id") || f.has("raft") || f.has("http"))) {
+      throw new Flags.UsageException(dataDir + " holds node " + node.nodeId() + ": --id, --raft"
+          + " and --http are for a new node (an empty data directory)");
+    }
+    if (node == null && !(f.has("id") && f.has("raft") && f.has("http"))) {
       err.println("detraft: " + dataDir + " holds no node (no " + NodeMetadata.FILE + "): import"
-          + " into a surviving node's data directory, then add new nodes with POST /v1/members"
-          + " and --join");
+          + " into a surviving node's data directory, or make a new node of the exported"
+          + " cluster with --id N --raft HOST:PORT --http HOST:PORT (every group's file needed)");
       return Main.FAILED;
     }
-    long[] voters = voters(f, node.nodeId());
+    long self = node != null ? node.nodeId() : f.number("id", 0, 1, Long.MAX_VALUE);
+    if (node == null) {
+      try {
+        Peers.address(f.get("raft"));
+        Peers.address(f.get("http"));
+      } catch (IllegalArgumentException e) {
+        throw new Flags.UsageException(e.getMessage());
+      }
+      if (!isEmpty(dataDir)) {
+        err.println("detraft: " + dataDir + " is not empty and holds no " + NodeMetadata.FILE
+            + ": a new node needs an empty data directory");
+        return Main.FAILED;
+      }
+    }
+    long[] voters = voters(f, self);
     // Everything is read and checked before anything changes.
     TreeMap<Long, SnapshotFile> files = new TreeMap<>();
+    String cluster = node == null ? null : node.clusterId();
+    int groups = node == null ? 0 : node.groups();
+    String owner = node == null ? null : dataDir + " holds node " + node.nodeId();
     try {
       for (Path file : files(from)) {
         SnapshotFile s = SnapshotFile.decode(Files.readAllBytes(file), file);
-        if (!s.clusterId().equals(node.clusterId())) {
+        if (cluster == null) { // a new node: the first file says which cluster it joins
+          cluster = s.clusterId();
+          groups = s.groups();
+          owner = "the first file belongs to";
+        }
+        if (!s.clusterId().equals(cluster)) {
           err.println("detraft: " + file + " belongs to cluster " + s.clusterId() + ", but "
-              + dataDir + " holds node " + node.nodeId() + " of cluster " + node.clusterId()
-              + ": refusing to import");
+              + owner + " of cluster " + cluster + ": refusing to import");
           return Main.FAILED;
         }
-        if (s.groups() != node.groups()) {
+        if (s.groups() != groups) {
           err.println("detraft: " + file + " comes from a cluster of " + s.groups() + " groups,"
-              + " " + dataDir + " has " + node.groups() + ": refusing to import");
+              + " " + dataDir + " has " + groups + ": refusing to import");
           return Main.FAILED;
         }
         if (files.put(s.group(), s) != null) {
@@ -238,6 +266,11 @@ final class SnapshotCommands {
       err.println("detraft: no *" + SnapshotFile.SUFFIX + " file in " + from);
       return Main.FAILED;
     }
+    if (node == null && files.size() != groups) {
+      err.println("detraft: a new node needs every group's file: " + from + " holds groups "
+          + files.keySet() + " of " + groups);
+      return Main.FAILED;
+    }
     Path marker = dataDir.resolve(IMPORT_MARKER);
     try (RealDisk disk = new RealDisk()) {
       NodeStorage storage;
@@ -252,6 +285,11 @@ final class SnapshotCommands {
       try (storage) {
         writeDurably(marker, "an import of exported snapshots started here; run it again\n"
             .getBytes(StandardCharsets.UTF_8));
+        if (node == null) {
+          // A new node of the exported cluster: bootstrapped alone, members from the log.
+          new NodeMetadata(cluster, self, groups, f.get("raft"), f.get("http"),
+              new TreeMap<>(Map.of(self, f.get("raft"))), false).write(dataDir);
+        }
         for (SnapshotFile s : files.values()) {
           Snapshot imported = storage.importSnapshot(s.group(), s.snapshot(),
               Membership.of(voters));
@@ -269,7 +307,7 @@ final class SnapshotCommands {
       err.println("detraft: import failed (run the same command again): " + e);
       return Main.FAILED;
     }
-    out.println("imported " + files.size() + " group(s) into node " + node.nodeId() + "; start"
+    out.println("imported " + files.size() + " group(s) into node " + self + "; start"
         + " it (detraft server --data-dir " + dataDir + ")"
         + (voters.length > 1 ? " after every voter imported the same files" : "")
         + ", then remove the lost nodes (DELETE /v1/members/N)");
@@ -305,6 +343,17 @@ final class SnapshotCommands {
     try (Stream<Path> list = Files.list(from)) {
       return list.filter(p -> p.getFileName().toString().endsWith(SnapshotFile.SUFFIX))
           .sorted().toList();
+    }
+  }
+
+  private static boolean isEmpty(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return !Files.exists(dir);
+    }
+    try (Stream<Path> list = Files.list(dir)) {
+      return list.findAny().isEmpty();
+    } catch (IOException e) {
+      return false;
     }
   }
 

@@ -272,4 +272,71 @@ class DisasterRecoveryTest {
       }
     }
   }
+
+  /**
+   * Every node lost, the export files left: import makes a new node of the exported cluster in
+   * an empty directory (all groups' files needed), which starts alone and serves the data.
+   */
+  @Test
+  void aNewNodeIsMadeFromTheExportOfAClusterThatLostEveryNode() throws Exception {
+    Path export = dir.resolve("backup");
+    String clusterId;
+    TestCluster cluster = new TestCluster(dir.resolve("gone"), 1);
+    try {
+      cluster.awaitLeaders();
+      clusterId = cluster.servers.get(1L).clusterId();
+      try (KvClient client = KvClient.connect(cluster.endpoints())) {
+        for (int i = 0; i < 20; i++) {
+          client.put("k" + i, "v" + i);
+        }
+      }
+      Run exported = inProcess("snapshot", "export", "--to", export.toString(), "--endpoints",
+          cluster.endpoint(1));
+      assertEquals(Main.OK, exported.status(), exported.out());
+      assertEquals(Main.USAGE, inProcess("snapshot", "import", "--data-dir",
+          dir.resolve("gone/n1").toString(), "--from", export.toString(), "--id", "1", "--raft",
+          "127.0.0.1:1", "--http", "127.0.0.1:2").status(), "--id is for a new node only");
+    } finally {
+      cluster.close();
+    }
+    deleteTree(dir.resolve("gone"));
+
+    Path fresh = dir.resolve("fresh");
+    String raft = "127.0.0.1:" + TestCluster.freePort();
+    Path partial = dir.resolve("partial");
+    Files.createDirectories(partial);
+    Files.copy(export.resolve("group-1.snapshot"), partial.resolve("group-1.snapshot"));
+    Run missing = inProcess("snapshot", "import", "--data-dir", fresh.toString(), "--from",
+        partial.toString(), "--id", "7", "--raft", raft, "--http", "127.0.0.1:0");
+    assertEquals(Main.FAILED, missing.status(), missing.out());
+    assertTrue(missing.out().contains("needs every group's file"), missing.out());
+    assertFalse(Files.exists(fresh.resolve(NodeMetadata.FILE)), "nothing written");
+
+    Run imported = inProcess("snapshot", "import", "--data-dir", fresh.toString(), "--from",
+        export.toString(), "--id", "7", "--raft", raft, "--http", "127.0.0.1:0");
+    assertEquals(Main.OK, imported.status(), imported.out());
+    KvServer node = KvServer.start(KvServer.Options.restart(fresh)
+        .withTuning(TestCluster.tuning()));
+    try {
+      assertEquals(clusterId, node.clusterId());
+      assertEquals(7, node.nodeId());
+      TestCluster.await("node 7 leading every group", () -> {
+        for (long g = 1; g <= TestCluster.GROUPS; g++) {
+          if (node.status(g).role() != Role.LEADER) {
+            return false;
+          }
+        }
+        return true;
+      });
+      try (KvClient client = KvClient.connect(List.of(Peers.format(node.httpAddress())))) {
+        for (int i = 0; i < 20; i++) {
+          assertEquals(Optional.of("v" + i), client.get("k" + i));
+        }
+        client.put("k20", "v20");
+        assertEquals(Optional.of("v20"), client.get("k20"));
+      }
+    } finally {
+      node.close();
+    }
+  }
 }
