@@ -173,9 +173,12 @@ public final class NodeStorage implements AutoCloseable {
    * (the node is stopped); every member of {@code newMembership} must import the same
    * snapshot before any of them starts.
    *
-   * <p>Not atomic: a crash in the middle may leave the group unable to start (the WAL
-   * compacted past the newest snapshot) or back at its old snapshot; importing again repairs
-   * either. Returns the snapshot as this node now holds it.
+   * <p>Not atomic: a crash in the middle may leave a mix of the old and the new state (the
+   * WAL compacted past the newest snapshot, or the new snapshot before the old log), which
+   * this class cannot tell from a normal state. The caller records that an import is under
+   * way and repeats it before the node starts (kv-app's import leaves a marker file); the
+   * repeated import repairs every such mix ({@code ImportCrashTest} in sim crashes the disk
+   * at each operation). Returns the snapshot as this node now holds it.
    */
   public Snapshot importSnapshot(long group, Snapshot exported, Membership newMembership)
       throws IOException {
