@@ -7,6 +7,7 @@ import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -127,10 +128,27 @@ public final class SnapshotStore {
         + SUFFIX);
   }
 
-  /** Reads and verifies one snapshot. */
+  /**
+   * Reads and verifies one snapshot. A file that fails verification is read once more: a bit
+   * flipped on its way from the disk is not damage at rest.
+   */
   public Snapshot load(SnapshotId id) throws IOException {
     Path file = file(id);
-    Stored stored = decode(disk.readAll(file), file);
+    byte[] bytes = disk.readAll(file);
+    try {
+      return verify(id, file, bytes);
+    } catch (StorageCorruptionException e) {
+      byte[] again = disk.readAll(file);
+      if (Arrays.equals(bytes, again)) {
+        throw e;
+      }
+      return verify(id, file, again);
+    }
+  }
+
+  private static Snapshot verify(SnapshotId id, Path file, byte[] bytes)
+      throws StorageCorruptionException {
+    Stored stored = decode(bytes, file);
     if (stored.group() != id.group() || stored.snapshot().index() != id.index()
         || stored.snapshot().term() != id.term()) {
       throw new StorageCorruptionException(file, 8, "snapshot header disagrees with its name");

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,9 +26,13 @@ import java.util.zip.CRC32C;
  *       damage in a segment that was synced before the next one began. Recovery refuses.
  * </ul>
  *
- * <p>A limit no WAL can lift: damage confined to the very last batch after its fsync looks
- * exactly like a torn write. It is reported, loudly, as a torn tail; Raft tolerates the loss
- * of one replica's unreplicated suffix, and a committed entry lives on a majority.
+ * <p>The last batch has no later batch to vouch for it; its END record does instead
+ * ({@link WalFormat}). Damage before an intact end marker means the batch reached the disk
+ * whole and may have been acknowledged: recovery refuses rather than cut it. Without the end
+ * marker the write was torn and nothing in it was acknowledged.
+ *
+ * <p>Only bytes that two reads agree on are judged: a read that flips a bit on its way from
+ * the disk starts recovery over.
  */
 final class WalRecovery {
   private static final System.Logger LOG = System.getLogger(WalRecovery.class.getName());
@@ -90,8 +95,38 @@ final class WalRecovery {
     return run(disk, dir, true);
   }
 
-  /** {@code cutsTornTail} false plants a bug (a canary): the torn record stays in the log. */
+  /**
+   * A segment read twice gave different bytes: a transient read error (a flipped bit on the
+   * way from the disk), which must not be mistaken for damage at rest.
+   */
+  private static final class ReadsDisagree extends IOException {
+    ReadsDisagree(Path file) {
+      super("two reads of " + file + " returned different bytes");
+    }
+  }
+
+  /** How often recovery starts over after reads that disagreed before it gives up. */
+  private static final int READ_ATTEMPTS = 3;
+
+  /**
+   * {@code cutsTornTail} false plants a bug (a canary): the torn record stays in the log.
+   * Damage is judged only on bytes that two reads agree on; otherwise recovery starts over.
+   */
   static WalRecovery run(Disk disk, Path dir, boolean cutsTornTail) throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return runOnce(disk, dir, cutsTornTail);
+      } catch (ReadsDisagree e) {
+        LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; reading the WAL again");
+        if (attempt == READ_ATTEMPTS) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static WalRecovery runOnce(Disk disk, Path dir, boolean cutsTornTail)
+      throws IOException {
     WalRecovery recovery = new WalRecovery(disk, cutsTornTail);
     List<Path> files = segmentFiles(disk, dir);
     for (int i = 0; i < files.size(); i++) {
@@ -122,6 +157,7 @@ final class WalRecovery {
     ByteBuffer buf = readFully(file);
     String headerProblem = WalFormat.checkSegmentHeader(buf, seq);
     if (headerProblem != null) {
+      confirm(file, buf);
       throw new StorageCorruptionException(file, 0, headerProblem);
     }
     SegmentInfo segment = new SegmentInfo(seq, file);
@@ -142,6 +178,7 @@ final class WalRecovery {
       tailOffset = pos; // Clean end: the rest is pre-allocated zeros.
       return;
     }
+    confirm(file, buf);
     int later = WalFormat.findBatch(buf, pos, lastBatchSeq + 1, lastBatchSeq + 2, crc);
     if (later >= 0) {
       throw new StorageCorruptionException(file, pos,
@@ -152,6 +189,15 @@ final class WalRecovery {
       throw new StorageCorruptionException(file, pos,
           "record fails its checksum in a segment that was synced before the next one began");
     }
+    boolean endMarker = WalFormat.endMarkerBefore(buf, pos, damageEnd);
+    if (endMarker && damageEnd - pos > WalFormat.END_RECORD_BYTES) {
+      throw new StorageCorruptionException(file, pos, "record fails its checksum in the last"
+          + " batch, which reached the disk whole (its end marker is intact): it may have been"
+          + " acknowledged, so it is not cut off as a torn write");
+    }
+    // Either the batch's end never reached the disk (a torn write, nothing of it was
+    // acknowledged), or only the end marker itself is damaged (every record before it
+    // verified): in both cases cutting the damaged bytes loses nothing acknowledged.
     tornTail = new WriteAheadLog.TornTail(file, pos, damageEnd - pos);
     tailOffset = pos;
     if (!cutsTornTail) {
@@ -160,7 +206,8 @@ final class WalRecovery {
     }
     LOG.log(System.Logger.Level.WARNING, "WAL torn tail: cutting " + tornTail.bytes()
         + " bytes at offset " + tornTail.offset() + " of " + file
-        + " (an unsynced write cut short by a crash; nothing in it was acknowledged)");
+        + " (a write cut short by a crash, or a damaged end marker; nothing acknowledged is"
+        + " lost)");
     zeroRange(file, pos, damageEnd);
   }
 
@@ -175,6 +222,9 @@ final class WalRecovery {
       }
       lastBatchSeq = seq;
       return;
+    }
+    if (type == WalFormat.END) {
+      return; // closes its batch; only the judging of a damaged tail looks for it
     }
     long groupId = WalFormat.longField(buf, pos, 0);
     GroupReplay group = groups.computeIfAbsent(groupId, g -> new GroupReplay());
@@ -267,6 +317,13 @@ final class WalRecovery {
             + " has commit index " + group.hardState.commit() + " but its log ends at "
             + group.lastIndex());
       }
+    }
+  }
+
+  /** Reads {@code file} again: damage is judged only if the disk returns the same bytes. */
+  private void confirm(Path file, ByteBuffer read) throws IOException {
+    if (!Arrays.equals(read.array(), disk.readAll(file))) {
+      throw new ReadsDisagree(file);
     }
   }
 

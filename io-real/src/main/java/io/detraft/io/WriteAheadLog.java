@@ -300,12 +300,16 @@ public final class WriteAheadLog implements AutoCloseable {
 
   /** Makes everything appended so far durable: one write and one fsync for the whole batch. */
   public void sync() throws IOException {
+    if (batchOpen) {
+      ensureBuffer(WalFormat.END_RECORD_BYTES); // reserve() kept room for it in the segment
+      WalFormat.putEnd(buffer, crc);
+      batchOpen = false;
+    }
     flush();
     if (unsynced) {
       // fdatasync is enough: the file is pre-allocated, so its size never changes.
       channel.force();
       unsynced = false;
-      batchOpen = false;
     }
   }
 
@@ -379,7 +383,8 @@ public final class WriteAheadLog implements AutoCloseable {
           "record of " + bytes + " bytes exceeds the limit of " + maxRecord);
     }
     int batchBytes = batchOpen ? 0 : WalFormat.RECORD_HEADER_BYTES + WalFormat.BATCH_BODY_BYTES;
-    if (fileOffset + buffer.position() + batchBytes + bytes > options.segmentBytes()) {
+    if (fileOffset + buffer.position() + batchBytes + bytes + WalFormat.END_RECORD_BYTES
+        > options.segmentBytes()) {
       rollover();
       batchBytes = WalFormat.RECORD_HEADER_BYTES + WalFormat.BATCH_BODY_BYTES;
     }
