@@ -298,7 +298,9 @@ final class AdminApi {
       if (snapshot.isEmpty()) {
         throw new KvException(409, "no_snapshot", "group " + group + " has applied nothing");
       }
-      return new SnapshotFile(server.clusterId(), server.nodeId(), groups.size(), group,
+      // The hashed group count, fixed with the cluster (an import checks it), not the number
+      // of groups running here.
+      return new SnapshotFile(server.clusterId(), server.nodeId(), server.groupCount(), group,
           snapshot).encode();
     });
     api.answer(exchange, "snapshot_export", start, file,
