@@ -274,6 +274,22 @@ public final class WriteAheadLog implements AutoCloseable {
       throw new IllegalArgumentException("group " + group + ": snapshot at " + index
           + " is behind the compaction point " + meta.compactedIndex);
     }
+    reset(group, index, term);
+  }
+
+  /**
+   * As {@link #installSnapshot}, but {@code index} may lie behind the group's compaction
+   * point: disaster recovery ({@link NodeStorage#importSnapshot}) moves a log back to an older
+   * exported snapshot. Recovery replays the RESET record the same way whatever the direction;
+   * old segments holding the discarded entries stay until later compaction passes them.
+   */
+  public void restartGroup(long group, long index, long term) throws IOException {
+    checkOpen();
+    reset(group, index, term);
+  }
+
+  private void reset(long group, long index, long term) throws IOException {
+    GroupMeta meta = meta(group);
     reserve(WalFormat.RECORD_HEADER_BYTES + WalFormat.RESET_BODY_BYTES);
     WalFormat.putReset(buffer, group, index, term, crc);
     meta.compactedIndex = index;

@@ -23,6 +23,8 @@ import java.util.concurrent.CompletableFuture;
  * DELETE /v1/members/N        removes node N from every group; N is never reused
  * POST   /v1/leader/transfer  {"to":N[,"group":G]} hands the groups this node leads to N
  * POST   /v1/snapshot         snapshots every group on this node now (and compacts its log)
+ * GET    /v1/snapshot/G       group G's snapshot, taken now, as an export file for disaster
+ *                             recovery ({@link SnapshotFile}, {@code detraft snapshot export})
  * GET    /metrics             Prometheus text
  * </pre>
  *
@@ -69,6 +71,10 @@ final class AdminApi {
     http.route("/v1/snapshot", e -> api.handle(e, (ex, start) -> {
       api.requireAdmin(ex);
       snapshot(ex, start);
+    }));
+    http.route("/v1/snapshot/", e -> api.handle(e, (ex, start) -> {
+      api.requireAdmin(ex);
+      export(ex, start);
     }));
     http.route("/metrics", e -> api.handle(e, (ex, start) -> Http.send(ex, 200,
         "text/plain; version=0.0.4", metrics.render(server.nodeId(), runner, groups)
@@ -273,6 +279,32 @@ final class AdminApi {
       }
       Http.json(ex, 200, out.append("}}").toString());
     });
+  }
+
+  /** GET /v1/snapshot/G: group G's newest snapshot, taken now, as an export file. */
+  private void export(Exchange exchange, long start) {
+    if (!exchange.method().equals("GET")) {
+      throw new KvException(405, "method_not_allowed", "use GET");
+    }
+    String path = exchange.rawPath();
+    long group;
+    try {
+      group = Long.parseLong(path.substring(path.lastIndexOf('/') + 1));
+    } catch (NumberFormatException e) {
+      throw KvException.badRequest("GET /v1/snapshot/G needs a numeric group");
+    }
+    // Encoded off the Raft thread (the future completes there): it copies the whole image.
+    CompletableFuture<byte[]> file = runner.exportSnapshot(group).thenApplyAsync(snapshot -> {
+      if (snapshot.isEmpty()) {
+        throw new KvException(409, "no_snapshot", "group " + group + " has applied nothing");
+      }
+      // The hashed group count, fixed with the cluster (an import checks it), not the number
+      // of groups running here.
+      return new SnapshotFile(server.clusterId(), server.nodeId(), server.groupCount(), group,
+          snapshot).encode();
+    });
+    api.answer(exchange, "snapshot_export", start, file,
+        (ex, bytes) -> Http.send(ex, 200, "application/octet-stream", bytes, 0));
   }
 
   private static String ids(long[] ids) {
