@@ -240,4 +240,33 @@ class RaftLogTest {
     log.restore(new Snapshot(6, 2, Membership.of(1), new byte[0]));
     assertThrows(Invariants.Violation.class, () -> log.appliedTo(6));
   }
+  @Test
+  void restartFindsAMembershipChangeThatIsTheLastStoredEntry() {
+    MemoryLogStorage storage = new MemoryLogStorage(Membership.of(1));
+    Membership added = Membership.of(1, 2);
+    storage.append(List.of(Entry.normal(1, 1, new byte[0]),
+        new Entry(1, 2, EntryType.CONFIG_CHANGE, Codec.encodeMembership(added))));
+    RaftLog log = new RaftLog(storage, 1, 0, new Coverage());
+    assertEquals(added, log.membership());
+    assertEquals(2, log.lastConfigIndex());
+    assertEquals(Membership.of(1), log.membershipAt(1));
+  }
+
+  @Test
+  void anAppendThatWouldLeaveAGapIsRefused() {
+    RaftLog log = logWithTerms(1, 1);
+    assertThrows(Invariants.Violation.class, () -> log.append(entries(4, 1)));
+    log.append(entries(3, 1));
+    assertEquals(3, log.lastIndex());
+  }
+
+  @Test
+  void aSnapshotThatDoesNotAdvanceTheCommitIndexIsNotRestored() {
+    RaftLog log = logWithTerms(1, 1, 1);
+    log.commitTo(2);
+    assertThrows(Invariants.Violation.class,
+        () -> log.restore(new Snapshot(2, 1, Membership.of(1), new byte[0])));
+    log.restore(new Snapshot(3, 1, Membership.of(1), new byte[0]));
+    assertEquals(3, log.committed);
+  }
 }
