@@ -261,4 +261,39 @@ class LeaderRulesTest {
     assertTrue(refused.toString().contains("transfer"), refused.toString());
     assertEquals(1L, r.raw.coverage().asMap().get(Mark.PROPOSAL_REFUSED_DURING_TRANSFER));
   }
+  @Test
+  void aTransferHoldsProposalsForOneElectionTimeoutThenGivesUp() {
+    SingleReplica r = SingleReplica.leader(config(1), THREE, 2);
+    r.raw.transferLeadership(3); // Node 3 lags and never answers.
+    r.drain();
+    r.tick(9);
+    assertInstanceOf(ProposeResult.Rejected.class, r.raw.propose(bytes("early")));
+    r.tick(1);
+    assertInstanceOf(ProposeResult.Accepted.class, r.raw.propose(bytes("late")));
+    assertEquals(1L, r.raw.coverage().asMap().get(Mark.TRANSFER_ABANDONED));
+  }
+
+  @Test
+  void aFollowerBeingSentASnapshotThatAcknowledgesItsIndexByLogGetsEntriesAgain() {
+    SingleReplica r = SingleReplica.leader(config(1), THREE, 2);
+    for (String s : List.of("a", "b", "c")) {
+      r.raw.propose(bytes(s));
+    }
+    r.drain();
+    r.answer(ack(2, 1, 4));
+    assertEquals(4, r.status().commit());
+    r.storage.createSnapshot(4, THREE, bytes("abc"));
+    r.storage.compact(4);
+    // Node 3 never answered: the entries it needs are gone, so it is sent the snapshot.
+    List<Message> sent = r.answer(heartbeatAck(3, 1, 0));
+    assertEquals(1, sentTo(sent, 3, Message.InstallSnapshot.class).size(), "" + sent);
+    // A late answer shows that it holds the log up to the snapshot's index after all.
+    List<AppendRequest> resumed = sentTo(r.answer(ack(3, 1, 4)), 3, AppendRequest.class);
+    assertEquals(1, resumed.size());
+    assertEquals(4, resumed.get(0).prevLogIndex());
+    r.raw.propose(bytes("d"));
+    List<AppendRequest> next = sentTo(r.drain(), 3, AppendRequest.class);
+    assertEquals(1, next.size());
+    assertEquals(5, next.get(0).entries().get(0).index());
+  }
 }
