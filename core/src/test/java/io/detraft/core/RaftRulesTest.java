@@ -2,6 +2,7 @@ package io.detraft.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static io.detraft.core.SingleReplica.config;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -319,5 +320,23 @@ class RaftRulesTest {
     r.answer(new VoteResponse(1, 2, 1, 1, true, true));
     assertEquals(Role.CANDIDATE, r.status().role());
     assertEquals(1, r.status().term());
+  }
+  @Test
+  void idleTimeCountsAfreshOnceTheLeaderIsForgotten() {
+    // A learner (it cannot campaign) whose leader falls silent for an election timeout
+    // forgets it; idleness (for quiescence) counts only from when it hears a leader again.
+    Membership learner1 = new Membership(new long[] {2, 3}, new long[] {1});
+    SingleReplica r = new SingleReplica(config(1).withQuiesce(20), learner1);
+    r.answer(heartbeat(2, 1));
+    r.tick(19);
+    assertEquals(0, r.status().leader());
+    r.tick(1); // A tick without a leader: not idle.
+    r.answer(heartbeat(2, 1));
+    assertEquals(2, r.status().leader());
+    // Not yet 20 idle ticks since: not quiet, so its timer runs and it forgets the leader
+    // again (counting the idle ticks before it forgot would have made it quiet, blind to a
+    // leader that is gone).
+    r.tick(19);
+    assertEquals(0, r.status().leader());
   }
 }
