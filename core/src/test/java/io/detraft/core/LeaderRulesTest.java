@@ -17,9 +17,9 @@ import io.detraft.core.Message.VoteResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * Rules of a leader at their boundaries (CheckQuorum, flow control, reads, quiescence,
