@@ -1,7 +1,9 @@
 package io.detraft.core;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -139,5 +141,70 @@ class LeafStructuresTest {
     assertEquals(2, s.term(2));
     assertEquals(0, s.term(0));
     assertThrows(Invariants.Violation.class, () -> s.append(List.of(Entry.normal(2, 5, null))));
+  }
+  @Test
+  void aRepeatedAcknowledgementIsNotProgressAndKeepsTheProbePaused() {
+    Progress p = new Progress(6, 4);
+    assertTrue(p.maybeUpdate(5));
+    p.sentAppend(5, false);
+    assertTrue(p.isPaused());
+    // A duplicate of the answer that set match: nothing new is known, the probe stays out.
+    assertFalse(p.maybeUpdate(5));
+    assertTrue(p.isPaused());
+    assertEquals(5, p.match);
+  }
+
+  @Test
+  void aRejectionAtOrBelowMatchInReplicateIsStale() {
+    Progress p = new Progress(1, 4);
+    p.maybeUpdate(5);
+    p.becomeReplicate();
+    p.sentAppend(8, true);
+    // The follower acknowledged 5, so a rejection of prev=5 was sent before that answer.
+    assertFalse(p.maybeDecreaseTo(5, 0));
+    assertEquals(9, p.next);
+    assertEquals(Progress.State.REPLICATE, p.state);
+  }
+
+  @Test
+  void aConflictHintNeverMovesNextToOrBelowMatch() {
+    Progress p = new Progress(11, 4);
+    p.maybeUpdate(4);
+    p.sentAppend(10, false);
+    // A (stale or wrong) hint of 2 is below what the follower is known to hold: next = match+1.
+    assertTrue(p.maybeDecreaseTo(10, 2));
+    assertEquals(5, p.next);
+    // A hint past the rejected index cannot move next forward either.
+    p.sentAppend(4, false);
+    assertTrue(p.maybeDecreaseTo(4, 40));
+    assertEquals(5, p.next);
+  }
+
+  @Test
+  void membersListsVotersAndLearnersInIdOrder() {
+    Membership m = new Membership(new long[] {5, 1}, new long[] {3, 7});
+    assertArrayEquals(new long[] {1, 3, 5, 7}, m.members());
+    assertArrayEquals(new long[] {1, 5}, m.voters());
+    assertArrayEquals(new long[] {3, 7}, m.learners());
+  }
+
+  @Test
+  void membershipsAreEqualExactlyWhenVotersAndLearnersAre() {
+    Membership a = new Membership(new long[] {1, 2}, new long[] {3});
+    assertEquals(a, new Membership(new long[] {2, 1, 2}, new long[] {3}));
+    assertEquals(a.hashCode(), new Membership(new long[] {2, 1}, new long[] {3}).hashCode());
+    assertNotEquals(a, new Membership(new long[] {1, 2}, new long[0]));
+    assertNotEquals(a, new Membership(new long[] {1, 2, 3}, new long[0]));
+    assertNotEquals(a, Membership.of(1, 3));
+    assertNotEquals(a, "voters=[1, 2] learners=[3]");
+  }
+
+  @Test
+  void quorumIsAStrictMajorityOfVotersOnly() {
+    assertEquals(1, Membership.of(1).quorum());
+    assertEquals(2, Membership.of(1, 2).quorum());
+    assertEquals(2, new Membership(new long[] {1, 2, 3}, new long[] {4, 5}).quorum());
+    assertEquals(3, Membership.of(1, 2, 3, 4).quorum());
+    assertEquals(4, Membership.of(1, 2, 3, 4, 5, 6, 7).quorum());
   }
 }

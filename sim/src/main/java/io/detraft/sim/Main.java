@@ -37,7 +37,7 @@ public final class Main {
       "  --parallel K        seeds run side by side (default: number of cores)",
       "  --safety-seconds S  override the seed's safety-phase length (virtual seconds)",
       "  --voters V          every seed starts one group of V voters (1..7; default: the seed's",
-      "                      own choice of 3 or 5, in 1 to 8 groups)",
+      "                      own choice of 1 to 7, mostly 3 or 5, in 1 to 8 groups)",
       "  --all-nemeses       every seed runs every fault and protocol nemesis: those it switched",
       "                      off are switched on, with the seed's own rates where it drew them",
       "                      and rates drawn from the seed otherwise (see SimOptions)",

@@ -208,6 +208,9 @@ final class SimNetwork {
    */
   String partition(Shape shape, int leader) {
     heal();
+    if (size == 1) {
+      return "none: a single node"; // A lone voter (swarm depth) has no link to cut.
+    }
     List<Integer> ids = new ArrayList<>();
     for (int i = 1; i <= size; i++) {
       ids.add(i);

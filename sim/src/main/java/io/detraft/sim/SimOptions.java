@@ -32,7 +32,7 @@ public record SimOptions(
    * The nodes, the Raft groups they run and their clocks.
    *
    * @param size nodes, voters and spares (spares start as non-members: targets for adds)
-   * @param voters each group's initial voters, 3 or 5
+   * @param voters each group's initial voters, 1 to 7 (mostly 3 or 5; multi-group seeds 3)
    * @param groups Raft groups per node (1, or several through one {@code RaftHost})
    * @param tickNanos nominal length of one core tick
    * @param snapshotChunkBytes the size of one InstallSnapshot chunk
@@ -275,6 +275,12 @@ public record SimOptions(
         ClusterOptions.minLeaseMargin(election, drift) + (int) c.between(0, 2));
     // Drawn last of the cluster's options, so the others stay what they were before it.
     int quiesce = c.chance(0.3) ? 2 * election + (int) c.between(0, 40) : 0;
+    // Swarm depth: a third of the single-group seeds start with a less common size, from a
+    // lone voter to seven (3 and 5 stay the most common). Drawn after every other cluster
+    // option, so those stay what they were.
+    if (groups == 1 && c.chance(0.35)) {
+      voters = pick(c, 1, 2, 4, 6, 7);
+    }
     ClusterOptions cluster = new ClusterOptions(voters + spares, voters, groups, 10 * MS,
         election, heartbeat, preVote, checkQuorum, forward, inflight, appendBytes, chunkBytes,
         leaseReads, leaseMargin, drift, quiesce);

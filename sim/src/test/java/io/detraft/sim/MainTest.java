@@ -81,12 +81,12 @@ class MainTest {
 
   @Test
   void votersPinTheClusterSize() {
-    // Seed 2 picks 3 voters of its own; pinned, it runs one group of 5 (its spare kept).
+    // Seed 2 picks 2 voters of its own; pinned, it runs one group of 5 (its spare kept).
     Run run = run("--seed", "2", "--safety-seconds", "2", "--voters", "5");
     assertEquals(0, run.status(), run.out());
     assertTrue(run.out().contains("cluster{n=6 voters=5 groups=1 "), run.out());
     assertTrue(run(("--seed 2 --safety-seconds 2").split(" ")).out()
-        .contains("cluster{n=4 voters=3 "));
+        .contains("cluster{n=3 voters=2 "));
   }
 
   @Test

@@ -1,0 +1,299 @@
+package io.detraft.core;
+
+import static io.detraft.core.SingleReplica.ack;
+import static io.detraft.core.SingleReplica.config;
+import static io.detraft.core.SingleReplica.sentTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.detraft.core.Message.AppendRequest;
+import io.detraft.core.Message.Heartbeat;
+import io.detraft.core.Message.HeartbeatResponse;
+import io.detraft.core.Message.Propose;
+import io.detraft.core.Message.VoteRequest;
+import io.detraft.core.Message.VoteResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Rules of a leader at their boundaries (CheckQuorum, flow control, reads, quiescence,
+ * membership), each checked on one leader fed with hand-written answers of its followers.
+ */
+class LeaderRulesTest {
+
+  private static final Membership THREE = Membership.of(1, 2, 3);
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static HeartbeatResponse heartbeatAck(long from, long term, long round) {
+    return new HeartbeatResponse(1, from, 1, term, round);
+  }
+
+  private static List<String> contexts(SingleReplica r) {
+    return r.reads.stream().map(read -> new String(read.context(), StandardCharsets.UTF_8))
+        .toList();
+  }
+
+  @Test
+  void checkQuorumKeepsALeaderThatHearsFromExactlyAMajority() {
+    SingleReplica r = SingleReplica.leader(config(1).withCheckQuorum(true), THREE, 2);
+    r.tick(10); // First round: every member counts as active once.
+    for (int round = 0; round < 3; round++) {
+      r.answer(heartbeatAck(2, 1, 1)); // Node 3 stays silent; 1 and 2 are a majority.
+      r.tick(10);
+      assertEquals(Role.LEADER, r.status().role(), "round " + round);
+    }
+    r.tick(10); // A round without node 2 either: cut off from the majority.
+    assertEquals(Role.FOLLOWER, r.status().role());
+  }
+
+  @Test
+  void readsPendingWhenLeadershipIsLostAreNeverAnswered() {
+    SingleReplica r = SingleReplica.leader(config(1), THREE, 2);
+    r.raw.readIndex(bytes("old"));
+    assertFalse(sentTo(r.drain(), 2, Heartbeat.class).isEmpty());
+    // Node 2 leads term 2: whatever node 1 knew as leader of term 1 may be stale now.
+    r.answer(new Heartbeat(1, 2, 1, 2, 1, 1));
+    assertEquals(Role.FOLLOWER, r.status().role());
+    leadAgainInTerm3(r);
+    r.raw.readIndex(bytes("new"));
+    r.drain();
+    r.answer(heartbeatAck(3, 3, 1));
+    assertEquals(List.of("new"), contexts(r));
+  }
+
+  @Test
+  void readsWaitingForTheFirstCommitOfATermDieWithThatTerm() {
+    SingleReplica r = SingleReplica.leader(config(1), THREE); // Nothing committed in term 1.
+    r.raw.readIndex(bytes("old"));
+    r.drain();
+    r.answer(new Heartbeat(1, 2, 1, 2, 0, 1));
+    leadAgainInTerm3(r);
+    r.raw.readIndex(bytes("new"));
+    r.drain();
+    r.answer(heartbeatAck(3, 3, 1));
+    r.answer(heartbeatAck(2, 3, 1));
+    assertEquals(List.of("new"), contexts(r));
+  }
+
+  /** Node 1 wins term 3 with node 3's vote and commits its entry of term 3. */
+  private static void leadAgainInTerm3(SingleReplica r) {
+    r.tick(1);
+    r.raw.campaign();
+    r.drain();
+    r.answer(new VoteResponse(1, 3, 1, 3, true, false));
+    assertEquals(Role.LEADER, r.status().role());
+    assertEquals(3, r.status().term());
+    r.answer(ack(3, 3, r.status().lastIndex()));
+    assertEquals(r.status().lastIndex(), r.status().commit());
+  }
+
+  @Test
+  void aReadAlreadyInAHeartbeatRoundStartsNoFurtherRounds() {
+    SingleReplica r = SingleReplica.leader(config(1), THREE, 2);
+    r.raw.readIndex(bytes("r"));
+    assertEquals(2, r.drain().stream().filter(Heartbeat.class::isInstance).count());
+    // A proposal's Ready carries appends; the read waits for its round's answers only.
+    r.raw.propose(bytes("x"));
+    List<Message> sent = r.drain();
+    assertEquals(1, sentTo(sent, 2, AppendRequest.class).size());
+    assertEquals(0, sent.stream().filter(Heartbeat.class::isInstance).count(), "" + sent);
+  }
+
+  @Test
+  void aSingleVoterServesReadsAtOnce() {
+    SingleReplica r = SingleReplica.leader(config(1), Membership.of(1));
+    assertEquals(1, r.status().commit());
+    r.raw.readIndex(bytes("alone"));
+    assertTrue(r.drain().isEmpty());
+    assertEquals(List.of("alone"), contexts(r));
+  }
+
+  // ------------------------------------------------------------------ flow control
+
+  @Test
+  void anAcknowledgementOpensTheInflightWindowForTheNextAppend() {
+    // One append in flight per follower.
+    SingleReplica r = SingleReplica.leader(config(1).withFlowControl(1 << 20, 1), THREE, 2, 3);
+    r.raw.propose(bytes("x"));
+    assertEquals(1, sentTo(r.drain(), 2, AppendRequest.class).size());
+    r.answer(ack(3, 1, 2));
+    r.raw.propose(bytes("y"));
+    assertTrue(sentTo(r.drain(), 2, AppendRequest.class).isEmpty(), "window of 2 is full");
+    // Node 2 acknowledges x: y goes out at once.
+    List<AppendRequest> next = sentTo(r.answer(ack(2, 1, 2)), 2, AppendRequest.class);
+    assertEquals(1, next.size());
+    assertEquals(3, next.get(0).entries().get(0).index());
+  }
+
+  @Test
+  void aHeartbeatAnswerToAFullWindowLetsOneMoreAppendThrough() {
+    SingleReplica r = SingleReplica.leader(config(1).withFlowControl(1 << 20, 1), THREE, 2, 3);
+    r.raw.propose(bytes("x"));
+    r.drain();
+    r.answer(ack(3, 1, 2));
+    r.raw.propose(bytes("y"));
+    assertTrue(sentTo(r.drain(), 2, AppendRequest.class).isEmpty(), "window of 2 is full");
+    // Node 2's acknowledgement of x is lost, but it is alive (it answers heartbeats).
+    List<AppendRequest> sent = sentTo(r.answer(heartbeatAck(2, 1, 0)), 2,
+        AppendRequest.class);
+    assertEquals(1, sent.size());
+    assertEquals(List.of(3L), sent.get(0).entries().stream().map(Entry::index).toList());
+  }
+
+  @Test
+  void aHeartbeatAnswerDoesNotWidenAWindowThatIsNotFull() {
+    SingleReplica r = SingleReplica.leader(config(1).withFlowControl(1 << 20, 2), THREE, 2, 3);
+    r.raw.propose(bytes("x"));
+    r.drain(); // x in flight to 2: one of two slots.
+    r.answer(heartbeatAck(2, 1, 0));
+    r.raw.propose(bytes("y"));
+    assertEquals(1, sentTo(r.drain(), 2, AppendRequest.class).size());
+    r.raw.propose(bytes("z"));
+    assertTrue(sentTo(r.drain(), 2, AppendRequest.class).isEmpty(), "x and y fill the window");
+  }
+
+  @Test
+  void eachAcknowledgementRefillsTheWindowOfAReplicatingFollower() {
+    // Five voters, so node 2's acknowledgements alone commit nothing; one entry per append.
+    Membership five = Membership.of(1, 2, 3, 4, 5);
+    SingleReplica r = SingleReplica.leader(config(1).withFlowControl(1, 3), five, 2, 3);
+    for (String s : List.of("a", "b", "c", "d")) {
+      r.raw.propose(bytes(s));
+    }
+    List<AppendRequest> first = sentTo(r.drain(), 2, AppendRequest.class);
+    assertEquals(1, first.size(), "one append per peer per Ready");
+    assertEquals(2, first.get(0).entries().get(0).index());
+    List<AppendRequest> refill = sentTo(r.answer(ack(2, 1, 2)), 2, AppendRequest.class);
+    assertEquals(List.of(3L, 4L, 5L),
+        refill.stream().map(a -> a.entries().get(0).index()).toList());
+  }
+
+  // ------------------------------------------------------------------ quiescence
+
+  /** A leader of three, all caught up, gone quiet (no heartbeats) after 20 + 10 idle ticks. */
+  private static SingleReplica quietLeader(boolean checkQuorum) {
+    SingleReplica r = SingleReplica.leader(config(1).withQuiesce(20)
+        .withCheckQuorum(checkQuorum), THREE, 2, 3);
+    for (int i = 0; i < 30; i++) {
+      for (Message m : r.tick(1)) {
+        r.answer(heartbeatAck(m.to(), 1, ((Heartbeat) m).round()));
+      }
+    }
+    assertTrue(r.tick(40).isEmpty(), "quiet");
+    assertEquals(Role.LEADER, r.status().role());
+    return r;
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"forwarded proposal", "membership change", "transfer", "read"})
+  void everyRequestWakesAQuietLeader(String request) {
+    SingleReplica r = quietLeader(false);
+    Consumer<RawNode> act = switch (request) {
+      case "forwarded proposal" -> raw -> raw.step(new Propose(1, 2, 1, 0,
+          List.of(bytes("x"))));
+      case "membership change" -> raw -> raw.proposeMembership(
+          new MembershipChange(MembershipChange.Type.ADD_LEARNER, 4));
+      case "transfer" -> raw -> raw.transferLeadership(2);
+      default -> raw -> raw.readIndex(bytes("r"));
+    };
+    act.accept(r.raw);
+    List<Message> sent = r.drain();
+    assertFalse(sentTo(sent, 2, Heartbeat.class).isEmpty(), request + ": " + sent);
+    assertFalse(sentTo(r.tick(1), 3, Heartbeat.class).isEmpty(), "heartbeats resume");
+  }
+
+  @Test
+  void aLeaderStaysAwakeWhileAFollowerLagsOrAReadWaits() {
+    SingleReplica lagging = SingleReplica.leader(config(1).withQuiesce(20), THREE, 2);
+    lagging.tick(60);
+    List<Message> last = lagging.tick(1);
+    assertFalse(sentTo(last, 2, Heartbeat.class).isEmpty(), "node 3 lags: " + last);
+
+    SingleReplica reading = SingleReplica.leader(config(1).withQuiesce(20), THREE, 2, 3);
+    reading.raw.readIndex(bytes("r"));
+    reading.tick(60);
+    assertFalse(sentTo(reading.tick(1), 2, Heartbeat.class).isEmpty(), "a read waits");
+  }
+
+  @Test
+  void aQuietLeaderHearsACandidateOut() {
+    // Quiet, it sends no heartbeats: nothing tells the others it lives, so its lease is no
+    // reason to ignore a candidate (a quorum may need its vote to elect anyone).
+    SingleReplica r = quietLeader(true);
+    VoteResponse answer = r.onlyAnswer(new VoteRequest(1, 2, 1, 2, 1, 1, false, false),
+        VoteResponse.class);
+    assertTrue(answer.granted());
+    assertEquals(Role.FOLLOWER, r.status().role());
+    assertEquals(2, r.status().term());
+  }
+
+  // ------------------------------------------------------------------ membership
+
+  @Test
+  void theLastVoterCannotBeRemovedButALearnerBesideItCan() {
+    SingleReplica r = SingleReplica.leader(config(1),
+        new Membership(new long[] {1}, new long[] {2}));
+    assertInstanceOf(ProposeResult.Rejected.class,
+        r.raw.proposeMembership(new MembershipChange(MembershipChange.Type.REMOVE, 1)));
+    assertInstanceOf(ProposeResult.Rejected.class,
+        r.raw.proposeMembership(new MembershipChange(MembershipChange.Type.DEMOTE_VOTER, 1)));
+    assertInstanceOf(ProposeResult.Accepted.class,
+        r.raw.proposeMembership(new MembershipChange(MembershipChange.Type.REMOVE, 2)));
+  }
+
+  @Test
+  void noMembershipChangeDuringALeadershipTransfer() {
+    SingleReplica r = SingleReplica.leader(config(1), THREE, 2);
+    r.raw.transferLeadership(3); // Node 3 lags: the transfer waits for it to catch up.
+    r.drain();
+    ProposeResult refused = r.raw.proposeMembership(
+        new MembershipChange(MembershipChange.Type.ADD_LEARNER, 4));
+    assertInstanceOf(ProposeResult.Rejected.class, refused);
+    assertTrue(refused.toString().contains("transfer"), refused.toString());
+    assertEquals(1L, r.raw.coverage().asMap().get(Mark.PROPOSAL_REFUSED_DURING_TRANSFER));
+  }
+  @Test
+  void aTransferHoldsProposalsForOneElectionTimeoutThenGivesUp() {
+    SingleReplica r = SingleReplica.leader(config(1), THREE, 2);
+    r.raw.transferLeadership(3); // Node 3 lags and never answers.
+    r.drain();
+    r.tick(9);
+    assertInstanceOf(ProposeResult.Rejected.class, r.raw.propose(bytes("early")));
+    r.tick(1);
+    assertInstanceOf(ProposeResult.Accepted.class, r.raw.propose(bytes("late")));
+    assertEquals(1L, r.raw.coverage().asMap().get(Mark.TRANSFER_ABANDONED));
+  }
+
+  @Test
+  void aFollowerBeingSentASnapshotThatAcknowledgesItsIndexByLogGetsEntriesAgain() {
+    SingleReplica r = SingleReplica.leader(config(1), THREE, 2);
+    for (String s : List.of("a", "b", "c")) {
+      r.raw.propose(bytes(s));
+    }
+    r.drain();
+    r.answer(ack(2, 1, 4));
+    assertEquals(4, r.status().commit());
+    r.storage.createSnapshot(4, THREE, bytes("abc"));
+    r.storage.compact(4);
+    // Node 3 never answered: the entries it needs are gone, so it is sent the snapshot.
+    List<Message> sent = r.answer(heartbeatAck(3, 1, 0));
+    assertEquals(1, sentTo(sent, 3, Message.InstallSnapshot.class).size(), "" + sent);
+    // A late answer shows that it holds the log up to the snapshot's index after all.
+    List<AppendRequest> resumed = sentTo(r.answer(ack(3, 1, 4)), 3, AppendRequest.class);
+    assertEquals(1, resumed.size());
+    assertEquals(4, resumed.get(0).prevLogIndex());
+    r.raw.propose(bytes("d"));
+    List<AppendRequest> next = sentTo(r.drain(), 3, AppendRequest.class);
+    assertEquals(1, next.size());
+    assertEquals(5, next.get(0).entries().get(0).index());
+  }
+}
