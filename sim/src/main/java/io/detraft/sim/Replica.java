@@ -188,6 +188,20 @@ final class Replica {
     // The state machine stays: a persisting one is what the next incarnation resumes from.
   }
 
+  /**
+   * The node stopped this replica while it kept running (the nemesis, as an operator would):
+   * count what it hit, as at a crash; its state machine and the node's data stay for {@link
+   * #start}. It leads nothing now.
+   */
+  void stopped(Marks marks) {
+    retire(marks);
+    role = Role.FOLLOWER;
+    leader = 0;
+    receivingSnapshot = false;
+    sim.trace().record(sim.now(), Trace.Kind.CRASH, id, (int) group, 0, 0,
+        "g" + group + " replica stopped");
+  }
+
   /** Whether the replica was receiving a snapshot in chunks (the crash mark). */
   boolean receivingSnapshot() {
     return receivingSnapshot;

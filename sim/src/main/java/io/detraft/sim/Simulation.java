@@ -318,7 +318,7 @@ public final class Simulation {
     long term = -1;
     for (int id = 1; id < nodes.length; id++) {
       Replica r = nodes[id].replica(group);
-      if (nodes[id].isUp() && r.role() == Role.LEADER && r.term() > term) {
+      if (nodes[id].isUp() && r.isRunning() && r.role() == Role.LEADER && r.term() > term) {
         term = r.term();
         leader = id;
       }
