@@ -199,11 +199,16 @@ class CanaryTest {
             "acknowledged-write", "read-freshness", "linearizability", "leader-completeness"));
   }
 
-  /** A lease that never runs out, caught as the deposed leader serves a read. */
+  /**
+   * A lease that never runs out, caught as the deposed leader serves a read. A rare canary
+   * (about 2 % of seeds): first caught at seed 53, at 124 since the group-stop nemesis joined
+   * the default mix and changed the runs of the seeds that draw it; 200 seeds miss it with a
+   * chance under 2 %.
+   */
   @Test
   void catchesALeaseThatNeverExpires() {
     firstDefaultFailure("lease never expires",
-        PlantedFaults.coreBug(PlantedBug.LEASE_NEVER_EXPIRES), 120,
+        PlantedFaults.coreBug(PlantedBug.LEASE_NEVER_EXPIRES), 200,
         Set.of("read-deposed-leader", "read-freshness"));
   }
 
