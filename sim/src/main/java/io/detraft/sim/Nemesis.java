@@ -347,6 +347,9 @@ final class Nemesis {
     boolean shrink = m.voters().length > targetVoters;
     boolean grow = m.voters().length < targetVoters;
     for (long id = 1; id <= size; id++) {
+      if (sim.node((int) id).replica(group).isWitness()) {
+        continue; // a witness stays one (its log holds no payloads); never re-added as data
+      }
       if (!m.isMember(id)) {
         add(changes, weights, MembershipChange.Type.ADD_LEARNER, id, shrink ? 1 : 3);
         add(changes, weights, MembershipChange.Type.ADD_VOTER, id, grow ? 2 : 1);
@@ -386,8 +389,9 @@ final class Nemesis {
       return;
     }
     List<Long> others = new ArrayList<>();
-    for (long voter : sim.node(leader).replica(group).membership().voters()) {
-      if (voter != leader) {
+    Membership m = sim.node(leader).replica(group).membership();
+    for (long voter : m.voters()) {
+      if (voter != leader && !m.isWitness(voter)) {
         others.add(voter);
       }
     }

@@ -45,6 +45,12 @@ final class Replica {
   private final Config config;
   private final Membership initial;
   private final Oracles oracles;
+  /**
+   * This replica is its group's witness: its log holds no payloads, so the oracles that
+   * compare logs, applied entries and state by content skip it (its terms, votes and hard
+   * state are checked like any voter's). The nemesis never changes a witness's membership.
+   */
+  private final boolean witness;
 
   /** The node of this incarnation; null while the process is down. */
   private Node node;
@@ -97,6 +103,11 @@ final class Replica {
     this.config = config;
     this.initial = initial;
     this.oracles = oracles;
+    this.witness = initial.isWitness(id);
+  }
+
+  boolean isWitness() {
+    return witness;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -170,7 +181,9 @@ final class Replica {
     oracles.onRecover(id, state, this);
     if (recovered.restore()) {
       appliedIndex = snapshot.index();
-      oracles.onRestore(id, snapshot, "restarted from");
+      if (!witness) {
+        oracles.onRestore(id, snapshot, "restarted from");
+      }
       sim.marks().hit(SimMark.SNAPSHOT_RESTORED_ON_RESTART);
     }
     writtenHardState = state;
@@ -316,7 +329,9 @@ final class Replica {
         ready.messages().size() * 2L + (ready.mustSync() ? 1 : 0), ready);
     Snapshot snapshot = ready.snapshot();
     if (snapshot != null) {
-      oracles.checkSnapshot(id, snapshot, "received");
+      if (!witness) {
+        oracles.checkSnapshot(id, snapshot, "received");
+      }
       resetChain(snapshot.index());
     }
     for (Entry e : ready.entries()) {
@@ -328,7 +343,7 @@ final class Replica {
     if (hardState != null) {
       oracles.onCommitIndex(hardState.commit());
       oracles.onHardState(id, writtenHardState, hardState);
-      if (role != Role.LEADER && hardState.commit() > writtenHardState.commit()) {
+      if (role != Role.LEADER && hardState.commit() > writtenHardState.commit() && !witness) {
         checkFollowerCommit(hardState);
       }
       if (role == Role.LEADER && ready.softState() == null
@@ -386,7 +401,7 @@ final class Replica {
   /** Everything the node persisted so far is durable. */
   void synced() {
     oracles.onDurable(id, writtenHardState);
-    for (int i = 0; i < unsyncedEntries.size(); i++) {
+    for (int i = 0; i < unsyncedEntries.size() && !witness; i++) {
       oracles.onAppend(id, unsyncedEntries.get(i), unsyncedChains.get(i));
     }
     unsyncedEntries.clear();
@@ -396,7 +411,9 @@ final class Replica {
   /** The node restored a snapshot received from the leader. */
   void restored(Snapshot snapshot) {
     appliedIndex = snapshot.index();
-    oracles.onRestore(id, snapshot, "installed");
+    if (!witness) {
+      oracles.onRestore(id, snapshot, "installed");
+    }
     sim.trace().record(sim.now(), Trace.Kind.RESTORE, id, (int) group, snapshot.index(),
         snapshot.term(), snapshot);
   }
@@ -428,7 +445,9 @@ final class Replica {
 
   /** The node applied a committed entry; {@code result} is null for no-ops and configurations. */
   void applied(Entry e, byte[] result) {
-    oracles.onApply(id, e, chain.get((int) e.index()));
+    if (!witness) {
+      oracles.onApply(id, e, chain.get((int) e.index()));
+    }
     appliedIndex = e.index();
     oracles.onCommitKnown(writtenHardState.term(), appliedIndex);
     sim.trace().fold(sim.now(), Trace.Kind.APPLY, id);
@@ -455,7 +474,9 @@ final class Replica {
 
   /** The node took a snapshot of this group's state machine and compacted its log. */
   void snapshotTaken(Snapshot snapshot) {
-    oracles.checkSnapshot(id, snapshot, "took");
+    if (!witness) {
+      oracles.checkSnapshot(id, snapshot, "took");
+    }
     sim.marks().hit(SimMark.SNAPSHOT_TAKEN);
     sim.trace().record(sim.now(), Trace.Kind.SNAPSHOT, id, (int) group, snapshot.index(),
         snapshot.term(), snapshot);
@@ -498,6 +519,9 @@ final class Replica {
 
   /** End of run: this replica's state machine must equal the reference at its applied index. */
   void checkFinalState() {
+    if (witness) {
+      return; // its state machine saw no payloads
+    }
     oracles.checkState(id, appliedIndex, stateMachine.snapshot());
   }
 

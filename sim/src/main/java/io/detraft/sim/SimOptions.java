@@ -150,9 +150,12 @@ public record SimOptions(
    * @param transferEveryNanos mean interval of leadership transfers to random voters
    * @param groupStopEveryNanos mean interval of stopping a group's replica on a random node
    *     (keeping its data) and starting it again a while later, as an operator would
+   * @param witness whether each group's last initial voter is a witness (a voter that keeps
+   *     only log metadata and never leads; with 3 or more voters)
    */
   public record ProtocolOptions(long snapshotThreshold, long snapshotEveryNanos,
-      long churnEveryNanos, long transferEveryNanos, long groupStopEveryNanos) {
+      long churnEveryNanos, long transferEveryNanos, long groupStopEveryNanos,
+      boolean witness) {
     public ProtocolOptions {
       check(snapshotThreshold >= 0 && snapshotEveryNanos >= 0 && churnEveryNanos >= 0
           && transferEveryNanos >= 0 && groupStopEveryNanos >= 0,
@@ -162,7 +165,8 @@ public record SimOptions(
     /** Without group stops. */
     public ProtocolOptions(long snapshotThreshold, long snapshotEveryNanos,
         long churnEveryNanos, long transferEveryNanos) {
-      this(snapshotThreshold, snapshotEveryNanos, churnEveryNanos, transferEveryNanos, 0);
+      this(snapshotThreshold, snapshotEveryNanos, churnEveryNanos, transferEveryNanos, 0,
+          false);
     }
   }
 
@@ -232,8 +236,8 @@ public record SimOptions(
         q.chance(0.6) ? snapshotEvery(q) : 0,
         q.chance(0.45) ? churnEvery(q) : 0,
         q.chance(0.45) ? transferEvery(q) : 0,
-        // Drawn last, so that adding it left every earlier protocol draw as it was.
-        q.chance(0.3) ? groupStopEvery(q) : 0);
+        // Drawn last, so that adding them left every earlier protocol draw as it was.
+        q.chance(0.3) ? groupStopEvery(q) : 0, q.chance(0.25));
 
     SimRandom c = root.fork(1);
     int voters = c.chance(0.5) ? 3 : 5;
@@ -404,7 +408,8 @@ public record SimOptions(
             q.snapshotEveryNanos() > 0 ? q.snapshotEveryNanos() : snapshotEvery(r),
             q.churnEveryNanos() > 0 ? q.churnEveryNanos() : churnEvery(r),
             q.transferEveryNanos() > 0 ? q.transferEveryNanos() : transferEvery(r),
-            q.groupStopEveryNanos() > 0 ? q.groupStopEveryNanos() : groupStopEvery(r)),
+            q.groupStopEveryNanos() > 0 ? q.groupStopEveryNanos() : groupStopEvery(r),
+            q.witness()),
         workload, listAppend, phases);
   }
 
@@ -450,6 +455,7 @@ public record SimOptions(
     add(drawn, protocol.churnEveryNanos() > 0, "nemesis: membership churn");
     add(drawn, protocol.transferEveryNanos() > 0, "nemesis: leadership transfers");
     add(drawn, protocol.groupStopEveryNanos() > 0, "nemesis: group replicas stopped");
+    add(drawn, protocol.witness() && cluster.voters() >= 3, "cluster: a witness per group");
     add(drawn, listAppend.clients() > 0, "workload: list-append transactions");
     return drawn;
   }
@@ -515,7 +521,8 @@ public record SimOptions(
         .append(" randomSnapshot=").append(every(q.snapshotEveryNanos()))
         .append(" churn=").append(every(q.churnEveryNanos()))
         .append(" transfer=").append(every(q.transferEveryNanos()))
-        .append(" groupStop=").append(every(q.groupStopEveryNanos())).append('}');
+        .append(" groupStop=").append(every(q.groupStopEveryNanos()))
+        .append(q.witness() && c.voters() >= 3 ? " witness" : "").append('}');
     out.append(" workload{clients=").append(w.clients()).append(" rate=")
         .append(fmt("%.0f/s", w.opsPerSecond())).append(" mix=get").append(w.getWeight())
         .append(":put").append(w.putWeight()).append(":cas").append(w.casWeight())
