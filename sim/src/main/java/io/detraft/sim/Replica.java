@@ -449,7 +449,10 @@ final class Replica {
       oracles.onApply(id, e, chain.get((int) e.index()));
     }
     appliedIndex = e.index();
-    oracles.onCommitKnown(writtenHardState.term(), appliedIndex);
+    // A witness's applied entries are not in the committed log the oracles record (it has no
+    // payloads to record): it vouches only for what a data replica applied too.
+    oracles.onCommitKnown(writtenHardState.term(),
+        witness ? Math.min(appliedIndex, oracles.maxCommittedIndex()) : appliedIndex);
     sim.trace().fold(sim.now(), Trace.Kind.APPLY, id);
     byte[] data = e.data();
     if (e.type() != EntryType.NORMAL || data.length == 0) {

@@ -529,7 +529,11 @@ final class SimNode implements Node.Observer {
   @Override
   public void synced() {
     for (Replica replica : replicas) {
-      replica.synced();
+      // A stopped replica's bookkeeping is what it wrote before the stop, and a crash since
+      // may have lost part of that: nothing of it may be called durable now.
+      if (replica.isRunning()) {
+        replica.synced();
+      }
     }
   }
 
