@@ -369,6 +369,19 @@ public final class NodeRunner implements AutoCloseable {
     return submit(group, future, (n, deadline) -> future.complete(n.snapshot(group)));
   }
 
+  /**
+   * Takes a snapshot of {@code group} now (as {@link #snapshot}) and completes with the newest
+   * snapshot this node holds (empty if the group never applied anything): what a disaster
+   * recovery export writes out.
+   */
+  public CompletableFuture<io.detraft.core.Snapshot> exportSnapshot(long group) {
+    CompletableFuture<io.detraft.core.Snapshot> future = new CompletableFuture<>();
+    return submit(group, future, (n, deadline) -> {
+      n.snapshot(group);
+      future.complete(storage.log(group).snapshot());
+    });
+  }
+
   /** The status of {@code group} as of the last Ready handled. */
   public Status status(long group) {
     return node.status(group);

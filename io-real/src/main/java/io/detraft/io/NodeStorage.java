@@ -3,8 +3,10 @@ package io.detraft.io;
 import io.detraft.core.HardState;
 import io.detraft.core.LogStorage;
 import io.detraft.core.Membership;
+import io.detraft.core.MemoryLogStorage;
 import io.detraft.core.Ready;
 import io.detraft.core.Snapshot;
+import io.detraft.core.UnsafeRecovery;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -183,6 +185,54 @@ public final class NodeStorage implements AutoCloseable {
       wal.compact(group, compactTo, log.term(compactTo)); // syncs the WAL
       log.compact(compactTo);
     }
+  }
+
+  /**
+   * Disaster recovery for a group that lost its quorum for good (see core's {@link
+   * UnsafeRecovery}, whose rules apply): replaces {@code group}'s whole log on this node with
+   * {@code exported}, relabelled with {@code newMembership}, at a term above every term this
+   * node's log saw for the group. Entries after the snapshot are discarded (lossy by design),
+   * even if the log went further. Call it on storage that has not recovered {@code group}
+   * (the node is stopped); every member of {@code newMembership} must import the same
+   * snapshot before any of them starts.
+   *
+   * <p>Not atomic: a crash in the middle may leave a mix of the old and the new state (the
+   * WAL compacted past the newest snapshot, or the new snapshot before the old log), which
+   * this class cannot tell from a normal state. The caller records that an import is under
+   * way and repeats it before the node starts (kv-app's import leaves a marker file); the
+   * repeated import repairs every such mix ({@code ImportCrashTest} in sim crashes the disk
+   * at each operation). Returns the snapshot as this node now holds it.
+   */
+  public Snapshot importSnapshot(long group, Snapshot exported, Membership newMembership)
+      throws IOException {
+    if (logs.containsKey(group)) {
+      throw new IllegalStateException("group " + group + " is running on this storage");
+    }
+    long highestTerm = exported.term();
+    WriteAheadLog.RecoveredGroup old = wal.recovered().get(group);
+    if (old != null) {
+      highestTerm = Math.max(highestTerm, Math.max(old.hardState().term(), old.compactedTerm()));
+      for (io.detraft.core.Entry e : old.entries()) {
+        highestTerm = Math.max(highestTerm, e.term());
+      }
+    }
+    for (SnapshotStore.SnapshotId id : snapshots.list(group)) {
+      highestTerm = Math.max(highestTerm, id.term());
+    }
+    MemoryLogStorage rebuilt = UnsafeRecovery.rebuild(exported, newMembership, highestTerm + 1);
+    Snapshot relabelled = rebuilt.snapshot();
+    // Newer snapshot files would win over the import at the next start: they go first. The
+    // store prunes older ones itself.
+    for (SnapshotStore.SnapshotId id : snapshots.list(group)) {
+      if (id.index() >= relabelled.index()) {
+        snapshots.delete(id);
+      }
+    }
+    snapshots.save(group, relabelled);
+    wal.restartGroup(group, relabelled.index(), relabelled.term());
+    wal.saveHardState(group, rebuilt.hardState());
+    wal.sync();
+    return relabelled;
   }
 
   /** Group {@code group}'s log image, as the core reads it. */

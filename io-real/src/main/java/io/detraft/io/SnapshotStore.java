@@ -7,6 +7,7 @@ import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -74,14 +75,7 @@ public final class SnapshotStore {
       throw new IllegalArgumentException("nothing to save: group " + group + ", " + snapshot);
     }
     SnapshotId id = new SnapshotId(group, snapshot.index(), snapshot.term());
-    Membership members = snapshot.membership();
-    ByteBuffer header = ByteBuffer.allocate(FIXED_HEADER_BYTES + 4 + 8 * members.voters().length
-        + 4 + 8 * members.learners().length + 8);
-    header.putInt(MAGIC).putInt(VERSION).putLong(group).putLong(snapshot.index())
-        .putLong(snapshot.term());
-    putIds(header, members.votersWitnessesNegated()); // witnesses negated, as the codec does
-    putIds(header, members.learners());
-    header.putLong(snapshot.data().length).flip();
+    ByteBuffer header = header(group, snapshot);
     CRC32C crc = new CRC32C();
     crc.update(header.array(), 0, header.limit());
     crc.update(snapshot.data());
@@ -134,44 +128,115 @@ public final class SnapshotStore {
         + SUFFIX);
   }
 
-  /** Reads and verifies one snapshot. */
+  /**
+   * Reads and verifies one snapshot. A file that fails verification is read again: it is
+   * damaged only if two reads in a row agree (a bit flipped on its way from the disk is not
+   * damage at rest).
+   */
   public Snapshot load(SnapshotId id) throws IOException {
     Path file = file(id);
-    ByteBuffer buf = ByteBuffer.wrap(disk.readAll(file));
+    byte[] bytes = disk.readAll(file);
+    for (int read = 1; ; read++) {
+      try {
+        return verify(id, file, bytes);
+      } catch (StorageCorruptionException e) {
+        byte[] again = disk.readAll(file);
+        if (Arrays.equals(bytes, again)) {
+          throw e;
+        }
+        if (read == 3) {
+          throw new IOException("reads of " + file + " keep returning different bytes");
+        }
+        bytes = again;
+      }
+    }
+  }
+
+  private static Snapshot verify(SnapshotId id, Path file, byte[] bytes)
+      throws StorageCorruptionException {
+    Stored stored = decode(bytes, file);
+    if (stored.group() != id.group() || stored.snapshot().index() != id.index()
+        || stored.snapshot().term() != id.term()) {
+      throw new StorageCorruptionException(file, 8, "snapshot header disagrees with its name");
+    }
+    return stored.snapshot();
+  }
+
+  /** Deletes the file of snapshot {@code id} (if present) and syncs the directory. */
+  public void delete(SnapshotId id) throws IOException {
+    disk.delete(file(id));
+    disk.syncDirectory(dir);
+  }
+
+  /** A snapshot and its group, as a snapshot file holds them. */
+  public record Stored(long group, Snapshot snapshot) {}
+
+  /**
+   * The bytes of a snapshot file of {@code group} (the format above), for copies of a
+   * snapshot outside the store (an export for disaster recovery).
+   */
+  public static byte[] encode(long group, Snapshot snapshot) {
+    ByteBuffer header = header(group, snapshot);
+    ByteBuffer out = ByteBuffer.allocate(header.limit() + snapshot.data().length + 4);
+    out.put(header).put(snapshot.data());
+    CRC32C crc = new CRC32C();
+    crc.update(out.array(), 0, out.position());
+    return out.putInt((int) crc.getValue()).array();
+  }
+
+  /**
+   * Verifies and reads the bytes of a snapshot file.
+   *
+   * @param source named in errors
+   * @throws StorageCorruptionException if the checksum fails or the content is not a snapshot
+   */
+  public static Stored decode(byte[] bytes, Path source) throws StorageCorruptionException {
+    ByteBuffer buf = ByteBuffer.wrap(bytes);
     int end = buf.limit() - 4;
     if (end < FIXED_HEADER_BYTES + 16) {
-      throw new StorageCorruptionException(file, buf.limit(), "snapshot file too short");
+      throw new StorageCorruptionException(source, buf.limit(), "snapshot file too short");
     }
     CRC32C crc = new CRC32C();
     crc.update(buf.array(), 0, end);
     if (buf.getInt(end) != (int) crc.getValue()) {
-      throw new StorageCorruptionException(file, end, "snapshot checksum mismatch");
+      throw new StorageCorruptionException(source, end, "snapshot checksum mismatch");
     }
     if (buf.getInt(0) != MAGIC || buf.getInt(4) != VERSION) {
-      throw new StorageCorruptionException(file, 0, "not a version " + VERSION + " snapshot");
-    }
-    if (buf.getLong(8) != id.group() || buf.getLong(16) != id.index()
-        || buf.getLong(24) != id.term()) {
-      throw new StorageCorruptionException(file, 8, "snapshot header disagrees with its name");
+      throw new StorageCorruptionException(source, 0, "not a version " + VERSION + " snapshot");
     }
     buf.position(FIXED_HEADER_BYTES).limit(end);
     try {
+      long group = buf.getLong(8);
+      long index = buf.getLong(16);
+      long term = buf.getLong(24);
       long[] voters = getIds(buf);
       long[] learners = getIds(buf);
       long length = buf.getLong();
       if (length != buf.remaining()) {
-        throw new StorageCorruptionException(file, buf.position() - 8,
+        throw new StorageCorruptionException(source, buf.position() - 8,
             "snapshot data length " + length + " disagrees with the file size");
       }
       byte[] data = new byte[(int) length];
       buf.get(data);
-      return new Snapshot(id.index(), id.term(),
-          Membership.fromWitnessesNegated(voters, learners), data);
+      return new Stored(group, new Snapshot(index, term,
+          Membership.fromWitnessesNegated(voters, learners), data));
     } catch (BufferUnderflowException | IllegalArgumentException | IllegalStateException e) {
       // A valid checksum over an invalid header: written by a buggy or foreign program.
-      throw new StorageCorruptionException(file, FIXED_HEADER_BYTES,
+      throw new StorageCorruptionException(source, FIXED_HEADER_BYTES,
           "invalid snapshot metadata: " + e);
     }
+  }
+
+  /** Everything before the data, length included; the checksum covers it and the data. */
+  private static ByteBuffer header(long group, Snapshot snapshot) {
+    Membership members = snapshot.membership();
+    ByteBuffer header = ByteBuffer.allocate(FIXED_HEADER_BYTES + 4 + 8 * members.voters().length
+        + 4 + 8 * members.learners().length + 8);
+    header.putInt(MAGIC).putInt(VERSION).putLong(group).putLong(snapshot.index())
+        .putLong(snapshot.term());
+    putIds(header, members.votersWitnessesNegated()); // witnesses negated, as the codec does
+    putIds(header, members.learners());
+    return header.putLong(snapshot.data().length).flip();
   }
 
   private void prune(long group) throws IOException {

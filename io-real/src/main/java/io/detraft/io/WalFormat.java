@@ -16,6 +16,7 @@ import java.util.zip.CRC32C;
  * record  = bodyLength:u32 crc:u32 type:u8 body[bodyLength]
  *           crc = CRC32C over bodyLength, type and body (everything but the crc field)
  * BATCH      body = batchSeq:u64                 first record after every fsync
+ * END        body = 0x5AA55AA55AA55AA5:u64        last record before every fsync
  * ENTRY      body = group:u64 term:u64 index:u64 entryType:u8 data[...]
  * HARD_STATE body = group:u64 term:u64 vote:u64 commit:u64
  * COMPACT    body = group:u64 index:u64 term:u64  entries up to index are discarded
@@ -27,10 +28,14 @@ import java.util.zip.CRC32C;
  * the end of the written part. The BATCH record is what lets recovery tell a torn tail from
  * corruption: batch {@code n+1} is written only after batch {@code n} was fsynced, so a valid
  * later batch behind a damaged record proves that the damaged record had been made durable.
+ * The END record settles the last batch, which no later batch vouches for: a write torn by a
+ * crash lacks its end (writes land front to back), while a batch that reached the disk whole
+ * keeps its end marker even when a flipped bit breaks a record before it. Every byte of the
+ * marker has at least two bits set, so no single flipped bit turns it into zeros.
  */
 final class WalFormat {
   static final int SEGMENT_MAGIC = 0x44525741; // "DRWA"
-  static final int FORMAT_VERSION = 1;
+  static final int FORMAT_VERSION = 2;
   static final int SEGMENT_HEADER_BYTES = 32;
   /** bodyLength + crc + type. */
   static final int RECORD_HEADER_BYTES = 9;
@@ -40,12 +45,16 @@ final class WalFormat {
   static final byte HARD_STATE = 3;
   static final byte COMPACT = 4;
   static final byte RESET = 5;
+  static final byte END = 6;
 
   static final int BATCH_BODY_BYTES = 8;
   static final int ENTRY_FIXED_BODY_BYTES = 25;
   static final int HARD_STATE_BODY_BYTES = 32;
   static final int COMPACT_BODY_BYTES = 24;
   static final int RESET_BODY_BYTES = 24;
+  static final int END_BODY_BYTES = 8;
+  static final int END_RECORD_BYTES = RECORD_HEADER_BYTES + END_BODY_BYTES;
+  static final long END_MARKER = 0x5AA55AA55AA55AA5L;
 
   private WalFormat() {}
 
@@ -88,7 +97,9 @@ final class WalFormat {
     if (segment.getInt(0) != SEGMENT_MAGIC) {
       return "not a WAL segment (bad magic)";
     }
-    if (segment.getInt(4) != FORMAT_VERSION) {
+    // Version 1 differs only in lacking END records, so it reads the same (its damaged last
+    // batch is taken for a torn one, as version 1 did).
+    if (segment.getInt(4) != FORMAT_VERSION && segment.getInt(4) != 1) {
       return "unsupported WAL format version " + segment.getInt(4);
     }
     if (segment.getLong(8) != seq) {
@@ -106,6 +117,12 @@ final class WalFormat {
   static void putBatch(ByteBuffer buf, long batchSeq, CRC32C crc) {
     int start = begin(buf, BATCH);
     buf.putLong(batchSeq);
+    finish(buf, start, crc);
+  }
+
+  static void putEnd(ByteBuffer buf, CRC32C crc) {
+    int start = begin(buf, END);
+    buf.putLong(END_MARKER);
     finish(buf, start, crc);
   }
 
@@ -199,6 +216,8 @@ final class WalFormat {
         return bodyBytes == COMPACT_BODY_BYTES;
       case RESET:
         return bodyBytes == RESET_BODY_BYTES;
+      case END:
+        return bodyBytes == END_BODY_BYTES;
       default:
         return false;
     }
@@ -241,6 +260,59 @@ final class WalFormat {
       }
     }
     return -1;
+  }
+
+  /**
+   * Whether the record at {@code pos} is an END record with at most two bits flipped (in its
+   * length, type or marker; its checksum is not consulted).
+   */
+  static boolean looksLikeEnd(ByteBuffer buf, int pos) {
+    return pos + END_RECORD_BYTES <= buf.limit()
+        && Integer.bitCount(buf.getInt(pos) ^ END_BODY_BYTES)
+            + Integer.bitCount((buf.get(pos + 8) ^ END) & 0xff)
+            + Long.bitCount(buf.getLong(pos + RECORD_HEADER_BYTES) ^ END_MARKER) <= 2;
+  }
+
+  /**
+   * Whether the bytes just before {@code end} are a batch's end marker, allowing for two
+   * flipped bits: the batch they close reached the disk whole.
+   */
+  static boolean endMarkerBefore(ByteBuffer buf, int from, int end) {
+    return end - END_BODY_BYTES >= from
+        && Long.bitCount(buf.getLong(end - END_BODY_BYTES) ^ END_MARKER) <= 2;
+  }
+
+  /** Disk sectors are written atomically, each whole or not at all. */
+  static final int SECTOR_BYTES = 512;
+
+  /**
+   * Where the record at {@code pos} would end, from its length field when that is plausible
+   * (within {@code limit}), else one sector on (the length itself may be what is missing).
+   */
+  static int recordEnd(ByteBuffer buf, int pos, int limit) {
+    int bodyBytes = pos + 4 <= limit ? buf.getInt(pos) : 0;
+    long end = (long) pos + RECORD_HEADER_BYTES + bodyBytes;
+    return bodyBytes > 0 && end <= limit ? (int) end : Math.min(limit, pos + SECTOR_BYTES);
+  }
+
+  /**
+   * Whether a sector (at a multiple of {@link #SECTOR_BYTES} in the file) overlapping [from,
+   * to) holds only zeros from {@code from} on: part of a write that never reached it (what
+   * lies before {@code from} verified, so was written before). A flipped bit leaves no such
+   * sector; a record body that holds a whole sector of zeros itself is the one ambiguity.
+   */
+  static boolean staleSectorIn(ByteBuffer buf, int from, int to) {
+    for (int sector = from / SECTOR_BYTES * SECTOR_BYTES; sector < to; sector += SECTOR_BYTES) {
+      boolean zeros = true;
+      int end = Math.min(sector + SECTOR_BYTES, buf.limit());
+      for (int i = Math.max(sector, from); zeros && i < end; i++) {
+        zeros = buf.get(i) == 0;
+      }
+      if (zeros) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The offset just past the last non-zero byte in [from, limit), or {@code from} if none. */

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,9 +26,15 @@ import java.util.zip.CRC32C;
  *       damage in a segment that was synced before the next one began. Recovery refuses.
  * </ul>
  *
- * <p>A limit no WAL can lift: damage confined to the very last batch after its fsync looks
- * exactly like a torn write. It is reported, loudly, as a torn tail; Raft tolerates the loss
- * of one replica's unreplicated suffix, and a committed entry lives on a majority.
+ * <p>The last batch has no later batch to vouch for it; its END record does instead
+ * ({@link WalFormat}). Without the end marker, or with a sector of the damaged record still
+ * all zeros (a disk may persist a write's sectors in any order), the write was torn by a crash
+ * and nothing in it was acknowledged: it is cut. Other damage before an intact end marker (a
+ * flipped bit, garbage) means the batch reached the disk whole and may have been
+ * acknowledged: recovery refuses rather than cut it.
+ *
+ * <p>Only bytes that two reads agree on are judged: a read that flips a bit on its way from
+ * the disk starts recovery over.
  */
 final class WalRecovery {
   private static final System.Logger LOG = System.getLogger(WalRecovery.class.getName());
@@ -78,21 +85,52 @@ final class WalRecovery {
   private final CRC32C crc = new CRC32C();
   private final Disk disk;
 
-  private final boolean cutsTornTail;
+  private final WriteAheadLog.TailRule tailRule;
 
-  private WalRecovery(Disk disk, boolean cutsTornTail) {
+  private WalRecovery(Disk disk, WriteAheadLog.TailRule tailRule) {
     this.disk = disk;
-    this.cutsTornTail = cutsTornTail;
+    this.tailRule = tailRule;
   }
 
   /** Replays the segments in {@code dir}; an empty result if there are none. */
   static WalRecovery run(Disk disk, Path dir) throws IOException {
-    return run(disk, dir, true);
+    return run(disk, dir, WriteAheadLog.TailRule.CORRECT);
   }
 
-  /** {@code cutsTornTail} false plants a bug (a canary): the torn record stays in the log. */
-  static WalRecovery run(Disk disk, Path dir, boolean cutsTornTail) throws IOException {
-    WalRecovery recovery = new WalRecovery(disk, cutsTornTail);
+  /**
+   * A segment read twice gave different bytes: a transient read error (a flipped bit on the
+   * way from the disk), which must not be mistaken for damage at rest.
+   */
+  private static final class ReadsDisagree extends IOException {
+    ReadsDisagree(Path file) {
+      super("two reads of " + file + " returned different bytes");
+    }
+  }
+
+  /** How often recovery starts over after reads that disagreed before it gives up. */
+  private static final int READ_ATTEMPTS = 3;
+
+  /**
+   * Replays with {@code tailRule} (anything but CORRECT plants a bug, for a canary). Damage is
+   * judged only on bytes that two reads agree on; otherwise recovery starts over.
+   */
+  static WalRecovery run(Disk disk, Path dir, WriteAheadLog.TailRule tailRule)
+      throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return runOnce(disk, dir, tailRule);
+      } catch (ReadsDisagree e) {
+        LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; reading the WAL again");
+        if (attempt == READ_ATTEMPTS) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static WalRecovery runOnce(Disk disk, Path dir, WriteAheadLog.TailRule tailRule)
+      throws IOException {
+    WalRecovery recovery = new WalRecovery(disk, tailRule);
     List<Path> files = segmentFiles(disk, dir);
     for (int i = 0; i < files.size(); i++) {
       Path file = files.get(i);
@@ -122,14 +160,23 @@ final class WalRecovery {
     ByteBuffer buf = readFully(file);
     String headerProblem = WalFormat.checkSegmentHeader(buf, seq);
     if (headerProblem != null) {
+      confirm(file, buf);
       throw new StorageCorruptionException(file, 0, headerProblem);
     }
     SegmentInfo segment = new SegmentInfo(seq, file);
     segments.add(segment);
     int pos = WalFormat.SEGMENT_HEADER_BYTES;
     boolean first = true;
-    int size;
-    while ((size = WalFormat.validRecordAt(buf, pos, crc)) > 0) {
+    while (true) {
+      int size = WalFormat.validRecordAt(buf, pos, crc);
+      if (size == 0) {
+        size = first ? 0 : damagedEndAt(buf, pos, file);
+        if (size == 0) {
+          break;
+        }
+        pos += size;
+        continue;
+      }
       if (first && WalFormat.type(buf, pos) != WalFormat.BATCH) {
         throw new StorageCorruptionException(file, pos, "segment does not start with a batch");
       }
@@ -142,6 +189,7 @@ final class WalRecovery {
       tailOffset = pos; // Clean end: the rest is pre-allocated zeros.
       return;
     }
+    confirm(file, buf);
     int later = WalFormat.findBatch(buf, pos, lastBatchSeq + 1, lastBatchSeq + 2, crc);
     if (later >= 0) {
       throw new StorageCorruptionException(file, pos,
@@ -152,16 +200,44 @@ final class WalRecovery {
       throw new StorageCorruptionException(file, pos,
           "record fails its checksum in a segment that was synced before the next one began");
     }
+    if (WalFormat.endMarkerBefore(buf, pos, damageEnd)
+        && !WalFormat.staleSectorIn(buf, pos, WalFormat.recordEnd(buf, pos, damageEnd))
+        && tailRule != WriteAheadLog.TailRule.CUTS_WHOLE_DAMAGED_BATCH) {
+      throw new StorageCorruptionException(file, pos, "record fails its checksum in the last"
+          + " batch, which reached the disk whole (its end marker is intact, and no sector of"
+          + " the record is missing): it may have been acknowledged, so it is not cut off as a"
+          + " torn write");
+    }
+    // The batch never reached the disk whole: its end is missing, or (sectors may land out of
+    // order) a sector of the damaged record still holds the zeros it was pre-allocated with.
+    // A write torn by a crash: nothing of it was acknowledged.
     tornTail = new WriteAheadLog.TornTail(file, pos, damageEnd - pos);
     tailOffset = pos;
-    if (!cutsTornTail) {
+    if (tailRule == WriteAheadLog.TailRule.KEEPS_TORN_TAIL) {
       tailOffset = damageEnd; // the planted bug: the torn record stays, new ones follow it
       return;
     }
     LOG.log(System.Logger.Level.WARNING, "WAL torn tail: cutting " + tornTail.bytes()
         + " bytes at offset " + tornTail.offset() + " of " + file
-        + " (an unsynced write cut short by a crash; nothing in it was acknowledged)");
+        + " (a write torn by a crash before its fsync; nothing in it was acknowledged)");
     zeroRange(file, pos, damageEnd);
+  }
+
+  /**
+   * The size of an END record at {@code pos} that a flipped bit or two damaged, if that is
+   * what it is (every record before it verified, and a valid record or nothing follows): the
+   * batch it closes is intact, so it is passed over. 0 otherwise.
+   */
+  private int damagedEndAt(ByteBuffer buf, int pos, Path file) {
+    int next = pos + WalFormat.END_RECORD_BYTES;
+    if (!WalFormat.looksLikeEnd(buf, pos)
+        || (WalFormat.validRecordAt(buf, next, crc) == 0
+            && WalFormat.endOfNonZero(buf, next) != next)) {
+      return 0;
+    }
+    LOG.log(System.Logger.Level.WARNING, "WAL: damaged end marker at offset " + pos + " of "
+        + file + " passed over (the batch before it verified)");
+    return WalFormat.END_RECORD_BYTES;
   }
 
   private void apply(ByteBuffer buf, int pos, int size, SegmentInfo segment, Path file)
@@ -175,6 +251,9 @@ final class WalRecovery {
       }
       lastBatchSeq = seq;
       return;
+    }
+    if (type == WalFormat.END) {
+      return; // closes its batch; only the judging of a damaged tail looks for it
     }
     long groupId = WalFormat.longField(buf, pos, 0);
     GroupReplay group = groups.computeIfAbsent(groupId, g -> new GroupReplay());
@@ -267,6 +346,13 @@ final class WalRecovery {
             + " has commit index " + group.hardState.commit() + " but its log ends at "
             + group.lastIndex());
       }
+    }
+  }
+
+  /** Reads {@code file} again: damage is judged only if the disk returns the same bytes. */
+  private void confirm(Path file, ByteBuffer read) throws IOException {
+    if (!Arrays.equals(read.array(), disk.readAll(file))) {
+      throw new ReadsDisagree(file);
     }
   }
 

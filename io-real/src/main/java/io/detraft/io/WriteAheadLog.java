@@ -45,10 +45,9 @@ public final class WriteAheadLog implements AutoCloseable {
   /**
    * @param segmentBytes size of each pre-allocated segment file; a record may take at most
    *     half of it
-   * @param cutsTornTail true, always, but in the simulator's canary test: recovery that keeps
-   *     a torn last record (appending after it) must be caught
+   * @param tail {@link TailRule#CORRECT}, always, but in the simulator's canary tests
    */
-  public record Options(int segmentBytes, boolean cutsTornTail) {
+  public record Options(int segmentBytes, TailRule tail) {
     public Options {
       if (segmentBytes < 4096 || segmentBytes > (1 << 30)) {
         throw new IllegalArgumentException("segmentBytes must be in [4 KiB, 1 GiB]");
@@ -56,12 +55,25 @@ public final class WriteAheadLog implements AutoCloseable {
     }
 
     public Options(int segmentBytes) {
-      this(segmentBytes, true);
+      this(segmentBytes, TailRule.CORRECT);
     }
 
     public static Options defaults() {
       return new Options(64 << 20);
     }
+  }
+
+  /**
+   * How recovery treats a damaged last batch. Only {@link #CORRECT} is ever deployed; the
+   * others are bugs planted for the simulator's canaries, which must catch them.
+   */
+  public enum TailRule {
+    /** A torn batch is cut off; one that reached the disk whole and was damaged is refused. */
+    CORRECT,
+    /** Planted: the torn record stays in the log and new records follow it. */
+    KEEPS_TORN_TAIL,
+    /** Planted: any damage in the last batch is cut off as if torn (acknowledged or not). */
+    CUTS_WHOLE_DAMAGED_BATCH
   }
 
   /** One group's durable state as found at open. Entries follow {@code compactedIndex}. */
@@ -154,7 +166,7 @@ public final class WriteAheadLog implements AutoCloseable {
         }
       }
       return new WriteAheadLog(disk, dir, options,
-          WalRecovery.run(disk, dir, options.cutsTornTail()), lock);
+          WalRecovery.run(disk, dir, options.tail()), lock);
     } catch (IOException | RuntimeException e) {
       closeQuietly(lock, e);
       throw e;
@@ -262,6 +274,22 @@ public final class WriteAheadLog implements AutoCloseable {
       throw new IllegalArgumentException("group " + group + ": snapshot at " + index
           + " is behind the compaction point " + meta.compactedIndex);
     }
+    reset(group, index, term);
+  }
+
+  /**
+   * As {@link #installSnapshot}, but {@code index} may lie behind the group's compaction
+   * point: disaster recovery ({@link NodeStorage#importSnapshot}) moves a log back to an older
+   * exported snapshot. Recovery replays the RESET record the same way whatever the direction;
+   * old segments holding the discarded entries stay until later compaction passes them.
+   */
+  public void restartGroup(long group, long index, long term) throws IOException {
+    checkOpen();
+    reset(group, index, term);
+  }
+
+  private void reset(long group, long index, long term) throws IOException {
+    GroupMeta meta = meta(group);
     reserve(WalFormat.RECORD_HEADER_BYTES + WalFormat.RESET_BODY_BYTES);
     WalFormat.putReset(buffer, group, index, term, crc);
     meta.compactedIndex = index;
@@ -284,12 +312,16 @@ public final class WriteAheadLog implements AutoCloseable {
 
   /** Makes everything appended so far durable: one write and one fsync for the whole batch. */
   public void sync() throws IOException {
+    if (batchOpen) {
+      ensureBuffer(WalFormat.END_RECORD_BYTES); // reserve() kept room for it in the segment
+      WalFormat.putEnd(buffer, crc);
+      batchOpen = false;
+    }
     flush();
     if (unsynced) {
       // fdatasync is enough: the file is pre-allocated, so its size never changes.
       channel.force();
       unsynced = false;
-      batchOpen = false;
     }
   }
 
@@ -363,7 +395,8 @@ public final class WriteAheadLog implements AutoCloseable {
           "record of " + bytes + " bytes exceeds the limit of " + maxRecord);
     }
     int batchBytes = batchOpen ? 0 : WalFormat.RECORD_HEADER_BYTES + WalFormat.BATCH_BODY_BYTES;
-    if (fileOffset + buffer.position() + batchBytes + bytes > options.segmentBytes()) {
+    if (fileOffset + buffer.position() + batchBytes + bytes + WalFormat.END_RECORD_BYTES
+        > options.segmentBytes()) {
       rollover();
       batchBytes = WalFormat.RECORD_HEADER_BYTES + WalFormat.BATCH_BODY_BYTES;
     }

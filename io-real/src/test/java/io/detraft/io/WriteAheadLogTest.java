@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.detraft.core.Entry;
 import io.detraft.core.HardState;
 import java.io.IOException;
+import java.lang.reflect.Proxy;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -186,13 +187,14 @@ class WriteAheadLogTest {
       wal.sync();
       segment = wal.currentSegment();
     }
-    // Power loss in the middle of the second batch: its last 30 bytes never reached the disk.
-    long end = goodEnd + 17 + 3 * (9 + 25 + 40);
+    // Power loss in the middle of the second batch: its last 30 bytes (its end marker and the
+    // end of its last entry) never reached the disk.
+    long end = goodEnd + 17 + 3 * (9 + 25 + 40) + 17;
     zero(segment, end - 30, 30);
     try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
       WriteAheadLog.TornTail torn = wal.tornTail().orElseThrow();
       assertEquals(segment, torn.file());
-      assertEquals(end - (9 + 25 + 40), torn.offset(), "cut at the start of the torn record");
+      assertEquals(end - 17 - (9 + 25 + 40), torn.offset(), "cut at the start of the torn record");
       assertEquals(entries(1, 7, 1, 40), wal.recovered().get(1L).entries());
       wal.append(1, entries(8, 9, 1, 40));
     }
@@ -213,7 +215,7 @@ class WriteAheadLogTest {
       end = wal.writtenOffset();
     }
     try (FileChannel channel = FileChannel.open(segment, StandardOpenOption.WRITE)) {
-      channel.truncate(end - 10); // the file ends in the middle of the last record
+      channel.truncate(end - 17 - 10); // the file ends in the middle of the last entry
     }
     try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
       assertTrue(wal.tornTail().isPresent());
@@ -245,6 +247,83 @@ class WriteAheadLogTest {
     assertTrue(error.getMessage().contains("offset " + thirdRecord), error.getMessage());
     assertTrue(error.getMessage().contains("batch written after it"), error.getMessage());
     assertTrue(firstBatchEnd > thirdRecord);
+  }
+
+  @Test
+  void aFlippedBitInALastBatchThatReachedTheDiskWholeRefuses() throws IOException {
+    long secondBatch;
+    Path segment;
+    try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
+      wal.append(1, entries(1, 5, 1, 40));
+      wal.sync();
+      secondBatch = wal.writtenOffset();
+      wal.append(1, entries(6, 8, 1, 40));
+      wal.sync();
+      segment = wal.currentSegment();
+    }
+    // No later batch vouches for the last one, but its end marker is intact: the batch was
+    // written whole, may have been acknowledged, and must not be taken for a torn write.
+    long entry7 = secondBatch + 17 + (9 + 25 + 40);
+    flip(segment, entry7 + 40);
+    var error = assertThrows(StorageCorruptionException.class,
+        () -> WriteAheadLog.open(dir, ROOMY));
+    assertEquals(segment, error.file());
+    assertEquals(entry7, error.offset());
+    assertTrue(error.getMessage().contains("reached the disk whole"), error.getMessage());
+  }
+
+  @Test
+  void aDamagedEndMarkerIsPassedOverWithoutLosingARecord() throws IOException {
+    Path segment;
+    long firstEnd;
+    long end;
+    try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
+      wal.append(1, entries(1, 5, 1, 40));
+      wal.sync();
+      firstEnd = wal.writtenOffset();
+      wal.append(1, entries(6, 7, 1, 40));
+      wal.sync();
+      segment = wal.currentSegment();
+      end = wal.writtenOffset();
+    }
+    flip(segment, firstEnd - 3); // the end marker of a batch followed by another
+    flip(segment, end - 3); // and of the last batch
+    try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
+      assertTrue(wal.tornTail().isEmpty());
+      assertEquals(entries(1, 7, 1, 40), wal.recovered().get(1L).entries());
+      wal.append(1, entries(8, 8, 1, 40));
+    }
+    try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
+      assertEquals(entries(1, 8, 1, 40), wal.recovered().get(1L).entries());
+    }
+  }
+
+  @Test
+  void aBitFlippedOnTheWayFromTheDiskIsReadAgainNotTakenForDamage() throws IOException {
+    try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
+      wal.append(1, entries(1, 5, 1, 40));
+      wal.sync();
+      wal.append(1, entries(6, 8, 1, 40));
+      wal.sync();
+    }
+    // The first read of the segment flips a bit in the last batch; the bytes on disk are fine.
+    try (RealDisk real = new RealDisk()) {
+      int[] reads = {0};
+      Disk flaky = (Disk) Proxy.newProxyInstance(Disk.class.getClassLoader(),
+          new Class<?>[] {Disk.class}, (proxy, method, args) -> {
+            Object result = method.invoke(real, args);
+            if (method.getName().equals("readAll") && reads[0]++ == 0) {
+              byte[] bytes = (byte[]) result;
+              bytes[32 + 17 + 5 * (9 + 25 + 40) + 17 + 17 + 60] ^= 0x10;
+            }
+            return result;
+          });
+      try (WriteAheadLog wal = WriteAheadLog.open(flaky, dir, ROOMY)) {
+        assertTrue(wal.tornTail().isEmpty());
+        assertEquals(entries(1, 8, 1, 40), wal.recovered().get(1L).entries());
+        assertTrue(reads[0] >= 3, "the segment was read again: " + reads[0]);
+      }
+    }
   }
 
   @Test

@@ -29,6 +29,8 @@ import java.util.concurrent.CompletableFuture;
  *                             recorded in the address book with group 1's voters, every node
  *                             starts a replica (201)
  * DELETE /v1/groups/G         stops this node's replica of G, keeping its data
+ * GET    /v1/snapshot/G       group G's snapshot, taken now, as an export file for disaster
+ *                             recovery ({@link SnapshotFile}, {@code detraft snapshot export})
  * GET    /metrics             Prometheus text
  * </pre>
  *
@@ -81,6 +83,10 @@ final class AdminApi {
         api.requireAdmin(ex);
       }
       groups(ex, start);
+    }));
+    http.route("/v1/snapshot/", e -> api.handle(e, (ex, start) -> {
+      api.requireAdmin(ex);
+      export(ex, start);
     }));
     http.route("/metrics", e -> api.handle(e, (ex, start) -> Http.send(ex, 200,
         "text/plain; version=0.0.4", metrics.render(server.nodeId(), runner, groups)
@@ -389,6 +395,32 @@ final class AdminApi {
   /** Group lifecycle work blocks (maps open, the Raft thread answers): off the HTTP thread. */
   private java.util.concurrent.Executor executor() {
     return server.workers();
+  }
+
+  /** GET /v1/snapshot/G: group G's newest snapshot, taken now, as an export file. */
+  private void export(Exchange exchange, long start) {
+    if (!exchange.method().equals("GET")) {
+      throw new KvException(405, "method_not_allowed", "use GET");
+    }
+    String path = exchange.rawPath();
+    long group;
+    try {
+      group = Long.parseLong(path.substring(path.lastIndexOf('/') + 1));
+    } catch (NumberFormatException e) {
+      throw KvException.badRequest("GET /v1/snapshot/G needs a numeric group");
+    }
+    // Encoded off the Raft thread (the future completes there): it copies the whole image.
+    CompletableFuture<byte[]> file = runner.exportSnapshot(group).thenApplyAsync(snapshot -> {
+      if (snapshot.isEmpty()) {
+        throw new KvException(409, "no_snapshot", "group " + group + " has applied nothing");
+      }
+      // The hashed group count, fixed with the cluster (an import checks it), not the number
+      // of groups running here.
+      return new SnapshotFile(server.clusterId(), server.nodeId(), server.groupCount(), group,
+          snapshot).encode();
+    });
+    api.answer(exchange, "snapshot_export", start, file,
+        (ex, bytes) -> Http.send(ex, 200, "application/octet-stream", bytes, 0));
   }
 
   private static String ids(long[] ids) {

@@ -7,7 +7,8 @@ import java.util.Map;
 /**
  * The bearer token ({@code --auth-token-file}) that guards the admin API: changes of
  * membership ({@code POST}/{@code DELETE /v1/members}), {@code /v1/leader/transfer}, {@code
- * /v1/snapshot} and the internal endpoint through which nodes forward writes to a leader
+ * /v1/snapshot}, the export of a group's snapshot ({@code GET /v1/snapshot/G}) and the
+ * internal endpoint through which nodes forward writes to a leader
  * ({@link Router} sends the token there). A request without it is answered 401. With no
  * token (null) everything is open, as in the plaintext quick start. With {@code --auth-data}
  * ({@code guardsData}) the data endpoints ({@code /v1/kv/}, {@code /v1/txn}, {@code

@@ -227,6 +227,7 @@ public final class KvServer implements AutoCloseable {
    *     data directory disagree
    */
   public static KvServer start(Options options) throws IOException {
+    SnapshotCommands.checkNoInterruptedImport(options.dataDir());
     try {
       return new KvServer(options);
     } catch (Identity.StartupException e) {

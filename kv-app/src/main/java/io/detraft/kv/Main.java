@@ -51,6 +51,15 @@ public final class Main {
       "                                $DETRAFT_ENDPOINTS)",
       "          [--tls-ca CA [--tls-cert C --tls-key K]] [--auth-token-file F]",
       "                                HTTPS (trusting CA; with C and K, mutual TLS), token",
+      "  snapshot export --group G --to FILE | --to DIR   [--endpoints ...] [TLS, token as above]",
+      "                                a fresh snapshot of group G (or every group, into",
+      "                                DIR/group-G.snapshot) from a running node, for imports",
+      "  snapshot import --data-dir D --from FILE|DIR [--voters 1,2]",
+      "                                disaster recovery, LOSSY: on a stopped node, rebuild",
+      "                                the groups in the files from them (entries after the",
+      "                                export are lost); voters: this node unless given",
+      "          [--id N --raft HOST:PORT --http HOST:PORT]   into an empty D: a new node of",
+      "                                the exported cluster (every group's file needed)",
       "  bench   [--clients 64] [--key-size 16] [--value-size 16] [--keys 10000]",
       "          [--read-ratio 0.0] [--duration 10] [--warmup 3] [--stale] [--endpoints ...]",
       "          [--report DIR]        DIR gets throughput.png, latency.png (p50, p99 per",
@@ -117,6 +126,7 @@ public final class Main {
         case "bench" -> Bench.run(new Flags(args, 1, Set.of("endpoints", "clients", "key-size",
             "value-size", "keys", "read-ratio", "duration", "warmup", "report", "against",
             "rounds", "groups", "dir", "etcd-binary"), Set.of("stale", "etcd")), out);
+        case "snapshot" -> SnapshotCommands.run(rest, out, err);
         case "sim" -> io.detraft.sim.Main.run(rest, out, err);
         // Exit statuses of its own (0 valid, 1 invalid, 2 unknown, 64 bad flags).
         case "test" -> JepsenRun.run(rest, out, err);

@@ -39,11 +39,22 @@ final class Oracles {
     long applied;
     /** Highest commit index known to be fsynced; recovery must not come back below it. */
     long durableCommit;
+    /** The term and vote last fsynced: recovery must not come back to an older term or vote. */
+    long durableTerm;
+    long durableVote;
     /** Highest term the node put in a message (it must have persisted it first). */
     long spokenTerm;
     /** The last non-PreVote vote granted: in {@code voteTerm} to {@code votedFor}. */
     long voteTerm;
     long votedFor;
+    /**
+     * The last entry of the node's own current term made durable ({@code durableEntryIndex}
+     * in {@code durableEntryTerm}): a leader counts it in its quorum without any message, and
+     * no later leader of that term truncates it, so recovery must give it back.
+     */
+    long durableEntryTerm;
+    long durableEntryIndex;
+    long durableEntryChain;
     /** The last accepted append acknowledged: up to {@code ackIndex} in {@code ackTerm}. */
     long ackTerm;
     long ackIndex;
@@ -485,6 +496,18 @@ final class Oracles {
   void onDurable(int node, HardState hardState) {
     NodeFacts f = facts[node];
     f.durableCommit = Math.max(f.durableCommit, hardState.commit());
+    if (hardState.term() > f.durableTerm || hardState.vote() != 0) {
+      f.durableTerm = hardState.term();
+      f.durableVote = hardState.vote();
+    }
+  }
+
+  /** An fsync made entry {@code index} of the node's current term {@code term} durable. */
+  void onDurableEntry(int node, long term, long index, long chain) {
+    NodeFacts f = facts[node];
+    f.durableEntryTerm = term;
+    f.durableEntryIndex = index;
+    f.durableEntryChain = chain;
   }
 
   /**
@@ -502,6 +525,11 @@ final class Oracles {
     if (recovered.commit() < f.durableCommit) {
       fail("durability", who + ", but commit " + f.durableCommit + " had been fsynced");
     }
+    if (recovered.term() < f.durableTerm || (recovered.term() == f.durableTerm
+        && f.durableVote != 0 && recovered.vote() != f.durableVote)) {
+      fail("durability", who + ", but term " + f.durableTerm + " and vote n" + f.durableVote
+          + " had been fsynced");
+    }
     if (recovered.term() < f.spokenTerm) {
       fail("persist-before-speak", who + ", but it had sent a message in term "
           + f.spokenTerm + " (a term must be durable before the node speaks in it)");
@@ -515,6 +543,13 @@ final class Oracles {
     // rewrite and lose the hard state that adopted the newer term (seed 9538, every nemesis on).
     // A witness's chain hashes entries without payloads from a base that moves with its
     // snapshots: only whether it still holds that many entries is compared for it.
+    if (recovered.term() == f.durableEntryTerm && f.durableEntryIndex > 0
+        && host.lastTerm() <= f.durableEntryTerm && (host.lastIndex() < f.durableEntryIndex
+            || (!host.isWitness() && host.chainAt(f.durableEntryIndex) != f.durableEntryChain))) {
+      fail("durability", who + ", but entry " + f.durableEntryIndex + " of term "
+          + f.durableEntryTerm + " had been fsynced (a leader counts its own durable entries"
+          + " in its quorum)");
+    }
     if (recovered.term() == f.ackTerm && f.ackIndex > 0 && host.lastTerm() <= f.ackTerm
         && (host.lastIndex() < f.ackIndex
             || (!host.isWitness() && host.chainAt(f.ackIndex) != f.ackChain))) {

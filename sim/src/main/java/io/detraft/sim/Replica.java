@@ -401,8 +401,14 @@ final class Replica {
   /** Everything the node persisted so far is durable. */
   void synced() {
     oracles.onDurable(id, writtenHardState);
-    for (int i = 0; i < unsyncedEntries.size() && !witness; i++) {
-      oracles.onAppend(id, unsyncedEntries.get(i), unsyncedChains.get(i));
+    for (int i = 0; i < unsyncedEntries.size(); i++) {
+      Entry entry = unsyncedEntries.get(i);
+      if (!witness) { // a witness's entries have no payloads: not comparable with the log's
+        oracles.onAppend(id, entry, unsyncedChains.get(i));
+      }
+      if (entry.term() == writtenHardState.term()) {
+        oracles.onDurableEntry(id, entry.term(), entry.index(), unsyncedChains.get(i));
+      }
     }
     unsyncedEntries.clear();
     unsyncedChains.clear();

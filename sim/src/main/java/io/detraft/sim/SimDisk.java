@@ -28,6 +28,11 @@ import java.util.TreeMap;
  *       file's unforced writes, and the page cache marks them clean anyway (as Linux does): a
  *       second force would succeed while the data is gone. The node must stop.
  *   <li><b>Full disk</b> (ENOSPC): a write fails before changing anything.
+ *   <li><b>Corruption</b>, on the one disk of a run that {@link #corrupts()}: a write lands
+ *       some sectors away from where it was aimed (a misdirected write: the intended place
+ *       keeps what it held); a crash may flip a bit at rest in a file; a read may return a
+ *       flipped bit that a second read does not. The node must never use damaged data: it
+ *       recovers everything it acknowledged, or refuses to start naming the file and offset.
  * </ul>
  *
  * <p>How long a force takes is the simulator's business ({@link #fsyncLatencyNanos}): the
@@ -85,6 +90,19 @@ public final class SimDisk implements Disk {
   boolean forceLies;
   /** Test-scope canary: directory syncs do nothing (the node "forgot" them). */
   boolean directorySyncLies;
+  /** This disk corrupts data ({@link SimOptions.DiskOptions#corruption}), drawing from these. */
+  private boolean corrupting;
+  private SimRandom corruption;
+  /** Whether data at rest was damaged (a misdirected write, a bit rotted). */
+  private boolean damaged;
+  /** The file of the last write made durable, and where it lies: rot most often hits it. */
+  private Inode lastWritten;
+  private long lastWriteEnd;
+  private int lastWriteLength;
+  /** Per crash, on a corrupting disk (one going bad): one more bit flips at rest. */
+  static final double ROT_PER_CRASH = 1.0;
+  /** Per whole-file read, on a corrupting disk: one bit of the copy returned flips. */
+  static final double READ_FLIP = 0.2;
 
   public SimDisk(SimOptions.DiskOptions options, SimRandom random) {
     this.options = options;
@@ -99,6 +117,55 @@ public final class SimDisk implements Disk {
   /** From now on no write or fsync fails (the liveness phase heals every fault). */
   void heal() {
     errors = false;
+  }
+
+  /**
+   * This disk corrupts data from now on, at its options' rate, drawing from {@code faults}
+   * (a generator of its own: the disk's other draws, fsync latencies included, stay as they
+   * would be on a sound disk).
+   */
+  void corrupts(SimRandom faults) {
+    corrupting = options.corruption() > 0;
+    corruption = faults;
+  }
+
+  /** Whether data at rest was ever damaged: only then may recovery refuse this disk. */
+  boolean damaged() {
+    return damaged;
+  }
+
+  /**
+   * Flips one bit of a file's content: mostly in the last write made durable (the most
+   * recent write is the most exposed; for a WAL, its last batch), otherwise in a random file, mostly in its
+   * written (non-zero) part, sometimes anywhere (pre-allocated zeros included).
+   */
+  private void rot() {
+    List<Inode> files = new ArrayList<>();
+    for (Inode inode : durableNames.values()) {
+      if (inode.size > 0) {
+        files.add(inode);
+      }
+    }
+    if (files.isEmpty()) {
+      return;
+    }
+    boolean recent = lastWritten != null && files.contains(lastWritten) && corruption.chance(0.8);
+    Inode inode = recent ? lastWritten : files.get(corruption.nextInt(files.size()));
+    int written = inode.size;
+    while (written > 0 && inode.data[written - 1] == 0) {
+      written--;
+    }
+    int offset;
+    if (recent && lastWriteEnd <= inode.size) {
+      offset = (int) (lastWriteEnd - 1 - corruption.nextInt((int) Math.min(lastWriteLength,
+          lastWriteEnd)));
+    } else if (written == 0 || corruption.chance(0.2)) {
+      offset = corruption.nextInt(inode.size);
+    } else {
+      offset = corruption.nextInt(written);
+    }
+    inode.data[offset] ^= (byte) (1 << corruption.nextInt(8));
+    damaged = true;
   }
 
   /**
@@ -123,6 +190,9 @@ public final class SimDisk implements Disk {
     journal.clear();
     names.clear();
     names.putAll(durableNames);
+    if (corrupting && errors && corruption.chance(ROT_PER_CRASH)) {
+      rot();
+    }
   }
 
   // ---------------------------------------------------------------- Disk
@@ -142,7 +212,7 @@ public final class SimDisk implements Disk {
         if (errors && options.diskFull() > 0 && random.chance(options.diskFull())) {
           throw new IOException("No space left on device (simulated ENOSPC) writing " + file);
         }
-        SimDisk.write(inode, source, position);
+        SimDisk.write(inode, source, misdirect(position));
       }
 
       @Override
@@ -167,7 +237,14 @@ public final class SimDisk implements Disk {
           throw new IOException("Input/output error (simulated EIO) on fsync of " + file);
         }
         if (!forceLies) {
-          inode.unforced.removeIf(undo -> !undo.doomed);
+          List<Undo> unforced = inode.unforced;
+          if (!unforced.isEmpty() && !unforced.get(unforced.size() - 1).doomed) {
+            Undo last = unforced.get(unforced.size() - 1);
+            lastWritten = inode;
+            lastWriteEnd = last.position + last.length;
+            lastWriteLength = last.length;
+          }
+          unforced.removeIf(undo -> !undo.doomed);
         }
       }
 
@@ -179,7 +256,22 @@ public final class SimDisk implements Disk {
   @Override
   public byte[] readAll(Path file) throws IOException {
     Inode inode = existing(file);
-    return Arrays.copyOf(inode.data, inode.size);
+    byte[] copy = Arrays.copyOf(inode.data, inode.size);
+    if (corrupting && errors && copy.length > 0 && corruption.chance(READ_FLIP)) {
+      copy[corruption.nextInt(copy.length)] ^= (byte) (1 << corruption.nextInt(8));
+    }
+    return copy;
+  }
+
+  /** Where a write aimed at {@code position} lands: now and then 1-8 sectors off. */
+  private long misdirect(long position) {
+    if (!corrupting || !errors || !corruption.chance(options.corruption())) {
+      return position;
+    }
+    long sectors = 1 + corruption.nextInt(8);
+    long landed = Math.max(0, position + (corruption.chance(0.5) ? sectors : -sectors) * SECTOR_BYTES);
+    damaged |= landed != position;
+    return landed;
   }
 
   @Override
@@ -299,13 +391,21 @@ public final class SimDisk implements Disk {
     if (crash && flushed > 0 && !unforced.get(flushed - 1).doomed
         && random.chance(options.tornWrite())) {
       Undo last = unforced.get(flushed - 1);
-      // Torn at a sector boundary: the sectors before the tear reached the platter.
       long firstSectorEnd = (last.position / SECTOR_BYTES + 1) * SECTOR_BYTES;
       long end = last.position + last.length;
       if (end > firstSectorEnd) {
         long sectors = (end - firstSectorEnd + SECTOR_BYTES - 1) / SECTOR_BYTES;
         long tearAt = firstSectorEnd + random.nextLong(sectors) * SECTOR_BYTES;
-        undoFrom(inode, last, (int) (tearAt - last.position));
+        if (random.chance(0.5)) {
+          // Torn at a sector boundary: the sectors before the tear reached the platter.
+          undoFrom(inode, last, (int) (tearAt - last.position));
+        } else {
+          // Sectors land in any order: one sector before the tear never did; the rest, the
+          // write's last sector too, reached the platter.
+          long lost = tearAt - SECTOR_BYTES;
+          undoRange(inode, last, (int) (Math.max(lost, last.position) - last.position),
+              (int) (tearAt - last.position));
+        }
       }
     }
     unforced.removeIf(undo -> !undo.doomed);
@@ -337,6 +437,16 @@ public final class SimDisk implements Disk {
     // Bytes past the old end of the file were never there: zero them, and shrink the file.
     Arrays.fill(inode.data, from + restorable, end, (byte) 0);
     inode.size = offset == 0 ? undo.sizeBefore : Math.max(undo.sizeBefore, from);
+  }
+
+  /** Takes back the part of {@code undo}'s write in [from, to) (offsets into the write). */
+  private static void undoRange(Inode inode, Undo undo, int from, int to) {
+    int base = (int) undo.position;
+    int restorable = Math.max(0, Math.min(to, undo.replaced.length) - from);
+    if (restorable > 0) {
+      System.arraycopy(undo.replaced, from, inode.data, base + from, restorable);
+    }
+    Arrays.fill(inode.data, base + from + restorable, base + to, (byte) 0);
   }
 
   private Inode existing(Path file) throws IOException {

@@ -59,8 +59,19 @@ public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
   public enum NodeBug {
     /** WAL recovery keeps a torn last record and appends after it. */
     KEEP_TORN_TAIL,
+    /**
+     * WAL recovery cuts off any damage in the last batch as if a crash had torn it, even a
+     * batch that reached the disk whole (and may have been acknowledged) before a bit flipped.
+     */
+    CUT_DAMAGED_LAST_BATCH,
     /** Creations and renames (segment rotation, snapshot files) never get a directory fsync. */
     SKIP_DIRECTORY_SYNC,
+    /**
+     * The node applies a round's committed entries and advances before that round's fsync
+     * completes (its messages still wait): a lone voter then answers clients for entries that
+     * are durable nowhere.
+     */
+    APPLY_BEFORE_SYNC,
     /**
      * After an fsync fails, the node retries it (which succeeds: the page cache called the
      * lost writes clean) and goes on, instead of stopping.

@@ -22,6 +22,8 @@ public enum SimMark {
   CORRUPT_FRAME_REFUSED,
   /** WAL recovery found a torn tail (an unsynced write a crash cut short) and cut it off. */
   WAL_TORN_TAIL_CUT,
+  /** A node's recovery found data damaged at rest and refused to start, naming file and offset. */
+  DAMAGED_DISK_REFUSED,
   /** An fsync failed (EIO): the node stopped instead of retrying it, and restarted later. */
   FSYNC_FAILED_STOPPED,
   /** A write failed (ENOSPC): the node stopped, and restarted later. */

@@ -52,6 +52,7 @@ final class SimNode implements Node.Observer {
   private final NodeRunner.SnapshotPolicy snapshotPolicy;
 
   private boolean up;
+  private boolean refused;
   private boolean paused;
   /**
    * Groups whose replica the nemesis stopped on this node; they stay stopped across a crash
@@ -69,6 +70,8 @@ final class SimNode implements Node.Observer {
   private Node.Round outstanding;
   private List<Message> heldMessages;
   private boolean syncCompletedWhilePaused;
+  /** The planted {@link SimHooks.NodeBug#APPLY_BEFORE_SYNC} finished the outstanding round. */
+  private boolean finishedEarly;
 
   SimNode(int id, Simulation sim, Replica[] replicas, SimDisk disk, SimRandom random,
       long tickNanos) {
@@ -90,16 +93,21 @@ final class SimNode implements Node.Observer {
 
   /**
    * Starts (or restarts) the process from what the disk holds, through the node's real
-   * recovery. A disk that recovery refuses (damage a crash cannot explain) fails the run: this
-   * simulator's disk only loses and tears unsynced writes, which recovery must handle.
+   * recovery. Recovery may refuse a disk only if it was really damaged (bit flips, misdirected
+   * writes): lost and torn unsynced writes it must handle. A node that refused stays down for
+   * good, as it would until an operator repaired it.
    */
   void boot() {
+    if (refused) {
+      return;
+    }
     SimOptions.DiskOptions d = sim.options().disk();
     try {
-      storage = NodeStorage.open(disk, DATA_DIR, new WriteAheadLog.Options(d.segmentBytes(),
-          !sim.hooks().has(SimHooks.NodeBug.KEEP_TORN_TAIL)), 2);
+      storage = NodeStorage.open(disk, DATA_DIR,
+          new WriteAheadLog.Options(d.segmentBytes(), tailRule()), 2);
     } catch (StorageCorruptionException e) {
-      throw new SimulationFailure("storage", "n" + id + " refused to start: " + e.getMessage());
+      refuse(e);
+      return;
     } catch (IOException e) {
       failedToStart(e);
       return;
@@ -125,7 +133,10 @@ final class SimNode implements Node.Observer {
         }
       }
     } catch (StorageCorruptionException e) {
-      throw new SimulationFailure("storage", "n" + id + " refused to start: " + e.getMessage());
+      node = null;
+      up = false;
+      refuse(e);
+      return;
     } catch (IOException e) {
       failStop(e);
       return;
@@ -133,6 +144,40 @@ final class SimNode implements Node.Observer {
     sim.schedule(new Event(sim.now() + 1 + random.nextLong(tickNanos), Event.Kind.TICK, id, 0,
         incarnation, 0, null));
     drive();
+  }
+
+  private WriteAheadLog.TailRule tailRule() {
+    if (sim.hooks().has(SimHooks.NodeBug.KEEP_TORN_TAIL)) {
+      return WriteAheadLog.TailRule.KEEPS_TORN_TAIL;
+    }
+    return sim.hooks().has(SimHooks.NodeBug.CUT_DAMAGED_LAST_BATCH)
+        ? WriteAheadLog.TailRule.CUTS_WHOLE_DAMAGED_BATCH : WriteAheadLog.TailRule.CORRECT;
+  }
+
+  /**
+   * Recovery refused the disk. Right only if the disk was damaged, and only with the file and
+   * offset named; the node then stays down.
+   */
+  private void refuse(StorageCorruptionException e) {
+    if (!disk.damaged()) {
+      throw new SimulationFailure("storage", "n" + id + " refused to start on a disk that only"
+          + " lost or tore unsynced writes: " + e.getMessage());
+    }
+    if (e.file() == null || !e.getMessage().contains(" at offset ")) {
+      throw new SimulationFailure("storage", "n" + id + " refused to start without naming"
+          + " the damaged file and offset: " + e.getMessage());
+    }
+    refused = true;
+    storage = null;
+    retireReplicas();
+    sim.marks().hit(SimMark.DAMAGED_DISK_REFUSED);
+    sim.trace().record(sim.now(), Trace.Kind.CRASH, id, 0, 0, 0,
+        "refused to start: " + e.getMessage());
+  }
+
+  /** Whether the node refused its damaged disk: it stays down for the rest of the run. */
+  boolean refused() {
+    return refused;
   }
 
   /** The disk failed while the node opened its storage: it tries again later. */
@@ -168,6 +213,7 @@ final class SimNode implements Node.Observer {
     outstanding = null;
     heldMessages = null;
     syncCompletedWhilePaused = false;
+    finishedEarly = false;
     node = null;
     storage = null; // the process's memory, its WAL buffer included, is gone
     retireReplicas();
@@ -448,6 +494,15 @@ final class SimNode implements Node.Observer {
         }
       }
     }
+    if (sim.hooks().has(SimHooks.NodeBug.APPLY_BEFORE_SYNC)) {
+      try {
+        node.finish(round); // the planted bug: apply and advance before the fsync
+      } catch (IOException e) {
+        failStop(e);
+        return;
+      }
+      finishedEarly = true;
+    }
     long now = sim.now();
     long latency = disk.fsyncLatencyNanos();
     outstanding = round;
@@ -494,6 +549,11 @@ final class SimNode implements Node.Observer {
     List<Message> held = heldMessages;
     outstanding = null;
     heldMessages = null;
+    if (finishedEarly) {
+      finishedEarly = false;
+      held.forEach(this::send);
+      return;
+    }
     finish(round, held);
   }
 

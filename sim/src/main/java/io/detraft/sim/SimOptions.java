@@ -112,23 +112,51 @@ public record SimOptions(
    * @param stateMachinePersists the state machine survives crashes with everything it
    *     applied (as kv-app's Chronicle Map store does), so a restart resumes after its applied
    *     index, often ahead of the commit index the WAL recorded; off, it starts empty
+   * @param corruption probability that a write of the one node whose disk corrupts data lands
+   *     at the wrong offset (a misdirected write); that disk also flips bits at rest and on
+   *     reads ({@link SimDisk}). Active only where a lost node leaves a majority: {@link
+   *     #corruptsStorage()}
    */
   public record DiskOptions(long fsyncMinNanos, long fsyncMaxNanos, double tornWrite,
       boolean earlyReplication, int segmentBytes, double fsyncFailure, double diskFull,
-      double crashDuringSync, boolean stateMachinePersists) {
+      double crashDuringSync, boolean stateMachinePersists, double corruption) {
     public DiskOptions {
       check(fsyncMinNanos >= 0 && fsyncMaxNanos >= fsyncMinNanos, "bad fsync bounds");
       check(tornWrite >= 0 && tornWrite <= 1, "bad torn-write probability");
       check(segmentBytes >= 4096, "WAL segments must hold at least 4 KiB");
       check(fsyncFailure >= 0 && fsyncFailure < 1 && diskFull >= 0 && diskFull < 1
-          && crashDuringSync >= 0 && crashDuringSync < 1, "bad disk-fault probability");
+          && crashDuringSync >= 0 && crashDuringSync < 1 && corruption >= 0 && corruption < 1,
+          "bad disk-fault probability");
+    }
+
+    /** A disk that never corrupts data. */
+    public DiskOptions(long fsyncMinNanos, long fsyncMaxNanos, double tornWrite,
+        boolean earlyReplication, int segmentBytes, double fsyncFailure, double diskFull,
+        double crashDuringSync, boolean stateMachinePersists) {
+      this(fsyncMinNanos, fsyncMaxNanos, tornWrite, earlyReplication, segmentBytes, fsyncFailure,
+          diskFull, crashDuringSync, stateMachinePersists, 0);
     }
 
     /** The same disk with fsyncs taking between {@code min} and {@code max} nanoseconds. */
     public DiskOptions withFsyncNanos(long min, long max) {
       return new DiskOptions(min, max, tornWrite, earlyReplication, segmentBytes, fsyncFailure,
-          diskFull, crashDuringSync, stateMachinePersists);
+          diskFull, crashDuringSync, stateMachinePersists, corruption);
     }
+
+    /** The same disk, corrupting data at {@code rate} (see {@link #corruption}). */
+    public DiskOptions withCorruption(double rate) {
+      return new DiskOptions(fsyncMinNanos, fsyncMaxNanos, tornWrite, earlyReplication,
+          segmentBytes, fsyncFailure, diskFull, crashDuringSync, stateMachinePersists, rate);
+    }
+  }
+
+  /**
+   * Whether one node's disk corrupts data in this run: only with at least 3 voters and a
+   * fixed membership, where the node that refuses to start on a damaged disk (for good: no
+   * operator repairs it) still leaves a majority to serve.
+   */
+  public boolean corruptsStorage() {
+    return disk.corruption() > 0 && cluster.voters() >= 3 && protocol.churnEveryNanos() == 0;
   }
 
   /** Process faults: crash then restart from durable state; pause (the process stops). */
@@ -286,7 +314,9 @@ public record SimOptions(
         d.chance(0.5) ? TORN_WRITE : 0, d.chance(0.5),
         (int) logUniform(d, 16 << 10, 1 << 20),
         d.chance(0.2) ? fsyncFailureRate(d) : 0, d.chance(0.2) ? diskFullRate(d) : 0,
-        d.chance(0.5) ? crashDuringSyncRate(d) : 0, d.chance(0.5));
+        d.chance(0.5) ? crashDuringSyncRate(d) : 0, d.chance(0.5),
+        // Drawn last, so that adding it left every earlier disk draw as it was.
+        d.chance(0.3) ? d.uniform(0.00005, 0.001) : 0);
 
     // Log-uniform intervals: some seeds crash a node every few hundred milliseconds (bugs
     // with a narrow window need many crashes), others rarely (long stable stretches).
@@ -400,7 +430,7 @@ public record SimOptions(
             d.segmentBytes(), d.fsyncFailure() > 0 ? d.fsyncFailure() : fsyncFailureRate(r),
             d.diskFull() > 0 ? d.diskFull() : diskFullRate(r),
             d.crashDuringSync() > 0 ? d.crashDuringSync() : crashDuringSyncRate(r),
-            d.stateMachinePersists()),
+            d.stateMachinePersists(), d.corruption()),
         new ProcessOptions(true, p.crashEveryNanos(), p.restartMaxNanos(), true,
             p.pauseEveryNanos(), p.pauseMaxNanos()),
         new ProtocolOptions(
@@ -449,6 +479,7 @@ public record SimOptions(
     add(drawn, disk.fsyncFailure() > 0, "disk: failed fsyncs");
     add(drawn, disk.diskFull() > 0, "disk: full disk");
     add(drawn, disk.crashDuringSync() > 0, "disk: crashes during fsync");
+    add(drawn, corruptsStorage(), "disk: corruption (bit flips, misdirected writes)");
     add(drawn, process.crashes(), "process: crashes");
     add(drawn, process.pauses(), "process: pauses");
     add(drawn, protocol.snapshotEveryNanos() > 0, "nemesis: snapshots");
@@ -510,7 +541,9 @@ public record SimOptions(
         .append(" enospc=").append(d.diskFull() > 0 ? fmt("%.3f%%", d.diskFull() * 100) : "off")
         .append(" crashInSync=")
         .append(d.crashDuringSync() > 0 ? fmt("%.3f%%", d.crashDuringSync() * 100) : "off").append(' ')
-        .append(flag("persistentStateMachine", d.stateMachinePersists())).append('}');
+        .append(flag("persistentStateMachine", d.stateMachinePersists()))
+        .append(" corrupt=").append(corruptsStorage()
+            ? fmt("%.3f%%", d.corruption() * 100) : "off").append('}');
     out.append(" process{crash=").append(p.crashes()
             ? "every~" + ms(p.crashEveryNanos()) + ",restart<=" + ms(p.restartMaxNanos()) : "off")
         .append(" pause=").append(p.pauses()

@@ -101,6 +101,9 @@ public final class Simulation {
           hooks.sessionsInStateMachine(), marks);
     }
     this.nodes = new SimNode[size + 1];
+    // Drawn from a generator of its own, so that every other draw of the seed stays as it was.
+    int corruptedNode = options.corruptsStorage()
+        ? 1 + new SimRandom(options.seed()).fork(15).nextInt(size) : 0;
     for (int id = 1; id <= size; id++) {
       SimRandom nodeRandom = root.fork(100 + id);
       double drift = nodeRandom.uniform(-c.driftMax(), c.driftMax());
@@ -124,6 +127,9 @@ public final class Simulation {
       }
       SimDisk disk = hooks.diskFactory().create(id, options.disk(), root.fork(200 + id));
       disk.directorySyncLies = hooks.has(SimHooks.NodeBug.SKIP_DIRECTORY_SYNC);
+      if (id == corruptedNode) {
+        disk.corrupts(new SimRandom(options.seed()).fork(16));
+      }
       nodes[id] = new SimNode(id, this, replicas, disk, nodeRandom, tickNanos);
     }
     this.network = new SimNetwork(this, options.network(), size, root.fork(10));
@@ -222,7 +228,8 @@ public final class Simulation {
     for (int g = 1; g <= oracles.length; g++) {
       int leader = leaderOf(g);
       for (long member : nodes[leader].replica(g).membership().members()) {
-        if (!nodes[(int) member].replica(g).isWitness()) { // it holds no payloads to compare
+        // Not a node down for good on a damaged disk, nor a witness (no payloads to compare).
+        if (!nodes[(int) member].refused() && !nodes[(int) member].replica(g).isWitness()) {
           oracles[g - 1].checkHoldsAcknowledged((int) member, nodes[(int) member].replica(g));
         }
       }
@@ -357,7 +364,8 @@ public final class Simulation {
     long required = oracles[(int) group - 1].maxAcknowledgedIndex();
     int leader = leaderOf(group);
     for (long member : nodes[leader].replica(group).membership().members()) {
-      if (nodes[(int) member].replica(group).appliedIndex() < required) {
+      if (!nodes[(int) member].refused()
+          && nodes[(int) member].replica(group).appliedIndex() < required) {
         return false;
       }
     }

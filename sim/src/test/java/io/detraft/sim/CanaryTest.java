@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class CanaryTest {
   static final int MAX_SEEDS = 200;
   static final int MAX_STALE_READ_SEEDS = 20;
-  static final int MAX_STALE_TXN_SEEDS = 10;
+  static final int MAX_STALE_TXN_SEEDS = 20;
   static final int MAX_REAPPLIED_RETRY_SEEDS = 10;
   static final double SAFETY_SECONDS = 5;
 
@@ -89,6 +89,35 @@ class CanaryTest {
     SimResult result = firstFailure("recovery keeps a torn tail",
         PlantedFaults.nodeBug(SimHooks.NodeBug.KEEP_TORN_TAIL), PlantedFaults::storageHeavy);
     assertEquals("storage", result.oracle(), result::report);
+  }
+
+  /**
+   * Protocol-aware recovery: a last batch that reached the disk whole and was damaged after
+   * (a flipped bit, a misdirected write) may hold entries the node acknowledged. Cutting it as
+   * if torn loses them silently; the simulator must catch that. The correct rule (refuse) must
+   * pass the failing seed, with the node that refused staying down.
+   */
+  @Test
+  void catchesRecoveryThatCutsADamagedBatchAsIfTorn() {
+    SimResult result = firstFailure("recovery cuts a damaged whole batch",
+        PlantedFaults.nodeBug(SimHooks.NodeBug.CUT_DAMAGED_LAST_BATCH),
+        PlantedFaults::corruptionHeavy);
+    // "exception": the node's own start refused a log that ends before what it applied.
+    assertTrue(Set.of("durability", "persist-before-speak", "storage", "exception")
+        .contains(result.oracle()), result::report);
+    SimResult correct = new Simulation(
+        PlantedFaults.corruptionHeavy(result.seed(), SAFETY_SECONDS), SimHooks.defaults()).run();
+    assertFalse(correct.failed(), correct::report);
+  }
+
+  /**
+   * A lone voter must not apply (and answer clients) before its own fsync: the entry is then
+   * durable nowhere, and a crash loses what a client was told.
+   */
+  @Test
+  void catchesALoneVoterApplyingBeforeItsFsync() {
+    firstFailure("apply before fsync", PlantedFaults.nodeBug(SimHooks.NodeBug.APPLY_BEFORE_SYNC),
+        PlantedFaults::loneVoterCrashHeavy);
   }
 
   @Test

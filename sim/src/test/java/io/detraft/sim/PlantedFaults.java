@@ -132,6 +132,20 @@ final class PlantedFaults {
   }
 
   /**
+   * Crash-heavy, one group of 3 voters with a fixed membership, where one node's disk
+   * corrupts data (misdirected writes, bits flipped at rest and on reads), without snapshots
+   * (so that a node's last batch holds entries and votes more often than compaction records):
+   * what recovery's judging of a damaged last batch and its refusals are for.
+   */
+  static SimOptions corruptionHeavy(long seed, double safetySeconds) {
+    SimOptions options = crashHeavy(seed, safetySeconds).withVoters(3);
+    SimOptions.ProtocolOptions q = options.protocol();
+    return options
+        .withDisk(options.disk().withCorruption(0.0001))
+        .withProtocol(new SimOptions.ProtocolOptions(0, 0, 0, q.transferEveryNanos()));
+  }
+
+  /**
    * Crash-heavy, with one voter and two spare nodes that membership churn keeps adding as
    * learners (and promoting, and removing): a lone voter wins its election in the Ready that
    * raises its term, so that Ready's messages to learners are sent in a term not yet durable.
