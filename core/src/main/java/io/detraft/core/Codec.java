@@ -313,8 +313,9 @@ public final class Codec {
   }
 
   private static void writeMembership(Writer out, Membership membership) {
+    // A witness is written as its negated id: without witnesses, the bytes are as they were.
     out.writeLong(membership.voters().length);
-    for (long voter : membership.voters()) {
+    for (long voter : membership.votersWitnessesNegated()) {
       out.writeLong(voter);
     }
     out.writeLong(membership.learners().length);
@@ -325,24 +326,27 @@ public final class Codec {
 
   /** Reads sorted, distinct, positive ids; a learner may not also be a voter. */
   private static Membership readMembership(Reader in) {
-    long[] voters = readIds(in, "voter");
-    long[] learners = readIds(in, "learner");
+    long[] signedVoters = readIds(in, "voter", true);
+    long[] voters = Arrays.stream(signedVoters).map(Math::abs).toArray();
+    long[] learners = readIds(in, "learner", false);
     int at = in.position();
     for (long learner : learners) {
       if (Arrays.binarySearch(voters, learner) >= 0) {
         throw new CodecException(at, "node %d is both voter and learner", learner);
       }
     }
-    return new Membership(voters, learners);
+    return Membership.fromWitnessesNegated(signedVoters, learners);
   }
 
-  private static long[] readIds(Reader in, String what) {
+  /** Ids in increasing order; {@code witnesses}: a negative id is a witness's, negated. */
+  private static long[] readIds(Reader in, String what, boolean witnesses) {
     int count = in.readCount(what + " count", 1);
     long[] ids = new long[count];
     for (int i = 0; i < count; i++) {
       int at = in.position();
       ids[i] = in.readLong(what);
-      if (ids[i] <= 0 || (i > 0 && ids[i] <= ids[i - 1])) {
+      long id = witnesses && ids[i] < 0 && ids[i] != Long.MIN_VALUE ? -ids[i] : ids[i];
+      if (id <= 0 || (i > 0 && id <= Math.abs(ids[i - 1]))) {
         throw new CodecException(at, "%s ids must be positive and increasing, found %d", what,
             ids[i]);
       }

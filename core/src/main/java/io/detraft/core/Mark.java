@@ -55,5 +55,9 @@ public enum Mark {
   /** An idle leader went quiet: no heartbeats, no CheckQuorum (Config#quiesceAfterTicks). */
   LEADER_QUIESCED,
   /** A quiet replica woke for a message or a request. */
-  QUIESCE_WOKEN
+  QUIESCE_WOKEN,
+  /** A leader sent a witness a command without its payload. */
+  WITNESS_PAYLOAD_STRIPPED,
+  /** A witness's election timer fired, and it did not campaign. */
+  WITNESS_DID_NOT_CAMPAIGN
 }

@@ -11,6 +11,12 @@ public record MembershipChange(Type type, long node) {
     ADD_VOTER,
     /** Adds a non-voting member that receives the log. */
     ADD_LEARNER,
+    /**
+     * Adds a witness: a voter that keeps only the log's metadata and never leads (see {@link
+     * Membership}). A witness is only ever removed, never promoted or demoted, and its id is
+     * never given to a data member later (its log holds no payloads).
+     */
+    ADD_WITNESS,
     /** Turns a caught-up learner into a voter. */
     PROMOTE_LEARNER,
     /** Turns a voter into a learner. */

@@ -49,5 +49,11 @@ public enum PlantedBug {
    */
   MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT,
   /** A leader accepts a membership change while its previous one is not committed yet. */
-  TWO_MEMBERSHIP_CHANGES_IN_FLIGHT
+  TWO_MEMBERSHIP_CHANGES_IN_FLIGHT,
+  /**
+   * A witness grants its vote without the election restriction (§5.4.1): it reasons that it
+   * holds no data, so whose log is more complete is none of its business. A candidate
+   * missing committed entries then wins with the witness's vote and overwrites them.
+   */
+  WITNESS_VOTES_WITHOUT_LOG_CHECK
 }

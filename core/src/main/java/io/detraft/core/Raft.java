@@ -286,6 +286,15 @@ final class Raft {
    * TimeoutNow, so voters must not dismiss it as disruptive.
    */
   private void campaign(boolean preVote, boolean transfer) {
+    if (log.membership().isWitness(id)) {
+      // A witness holds no data: it votes and counts in quorums, but never leads. It heard
+      // from no leader for an election timeout, though: it forgets the leader, as a follower
+      // that campaigns does, or it would refuse every (Pre)Vote for as long as it remembers
+      // one, and a lone data voter could never win it.
+      coverage.hit(Mark.WITNESS_DID_NOT_CAMPAIGN);
+      leader = 0;
+      return;
+    }
     long electionTerm;
     if (preVote) {
       becomePreCandidate();
@@ -472,7 +481,13 @@ final class Raft {
       coverage.hit(Mark.PRE_VOTE_REFUSED_LEADER_ALIVE);
       canVote = false;
     }
-    if (canVote && log.isUpToDate(m.lastLogIndex(), m.lastLogTerm())) {
+    // A witness checks its log like any voter: its terms and indexes are the leader's, only
+    // the payloads are gone, so the §5.4.1 election restriction holds with it as it does
+    // without it (the planted bug skips the check).
+    boolean upToDate = log.isUpToDate(m.lastLogIndex(), m.lastLogTerm())
+        || (config.planted(PlantedBug.WITNESS_VOTES_WITHOUT_LOG_CHECK)
+            && log.membership().isWitness(id));
+    if (canVote && upToDate) {
       send(new VoteResponse(config.group(), id, m.from(), m.term(), true, m.preVote()));
       if (!m.preVote()) {
         electionElapsed = 0;
@@ -544,7 +559,8 @@ final class Raft {
     } else if (m instanceof ReadIndexResponse response) {
       coverage.hit(Mark.FOLLOWER_READ_INDEX);
       readStates.add(new ReadState(response.index(), response.context()));
-    } else if (m instanceof TimeoutNow && m.from() == leader && log.membership().isVoter(id)) {
+    } else if (m instanceof TimeoutNow && m.from() == leader && log.membership().isVoter(id)
+        && !log.membership().isWitness(id)) {
       // Thesis §3.10: the leader made sure our log is complete; skip PreVote and campaign.
       coverage.hit(Mark.TRANSFER_CAMPAIGN);
       campaign(false, true);
@@ -722,13 +738,29 @@ final class Raft {
     }
     Membership current = log.membership();
     long node = change.node();
+    // A witness breaks ties between data voters; next to a single one it would only add a
+    // voter that can block every election (holding an entry the data voter lacks, it refuses
+    // its vote, and no one else can lead). So a group with witnesses keeps two data voters.
+    int dataVoters = current.voters().length - current.witnesses().length;
+    boolean lastDataVoter = current.isVoter(node) && !current.isWitness(node)
+        && (dataVoters == 1 || (dataVoters == 2 && current.witnesses().length > 0));
     String refusal = switch (change.type()) {
       case ADD_VOTER -> current.isVoter(node) ? "is already a voter" : null;
-      case ADD_LEARNER -> current.isMember(node) ? "is already a member" : null;
+      case ADD_WITNESS, ADD_LEARNER -> current.isMember(node) ? "is already a member" : null;
       case PROMOTE_LEARNER -> !current.isLearner(node) ? "is not a learner" : null;
       case DEMOTE_VOTER, REMOVE -> !current.isMember(node) ? "is not a member"
-          : current.isVoter(node) && current.voters().length == 1 ? "is the last voter" : null;
+          : current.isVoter(node) && current.voters().length == 1 ? "is the last voter"
+          : lastDataVoter ? "is one of the last two voters that are not witnesses (a group with"
+              + " a witness keeps two)"
+          : null;
     };
+    if (refusal == null && change.type() == MembershipChange.Type.ADD_WITNESS
+        && dataVoters < 2) {
+      refusal = "cannot be a witness: a witness needs two data voters beside it";
+    }
+    if (refusal == null && current.isWitness(node) && change.type() != MembershipChange.Type.REMOVE) {
+      refusal = "is a witness; a witness is only ever removed (its log holds no payloads)";
+    }
     if (refusal != null) {
       return new ProposeResult.Rejected("node " + node + " " + refusal);
     }
@@ -829,7 +861,8 @@ final class Raft {
     // per copy, and streams never end (found by the simulator, seed 2126 with every nemesis
     // on: 400,000 chunks in flight). Any other offset is what the follower holds now (more,
     // or less after a restart or a stale answer) and moves us there; copies collapse again.
-    if (m.nextOffset() == p.snapshotOffset) {
+    // (A witness's snapshot has no data: its one answer is both "installed" and offset 0.)
+    if (m.nextOffset() == p.snapshotOffset && p.snapshot.data().length > 0) {
       return;
     }
     boolean restarted = m.nextOffset() == 0;
@@ -912,7 +945,12 @@ final class Raft {
     if (prevTerm < 0 || p.next < log.firstIndex()) {
       // §7: the entries it needs were compacted away; send the snapshot instead.
       coverage.hit(Mark.SNAPSHOT_SENT);
-      p.becomeSnapshot(log.latestSnapshot());
+      Snapshot latest = log.latestSnapshot();
+      // A witness gets the snapshot's metadata only: index, term and membership. Judged by
+      // the snapshot's own membership, as the witness judges it when it installs: one taken
+      // before the node became a witness goes whole (the node restores it like any member).
+      p.becomeSnapshot(latest.membership().isWitness(to) ? new Snapshot(latest.index(),
+          latest.term(), latest.membership(), new byte[0]) : latest);
       sendSnapshotChunk(to, p);
       return true;
     }
@@ -920,11 +958,32 @@ final class Raft {
     if (entries.isEmpty() && !sendIfEmpty) {
       return false;
     }
+    if (log.membership().isWitness(to)) {
+      entries = withoutPayloads(entries);
+    }
     send(new AppendRequest(config.group(), id, to, term, prevIndex, prevTerm, entries,
         log.committed));
     p.sentAppend(prevIndex + entries.size(), !entries.isEmpty());
     p.sentCommit = Math.max(p.sentCommit, log.committed);
     return true;
+  }
+
+  /**
+   * A witness's copy of {@code entries}: commands lose their payload (an empty command, as a
+   * leader's no-op); membership entries stay whole, since the witness must know the
+   * membership to vote.
+   */
+  private List<Entry> withoutPayloads(List<Entry> entries) {
+    List<Entry> stripped = new ArrayList<>(entries.size());
+    for (Entry e : entries) {
+      if (e.type() == EntryType.NORMAL && e.data().length > 0) {
+        coverage.hit(Mark.WITNESS_PAYLOAD_STRIPPED);
+        stripped.add(Entry.normal(e.term(), e.index(), new byte[0]));
+      } else {
+        stripped.add(e);
+      }
+    }
+    return stripped;
   }
 
   private void sendSnapshotChunk(long to, Progress p) {
@@ -975,6 +1034,8 @@ final class Raft {
       result = new ProposeResult.Rejected("node " + id + " is already the leader");
     } else if (!log.membership().isVoter(target)) {
       result = new ProposeResult.Rejected("node " + target + " is not a voter");
+    } else if (log.membership().isWitness(target)) {
+      result = new ProposeResult.Rejected("node " + target + " is a witness; it never leads");
     } else {
       transferTarget = target;
       transferElapsed = 0;
@@ -1014,7 +1075,10 @@ final class Raft {
     }
     wake(0);
     ProposeResult result;
-    if (role == Role.LEADER) {
+    if (log.membership().isWitness(id)) {
+      result = new ProposeResult.Rejected("node " + id + " is a witness of group "
+          + config.group() + ": it holds no data to read");
+    } else if (role == Role.LEADER) {
       handleReadRequest(context, id);
       result = new ProposeResult.Accepted(log.committed, term);
     } else if (role == Role.FOLLOWER && leader != 0) {

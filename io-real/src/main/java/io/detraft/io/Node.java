@@ -14,6 +14,7 @@ import io.detraft.core.Status;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 
@@ -101,8 +102,13 @@ public final class Node {
   private final boolean earlyReplication;
   private final Observer observer;
   private final RaftHost host;
-  /** By group id, iterated in id order. */
+  /** By group id, iterated in id order; touched only by the loop. */
   private final TreeMap<Long, Replica> replicas = new TreeMap<>();
+  /**
+   * An immutable copy of {@link #replicas}, replaced whenever a group starts or stops: other
+   * threads read status and membership through it while the loop changes the groups.
+   */
+  private volatile Map<Long, Replica> published = Map.of();
 
   private Node(long nodeId, NodeStorage storage, NodeRunner.SnapshotPolicy snapshots,
       boolean earlyReplication, Observer observer) {
@@ -139,8 +145,49 @@ public final class Node {
       long groupSeed = seed ^ (g.id() * 0x9E3779B97F4A7C15L);
       node.replicas.put(g.id(), Replica.recover(g, node.host, storage, groupSeed, observer));
     }
+    node.published = Map.copyOf(node.replicas);
     storage.sync(); // what recovery wrote, before the node says anything
     return node;
+  }
+
+  // ---------------------------------------------------------------- groups at runtime
+
+  /**
+   * Starts hosting {@code g} while the node runs: a group new to this node (an empty log that
+   * begins with {@code g.voters()}), or one whose replica was stopped ({@link #stopGroup}),
+   * which resumes from its log as it left it (and its newest snapshot, if {@code g}'s state
+   * machine lags behind that). Call it between rounds. What recovery wrote is synced before
+   * the replica says anything.
+   */
+  public void startGroup(GroupSpec g, long seed) throws IOException {
+    if (g.config().id() != nodeId) {
+      throw new IllegalArgumentException("group " + g.id() + " is configured for node "
+          + g.config().id());
+    }
+    if (replicas.containsKey(g.id())) {
+      throw new IllegalArgumentException("group " + g.id() + " is already running");
+    }
+    replicas.put(g.id(), Replica.recover(g, host, storage, seed, observer));
+    published = Map.copyOf(replicas);
+    storage.sync();
+  }
+
+  /**
+   * Stops this node's replica of {@code group}, keeping its data (WAL records, snapshots) for
+   * a later {@link #startGroup}; the state machine is the caller's to close. What the replica
+   * was doing ends here, between rounds: requests waiting on it fail with {@code SHUTDOWN}
+   * (a proposal may still commit on the other replicas), a snapshot it was receiving in
+   * chunks is dropped with its core (the leader starts over when it hears from the replica
+   * again), a snapshot it was streaming to a follower stops, and messages for it are counted
+   * and dropped as for any group this node does not run.
+   */
+  public void stopGroup(long group, String why) {
+    Replica r = replica(group, null);
+    r.shutDown(why);
+    host.removeGroup(group);
+    storage.detach(group);
+    replicas.remove(group);
+    published = Map.copyOf(replicas);
   }
 
   public long id() {
@@ -276,7 +323,12 @@ public final class Node {
 
   /** Whether this node runs {@code group}. */
   public boolean hosts(long group) {
-    return replicas.containsKey(group);
+    return published.containsKey(group);
+  }
+
+  /** The groups this node runs, in id order (any thread). */
+  public List<Long> groupIds() {
+    return published.keySet().stream().sorted().toList();
   }
 
   long snapshotsTaken(long group) {
@@ -294,9 +346,12 @@ public final class Node {
     }
   }
 
-  /** The group's replica; the caller checked {@link #hosts} for requests from outside. */
+  /**
+   * The group's replica; the caller checked {@link #hosts} for requests from outside. Read
+   * through the published copy: status and membership are read from other threads.
+   */
   private Replica replica(long group, CompletableFuture<?> future) {
-    Replica r = replicas.get(group);
+    Replica r = published.get(group);
     if (r == null) {
       throw new IllegalArgumentException("no group " + group);
     }

@@ -160,16 +160,22 @@ public final class NodeRunner implements AutoCloseable {
     void run(Node node, long deadlineNanos) throws IOException;
   }
 
-  /** A request on its way to the Raft thread. */
-  private record Request(long group, CompletableFuture<?> future, Action action) {}
+  /**
+   * A request on its way to the Raft thread; {@code starts} for the one request that is for a
+   * group the node does not run yet.
+   */
+  private record Request(long group, CompletableFuture<?> future, Action action,
+      boolean starts) {
+    Request(long group, CompletableFuture<?> future, Action action) {
+      this(group, future, action, false);
+    }
+  }
 
   private final Options options;
   private final TcpTransport transport;
   private final NodeStorage storage;
   /** The node's logic (shared with the simulator); touched only by the Raft thread. */
   private final Node node;
-  /** The hosted groups, in id order. */
-  private final List<Long> groupIds;
   private final ArrayBlockingQueue<Message> inbox;
   private final ArrayBlockingQueue<Request> requests;
   private final Thread thread;
@@ -191,16 +197,19 @@ public final class NodeRunner implements AutoCloseable {
     this.tickNanos = options.tick().toNanos();
     List<Node.GroupSpec> specs = new ArrayList<>();
     for (Group g : groups) {
-      Config config = Config.defaults(options.nodeId()).withGroup(g.id())
-          .withTimeouts(options.electionTicks(), options.heartbeatTicks())
-          .withForwardProposals(false) // answer "not leader" so every future has an outcome
-          .withQuiesce(options.quiesceTicks());
-      specs.add(new Node.GroupSpec(config, g.voters(), g.stateMachine(), g.appliedIndex()));
+      specs.add(spec(options, g));
     }
     this.node = Node.recover(options.nodeId(), storage, specs, options.snapshots(), true,
         ThreadLocalRandom.current().nextLong(), new Node.Observer() {});
-    this.groupIds = specs.stream().map(Node.GroupSpec::id).sorted().toList();
     this.thread = new Thread(this::loop, "detraft-raft-" + options.nodeId());
+  }
+
+  private static Node.GroupSpec spec(Options options, Group g) {
+    Config config = Config.defaults(options.nodeId()).withGroup(g.id())
+        .withTimeouts(options.electionTicks(), options.heartbeatTicks())
+        .withForwardProposals(false) // answer "not leader" so every future has an outcome
+        .withQuiesce(options.quiesceTicks());
+    return new Node.GroupSpec(config, g.voters(), g.stateMachine(), g.appliedIndex());
   }
 
   /**
@@ -260,10 +269,45 @@ public final class NodeRunner implements AutoCloseable {
 
   /** Proposes to the only group this runner hosts. */
   public CompletableFuture<byte[]> propose(byte[] command) {
+    List<Long> groupIds = node.groupIds();
     if (groupIds.size() != 1) {
       throw new IllegalStateException("this runner hosts " + groupIds.size() + " groups");
     }
     return propose(groupIds.get(0), command);
+  }
+
+  /**
+   * Starts a replica of {@code group} on this running node (see {@link Node#startGroup}): a
+   * group new to this node, bootstrapped with {@code group.voters()} (every node that starts
+   * it must pass the same), or one stopped earlier, which resumes from its data. Completes
+   * once the replica runs; fails with REJECTED if it already does.
+   */
+  public CompletableFuture<Void> startGroup(Group group) {
+    CompletableFuture<Void> future = new CompletableFuture<>();
+    Request request = new Request(group.id(), future, (n, deadline) -> {
+      n.startGroup(spec(options, group), ThreadLocalRandom.current().nextLong());
+      future.complete(null);
+    }, true);
+    return submit(request);
+  }
+
+  /**
+   * Stops this node's replica of {@code group}, keeping its data for a later {@link
+   * #startGroup} (see {@link Node#stopGroup}): its waiting requests fail with SHUTDOWN, and
+   * once the future completes nothing applies to its state machine any more, which the caller
+   * may then close. Fails with UNKNOWN_GROUP if the group does not run here.
+   */
+  public CompletableFuture<Void> stopGroup(long group) {
+    CompletableFuture<Void> future = new CompletableFuture<>();
+    return submit(new Request(group, future, (n, deadline) -> {
+      n.stopGroup(group, "group " + group + " stopped on node " + options.nodeId());
+      future.complete(null);
+    }));
+  }
+
+  /** The groups this node runs now, in id order. */
+  public List<Long> groups() {
+    return node.groupIds();
   }
 
   /**
@@ -385,9 +429,15 @@ public final class NodeRunner implements AutoCloseable {
   }
 
   private <T extends CompletableFuture<?>> T submit(long group, T future, Action action) {
+    return submit(new Request(group, future, action));
+  }
+
+  @SuppressWarnings("unchecked")
+  private <T extends CompletableFuture<?>> T submit(Request request) {
+    T future = (T) request.future();
     if (!running) {
       future.completeExceptionally(new ProposalException(Reason.SHUTDOWN, 0, "runner stopped"));
-    } else if (!requests.offer(new Request(group, future, action))) {
+    } else if (!requests.offer(request)) {
       future.completeExceptionally(new ProposalException(Reason.OVERLOADED, 0,
           options.maxQueuedProposals() + " requests already queued"));
     } else if (running) {
@@ -433,9 +483,12 @@ public final class NodeRunner implements AutoCloseable {
         requests.drainTo(batch);
         long deadline = now + options.proposalTimeout().toNanos();
         for (Request request : batch) {
-          if (!node.hosts(request.group())) {
+          if (request.starts() && node.hosts(request.group())) {
+            request.future().completeExceptionally(new ProposalException(Reason.REJECTED, 0,
+                "group " + request.group() + " already runs on node " + options.nodeId()));
+          } else if (!request.starts() && !node.hosts(request.group())) {
             request.future().completeExceptionally(new ProposalException(Reason.UNKNOWN_GROUP,
-                0, "no group " + request.group()));
+                0, "no group " + request.group() + " runs on node " + options.nodeId()));
           } else {
             try {
               request.action().run(node, deadline);

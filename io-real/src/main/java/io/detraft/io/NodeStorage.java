@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * One node's durable state for all of its groups: the {@link WriteAheadLog} they share, the
@@ -42,6 +43,11 @@ public final class NodeStorage implements AutoCloseable {
   private final WriteAheadLog wal;
   private final SnapshotStore snapshots;
   private final TreeMap<Long, GroupLog> logs = new TreeMap<>();
+  /**
+   * Groups whose replica was stopped ({@link #detach}): their log image stays, in step with the
+   * WAL (which still holds their records), for the replica's restart.
+   */
+  private final TreeSet<Long> detached = new TreeSet<>();
 
   private NodeStorage(WriteAheadLog wal, SnapshotStore snapshots) {
     this.wal = wal;
@@ -76,15 +82,23 @@ public final class NodeStorage implements AutoCloseable {
    */
   public RecoveredGroup recover(long group, Membership bootstrap, long appliedIndex)
       throws IOException {
-    if (logs.containsKey(group)) {
-      throw new IllegalStateException("group " + group + " recovered twice");
-    }
-    Snapshot snapshot = snapshots.latest(group).orElse(Snapshot.empty(bootstrap));
-    GroupLog log = GroupLog.recover(bootstrap, wal.recovered().get(group), snapshot);
-    if (log.needsReset()) {
-      // The snapshot from the leader was saved, but the crash came before its WAL record.
-      wal.installSnapshot(group, snapshot.index(), snapshot.term());
-      wal.saveHardState(group, log.hardState());
+    GroupLog log = logs.get(group);
+    Snapshot snapshot;
+    if (log != null) {
+      if (!detached.remove(group)) {
+        throw new IllegalStateException("group " + group + " recovered twice");
+      }
+      // A replica stopped while the node ran: its image is what the WAL holds since (the WAL
+      // was opened before, so its recovered records are older than this image).
+      snapshot = log.snapshot();
+    } else {
+      snapshot = snapshots.latest(group).orElse(Snapshot.empty(bootstrap));
+      log = GroupLog.recover(bootstrap, wal.recovered().get(group), snapshot);
+      if (log.needsReset()) {
+        // The snapshot from the leader was saved, but the crash came before its WAL record.
+        wal.installSnapshot(group, snapshot.index(), snapshot.term());
+        wal.saveHardState(group, log.hardState());
+      }
     }
     boolean restore = appliedIndex < snapshot.index();
     boolean commitRaised = false;
@@ -133,6 +147,15 @@ public final class NodeStorage implements AutoCloseable {
       wal.saveHardState(group, ready.hardState());
       log.setHardState(ready.hardState());
     }
+  }
+
+  /**
+   * The replica of {@code group} stopped: nothing is written for it until {@link #recover}
+   * resumes it from its log image. Its records stay in the WAL and its snapshots on disk.
+   */
+  public void detach(long group) {
+    groupLog(group);
+    detached.add(group);
   }
 
   /** Hands what {@link #persist} buffered to the disk, without waiting for it. */
@@ -232,6 +255,9 @@ public final class NodeStorage implements AutoCloseable {
     GroupLog log = logs.get(group);
     if (log == null) {
       throw new IllegalArgumentException("group " + group + " was not recovered");
+    }
+    if (detached.contains(group)) {
+      throw new IllegalStateException("group " + group + " is stopped on this node");
     }
     return log;
   }

@@ -89,9 +89,9 @@ final class Replica {
       Node.Observer observer) throws IOException {
     NodeStorage.RecoveredGroup recovered = storage.recover(g.id(), g.voters(), g.appliedIndex());
     observer.recovered(g.id(), recovered);
-    if (recovered.restore()) {
+    if (recovered.restore() && !recovered.snapshot().membership().isWitness(g.config().id())) {
       g.stateMachine().restore(recovered.snapshot().data());
-    }
+    } // a witness's snapshot holds no data: its state machine stays as it is, empty
     RawNode node = host.addGroup(g.config(), recovered.log(), seed, recovered.appliedIndex());
     return new Replica(g.id(), node, recovered.log(), g.stateMachine(),
         recovered.appliedIndex(), observer, seed * 0xBF58476D1CE4E5B9L);
@@ -170,7 +170,9 @@ final class Replica {
    */
   void apply(Ready rd) {
     if (rd.snapshot() != null) {
-      stateMachine.restore(rd.snapshot().data());
+      if (!rd.snapshot().membership().isWitness(nodeId)) {
+        stateMachine.restore(rd.snapshot().data());
+      } // else the leader sent a witness the snapshot's metadata only
       applied = rd.snapshot().index();
       snapshotsInstalled++;
       observer.restored(group, rd.snapshot());

@@ -218,8 +218,8 @@ public final class SnapshotStore {
       }
       byte[] data = new byte[(int) length];
       buf.get(data);
-      return new Stored(group, new Snapshot(index, term, new Membership(voters, learners),
-          data));
+      return new Stored(group, new Snapshot(index, term,
+          Membership.fromWitnessesNegated(voters, learners), data));
     } catch (BufferUnderflowException | IllegalArgumentException | IllegalStateException e) {
       // A valid checksum over an invalid header: written by a buggy or foreign program.
       throw new StorageCorruptionException(source, FIXED_HEADER_BYTES,
@@ -234,7 +234,7 @@ public final class SnapshotStore {
         + 4 + 8 * members.learners().length + 8);
     header.putInt(MAGIC).putInt(VERSION).putLong(group).putLong(snapshot.index())
         .putLong(snapshot.term());
-    putIds(header, members.voters());
+    putIds(header, members.votersWitnessesNegated()); // witnesses negated, as the codec does
     putIds(header, members.learners());
     return header.putLong(snapshot.data().length).flip();
   }

@@ -19,6 +19,8 @@ import java.util.function.BiConsumer;
  * node/ID/http  HOST:PORT   written by the node itself once it serves HTTP
  * node/ID/role  voter|learner   what the admin asked for; each group's leader converges to it
  * removed/ID    (any)       the node was removed; its id is never used again
+ * group/G       ID,ID,...   group G was added to the running cluster with these voters
+ *                           (POST /v1/groups); every node starts a replica of it
  * </pre>
  *
  * <p>Separate keys, so that the admin and the node never overwrite each other's fields.
@@ -29,6 +31,8 @@ final class AddressBook {
 
   private final Map<Long, Node> nodes = new ConcurrentHashMap<>();
   private final Set<Long> removed = ConcurrentHashMap.newKeySet();
+  /** Groups added at runtime, with the voters they were bootstrapped with. */
+  private final Map<Long, long[]> addedGroups = new ConcurrentHashMap<>();
   /** Told about every new or moved Raft address (to update the transport). */
   private final BiConsumer<Long, InetSocketAddress> raftAddressListener;
 
@@ -52,6 +56,10 @@ final class AddressBook {
     return "removed/" + id;
   }
 
+  static String groupKey(long group) {
+    return "group/" + group;
+  }
+
   /** Takes in one system record (from apply, restore or the store at start). */
   void accept(String key, byte[] value) {
     String text = new String(value, StandardCharsets.UTF_8);
@@ -59,6 +67,14 @@ final class AddressBook {
     try {
       if (parts.length == 2 && parts[0].equals("removed")) {
         removed.add(Long.parseLong(parts[1]));
+        return;
+      }
+      if (parts.length == 2 && parts[0].equals("group")) {
+        long[] voters = java.util.Arrays.stream(text.split(",")).mapToLong(Long::parseLong)
+            .toArray();
+        // Written once per group (the admin API refuses a second add); the store keeps the
+        // last write, so the book does too, whether it learns it from the log or a snapshot.
+        addedGroups.put(Long.parseLong(parts[1]), voters);
         return;
       }
       if (parts.length != 3 || !parts[0].equals("node")) {
@@ -95,6 +111,11 @@ final class AddressBook {
 
   SortedMap<Long, Node> nodes() {
     return new TreeMap<>(nodes);
+  }
+
+  /** The groups added at runtime and their bootstrap voters, by group id. */
+  SortedMap<Long, long[]> addedGroups() {
+    return new TreeMap<>(addedGroups);
   }
 
   boolean isRemoved(long id) {

@@ -23,6 +23,12 @@ import java.util.concurrent.CompletableFuture;
  * DELETE /v1/members/N        removes node N from every group; N is never reused
  * POST   /v1/leader/transfer  {"to":N[,"group":G]} hands the groups this node leads to N
  * POST   /v1/snapshot         snapshots every group on this node now (and compacts its log)
+ * GET    /v1/groups           the groups: hashed count, running here, stopped here, added
+ * POST   /v1/groups           {"group":G} starts this node's replica of G (stopped here, or
+ *                             added since); for a G the cluster does not have yet, adds it:
+ *                             recorded in the address book with group 1's voters, every node
+ *                             starts a replica (201)
+ * DELETE /v1/groups/G         stops this node's replica of G, keeping its data
  * GET    /v1/snapshot/G       group G's snapshot, taken now, as an export file for disaster
  *                             recovery ({@link SnapshotFile}, {@code detraft snapshot export})
  * GET    /metrics             Prometheus text
@@ -72,6 +78,12 @@ final class AdminApi {
       api.requireAdmin(ex);
       snapshot(ex, start);
     }));
+    http.route("/v1/groups", e -> api.handle(e, (ex, start) -> {
+      if (!ex.method().equals("GET") && !ex.method().equals("HEAD")) {
+        api.requireAdmin(ex);
+      }
+      groups(ex, start);
+    }));
     http.route("/v1/snapshot/", e -> api.handle(e, (ex, start) -> {
       api.requireAdmin(ex);
       export(ex, start);
@@ -82,20 +94,30 @@ final class AdminApi {
   }
 
   private void status(Exchange exchange) {
-    StringBuilder out = new StringBuilder(256 + groups.size() * 160);
+    List<Long> running = List.copyOf(groups); // groups start and stop meanwhile
+    StringBuilder out = new StringBuilder(256 + running.size() * 160);
+    // group_count is what keys hash over (clients compute groups from it), not what runs.
     out.append("{\"node\":").append(server.nodeId()).append(",\"cluster\":")
         .append(Json.quote(server.clusterId())).append(",\"running\":")
         .append(server.isRunning()).append(",\"group_count\":")
-        .append(groups.size()).append(",\"groups\":[");
-    for (long g : groups) {
-      Status s = runner.status(g);
-      Membership m = runner.membership(g);
-      out.append(g == groups.get(0) ? "" : ",").append("{\"group\":").append(g)
+        .append(server.groupCount()).append(",\"groups\":[");
+    boolean first = true;
+    for (long g : running) {
+      Status s;
+      Membership m;
+      try {
+        s = runner.status(g);
+        m = runner.membership(g);
+      } catch (IllegalArgumentException stoppedMeanwhile) {
+        continue;
+      }
+      out.append(first ? "" : ",").append("{\"group\":").append(g)
           .append(",\"role\":").append(Json.quote(s.role().name().toLowerCase()))
           .append(",\"term\":").append(s.term()).append(",\"commit\":").append(s.commit())
           .append(",\"applied\":").append(s.applied()).append(",\"leader\":")
           .append(s.leader()).append(",\"voters\":").append(ids(m.voters()))
           .append(",\"learners\":").append(ids(m.learners())).append('}');
+      first = false;
     }
     Http.json(exchange, 200, out.append("]}").toString());
   }
@@ -124,7 +146,7 @@ final class AdminApi {
       nodes.putIfAbsent(id, new AddressBook.Node(id, null, null, null));
     }
     StringBuilder out = new StringBuilder("{\"cluster\":").append(Json.quote(server.clusterId()))
-        .append(",\"groups\":").append(groups.size()).append(",\"members\":[");
+        .append(",\"groups\":").append(server.groupCount()).append(",\"members\":[");
     boolean first = true;
     for (AddressBook.Node n : nodes.values()) {
       if (book.isRemoved(n.id())) {
@@ -279,6 +301,100 @@ final class AdminApi {
       }
       Http.json(ex, 200, out.append("}}").toString());
     });
+  }
+
+  private void groups(Exchange exchange, long start) {
+    String path = exchange.rawPath();
+    switch (exchange.method()) {
+      case "GET", "HEAD" -> Http.json(exchange, 200, groupsJson());
+      case "POST" -> {
+        Map<String, Object> body;
+        try {
+          body = Json.parseObject(new String(Http.body(exchange, 4096), StandardCharsets.UTF_8));
+        } catch (Json.ParseException e) {
+          throw KvException.badRequest("the body is not a JSON object: " + e.getMessage());
+        }
+        if (!(body.get("group") instanceof Long g) || g < 1 || g > MAX_GROUP_ID) {
+          throw KvException.badRequest("group must be a number from 1 to " + MAX_GROUP_ID);
+        }
+        startOrAdd(exchange, start, g);
+      }
+      case "DELETE" -> {
+        long g;
+        try {
+          g = Long.parseLong(path.substring(path.lastIndexOf('/') + 1));
+        } catch (NumberFormatException e) {
+          throw KvException.badRequest("DELETE /v1/groups/G needs a numeric group id");
+        }
+        api.answer(exchange, "group_stop", start, CompletableFuture.runAsync(
+                () -> server.stopGroup(g), executor()),
+            (ex, v) -> Http.json(ex, 200, "{\"group\":" + g + ",\"running\":false}"));
+      }
+      default -> throw new KvException(405, "method_not_allowed", "GET, POST or DELETE");
+    }
+  }
+
+  /** Group ids a cluster may add: well above any hashed count, well below overflow. */
+  static final long MAX_GROUP_ID = 1_000_000;
+
+  /**
+   * Starts this node's replica of {@code g}; a group the cluster does not have yet is first
+   * recorded in the address book (through group 1's leader) with group 1's voters, so that
+   * every node bootstraps it with the same membership and starts it on its own.
+   */
+  private void startOrAdd(Exchange exchange, long start, long g) {
+    if (server.runs(g)) {
+      throw new KvException(409, "already_running", "group " + g + " already runs on node "
+          + server.nodeId());
+    }
+    CompletableFuture<Boolean> added;
+    if (server.isGroup(g)) {
+      added = CompletableFuture.completedFuture(false);
+    } else {
+      long[] voters = runner.membership(1).voters();
+      StringBuilder csv = new StringBuilder();
+      for (long v : voters) {
+        csv.append(csv.length() == 0 ? "" : ",").append(v);
+      }
+      added = router.propose(1, Reconciler.systemPut(AddressBook.groupKey(g), csv.toString()))
+          .thenCompose(r -> waitFor(() -> server.isGroup(g)))
+          .thenApply(known -> {
+            if (!known) {
+              throw new KvException(503, "timeout", "group " + g + " was recorded but this"
+                  + " node has not applied the record yet; retry");
+            }
+            return true;
+          });
+    }
+    CompletableFuture<Boolean> started = added.thenApplyAsync(created -> {
+      try {
+        server.startGroup(g);
+      } catch (KvException e) {
+        if (!created || !e.code.equals("already_running")) {
+          throw e;
+        } // the node's own sweep of added groups was quicker: it runs, as asked
+      }
+      return created;
+    }, executor());
+    api.answer(exchange, "group_start", start, started, (ex, created) -> Http.json(ex,
+        created ? 201 : 200, "{\"group\":" + g + ",\"created\":" + created
+            + ",\"running\":true,\"voters\":" + ids(runner.membership(g).voters()) + "}"));
+  }
+
+  String groupsJson() {
+    StringBuilder out = new StringBuilder("{\"group_count\":").append(server.groupCount())
+        .append(",\"running\":").append(ids(groups.stream().mapToLong(Long::longValue)
+            .toArray()))
+        .append(",\"stopped\":").append(ids(server.stoppedGroups().stream()
+            .mapToLong(Long::longValue).toArray()))
+        .append(",\"added\":").append(ids(book.addedGroups().keySet().stream()
+            .mapToLong(Long::longValue).toArray()));
+    return out.append('}').toString();
+  }
+
+  /** Group lifecycle work blocks (maps open, the Raft thread answers): off the HTTP thread. */
+  private java.util.concurrent.Executor executor() {
+    return server.workers();
   }
 
   /** GET /v1/snapshot/G: group G's newest snapshot, taken now, as an export file. */

@@ -14,6 +14,8 @@ import java.util.concurrent.Executor;
  *
  * <pre>
  * GET    /v1/kv/KEY[?consistency=stale]  the value (raw bytes; a list as a JSON array)
+ *        (every /v1/kv/ and /v1/txn request may name ?group=G, a group added at runtime:
+ *        the key lives there instead of in the group its hash picks; see kv-app/README.md)
  * PUT    /v1/kv/KEY                      body = value
  * PUT    /v1/kv/KEY?cas=EXPECTED         compare-and-set ({@code ?cas-absent} expects no value)
  * POST   /v1/kv/KEY                      JSON {"op":"cas","expected":..,"value":..} or
@@ -46,9 +48,18 @@ final class HttpApi {
   private final Executor executor;
   private final Metrics metrics;
   private final AdminToken admin;
+  /** Whether a group id is one of the cluster's (hashed, or added at runtime). */
+  private final java.util.function.LongPredicate isGroup;
 
   HttpApi(Router router, Partitioner partitioner, Limits limits, Executor executor,
       Metrics metrics, AdminToken admin) {
+    this(router, partitioner, limits, executor, metrics, admin,
+        g -> g >= 1 && g <= partitioner.groups());
+  }
+
+  HttpApi(Router router, Partitioner partitioner, Limits limits, Executor executor,
+      Metrics metrics, AdminToken admin, java.util.function.LongPredicate isGroup) {
+    this.isGroup = isGroup;
     this.admin = admin;
     this.router = router;
     this.partitioner = partitioner;
@@ -141,7 +152,7 @@ final class HttpApi {
     String rawPath = exchange.rawPath();
     byte[] key = Http.percentDecode(rawPath.substring("/v1/kv/".length()), false);
     checkKey(key);
-    long group = partitioner.groupOf(key);
+    long group = groupOf(exchange, key);
     switch (exchange.method()) {
       case "GET" -> {
         boolean stale = "stale".equals(Http.query(exchange).get("consistency"));
@@ -200,7 +211,7 @@ final class HttpApi {
       checkKey(key);
       byte[] value = bytesOrNull(m.get("value"));
       checkValue(value);
-      long g = partitioner.groupOf(key);
+      long g = groupOf(exchange, key);
       if (group != 0 && g != group) {
         throw KvException.badRequest("the keys of a transaction must share a group (use a "
             + "hash tag, as in {tag}:key); " + new String(key, StandardCharsets.UTF_8)
@@ -314,13 +325,47 @@ final class HttpApi {
   private long groupParameter(Exchange exchange) {
     try {
       long group = Long.parseLong(Http.query(exchange).getOrDefault("group", ""));
-      if (group < 1 || group > partitioner.groups()) {
-        throw KvException.badRequest("group must be 1 to " + partitioner.groups());
+      if (!isGroup.test(group)) {
+        throw KvException.badRequest("group must be 1 to " + partitioner.groups()
+            + " or a group added at runtime (GET /v1/groups)");
       }
       return group;
     } catch (NumberFormatException e) {
       throw KvException.badRequest("?group=G is required");
     }
+  }
+
+  /**
+   * The group of {@code key}: the one its hash picks over the cluster's fixed group count, or
+   * the one {@code ?group=G} names, which must be a group added at runtime (or the hashed one).
+   * Keys never move between groups: adding a group changes no key's hash group, and a key
+   * written to an added group is found there only by naming it.
+   */
+  private long groupOf(Exchange exchange, byte[] key) {
+    long hashed = partitioner.groupOf(key);
+    String named = Http.query(exchange).get("group");
+    if (named == null) {
+      return hashed;
+    }
+    long group;
+    try {
+      group = Long.parseLong(named);
+    } catch (NumberFormatException e) {
+      throw KvException.badRequest("?group= must be a group id, not " + named);
+    }
+    if (group == hashed) {
+      return group;
+    }
+    if (group >= 1 && group <= partitioner.groups()) {
+      throw KvException.badRequest("the key " + new String(key, StandardCharsets.UTF_8)
+          + " hashes to group " + hashed + "; ?group= may name that group or a group added"
+          + " at runtime, not another hashed one");
+    }
+    if (!isGroup.test(group)) {
+      throw new KvException(404, "no_group", "no group " + group + " in this cluster (GET"
+          + " /v1/groups lists them)");
+    }
+    return group;
   }
 
   private void checkKey(byte[] key) {

@@ -68,11 +68,13 @@ public final class KvAccess {
     return partitioner.groupOf(key);
   }
 
-  /** The status of every group on this node, by group id (1..groups). */
+  /** The status of every hashed group that runs on this node, by group id. */
   public List<Status> statuses() {
     List<Status> out = new ArrayList<>();
     for (long g = 1; g <= partitioner.groups(); g++) {
-      out.add(server.status(g));
+      if (server.runs(g)) { // an operator may have stopped it here
+        out.add(server.status(g));
+      }
     }
     return out;
   }

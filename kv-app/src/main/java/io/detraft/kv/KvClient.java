@@ -226,7 +226,8 @@ public final class KvClient implements AutoCloseable {
           leaderByGroup.put(group, e.leaderHint);
         }
         switch (e.code) {
-          case "not_leader", "no_leader", "leadership_transfer", "dropped", "overloaded" -> {
+          case "not_leader", "no_leader", "leadership_transfer", "dropped", "overloaded",
+              "group_not_running" -> {
             last = new KvClientException(e.code, e.getMessage(), false);
             if (e.leaderHint == 0) {
               leaderByGroup.remove(group);

@@ -145,9 +145,23 @@ public final class KvServer implements AutoCloseable {
   private static final long IDLE_CONNECTION_MILLIS = 120_000;
 
   private final NodeMetadata metadata;
-  private final List<Long> groups = new ArrayList<>();
-  private final Map<Long, ChronicleKvStore> stores = new TreeMap<>();
-  private final Map<Long, KvStateMachine> machines = new TreeMap<>();
+  /**
+   * The groups whose replica runs here, in id order: a live list that the admin API, the
+   * reconciler, the status page and the metrics read as groups start and stop. A group joins
+   * it once its replica runs and leaves it before its replica stops.
+   */
+  private final List<Long> groups = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final Map<Long, ChronicleKvStore> stores =
+      new java.util.concurrent.ConcurrentSkipListMap<>();
+  private final Map<Long, KvStateMachine> machines =
+      new java.util.concurrent.ConcurrentSkipListMap<>();
+  /** Where the node keeps its data; set before anything starts. */
+  private Path dataDir;
+  private Tuning tuning;
+  /** The voters the hashed groups (1..group count) start with. */
+  private Membership voters;
+  private StoppedGroups stopped;
+  private AddressBook book;
   private final HttpServer http;
   /** The HTTPS front of {@link #http} (null: plaintext HTTP). */
   private final HttpsFront https;
@@ -224,13 +238,11 @@ public final class KvServer implements AutoCloseable {
   private void start(Options options, Identity.Resolved identity, Tuning tuning)
       throws IOException {
     long nodeId = metadata.nodeId();
-    for (long g = 1; g <= metadata.groups(); g++) {
-      ChronicleKvStore store = ChronicleKvStore.open(options.dataDir().resolve("kv"),
-          "group-" + g, tuning.sizing().perGroupOf(metadata.groups()));
-      stores.put(g, store);
-      machines.put(g, new KvStateMachine(store, tuning.sessionTimeoutEntries()));
-      groups.add(g);
-    }
+    this.dataDir = options.dataDir();
+    this.tuning = tuning;
+    this.stopped = StoppedGroups.load(dataDir);
+    // Group 1 first: its address book lists the groups added at runtime.
+    openGroup(1);
     TcpTransport transport = TcpTransport.bind(TcpTransport.Options.defaults(
         metadata.clusterId(), nodeId).withListen(Peers.address(metadata.raftAddress()))
         .withTls(tuning.peerTls()));
@@ -244,39 +256,48 @@ public final class KvServer implements AutoCloseable {
     KvStateMachine directory = machines.get(1L);
     directory.systemRecords().forEach(book::accept);
     directory.onSystemRecord(book::accept);
-
-    Membership voters = Membership.of(identity.voters());
+    this.book = book;
+    this.voters = Membership.of(identity.voters());
+    List<Long> hosted = new ArrayList<>();
+    for (long g = 1; g <= metadata.groups(); g++) {
+      hosted.add(g);
+    }
+    hosted.addAll(book.addedGroups().keySet());
+    hosted.removeIf(stopped::contains);
+    for (long g : hosted) {
+      if (g != 1) {
+        openGroup(g);
+      }
+    }
     NodeRunner.Options runnerOptions = NodeRunner.Options.defaults(nodeId,
             options.dataDir().resolve("raft"))
         .withTiming(tuning.tick(), tuning.electionTicks(), tuning.heartbeatTicks())
         .withSnapshots(tuning.snapshots())
         .withQuiesce(tuning.quiesceTimeouts());
     List<NodeRunner.Group> runnerGroups = new ArrayList<>();
-    for (long g : groups) {
-      KvStateMachine sm = machines.get(g);
-      // The map may be ahead of the log's durable commit index (a crash before the commit
-      // index reached the disk); the runner counts what the map applied as committed.
-      runnerGroups.add(new NodeRunner.Group(g, voters, sm, sm.appliedIndex()));
+    for (long g : hosted) {
+      runnerGroups.add(runnerGroup(g));
     }
     runner = NodeRunner.start(runnerOptions, transport, runnerGroups);
+    groups.addAll(hosted);
 
     Metrics metrics = new Metrics();
     Partitioner partitioner = new Partitioner(metadata.groups());
     AdminToken admin = new AdminToken(tuning.authToken(), tuning.authData());
     Router router = new Router(nodeId, runner, machines, book, pool, executor, metrics, admin);
     HttpApi api = new HttpApi(router, partitioner, HttpApi.Limits.defaults(), executor,
-        metrics, admin);
+        metrics, admin, this::isGroup);
     api.register(http);
     access = new KvAccess(this, router, partitioner);
-    new AdminApi(this, runner, router, book, List.copyOf(groups), api, metrics).register(http);
-    StatusPage statusPage = new StatusPage(this, runner, book, List.copyOf(groups));
+    new AdminApi(this, runner, router, book, groups, api, metrics).register(http);
+    StatusPage statusPage = new StatusPage(this, runner, book, groups);
     statusPage.register(http, api); // GET /ui
     http.start();
     Reconciler reconciler = new Reconciler(nodeId, metadata.raftAddress(),
-        metadata.httpAddress(), identity.bootstrapVoter(), runner, router, book,
-        List.copyOf(groups));
+        metadata.httpAddress(), identity.bootstrapVoter(), runner, router, book, groups);
     long every = tuning.reconcileInterval().toMillis();
     timer.scheduleWithFixedDelay(reconciler::run, every, every, TimeUnit.MILLISECONDS);
+    timer.scheduleWithFixedDelay(this::startAddedGroups, every, every, TimeUnit.MILLISECONDS);
     timer.scheduleWithFixedDelay(statusPage::sample, 0, 250, TimeUnit.MILLISECONDS);
     LOG.log(System.Logger.Level.INFO, "node " + nodeId + " of cluster " + metadata.clusterId()
         + " serves HTTP on " + metadata.httpAddress() + ", Raft on " + metadata.raftAddress());
@@ -284,6 +305,131 @@ public final class KvServer implements AutoCloseable {
 
   public long nodeId() {
     return metadata.nodeId();
+  }
+
+  // ---------------------------------------------------------------- groups at runtime
+
+  /** Opens group {@code g}'s map and state machine (not yet its replica). */
+  private void openGroup(long g) {
+    ChronicleKvStore store = ChronicleKvStore.open(dataDir.resolve("kv"), "group-" + g,
+        tuning.sizing().perGroupOf(metadata.groups()));
+    stores.put(g, store);
+    machines.put(g, new KvStateMachine(store, tuning.sessionTimeoutEntries()));
+  }
+
+  /** What the runner is given for group {@code g}, whose state machine is open. */
+  private NodeRunner.Group runnerGroup(long g) {
+    KvStateMachine sm = machines.get(g);
+    long[] added = g > metadata.groups() ? book.addedGroups().get(g) : null;
+    // The map may be ahead of the log's durable commit index (a crash before the commit
+    // index reached the disk); the runner counts what the map applied as committed.
+    return new NodeRunner.Group(g, added != null ? Membership.of(added) : voters, sm,
+        sm.appliedIndex());
+  }
+
+  /** Whether {@code g} is a group of this cluster: a hashed one, or one added at runtime. */
+  boolean isGroup(long g) {
+    return (g >= 1 && g <= metadata.groups()) || book.addedGroups().containsKey(g);
+  }
+
+  /** The worker threads for slow request work (never the HTTP selector thread). */
+  java.util.concurrent.Executor workers() {
+    return executor;
+  }
+
+  /** Whether this node runs a replica of {@code g} now. */
+  boolean runs(long g) {
+    return groups.contains(g);
+  }
+
+  /** The groups whose replica an operator stopped on this node. */
+  List<Long> stoppedGroups() {
+    return stopped.list();
+  }
+
+  /**
+   * Starts this node's replica of {@code g}, a group of the cluster that does not run here
+   * (stopped by an operator, or added to the cluster since this node started): its map opens,
+   * and the replica resumes from its log and catches up. Blocks until the replica runs.
+   *
+   * @throws KvException 404 for a group the cluster does not have, 409 if it runs already
+   */
+  synchronized void startGroup(long g) {
+    if (!isGroup(g)) {
+      throw KvException.notFound("no group " + g + " in this cluster (add it with POST"
+          + " /v1/groups)");
+    }
+    if (runs(g)) {
+      throw new KvException(409, "already_running", "group " + g + " already runs on node "
+          + nodeId());
+    }
+    openGroup(g);
+    try {
+      runner.startGroup(runnerGroup(g)).get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      machines.remove(g);
+      ChronicleKvStore store = stores.remove(g);
+      store.close();
+      throw Router.translate(e instanceof java.util.concurrent.ExecutionException ee
+          ? ee.getCause() : e);
+    }
+    stopped.remove(g);
+    int at = 0;
+    while (at < groups.size() && groups.get(at) < g) {
+      at++;
+    }
+    groups.add(at, g);
+    LOG.log(System.Logger.Level.INFO, "node " + nodeId() + " started its replica of group " + g);
+  }
+
+  /**
+   * Stops this node's replica of {@code g}, keeping its data (log, snapshots, map) for a
+   * later {@link #startGroup}, even across restarts of the process. Requests waiting on it
+   * fail; a snapshot it was receiving is dropped. Blocks until it stopped.
+   *
+   * @throws KvException 404 for a group the cluster does not have, 409 if it does not run
+   *     here, or for group 1 (it holds the address book every node reads)
+   */
+  synchronized void stopGroup(long g) {
+    if (!isGroup(g)) {
+      throw KvException.notFound("no group " + g + " in this cluster");
+    }
+    if (g == 1) {
+      throw new KvException(409, "group_required", "group 1 holds the cluster's address book"
+          + " and runs on every node; it cannot be stopped");
+    }
+    if (!runs(g)) {
+      throw new KvException(409, "not_running", "group " + g + " is not running on node "
+          + nodeId() + (stopped.contains(g) ? " (already stopped)" : ""));
+    }
+    stopped.add(g); // first: a crash from here on restarts the node without the replica
+    groups.remove(g);
+    machines.remove(g);
+    try {
+      runner.stopGroup(g).get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw Router.translate(e instanceof java.util.concurrent.ExecutionException ee
+          ? ee.getCause() : e);
+    } finally {
+      ChronicleKvStore store = stores.remove(g);
+      if (store != null && !runner.groups().contains(g)) {
+        store.close();
+      }
+    }
+    LOG.log(System.Logger.Level.INFO, "node " + nodeId() + " stopped its replica of group " + g);
+  }
+
+  /** Starts a replica of every group added to the cluster that this node does not run yet. */
+  private void startAddedGroups() {
+    try {
+      for (long g : book.addedGroups().keySet()) {
+        if (!runs(g) && !stopped.contains(g) && runner.isRunning()) {
+          startGroup(g);
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "starting an added group failed: " + e);
+    }
   }
 
   public String clusterId() {

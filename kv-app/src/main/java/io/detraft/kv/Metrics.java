@@ -69,8 +69,14 @@ final class Metrics {
     out.append("# HELP ").append(name).append(' ').append(help).append('\n')
         .append("# TYPE ").append(name).append(" gauge\n");
     for (long g : groups) {
+      Status status;
+      try {
+        status = runner.status(g);
+      } catch (IllegalArgumentException stoppedMeanwhile) {
+        continue; // groups start and stop while the page renders
+      }
       out.append(name).append("{node=\"").append(nodeId).append("\",group=\"").append(g)
-          .append("\"} ").append(field.applyAsLong(runner.status(g))).append('\n');
+          .append("\"} ").append(field.applyAsLong(status)).append('\n');
     }
   }
 }

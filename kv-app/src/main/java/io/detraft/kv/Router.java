@@ -54,9 +54,18 @@ final class Router {
   KvStateMachine machine(long group) {
     KvStateMachine sm = machines.get(group);
     if (sm == null) {
-      throw KvException.notFound("no group " + group);
+      throw notRunning(group);
     }
     return sm;
+  }
+
+  /**
+   * The answer for a group whose replica does not run here (stopped by an operator, or not
+   * started yet): not 404, which a client takes for "no such key". It may ask another node.
+   */
+  private KvException notRunning(long group) {
+    return new KvException(503, "group_not_running", "group " + group + " does not run on node "
+        + nodeId + "; ask another node");
   }
 
   /** How long a write waits out a leadership transfer or an election before failing. */
@@ -74,7 +83,15 @@ final class Router {
    * tries again, briefly, before giving the client a retryable error.
    */
   private CompletableFuture<byte[]> propose(long group, byte[] command, long rerouteUntil) {
-    Status status = runner.status(group);
+    if (!machines.containsKey(group)) {
+      return CompletableFuture.failedFuture(notRunning(group));
+    }
+    Status status;
+    try {
+      status = runner.status(group);
+    } catch (IllegalArgumentException stoppedMeanwhile) {
+      return CompletableFuture.failedFuture(notRunning(group));
+    }
     CompletableFuture<byte[]> attempt;
     if (status.role() == Role.LEADER) {
       attempt = proposeHere(group, command).exceptionallyCompose(e -> {
@@ -185,7 +202,7 @@ final class Router {
       case TIMEOUT -> new KvException(504, "timeout", p.getMessage(), p.leaderHint());
       case OVERLOADED -> new KvException(429, "overloaded", p.getMessage());
       case TOO_LARGE -> new KvException(413, "too_large", p.getMessage());
-      case UNKNOWN_GROUP -> new KvException(404, "not_found", p.getMessage());
+      case UNKNOWN_GROUP -> new KvException(503, "group_not_running", p.getMessage());
       case REJECTED -> new KvException(409, "rejected", p.getMessage(), p.leaderHint());
     };
   }

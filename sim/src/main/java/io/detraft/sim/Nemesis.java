@@ -38,7 +38,11 @@ final class Nemesis {
     /** Asks the leader again for a refused membership change (payload: the {@link Admin}). */
     RETRY,
     /** The transfer oracle's deadline for a transfer (payload: the {@link Transfer}). */
-    TRANSFER_DEADLINE
+    TRANSFER_DEADLINE,
+    /** Stops a group's replica on a running node, keeping its data. */
+    GROUP_STOP,
+    /** Starts it again (node: the node, second: the group). */
+    GROUP_START
   }
 
   /** A transfer a leader accepted: who handed over to whom, when, and whether it completed. */
@@ -75,7 +79,7 @@ final class Nemesis {
    * @param retriesLeft how often a refused membership change is asked again
    */
   record Admin(Kind kind, long group, long target, MembershipChange change, int retriesLeft) {
-    enum Kind { SNAPSHOT, TRANSFER, MEMBERSHIP }
+    enum Kind { SNAPSHOT, TRANSFER, MEMBERSHIP, STOP_GROUP, START_GROUP }
 
     @Override
     public String toString() {
@@ -83,6 +87,8 @@ final class Nemesis {
         case SNAPSHOT -> "g" + group + " snapshot";
         case TRANSFER -> "g" + group + " transfer leadership to n" + target;
         case MEMBERSHIP -> "g" + group + " " + change.type() + " n" + change.node();
+        case STOP_GROUP -> "g" + group + " stop the replica";
+        case START_GROUP -> "g" + group + " start the replica";
       };
     }
   }
@@ -109,6 +115,7 @@ final class Nemesis {
   long pauses;
   long partitions;
   long clogs;
+  long groupStops;
 
   Nemesis(Simulation sim, SimOptions options, SimRandom random) {
     this.sim = sim;
@@ -151,6 +158,9 @@ final class Nemesis {
     }
     if (q.transferEveryNanos() > 0) {
       later(random.exponential(q.transferEveryNanos()), Action.TRANSFER, 0, 0);
+    }
+    if (q.groupStopEveryNanos() > 0) {
+      later(random.exponential(q.groupStopEveryNanos()), Action.GROUP_STOP, 0, 0);
     }
   }
 
@@ -283,6 +293,22 @@ final class Nemesis {
       case TRANSFER_DEADLINE:
         checkTransfer((Transfer) event.payload);
         break;
+      case GROUP_STOP: {
+        int node = pickNode(true);
+        if (node != 0) {
+          groupStops++;
+          long group = 1 + random.nextInt(groups);
+          sim.node(node).onAdmin(new Admin(Admin.Kind.STOP_GROUP, group, 0, null, 0));
+          // Back within about what a process restart takes (the data is all there).
+          later(random.between(1_000_000, p.restartMaxNanos()), Action.GROUP_START, node,
+              group);
+        }
+        later(random.exponential(q.groupStopEveryNanos()), Action.GROUP_STOP, 0, 0);
+        break;
+      }
+      case GROUP_START:
+        sim.node(event.node).startGroup(event.second);
+        break;
       case RETRY: {
         Admin admin = (Admin) event.payload;
         int leader = sim.leaderOf(admin.group());
@@ -321,6 +347,9 @@ final class Nemesis {
     boolean shrink = m.voters().length > targetVoters;
     boolean grow = m.voters().length < targetVoters;
     for (long id = 1; id <= size; id++) {
+      if (sim.node((int) id).replica(group).isWitness()) {
+        continue; // a witness stays one (its log holds no payloads); never re-added as data
+      }
       if (!m.isMember(id)) {
         add(changes, weights, MembershipChange.Type.ADD_LEARNER, id, shrink ? 1 : 3);
         add(changes, weights, MembershipChange.Type.ADD_VOTER, id, grow ? 2 : 1);
@@ -360,8 +389,9 @@ final class Nemesis {
       return;
     }
     List<Long> others = new ArrayList<>();
-    for (long voter : sim.node(leader).replica(group).membership().voters()) {
-      if (voter != leader) {
+    Membership m = sim.node(leader).replica(group).membership();
+    for (long voter : m.voters()) {
+      if (voter != leader && !m.isWitness(voter)) {
         others.add(voter);
       }
     }
@@ -506,7 +536,7 @@ final class Nemesis {
   /** Every node up and running, every link connected (faults that began earlier may last). */
   private boolean noFaultInForce() {
     for (int a = 1; a <= size; a++) {
-      if (!sim.node(a).isUp() || sim.node(a).isPaused()) {
+      if (!sim.node(a).isUp() || sim.node(a).isPaused() || sim.node(a).stoppedGroups() > 0) {
         return false;
       }
       for (int b = 1; b <= size; b++) {
@@ -547,6 +577,7 @@ final class Nemesis {
       SimNode node = sim.node(id);
       node.skewClock(0);
       node.healDisk();
+      node.startStoppedGroups(); // while up: queued behind whatever waits in its inbox
       if (!node.isUp()) {
         node.boot();
       } else if (node.isPaused()) {

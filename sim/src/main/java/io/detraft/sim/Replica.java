@@ -45,6 +45,12 @@ final class Replica {
   private final Config config;
   private final Membership initial;
   private final Oracles oracles;
+  /**
+   * This replica is its group's witness: its log holds no payloads, so the oracles that
+   * compare logs, applied entries and state by content skip it (its terms, votes and hard
+   * state are checked like any voter's). The nemesis never changes a witness's membership.
+   */
+  private final boolean witness;
 
   /** The node of this incarnation; null while the process is down. */
   private Node node;
@@ -97,6 +103,11 @@ final class Replica {
     this.config = config;
     this.initial = initial;
     this.oracles = oracles;
+    this.witness = initial.isWitness(id);
+  }
+
+  boolean isWitness() {
+    return witness;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -170,7 +181,9 @@ final class Replica {
     oracles.onRecover(id, state, this);
     if (recovered.restore()) {
       appliedIndex = snapshot.index();
-      oracles.onRestore(id, snapshot, "restarted from");
+      if (!witness) {
+        oracles.onRestore(id, snapshot, "restarted from");
+      }
       sim.marks().hit(SimMark.SNAPSHOT_RESTORED_ON_RESTART);
     }
     writtenHardState = state;
@@ -186,6 +199,20 @@ final class Replica {
     node = null;
     storage = null;
     // The state machine stays: a persisting one is what the next incarnation resumes from.
+  }
+
+  /**
+   * The node stopped this replica while it kept running (the nemesis, as an operator would):
+   * count what it hit, as at a crash; its state machine and the node's data stay for {@link
+   * #start}. It leads nothing now.
+   */
+  void stopped(Marks marks) {
+    retire(marks);
+    role = Role.FOLLOWER;
+    leader = 0;
+    receivingSnapshot = false;
+    sim.trace().record(sim.now(), Trace.Kind.CRASH, id, (int) group, 0, 0,
+        "g" + group + " replica stopped");
   }
 
   /** Whether the replica was receiving a snapshot in chunks (the crash mark). */
@@ -302,7 +329,9 @@ final class Replica {
         ready.messages().size() * 2L + (ready.mustSync() ? 1 : 0), ready);
     Snapshot snapshot = ready.snapshot();
     if (snapshot != null) {
-      oracles.checkSnapshot(id, snapshot, "received");
+      if (!witness) {
+        oracles.checkSnapshot(id, snapshot, "received");
+      }
       resetChain(snapshot.index());
     }
     for (Entry e : ready.entries()) {
@@ -314,7 +343,7 @@ final class Replica {
     if (hardState != null) {
       oracles.onCommitIndex(hardState.commit());
       oracles.onHardState(id, writtenHardState, hardState);
-      if (role != Role.LEADER && hardState.commit() > writtenHardState.commit()) {
+      if (role != Role.LEADER && hardState.commit() > writtenHardState.commit() && !witness) {
         checkFollowerCommit(hardState);
       }
       if (role == Role.LEADER && ready.softState() == null
@@ -374,7 +403,9 @@ final class Replica {
     oracles.onDurable(id, writtenHardState);
     for (int i = 0; i < unsyncedEntries.size(); i++) {
       Entry entry = unsyncedEntries.get(i);
-      oracles.onAppend(id, entry, unsyncedChains.get(i));
+      if (!witness) { // a witness's entries have no payloads: not comparable with the log's
+        oracles.onAppend(id, entry, unsyncedChains.get(i));
+      }
       if (entry.term() == writtenHardState.term()) {
         oracles.onDurableEntry(id, entry.term(), entry.index(), unsyncedChains.get(i));
       }
@@ -386,7 +417,9 @@ final class Replica {
   /** The node restored a snapshot received from the leader. */
   void restored(Snapshot snapshot) {
     appliedIndex = snapshot.index();
-    oracles.onRestore(id, snapshot, "installed");
+    if (!witness) {
+      oracles.onRestore(id, snapshot, "installed");
+    }
     sim.trace().record(sim.now(), Trace.Kind.RESTORE, id, (int) group, snapshot.index(),
         snapshot.term(), snapshot);
   }
@@ -418,9 +451,14 @@ final class Replica {
 
   /** The node applied a committed entry; {@code result} is null for no-ops and configurations. */
   void applied(Entry e, byte[] result) {
-    oracles.onApply(id, e, chain.get((int) e.index()));
+    if (!witness) {
+      oracles.onApply(id, e, chain.get((int) e.index()));
+    }
     appliedIndex = e.index();
-    oracles.onCommitKnown(writtenHardState.term(), appliedIndex);
+    // A witness's applied entries are not in the committed log the oracles record (it has no
+    // payloads to record): it vouches only for what a data replica applied too.
+    oracles.onCommitKnown(writtenHardState.term(),
+        witness ? Math.min(appliedIndex, oracles.maxCommittedIndex()) : appliedIndex);
     sim.trace().fold(sim.now(), Trace.Kind.APPLY, id);
     byte[] data = e.data();
     if (e.type() != EntryType.NORMAL || data.length == 0) {
@@ -445,7 +483,9 @@ final class Replica {
 
   /** The node took a snapshot of this group's state machine and compacted its log. */
   void snapshotTaken(Snapshot snapshot) {
-    oracles.checkSnapshot(id, snapshot, "took");
+    if (!witness) {
+      oracles.checkSnapshot(id, snapshot, "took");
+    }
     sim.marks().hit(SimMark.SNAPSHOT_TAKEN);
     sim.trace().record(sim.now(), Trace.Kind.SNAPSHOT, id, (int) group, snapshot.index(),
         snapshot.term(), snapshot);
@@ -488,6 +528,9 @@ final class Replica {
 
   /** End of run: this replica's state machine must equal the reference at its applied index. */
   void checkFinalState() {
+    if (witness) {
+      return; // its state machine saw no payloads
+    }
     oracles.checkState(id, appliedIndex, stateMachine.snapshot());
   }
 

@@ -12,6 +12,12 @@ public enum SimMark {
   SNAPSHOT_RESTORED_ON_RESTART,
   /** A node crashed while it was receiving a snapshot in chunks. */
   CRASH_DURING_SNAPSHOT_INSTALL,
+  /** The nemesis stopped a group's replica on a running node (its data kept). */
+  GROUP_REPLICA_STOPPED,
+  /** A stopped group's replica started again on its running node, from its own data. */
+  GROUP_REPLICA_RESTARTED,
+  /** A group's replica stopped while it was receiving a snapshot in chunks: dropped at once. */
+  GROUP_STOPPED_DURING_SNAPSHOT_INSTALL,
   /** A frame with a bit flipped in transit failed its checksum and was dropped. */
   CORRUPT_FRAME_REFUSED,
   /** WAL recovery found a torn tail (an unsynced write a crash cut short) and cut it off. */

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.TreeSet;
 
 /**
  * One node's process, as the simulator schedules it: the node's real code ({@link Node}: the
@@ -53,6 +54,12 @@ final class SimNode implements Node.Observer {
   private boolean up;
   private boolean refused;
   private boolean paused;
+  /**
+   * Groups whose replica the nemesis stopped on this node; they stay stopped across a crash
+   * (an operator's decision, recorded as kv-app records it) until the nemesis or the heal
+   * starts them again.
+   */
+  private final TreeSet<Long> stoppedGroups = new TreeSet<>();
   /** Bumped at every crash and restart; events for an older incarnation are ignored. */
   private int incarnation;
   /** The node of the running incarnation; null while the process is down. */
@@ -113,13 +120,17 @@ final class SimNode implements Node.Observer {
     paused = false;
     List<Node.GroupSpec> groups = new ArrayList<>(replicas.length);
     for (Replica replica : replicas) {
-      groups.add(replica.start());
+      if (!stoppedGroups.contains(replica.group)) {
+        groups.add(replica.start());
+      }
     }
     try {
       node = Node.recover(id, storage, groups, snapshotPolicy, d.earlyReplication(),
           random.nextLong(), this);
       for (Replica replica : replicas) {
-        replica.started(node);
+        if (!stoppedGroups.contains(replica.group)) {
+          replica.started(node);
+        }
       }
     } catch (StorageCorruptionException e) {
       node = null;
@@ -293,8 +304,17 @@ final class SimNode implements Node.Observer {
       enqueue(request);
       return;
     }
-    replica(request.group()).onRequest(request);
+    serve(request);
     drive();
+  }
+
+  private void serve(Workload.Request request) {
+    if (stoppedGroups.contains(request.group())) {
+      sim.workload().reply(request, Workload.Reply.of(Workload.Reply.Outcome.UNAVAILABLE,
+          request, id, 0));
+      return;
+    }
+    replica(request.group()).onRequest(request);
   }
 
   /** An operator action from the nemesis (snapshot, transfer, membership change). */
@@ -317,7 +337,8 @@ final class SimNode implements Node.Observer {
   }
 
   private void step(Message message) {
-    if (message.group() >= 1 && message.group() <= replicas.length) {
+    if (message.group() >= 1 && message.group() <= replicas.length
+        && !stoppedGroups.contains(message.group())) {
       replica(message.group()).beforeStep(message);
     }
     node.step(message);
@@ -325,6 +346,14 @@ final class SimNode implements Node.Observer {
 
   private void runAdmin(Nemesis.Admin admin) {
     Replica replica = replica(admin.group());
+    if (admin.kind() == Nemesis.Admin.Kind.STOP_GROUP
+        || admin.kind() == Nemesis.Admin.Kind.START_GROUP) {
+      stopOrStart(admin);
+      return;
+    }
+    if (stoppedGroups.contains(admin.group())) {
+      return; // the operator asked a node that no longer runs the group
+    }
     ProposeResult result = switch (admin.kind()) {
       case SNAPSHOT -> {
         try {
@@ -336,10 +365,77 @@ final class SimNode implements Node.Observer {
       }
       case TRANSFER -> replica.transferLeadership(admin.target());
       case MEMBERSHIP -> replica.proposeMembership(admin.change());
+      case STOP_GROUP, START_GROUP -> throw new IllegalStateException("handled above");
     };
     if (result != null) {
       sim.nemesis().onAdminResult(id, admin, result);
     }
+  }
+
+  /**
+   * Stops or starts this node's replica of a group through the node's real code ({@link
+   * Node#stopGroup}, {@link Node#startGroup}), between rounds; the process keeps running. A
+   * stop that arrives after the heal (it waited in the inbox) is ignored: the liveness phase
+   * wants every replica running.
+   */
+  private void stopOrStart(Nemesis.Admin admin) {
+    long group = admin.group();
+    Replica replica = replica(group);
+    if (admin.kind() == Nemesis.Admin.Kind.STOP_GROUP) {
+      if (stoppedGroups.contains(group) || !sim.nemesis().isActive()) {
+        return;
+      }
+      if (replica.receivingSnapshot()) {
+        sim.marks().hit(SimMark.GROUP_STOPPED_DURING_SNAPSHOT_INSTALL);
+      }
+      sim.marks().hit(SimMark.GROUP_REPLICA_STOPPED);
+      replica.stopped(sim.marks());
+      node.stopGroup(group, "g" + group + " stopped on n" + id + " by the nemesis");
+      stoppedGroups.add(group);
+      return;
+    }
+    if (!stoppedGroups.remove(group)) {
+      return;
+    }
+    try {
+      node.startGroup(replica.start(), random.nextLong());
+      replica.started(node);
+      sim.marks().hit(SimMark.GROUP_REPLICA_RESTARTED);
+    } catch (StorageCorruptionException e) {
+      throw new SimulationFailure("storage", "n" + id + " refused to start g" + group + ": "
+          + e.getMessage());
+    } catch (IOException e) {
+      failStop(e);
+    }
+  }
+
+  /**
+   * Starts this node's stopped replica of {@code group} again: between rounds if the node is
+   * up, else at its next boot.
+   */
+  void startGroup(long group) {
+    if (!up) {
+      stoppedGroups.remove(group);
+    } else {
+      onAdmin(new Nemesis.Admin(Nemesis.Admin.Kind.START_GROUP, group, 0, null, 0));
+    }
+  }
+
+  /** Starts every stopped group again (the heal). */
+  void startStoppedGroups() {
+    for (long group : List.copyOf(stoppedGroups)) {
+      startGroup(group);
+    }
+  }
+
+  /** How many groups' replicas are stopped on this node. */
+  int stoppedGroups() {
+    return stoppedGroups.size();
+  }
+
+  /** Whether this node's replica of {@code group} is stopped. */
+  boolean isStopped(long group) {
+    return stoppedGroups.contains(group);
   }
 
   // ---------------------------------------------------------------- the Ready loop
@@ -356,7 +452,7 @@ final class SimNode implements Node.Observer {
         if (input instanceof Message message) {
           step(message);
         } else if (input instanceof Workload.Request request) {
-          replica(request.group()).onRequest(request);
+          serve(request);
         } else {
           runAdmin((Nemesis.Admin) input);
         }
@@ -493,7 +589,11 @@ final class SimNode implements Node.Observer {
   @Override
   public void synced() {
     for (Replica replica : replicas) {
-      replica.synced();
+      // A stopped replica's bookkeeping is what it wrote before the stop, and a crash since
+      // may have lost part of that: nothing of it may be called durable now.
+      if (replica.isRunning()) {
+        replica.synced();
+      }
     }
   }
 

@@ -176,12 +176,25 @@ public record SimOptions(
    * @param snapshotEveryNanos mean interval of snapshots at random points on random nodes
    * @param churnEveryNanos mean interval of membership changes asked of the leader
    * @param transferEveryNanos mean interval of leadership transfers to random voters
+   * @param groupStopEveryNanos mean interval of stopping a group's replica on a random node
+   *     (keeping its data) and starting it again a while later, as an operator would
+   * @param witness whether each group's last initial voter is a witness (a voter that keeps
+   *     only log metadata and never leads; with 3 or more voters)
    */
   public record ProtocolOptions(long snapshotThreshold, long snapshotEveryNanos,
-      long churnEveryNanos, long transferEveryNanos) {
+      long churnEveryNanos, long transferEveryNanos, long groupStopEveryNanos,
+      boolean witness) {
     public ProtocolOptions {
       check(snapshotThreshold >= 0 && snapshotEveryNanos >= 0 && churnEveryNanos >= 0
-          && transferEveryNanos >= 0, "negative protocol nemesis setting");
+          && transferEveryNanos >= 0 && groupStopEveryNanos >= 0,
+          "negative protocol nemesis setting");
+    }
+
+    /** Without group stops. */
+    public ProtocolOptions(long snapshotThreshold, long snapshotEveryNanos,
+        long churnEveryNanos, long transferEveryNanos) {
+      this(snapshotThreshold, snapshotEveryNanos, churnEveryNanos, transferEveryNanos, 0,
+          false);
     }
   }
 
@@ -250,7 +263,9 @@ public record SimOptions(
     ProtocolOptions protocol = new ProtocolOptions(snapshotThreshold,
         q.chance(0.6) ? snapshotEvery(q) : 0,
         q.chance(0.45) ? churnEvery(q) : 0,
-        q.chance(0.45) ? transferEvery(q) : 0);
+        q.chance(0.45) ? transferEvery(q) : 0,
+        // Drawn last, so that adding them left every earlier protocol draw as it was.
+        q.chance(0.3) ? groupStopEvery(q) : 0, q.chance(0.25));
 
     SimRandom c = root.fork(1);
     int voters = c.chance(0.5) ? 3 : 5;
@@ -391,8 +406,8 @@ public record SimOptions(
   /**
    * The same seed with every fault and protocol nemesis on: loss, duplication, replays,
    * reordering, partitions, clogged links, torn writes, crashes, pauses, a snapshot threshold,
-   * random snapshots, membership churn (with at least one spare to add) and leadership
-   * transfers. A fault the seed switched off but drew a rate or interval for anyway
+   * random snapshots, membership churn (with at least one spare to add), leadership
+   * transfers and group replicas stopped and started. A fault the seed switched off but drew a rate or interval for anyway
    * (partitions, clogs, crashes, pauses) runs with that; the others get values from a fork of
    * the seed's generator of their own, in the ranges {@link #derive} uses, so the options
    * stay a function of the seed and the seed's other draws stay what they were.
@@ -428,7 +443,9 @@ public record SimOptions(
             q.snapshotThreshold() > 0 ? q.snapshotThreshold() : snapshotThreshold(r, r.chance(0.5)),
             q.snapshotEveryNanos() > 0 ? q.snapshotEveryNanos() : snapshotEvery(r),
             q.churnEveryNanos() > 0 ? q.churnEveryNanos() : churnEvery(r),
-            q.transferEveryNanos() > 0 ? q.transferEveryNanos() : transferEvery(r)),
+            q.transferEveryNanos() > 0 ? q.transferEveryNanos() : transferEvery(r),
+            q.groupStopEveryNanos() > 0 ? q.groupStopEveryNanos() : groupStopEvery(r),
+            q.witness()),
         workload, listAppend, phases);
   }
 
@@ -474,6 +491,8 @@ public record SimOptions(
     add(drawn, protocol.snapshotEveryNanos() > 0, "nemesis: snapshots");
     add(drawn, protocol.churnEveryNanos() > 0, "nemesis: membership churn");
     add(drawn, protocol.transferEveryNanos() > 0, "nemesis: leadership transfers");
+    add(drawn, protocol.groupStopEveryNanos() > 0, "nemesis: group replicas stopped");
+    add(drawn, protocol.witness() && cluster.voters() >= 3, "cluster: a witness per group");
     add(drawn, listAppend.clients() > 0, "workload: list-append transactions");
     return drawn;
   }
@@ -540,7 +559,9 @@ public record SimOptions(
             ? q.snapshotThreshold() + "entries" : "off")
         .append(" randomSnapshot=").append(every(q.snapshotEveryNanos()))
         .append(" churn=").append(every(q.churnEveryNanos()))
-        .append(" transfer=").append(every(q.transferEveryNanos())).append('}');
+        .append(" transfer=").append(every(q.transferEveryNanos()))
+        .append(" groupStop=").append(every(q.groupStopEveryNanos()))
+        .append(q.witness() && c.voters() >= 3 ? " witness" : "").append('}');
     out.append(" workload{clients=").append(w.clients()).append(" rate=")
         .append(fmt("%.0f/s", w.opsPerSecond())).append(" mix=get").append(w.getWeight())
         .append(":put").append(w.putWeight()).append(":cas").append(w.casWeight())
@@ -573,6 +594,10 @@ public record SimOptions(
 
   private static long snapshotThreshold(SimRandom r, boolean tiny) {
     return tiny ? logUniform(r, 1, 50) : logUniform(r, 100, 2000);
+  }
+
+  private static long groupStopEvery(SimRandom r) {
+    return logUniform(r, 300 * MS, 5 * SECOND);
   }
 
   private static long snapshotEvery(SimRandom r) {

@@ -91,7 +91,10 @@ public final class Simulation {
       for (int i = 0; i < voters.length; i++) {
         voters[i] = 1 + (g - 1 + i) % size;
       }
-      initial[g - 1] = Membership.of(voters);
+      // With a witness, the group's last voter keeps only metadata and never leads.
+      long[] witnesses = options.protocol().witness() && voters.length >= 3
+          ? new long[] {voters[voters.length - 1]} : new long[0];
+      initial[g - 1] = new Membership(voters, new long[0], witnesses);
       oracles[g - 1] = new Oracles(groups > 1 ? "group " + g + ": " : "", size, initial[g - 1],
           hooks.promiseOracles(),
           hooks.stateMachineFactory().apply(0), options.workload().sessionTimeoutEntries(),
@@ -225,7 +228,8 @@ public final class Simulation {
     for (int g = 1; g <= oracles.length; g++) {
       int leader = leaderOf(g);
       for (long member : nodes[leader].replica(g).membership().members()) {
-        if (!nodes[(int) member].refused()) { // down for good on a damaged disk
+        // Not a node down for good on a damaged disk, nor a witness (no payloads to compare).
+        if (!nodes[(int) member].refused() && !nodes[(int) member].replica(g).isWitness()) {
           oracles[g - 1].checkHoldsAcknowledged((int) member, nodes[(int) member].replica(g));
         }
       }
@@ -326,7 +330,7 @@ public final class Simulation {
     long term = -1;
     for (int id = 1; id < nodes.length; id++) {
       Replica r = nodes[id].replica(group);
-      if (nodes[id].isUp() && r.role() == Role.LEADER && r.term() > term) {
+      if (nodes[id].isUp() && r.isRunning() && r.role() == Role.LEADER && r.term() > term) {
         term = r.term();
         leader = id;
       }

@@ -51,6 +51,8 @@ class CanaryCensus {
         PlantedFaults.coreBug(PlantedBug.TWO_MEMBERSHIP_CHANGES_IN_FLIGHT));
     CANARIES.put("fsync lies", PlantedFaults.lyingDisk());
     CANARIES.put("stale reads (no ReadIndex)", PlantedFaults.staleReads());
+    CANARIES.put("witness votes without the log check",
+        PlantedFaults.coreBug(PlantedBug.WITNESS_VOTES_WITHOUT_LOG_CHECK));
   }
 
   @Test
