@@ -24,8 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Crash consistency with a real process and real files: a child JVM ({@link WalCrashChild})
  * appends to the WAL and reports each fsync; the test SIGKILLs it at random points, sometimes
  * also damages the bytes it wrote after its last possible fsync (what a power cut may do to
- * unsynced pages: lose a suffix, or lose sectors in the middle), then recovers. Every record reported
- * synced must be there, intact; nothing damaged may be used; recovery must never refuse.
+ * unsynced pages: lose a suffix, or lose sectors in the middle), then recovers. Every record
+ * reported synced must be there, intact; nothing damaged may be used; recovery must never
+ * refuse.
  */
 class WalCrashTest {
   private static final int ROUNDS = Integer.getInteger("detraft.walCrashRounds", 16);

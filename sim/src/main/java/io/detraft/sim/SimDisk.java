@@ -28,7 +28,7 @@ import java.util.TreeMap;
  *       file's unforced writes, and the page cache marks them clean anyway (as Linux does): a
  *       second force would succeed while the data is gone. The node must stop.
  *   <li><b>Full disk</b> (ENOSPC): a write fails before changing anything.
- *   <li><b>Corruption</b>, on the one disk of a run that {@link #corrupts()}: a write lands
+ *   <li><b>Corruption</b>, on the one disk of a run that {@link #corrupts}: a write lands
  *       some sectors away from where it was aimed (a misdirected write: the intended place
  *       keeps what it held); a crash may flip a bit at rest in a file; a read may return a
  *       flipped bit that a second read does not. The node must never use damaged data: it
@@ -136,8 +136,8 @@ public final class SimDisk implements Disk {
 
   /**
    * Flips one bit of a file's content: mostly in the last write made durable (the most
-   * recent write is the most exposed; for a WAL, its last batch), otherwise in a random file, mostly in its
-   * written (non-zero) part, sometimes anywhere (pre-allocated zeros included).
+   * recent write is the most exposed; for a WAL, its last batch), otherwise in a random file,
+   * mostly in its written (non-zero) part, sometimes anywhere (pre-allocated zeros included).
    */
   private void rot() {
     List<Inode> files = new ArrayList<>();
@@ -149,7 +149,8 @@ public final class SimDisk implements Disk {
     if (files.isEmpty()) {
       return;
     }
-    boolean recent = lastWritten != null && files.contains(lastWritten) && corruption.chance(0.8);
+    boolean recent = lastWritten != null && files.contains(lastWritten)
+        && corruption.chance(0.8);
     Inode inode = recent ? lastWritten : files.get(corruption.nextInt(files.size()));
     int written = inode.size;
     while (written > 0 && inode.data[written - 1] == 0) {
@@ -269,7 +270,8 @@ public final class SimDisk implements Disk {
       return position;
     }
     long sectors = 1 + corruption.nextInt(8);
-    long landed = Math.max(0, position + (corruption.chance(0.5) ? sectors : -sectors) * SECTOR_BYTES);
+    long shift = (corruption.chance(0.5) ? sectors : -sectors) * SECTOR_BYTES;
+    long landed = Math.max(0, position + shift);
     damaged |= landed != position;
     return landed;
   }

@@ -407,10 +407,11 @@ public record SimOptions(
    * The same seed with every fault and protocol nemesis on: loss, duplication, replays,
    * reordering, partitions, clogged links, torn writes, crashes, pauses, a snapshot threshold,
    * random snapshots, membership churn (with at least one spare to add), leadership
-   * transfers and group replicas stopped and started. A fault the seed switched off but drew a rate or interval for anyway
-   * (partitions, clogs, crashes, pauses) runs with that; the others get values from a fork of
-   * the seed's generator of their own, in the ranges {@link #derive} uses, so the options
-   * stay a function of the seed and the seed's other draws stay what they were.
+   * transfers and group replicas stopped and started. A fault the seed switched off but drew
+   * a rate or interval for anyway (partitions, clogs, crashes, pauses) runs with that; the
+   * others get values from a fork of the seed's generator of their own, in the ranges {@link
+   * #derive} uses, so the options stay a function of the seed and the seed's other draws stay
+   * what they were.
    */
   public SimOptions withAllNemeses() {
     SimRandom r = new SimRandom(seed).fork(9);
