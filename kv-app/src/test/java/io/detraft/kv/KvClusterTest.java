@@ -430,7 +430,7 @@ class KvClusterTest {
    * another node is removed. The history must stay linearizable throughout.
    */
   @Test
-  @Timeout(30)
+  @Timeout(90) // above TestCluster.await's 30 s, so that a stuck wait names what it waited for
   void historyThroughASnapshotCatchUpAJoinAndARemovalIsLinearizable() throws Exception {
     long trailing = TestCluster.tuning().snapshots().trailingEntries();
     History h;
