@@ -151,12 +151,7 @@ public final class ChronicleKvStore implements KvStore {
   private void writeState(boolean clean) throws IOException {
     String bootId = bootId();
     String text = (bootId == null ? "unknown" : bootId) + " " + (clean ? "clean" : "dirty");
-    Path tmp = stateFile.resolveSibling(stateFile.getFileName() + ".tmp");
-    Files.writeString(tmp, text, StandardCharsets.UTF_8);
-    force(tmp);
-    Files.move(tmp, stateFile, StandardCopyOption.ATOMIC_MOVE,
-        StandardCopyOption.REPLACE_EXISTING);
-    forceDirectory(stateFile.getParent());
+    DurableFiles.replace(stateFile, text.getBytes(StandardCharsets.UTF_8));
   }
 
   /**
@@ -252,7 +247,7 @@ public final class ChronicleKvStore implements KvStore {
         map.close();
         Files.move(fresh, file, StandardCopyOption.ATOMIC_MOVE,
             StandardCopyOption.REPLACE_EXISTING);
-        forceDirectory(file.getParent());
+        DurableFiles.syncDirectory(file.getParent());
         map = openMap(file, sizing, false);
       } finally {
         lock.writeLock().unlock();
@@ -298,11 +293,4 @@ public final class ChronicleKvStore implements KvStore {
     }
   }
 
-  private static void forceDirectory(Path dir) throws IOException {
-    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-      channel.force(true);
-    } catch (IOException e) {
-      // Some file systems refuse to open directories; the rename is then as durable as it gets.
-    }
-  }
 }

@@ -4,12 +4,9 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.SortedMap;
@@ -62,20 +59,9 @@ record NodeMetadata(String clusterId, long nodeId, int groups, String raftAddres
     p.setProperty("initial.peers", Peers.format(initialPeers));
     p.setProperty("joined", String.valueOf(joined));
     try {
-      Files.createDirectories(dataDir);
       StringWriter text = new StringWriter();
       p.store(text, "detraft node identity: do not edit, do not copy to another node");
-      Path tmp = dataDir.resolve(FILE + ".tmp");
-      Files.writeString(tmp, text.toString(), StandardCharsets.UTF_8);
-      try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-        channel.force(true);
-      }
-      Files.move(tmp, dataDir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE);
-      try (FileChannel dir = FileChannel.open(dataDir, StandardOpenOption.READ)) {
-        dir.force(true);
-      } catch (IOException e) {
-        // Directory fsync is not supported everywhere; the rename stands as it is.
-      }
+      DurableFiles.replace(dataDir.resolve(FILE), text.toString().getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException("writing " + dataDir.resolve(FILE), e);
     }

@@ -11,12 +11,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -130,7 +127,7 @@ final class SnapshotCommands {
         }
         Path file = f.has("group") ? to : to.resolve(SnapshotFile.fileName(g));
         SnapshotFile exported = SnapshotFile.decode(r.body(), file); // verified before written
-        writeDurably(file, r.body());
+        DurableFiles.replace(file, r.body());
         out.println("group " + g + ": " + describe(exported.snapshot()) + ", " + r.body().length
             + " bytes from node " + exported.node() + " of cluster " + exported.clusterId()
             + " -> " + file);
@@ -162,22 +159,6 @@ final class SnapshotCommands {
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  /** Temp file, fsync, rename: a file named FILE is always a complete export. */
-  private static void writeDurably(Path file, byte[] bytes) throws IOException {
-    Path parent = file.toAbsolutePath().getParent();
-    Files.createDirectories(parent);
-    Path temp = parent.resolve(file.getFileName() + ".tmp");
-    try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-      java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
-      while (buf.hasRemaining()) {
-        channel.write(buf);
-      }
-      channel.force(true);
-    }
-    Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
   private static String describe(Snapshot s) {
@@ -283,7 +264,7 @@ final class SnapshotCommands {
         return Main.FAILED;
       }
       try (storage) {
-        writeDurably(marker, "an import of exported snapshots started here; run it again\n"
+        DurableFiles.replace(marker, "an import of exported snapshots started here; run it again\n"
             .getBytes(StandardCharsets.UTF_8));
         if (node == null) {
           // A new node of the exported cluster: bootstrapped alone, members from the log.

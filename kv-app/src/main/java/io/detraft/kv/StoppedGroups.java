@@ -2,12 +2,9 @@ package io.detraft.kv;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
@@ -76,15 +73,7 @@ final class StoppedGroups {
       text.append(g).append('\n');
     }
     try {
-      Path tmp = dataDir.resolve(FILE + ".tmp");
-      Files.writeString(tmp, text.toString(), StandardCharsets.UTF_8);
-      try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-        channel.force(true);
-      }
-      Files.move(tmp, dataDir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE);
-      try (FileChannel dir = FileChannel.open(dataDir, StandardOpenOption.READ)) {
-        dir.force(true);
-      }
+      DurableFiles.replace(dataDir.resolve(FILE), text.toString().getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + dataDir.resolve(FILE), e);
     }
