@@ -219,6 +219,7 @@ final class SimNode implements Node.Observer {
     retireReplicas();
     disk.crash();
     sim.trace().record(sim.now(), Trace.Kind.CRASH, id, 0, 0, 0, why);
+    sim.network().connections().onCrash(id, sim.now());
   }
 
   /** Counts what every replica of this incarnation hit (at a crash, or at the end of a run). */

@@ -288,6 +288,8 @@ public final class Simulation {
     switch (event.kind) {
       case TICK -> nodes[event.node].onTick(event.first);
       case DELIVER -> network.deliver(event);
+      case HANDSHAKE -> network.connections().onHandshake(event);
+      case HANDSHAKE_TIMEOUT -> network.connections().onTimeout(event);
       case SYNC_DONE -> nodes[event.node].onSyncDone(event.first);
       case CLIENT_REQUEST -> nodes[event.node].onClientRequest((Workload.Request) event.payload);
       case CLIENT_REPLY -> workload.onReply((Workload.Reply) event.payload);
