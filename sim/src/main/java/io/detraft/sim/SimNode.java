@@ -403,8 +403,10 @@ final class SimNode implements Node.Observer {
       replica.started(node);
       sim.marks().hit(SimMark.GROUP_REPLICA_RESTARTED);
     } catch (StorageCorruptionException e) {
-      throw new SimulationFailure("storage", "n" + id + " refused to start g" + group + ": "
-          + e.getMessage());
+      // The group's own files are damaged: judged as at a boot, and a right refusal takes the
+      // whole node down for good (the operator rebuilds it; see refuse).
+      crash("g" + group + " refused to start: " + e.getMessage());
+      refuse(e);
     } catch (IOException e) {
       failStop(e);
     }

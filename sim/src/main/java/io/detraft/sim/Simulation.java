@@ -127,6 +127,7 @@ public final class Simulation {
       }
       SimDisk disk = hooks.diskFactory().create(id, options.disk(), root.fork(200 + id));
       disk.directorySyncLies = hooks.has(SimHooks.NodeBug.SKIP_DIRECTORY_SYNC);
+      disk.syncBeforeRenameLies = hooks.has(SimHooks.NodeBug.SKIP_FSYNC_BEFORE_RENAME);
       if (id == corruptedNode) {
         disk.corrupts(new SimRandom(options.seed()).fork(16));
       }
