@@ -527,7 +527,9 @@ final class Nemesis {
    * before it until now, the leader must have handed over (sent the target its TimeoutNow)
    * within {@link #TRANSFER_BOUND_TIMEOUTS} election timeouts and a round trip; whether the
    * target then wins depends on messages the network may delay for seconds. (Under faults a
-   * transfer may be given up; the core gives up after one timeout and serves again.)
+   * transfer may be given up; the core gives up after one timeout and serves again. So does
+   * it when a round trip to the target takes longer than that timeout: the news that the
+   * target caught up may come too late, and the oracle does not judge such a transfer.)
    */
   private void checkTransfer(Transfer transfer) {
     SimOptions.ClusterOptions c = options.cluster();
@@ -538,6 +540,7 @@ final class Nemesis {
     // Superseded by another transfer, or leadership moved: not this transfer's to judge.
     if (transfers[(int) transfer.group - 1] != transfer || transfer.completed
         || transfer.handedOver || !transfer.caughtUp || !calm
+        || 2 * transfer.slowestTransit >= timeout
         || sim.leaderOf(transfer.group) != transfer.leader) {
       return;
     }

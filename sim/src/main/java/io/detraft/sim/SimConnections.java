@@ -15,10 +15,13 @@ import java.util.ArrayDeque;
  * within the real transport's bounds), and the next message after the backoff dials again.
  *
  * <p>A connection closes when either end crashes, and when the listener refuses a frame (a
- * flipped bit): frames still in flight on a closed connection are lost, as the bytes behind a
- * refused frame are on a real socket, and the next message dials again.
+ * flipped bit); the next message dials again. What the dialer had queued is lost. Frames in
+ * flight are lost when the listener's end went away (it crashed, or refused a frame and
+ * closed the socket, discarding the bytes behind it), but not when the dialer crashed: its
+ * kernel still sends what the process had written, so a message sent just before a crash
+ * arrives, which is what catches a node that speaks before its state is durable.
  *
- * <p><b>Stray dialers.</b> In some seeds, next to a node's own dial, a hello from outside
+ * <p><b>Stray dialers.</b> In some seeds ({@code strays} in the options), next to a node's own dial, a hello from outside
  * the cluster reaches the listener: another cluster's id, another protocol version, a dial
  * meant for another node, an impossible node id, a hello cut short or plain garbage. The
  * listener must refuse every one of them, and must accept every hello of the cluster's own
@@ -46,27 +49,30 @@ final class SimConnections {
   private final SimNetwork network;
   private final String clusterId;
   private final SimRandom random;
-  /** The chance that a stray hello comes with a dial (0 in most seeds). */
+  /** The chance that a stray hello comes with a dial ({@link SimOptions.NetworkOptions}). */
   private final double strays;
   private final State[][] state;
-  /** The link's current connection (or attempt); frames of an older one are lost. */
+  /** The link's current connection (or attempt), numbered from 1. */
   private final long[][] epoch;
+  /** Frames on connections numbered below this are lost: the listener's end went away. */
+  private final long[][] deadBelow;
   private final long[][] backoff;
   private final long[][] backoffUntil;
   private final ArrayDeque<Message>[][] queued;
 
   @SuppressWarnings("unchecked")
-  SimConnections(Simulation sim, SimNetwork network, int size, long seed) {
+  SimConnections(Simulation sim, SimNetwork network, int size, long seed, double strays) {
     this.sim = sim;
     this.network = network;
     this.clusterId = "sim-" + seed;
-    this.random = new SimRandom(seed).fork(17);
-    this.strays = random.chance(0.3) ? 0.2 : 0;
+    this.random = new SimRandom(seed).fork(18);
+    this.strays = strays;
     this.state = new State[size + 1][size + 1];
     for (State[] row : state) {
       java.util.Arrays.fill(row, State.CLOSED);
     }
     this.epoch = new long[size + 1][size + 1];
+    this.deadBelow = new long[size + 1][size + 1];
     this.backoff = new long[size + 1][size + 1];
     this.backoffUntil = new long[size + 1][size + 1];
     this.queued = new ArrayDeque[size + 1][size + 1];
@@ -94,9 +100,9 @@ final class SimConnections {
     }
   }
 
-  /** Whether a frame sent on connection {@code connection} still has a connection to arrive on. */
-  boolean isOpen(int from, int to, long connection) {
-    return state[from][to] == State.OPEN && epoch[from][to] == connection;
+  /** Whether a frame sent on connection {@code connection} can still be read by its listener. */
+  boolean deliverable(int from, int to, long connection) {
+    return connection >= deadBelow[from][to];
   }
 
   private void queue(int from, int to, Message message, long now) {
@@ -207,13 +213,13 @@ final class SimConnections {
         : Math.min(BACKOFF_MAX_NANOS, 2 * backoff[from][to]);
     backoff[from][to] = wait;
     backoffUntil[from][to] = now + wait / 2 + random.nextLong(wait / 2 + 1);
-    close(now, from, to, "dial failed: " + why);
+    close(now, from, to, false, "dial failed: " + why);
   }
 
   /** The listener refused a frame: it closed the connection the frame came on. */
   void onRefusedFrame(long now, int from, int to) {
     if (state[from][to] == State.OPEN) {
-      close(now, from, to, "listener closed the connection after a refused frame");
+      close(now, from, to, true, "listener closed the connection after a refused frame");
     }
   }
 
@@ -221,22 +227,25 @@ final class SimConnections {
   void onCrash(int node, long now) {
     for (int peer = 1; peer < state.length; peer++) {
       if (state[node][peer] != State.CLOSED) {
-        close(now, node, peer, "n" + node + " crashed");
+        close(now, node, peer, false, "n" + node + " crashed");
       }
       if (state[peer][node] != State.CLOSED) {
-        close(now, peer, node, "n" + node + " crashed");
+        close(now, peer, node, true, "n" + node + " crashed");
       }
     }
   }
 
-  private void close(long now, int from, int to, String why) {
+  /** {@code listenerGone}: the frames in flight on it are lost too. */
+  private void close(long now, int from, int to, boolean listenerGone, String why) {
     ArrayDeque<Message> q = queued[from][to];
     int lost = q == null ? 0 : q.size();
     if (q != null) {
       q.clear();
     }
     state[from][to] = State.CLOSED;
-    epoch[from][to]++;
+    if (listenerGone) {
+      deadBelow[from][to] = epoch[from][to] + 1;
+    }
     sim.trace().record(now, Trace.Kind.DROP, from, to, lost, 0, "connection closed: " + why);
   }
 

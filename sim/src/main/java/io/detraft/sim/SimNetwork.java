@@ -86,7 +86,8 @@ final class SimNetwork {
     this.lastArrival = new long[size + 1][size + 1];
     this.past = options.replay() > 0 ? new byte[size + 1][size + 1][REPLAY_RING][] : null;
     this.pastCount = new long[size + 1][size + 1];
-    this.connections = new SimConnections(sim, this, size, sim.options().seed());
+    this.connections = new SimConnections(sim, this, size, sim.options().seed(),
+        options.strayDialers());
   }
 
   SimConnections connections() {
@@ -166,7 +167,7 @@ final class SimNetwork {
       return;
     }
     boolean replayed = event.second == 1;
-    if (!replayed && !connections.isOpen(from, to, event.second / 2)) {
+    if (!replayed && !connections.deliverable(from, to, event.second / 2)) {
       drop(event.time, from, to, event.first, "its connection closed");
       return;
     }

@@ -39,7 +39,7 @@ class FaultInjectorsTest {
   private static SimOptions.NetworkOptions options(double duplicate, boolean reorder) {
     return new SimOptions.NetworkOptions(0, duplicate, 100_000, true, 200_000, 1.5, 5 * MS,
         reorder, true, SimOptions.SECOND, SimOptions.SECOND, true, SimOptions.SECOND,
-        SimOptions.SECOND, 0, 0);
+        SimOptions.SECOND, 0, 0, 0);
   }
 
   /** A network whose every link has a connection open, by the real handshake. */
