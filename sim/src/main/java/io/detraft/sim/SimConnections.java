@@ -120,7 +120,6 @@ final class SimConnections {
   private void dial(int from, int to, long now) {
     state[from][to] = State.DIALING;
     long attempt = ++epoch[from][to];
-    sim.trace().record(now, Trace.Kind.SEND, from, to, attempt, 0, "dial");
     sendHandshake(now, to, from, attempt, false, Handshake.hello(clusterId, from, to));
     sim.schedule(new Event(now + HANDSHAKE_TIMEOUT_NANOS, Event.Kind.HANDSHAKE_TIMEOUT, from, to,
         attempt, 0, null));
@@ -137,6 +136,8 @@ final class SimConnections {
     }
     long delay = sim.options().network().delayMinNanos()
         + random.nextLong(sim.options().network().delayMinNanos());
+    sim.trace().record(now, Trace.Kind.SEND, from, to, attempt, now + delay,
+        answer ? "handshake answer" : from == 0 ? "stray hello" : "handshake hello");
     sim.schedule(new Event(now + delay, Event.Kind.HANDSHAKE, to, from, attempt,
         answer ? 1 : 0, bytes));
   }
