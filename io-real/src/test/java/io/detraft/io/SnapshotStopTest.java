@@ -78,7 +78,8 @@ class SnapshotStopTest {
       assertEquals(first, latest, "the abandoned snapshot is not the latest");
       assertEquals(1, node.snapshotsAbandoned(GROUP));
       assertEquals(2, tempChunks, "the save gave up at the chunk after the stop request");
-      assertEquals(List.of(String.format("snap-%020d-%020d-%020d.snap", GROUP, first, node.status(GROUP).term())),
+      long term = node.status(GROUP).term();
+      assertEquals(List.of(String.format("snap-%020d-%020d-%020d.snap", GROUP, first, term)),
           snapshotFiles(real), "only the previous snapshot; no temporary file");
 
       node.stopGroup(GROUP, "stopped by the test");

@@ -106,6 +106,14 @@ class WitnessClusterTest {
       assertEquals(409, remove.status(), remove.text());
       assertTrue(remove.text().contains("last_data_voters"), remove.text());
 
+      // A group added now starts with the same witness on every node.
+      HttpPool.Response group = http(cluster.endpoint(2), "POST", "/v1/groups",
+          "{\"group\":10}");
+      assertEquals(201, group.status(), group.text());
+      TestCluster.await("group 10 with its witness", () -> witness.runs(10)
+          && witness.membership(10).isWitness(3) && witness.status(10).leader() != 0);
+      assertEquals(200, http(third, "PUT", "/v1/kv/g10?group=10", value(103)).status());
+
       // Both data nodes hold everything; then one of them dies for good.
       awaitDataNodesCaughtUp(cluster);
       long victim = cluster.leaderOf(1);
@@ -129,6 +137,8 @@ class WitnessClusterTest {
         }
       }
       assertEquals(200, http(third, "PUT", "/v1/kv/via-witness-2", value(101)).status());
+      assertEquals(value(103), http(alive, "GET", "/v1/kv/g10?group=10", null).text());
+      assertEquals(200, http(third, "PUT", "/v1/kv/g10b?group=10", value(104)).status());
 
       // The witness restarts from its data dir alone: its copy of the book says where the
       // survivor's HTTP API is, so it forwards writes again.
@@ -151,7 +161,7 @@ class WitnessClusterTest {
 
       // What the witness stored: logs, maps and the book, but no value.
       assertTrue(stores(dir.resolve("n" + survivor), value(59)), "the scan finds values");
-      for (int i : new int[] {0, 29, 30, 59, 100, 101, 102}) {
+      for (int i : new int[] {0, 29, 30, 59, 100, 101, 102, 103, 104}) {
         assertFalse(stores(dir.resolve("n3"), value(i)), "the witness stored " + value(i));
       }
 
