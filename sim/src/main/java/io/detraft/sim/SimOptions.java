@@ -151,12 +151,15 @@ public record SimOptions(
   }
 
   /**
-   * Whether one node's disk corrupts data in this run: only with at least 3 voters and a
-   * fixed membership, where the node that refuses to start on a damaged disk (for good: no
-   * operator repairs it) still leaves a majority to serve.
+   * Whether one node's disk corrupts data in this run: only with at least 3 voters, where the
+   * node that refuses to start on a damaged disk (for good: no operator repairs it) still
+   * leaves a majority to serve. Membership churn then keeps every group at 3 voters or more
+   * and removes the refused node ({@code Nemesis}). Not with witnesses: an entry committed by
+   * one data voter and the witness has its payload on that voter alone, so losing that disk
+   * for good leaves the group stuck (rightly: it must not lose the entry).
    */
   public boolean corruptsStorage() {
-    return disk.corruption() > 0 && cluster.voters() >= 3 && protocol.churnEveryNanos() == 0;
+    return disk.corruption() > 0 && cluster.voters() >= 3 && !protocol.witness();
   }
 
   /** Process faults: crash then restart from durable state; pause (the process stops). */

@@ -42,8 +42,19 @@ class FaultInjectorsTest {
         SimOptions.SECOND, 0, 0);
   }
 
+  /** A network whose every link has a connection open, by the real handshake. */
   private SimNetwork network(SimOptions.NetworkOptions options) {
-    return new SimNetwork(sim, options, N, new SimRandom(7));
+    SimNetwork net = new SimNetwork(sim, options, N, new SimRandom(7));
+    for (int id = 1; id <= N; id++) {
+      sim.node(id).boot(); // listening, so that the dials are accepted
+    }
+    sendOnEveryLink(net); // each dials, and its heartbeat waits for the connection
+    for (Event e = sim.agenda().poll(); e != null; e = sim.agenda().poll()) {
+      if (e.kind == Event.Kind.HANDSHAKE) {
+        net.connections().onHandshake(e);
+      }
+    }
+    return net;
   }
 
   /** Sends a heartbeat numbered by {@link #round}, so deliveries tell which send they are. */
