@@ -190,6 +190,19 @@ public final class Node {
     published = Map.copyOf(replicas);
   }
 
+  /**
+   * Says that {@link #stopGroup} will follow for {@code group}, from any thread, so that a
+   * snapshot the loop is saving for it now is abandoned at its next chunk instead of delaying
+   * the stop (dragonboat closes a stop channel for this). Nothing of an abandoned save stays on
+   * disk; the group's previous snapshot and log are untouched. No effect on a group not run here.
+   */
+  public void requestStop(long group) {
+    Replica r = published.get(group);
+    if (r != null) {
+      r.requestStop();
+    }
+  }
+
   public long id() {
     return nodeId;
   }
@@ -337,6 +350,11 @@ public final class Node {
 
   long snapshotsInstalled(long group) {
     return replica(group, null).snapshotsInstalled;
+  }
+
+  /** Snapshots of {@code group} abandoned because it was stopping. */
+  public long snapshotsAbandoned(long group) {
+    return replica(group, null).snapshotsAbandoned;
   }
 
   /** Fails every request still waiting: the node stops. */

@@ -299,6 +299,7 @@ public final class NodeRunner implements AutoCloseable {
    */
   public CompletableFuture<Void> stopGroup(long group) {
     CompletableFuture<Void> future = new CompletableFuture<>();
+    node.requestStop(group); // now, from this thread: a snapshot being saved gives up
     return submit(new Request(group, future, (n, deadline) -> {
       n.stopGroup(group, "group " + group + " stopped on node " + options.nodeId());
       future.complete(null);
@@ -366,7 +367,16 @@ public final class NodeRunner implements AutoCloseable {
    */
   public CompletableFuture<Long> snapshot(long group) {
     CompletableFuture<Long> future = new CompletableFuture<>();
-    return submit(group, future, (n, deadline) -> future.complete(n.snapshot(group)));
+    return submit(group, future, (n, deadline) -> {
+      long abandoned = n.snapshotsAbandoned(group);
+      long index = n.snapshot(group);
+      if (n.snapshotsAbandoned(group) != abandoned) {
+        future.completeExceptionally(new ProposalException(Reason.SHUTDOWN, 0, "the snapshot"
+            + " of group " + group + " was abandoned: the group is stopping"));
+      } else {
+        future.complete(index);
+      }
+    });
   }
 
   /**

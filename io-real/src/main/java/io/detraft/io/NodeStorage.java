@@ -174,12 +174,24 @@ public final class NodeStorage implements AutoCloseable {
    * entries kept behind it let lagging followers catch up from the log). Syncs the WAL.
    */
   public void saveSnapshot(long group, Snapshot taken, long compactTo) throws IOException {
+    saveSnapshot(group, taken, compactTo, () -> false);
+  }
+
+  /**
+   * As {@link #saveSnapshot(long, Snapshot, long)}; abandoned, with nothing saved or compacted,
+   * if {@code stopRequested} turns true while the file is written ({@link SnapshotStore#save(
+   * long, Snapshot, java.util.function.BooleanSupplier)}).
+   *
+   * @throws SnapshotAbandonedException if abandoned
+   */
+  public void saveSnapshot(long group, Snapshot taken, long compactTo,
+      java.util.function.BooleanSupplier stopRequested) throws IOException {
     GroupLog log = groupLog(group);
     if (compactTo > taken.index()) {
       throw new IllegalArgumentException("compaction point " + compactTo
           + " beyond the snapshot at " + taken.index());
     }
-    snapshots.save(group, taken);
+    snapshots.save(group, taken, stopRequested);
     log.setSnapshot(taken);
     if (compactTo > log.compactedIndex()) {
       wal.compact(group, compactTo, log.term(compactTo)); // syncs the WAL

@@ -64,6 +64,13 @@ final class Replica {
   volatile Membership membership;
   volatile long snapshotsTaken;
   volatile long snapshotsInstalled;
+  /** Snapshots given up because the group was stopping ({@link #requestStop}). */
+  volatile long snapshotsAbandoned;
+  /**
+   * Set from any thread when the host is about to stop this replica (the stop itself comes
+   * later, between rounds): a snapshot being saved meanwhile gives up at its next chunk.
+   */
+  private volatile boolean stopRequested;
 
   Replica(long group, RawNode node, LogStorage log, StateMachine stateMachine, long applied,
       Node.Observer observer, long readContextStart) {
@@ -287,12 +294,31 @@ final class Replica {
       // found this: a snapshot at 200 recorded the membership of the one at 208.)
       return last;
     }
+    if (stopRequested) {
+      snapshotsAbandoned++;
+      return last;
+    }
     Snapshot taken = new Snapshot(applied, log.term(applied), node.membershipAt(applied),
         stateMachine.snapshot());
-    storage.saveSnapshot(group, taken, Math.max(0, applied - policy.trailingEntries()));
+    try {
+      storage.saveSnapshot(group, taken, Math.max(0, applied - policy.trailingEntries()),
+          () -> stopRequested);
+    } catch (SnapshotAbandonedException e) {
+      snapshotsAbandoned++; // nothing saved, nothing compacted: the previous snapshot stands
+      return last;
+    }
     snapshotsTaken++;
     observer.snapshotTaken(group, taken);
     return applied;
+  }
+
+  /**
+   * The host will stop this replica soon: a snapshot save in progress (on the loop) gives up
+   * at its next chunk, and none starts. Any thread; never undone (a restarted group gets a new
+   * replica).
+   */
+  void requestStop() {
+    stopRequested = true;
   }
 
   // ---------------------------------------------------------------- failures

@@ -71,6 +71,22 @@ public final class SnapshotStore {
 
   /** Writes {@code snapshot} of {@code group} durably, then deletes all but the newest. */
   public Path save(long group, Snapshot snapshot) throws IOException {
+    return save(group, snapshot, () -> false);
+  }
+
+  /** The most bytes written between two looks at a save's stop signal. */
+  static final int WRITE_CHUNK_BYTES = 1 << 20;
+
+  /**
+   * As {@link #save(long, Snapshot)}, but abandoned if {@code stopRequested} turns true before
+   * the rename (it is asked before every chunk of {@link #WRITE_CHUNK_BYTES} and once more
+   * before the rename): the temporary file is deleted and nothing of the save is left that a
+   * restart would read (dragonboat's stop channel, for a group stopped in the middle).
+   *
+   * @throws SnapshotAbandonedException if abandoned; the store is as it was before
+   */
+  public Path save(long group, Snapshot snapshot, java.util.function.BooleanSupplier stopRequested)
+      throws IOException {
     if (group <= 0 || snapshot.isEmpty()) {
       throw new IllegalArgumentException("nothing to save: group " + group + ", " + snapshot);
     }
@@ -83,14 +99,35 @@ public final class SnapshotStore {
     Path target = file(id);
     Path temp = dir.resolve(target.getFileName() + ".tmp");
     disk.delete(temp); // a leftover of a crashed save would leave stale bytes past our end
+    boolean abandoned = false;
     try (Disk.File file = disk.open(temp)) {
       long position = 0;
       for (ByteBuffer part : new ByteBuffer[] {header, ByteBuffer.wrap(snapshot.data()), trailer}) {
-        int bytes = part.remaining();
-        file.write(part, position);
-        position += bytes;
+        // One write per part when it fits in a chunk (an empty part too), as before chunks.
+        do {
+          abandoned = stopRequested.getAsBoolean();
+          if (abandoned) {
+            break;
+          }
+          ByteBuffer chunk = part.slice();
+          chunk.limit(Math.min(chunk.remaining(), WRITE_CHUNK_BYTES));
+          int bytes = chunk.remaining();
+          file.write(chunk, position);
+          part.position(part.position() + bytes);
+          position += bytes;
+        } while (part.hasRemaining());
+        if (abandoned) {
+          break;
+        }
       }
-      file.force();
+      if (!abandoned) {
+        file.force();
+      }
+    }
+    if (abandoned || stopRequested.getAsBoolean()) {
+      disk.delete(temp); // never renamed: a restart would have deleted it anyway
+      throw new SnapshotAbandonedException("snapshot " + id + " of group " + group
+          + " abandoned: the group is stopping");
     }
     disk.rename(temp, target);
     disk.syncDirectory(dir); // the rename must survive a crash before the log relies on it

@@ -17,13 +17,16 @@ import java.util.function.BiConsumer;
  * <pre>
  * node/ID/raft  HOST:PORT   written by the admin API when the node is added (or at bootstrap)
  * node/ID/http  HOST:PORT   written by the node itself once it serves HTTP
- * node/ID/role  voter|learner   what the admin asked for; each group's leader converges to it
+ * node/ID/role  voter|learner|witness   what the admin asked for; each group's leader
+ *                           converges to it
  * removed/ID    (any)       the node was removed; its id is never used again
- * group/G       ID,ID,...   group G was added to the running cluster with these voters
- *                           (POST /v1/groups); every node starts a replica of it
+ * group/G       ID,ID,...   group G was added to the running cluster with these voters (a
+ *                           witness's id negated); every node starts a replica of it
  * </pre>
  *
- * <p>Separate keys, so that the admin and the node never overwrite each other's fields.
+ * <p>Separate keys, so that the admin and the node never overwrite each other's fields. A
+ * witness's copy of group 1 holds no payloads, so a witness node learns the book from a data
+ * replica instead ({@link BookMirror}).
  */
 final class AddressBook {
   /** One node's entry; fields are null until written. */
@@ -116,6 +119,34 @@ final class AddressBook {
   /** The groups added at runtime and their bootstrap voters, by group id. */
   SortedMap<Long, long[]> addedGroups() {
     return new TreeMap<>(addedGroups);
+  }
+
+  /**
+   * The book as system records again (key to value, in key order): what a node that holds no
+   * payloads of group 1 (a witness) copies from a data replica ({@link BookMirror}).
+   */
+  SortedMap<String, String> records() {
+    TreeMap<String, String> out = new TreeMap<>();
+    nodes.forEach((id, n) -> {
+      if (n.raft() != null) {
+        out.put(raftKey(id), n.raft());
+      }
+      if (n.http() != null) {
+        out.put(httpKey(id), n.http());
+      }
+      if (n.role() != null) {
+        out.put(roleKey(id), n.role());
+      }
+    });
+    removed.forEach(id -> out.put(removedKey(id), "removed"));
+    addedGroups.forEach((g, voters) -> {
+      StringBuilder csv = new StringBuilder();
+      for (long v : voters) {
+        csv.append(csv.length() == 0 ? "" : ",").append(v);
+      }
+      out.put(groupKey(g), csv.toString());
+    });
+    return out;
   }
 
   boolean isRemoved(long id) {

@@ -18,8 +18,9 @@ import java.util.concurrent.CompletableFuture;
  * GET    /v1/status           this node's view of every group: role, term, commit, applied,
  *                             leader, voters, learners
  * GET    /v1/members          the cluster: id, addresses and role of every node; removed ids
- * POST   /v1/members          {"id":N,"raft":"HOST:PORT","role":"voter"|"learner"} adds a node
- *                             (start it afterwards with --join); every group converges to it
+ * POST   /v1/members          {"id":N,"raft":"HOST:PORT","role":"voter"|"learner"|"witness"}
+ *                             adds a node (start it afterwards with --join); every group
+ *                             converges to it (a witness: {@link BookMirror})
  * DELETE /v1/members/N        removes node N from every group; N is never reused
  * POST   /v1/leader/transfer  {"to":N[,"group":G]} hands the groups this node leads to N
  * POST   /v1/snapshot         snapshots every group on this node now (and compacts its log)
@@ -88,6 +89,15 @@ final class AdminApi {
       api.requireAdmin(ex);
       export(ex, start);
     }));
+    // A witness node's copy of the address book (BookMirror): its own group 1 has no payloads.
+    http.route(BookMirror.PATH, e -> api.handle(e, (ex, start) -> {
+      api.requireAdmin(ex);
+      if (runner.membership(1).isWitness(server.nodeId())) {
+        throw new KvException(409, "witness", "node " + server.nodeId() + " is a witness of"
+            + " group 1: it holds no address book of its own");
+      }
+      Http.json(ex, 200, BookMirror.answer(server.nodeId(), runner.status(1).applied(), book));
+    }));
     http.route("/metrics", e -> api.handle(e, (ex, start) -> Http.send(ex, 200,
         "text/plain; version=0.0.4", metrics.render(server.nodeId(), runner, groups)
             .getBytes(StandardCharsets.UTF_8), 0)));
@@ -116,7 +126,8 @@ final class AdminApi {
           .append(",\"term\":").append(s.term()).append(",\"commit\":").append(s.commit())
           .append(",\"applied\":").append(s.applied()).append(",\"leader\":")
           .append(s.leader()).append(",\"voters\":").append(ids(m.voters()))
-          .append(",\"learners\":").append(ids(m.learners())).append('}');
+          .append(",\"learners\":").append(ids(m.learners()))
+          .append(",\"witnesses\":").append(ids(m.witnesses())).append('}');
       first = false;
     }
     Http.json(exchange, 200, out.append("]}").toString());
@@ -152,7 +163,8 @@ final class AdminApi {
       if (book.isRemoved(n.id())) {
         continue;
       }
-      String role = m.isVoter(n.id()) ? "voter" : m.isLearner(n.id()) ? "learner" : "joining";
+      String role = m.isWitness(n.id()) ? "witness" : m.isVoter(n.id()) ? "voter"
+          : m.isLearner(n.id()) ? "learner" : "joining";
       out.append(first ? "" : ",").append("{\"id\":").append(n.id()).append(",\"raft\":")
           .append(n.raft() == null ? "null" : Json.quote(n.raft())).append(",\"http\":")
           .append(n.http() == null ? "null" : Json.quote(n.http())).append(",\"role\":")
@@ -185,8 +197,16 @@ final class AdminApi {
       throw KvException.badRequest(e.getMessage());
     }
     String role = String.valueOf(body.getOrDefault("role", "voter"));
-    if (!role.equals("voter") && !role.equals("learner")) {
-      throw KvException.badRequest("role is voter or learner");
+    if (!role.equals("voter") && !role.equals("learner") && !role.equals("witness")) {
+      throw KvException.badRequest("role is voter, learner or witness");
+    }
+    Membership directory = runner.membership(1);
+    int dataVoters = directory.voters().length - directory.witnesses().length;
+    if (role.equals("witness") && dataVoters < 2) {
+      // The core refuses it too (a witness next to one data voter could block every
+      // election), but only once the book asks: say so now.
+      throw new KvException(409, "witness_needs_data_voters", "a witness needs two data voters"
+          + " beside it; the cluster has " + dataVoters + ": add a voter first");
     }
     if (book.isRemoved(id)) {
       throw new KvException(409, "id_removed", "node id " + id + " was removed; ids are "
@@ -209,8 +229,16 @@ final class AdminApi {
   }
 
   private void remove(Exchange exchange, long start, long id) {
-    if (!runner.membership(1).isMember(id) && book.node(id) == null) {
+    Membership directory = runner.membership(1);
+    if (!directory.isMember(id) && book.node(id) == null) {
       throw KvException.notFound("node " + id + " is not a member");
+    }
+    int dataVoters = directory.voters().length - directory.witnesses().length;
+    if (directory.witnesses().length > 0 && dataVoters <= 2 && directory.isVoter(id)
+        && !directory.isWitness(id)) {
+      throw new KvException(409, "last_data_voters", "node " + id + " is one of the "
+          + dataVoters + " data voters a group with a witness keeps (the witness holds no data"
+          + " and never leads): add a voter first, or remove the witness");
     }
     CompletableFuture<byte[]> written = router.propose(1, Reconciler.systemPut(
         AddressBook.removedKey(id), "removed"));
@@ -351,7 +379,8 @@ final class AdminApi {
     if (server.isGroup(g)) {
       added = CompletableFuture.completedFuture(false);
     } else {
-      long[] voters = runner.membership(1).voters();
+      // A witness's id negated, as the codecs store it: the group starts with the same witness.
+      long[] voters = runner.membership(1).votersWitnessesNegated();
       StringBuilder csv = new StringBuilder();
       for (long v : voters) {
         csv.append(csv.length() == 0 ? "" : ",").append(v);
@@ -408,6 +437,10 @@ final class AdminApi {
       group = Long.parseLong(path.substring(path.lastIndexOf('/') + 1));
     } catch (NumberFormatException e) {
       throw KvException.badRequest("GET /v1/snapshot/G needs a numeric group");
+    }
+    if (runner.groups().contains(group) && runner.membership(group).isWitness(server.nodeId())) {
+      throw new KvException(409, "witness", "node " + server.nodeId() + " is a witness of group "
+          + group + ": its snapshots hold no data; export from a data replica");
     }
     // Encoded off the Raft thread (the future completes there): it copies the whole image.
     CompletableFuture<byte[]> file = runner.exportSnapshot(group).thenApplyAsync(snapshot -> {

@@ -227,7 +227,7 @@ public final class KvClient implements AutoCloseable {
         }
         switch (e.code) {
           case "not_leader", "no_leader", "leadership_transfer", "dropped", "overloaded",
-              "group_not_running" -> {
+              "group_not_running", "witness" -> {
             last = new KvClientException(e.code, e.getMessage(), false);
             if (e.leaderHint == 0) {
               leaderByGroup.remove(group);

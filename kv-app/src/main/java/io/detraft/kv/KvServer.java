@@ -253,6 +253,7 @@ public final class KvServer implements AutoCloseable {
     });
     metadata.initialPeers().forEach((id, address) -> book.accept(AddressBook.raftKey(id),
         address.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    long copied = BookMirror.load(dataDir, book); // a witness's copy, from its last run
     KvStateMachine directory = machines.get(1L);
     directory.systemRecords().forEach(book::accept);
     directory.onSystemRecord(book::accept);
@@ -298,6 +299,10 @@ public final class KvServer implements AutoCloseable {
     long every = tuning.reconcileInterval().toMillis();
     timer.scheduleWithFixedDelay(reconciler::run, every, every, TimeUnit.MILLISECONDS);
     timer.scheduleWithFixedDelay(this::startAddedGroups, every, every, TimeUnit.MILLISECONDS);
+    BookMirror mirror = new BookMirror(nodeId, dataDir, runner, book, pool, executor, admin,
+        options.join());
+    mirror.loaded(copied);
+    timer.scheduleWithFixedDelay(mirror::run, 0, Math.max(every, 1000), TimeUnit.MILLISECONDS);
     timer.scheduleWithFixedDelay(statusPage::sample, 0, 250, TimeUnit.MILLISECONDS);
     LOG.log(System.Logger.Level.INFO, "node " + nodeId + " of cluster " + metadata.clusterId()
         + " serves HTTP on " + metadata.httpAddress() + ", Raft on " + metadata.raftAddress());
@@ -323,7 +328,8 @@ public final class KvServer implements AutoCloseable {
     long[] added = g > metadata.groups() ? book.addedGroups().get(g) : null;
     // The map may be ahead of the log's durable commit index (a crash before the commit
     // index reached the disk); the runner counts what the map applied as committed.
-    return new NodeRunner.Group(g, added != null ? Membership.of(added) : voters, sm,
+    return new NodeRunner.Group(g, added != null
+        ? Membership.fromWitnessesNegated(added, new long[0]) : voters, sm,
         sm.appliedIndex());
   }
 

@@ -18,7 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *       role) into the book, through group 1's leader;
  *   <li>on every group this node leads, applies one membership change at a time towards the
  *       book: add a node as a learner, promote it once it has caught up (the core refuses
- *       before), remove a node marked removed;
+ *       before), add a witness as one at once, remove a node marked removed;
  *   <li>spreads leadership: a node leading more than its share of the groups (rounded up)
  *       hands one to the voter leading the fewest, every couple of seconds. Otherwise the
  *       node that started first tends to lead every group and does all the work alone.
@@ -115,8 +115,11 @@ final class Reconciler {
       return;
     }
     lastBalanceNanos = now;
-    long[] voters = runner.membership(1).voters();
-    if (voters.length < 2 || !runner.membership(1).isVoter(nodeId)) {
+    // Witnesses never lead: the share is over the data voters, and none is a target.
+    Membership directory = runner.membership(1);
+    long[] voters = java.util.Arrays.stream(directory.voters())
+        .filter(v -> !directory.isWitness(v)).toArray();
+    if (voters.length < 2 || !directory.isVoter(nodeId) || directory.isWitness(nodeId)) {
       return;
     }
     java.util.TreeMap<Long, Integer> led = new java.util.TreeMap<>();
@@ -140,7 +143,8 @@ final class Reconciler {
     }
     long target = led.entrySet().stream().min(java.util.Map.Entry.comparingByValue())
         .orElseThrow().getKey();
-    if (target == nodeId || !runner.membership(mine).isVoter(target)) {
+    if (target == nodeId || !runner.membership(mine).isVoter(target)
+        || runner.membership(mine).isWitness(target)) {
       return;
     }
     LOG.log(System.Logger.Level.INFO, "leading " + led.get(nodeId) + " of " + groups.size()
@@ -182,7 +186,9 @@ final class Reconciler {
         continue;
       }
       if (!membership.isMember(n.id())) {
-        return new MembershipChange(MembershipChange.Type.ADD_LEARNER, n.id());
+        // A witness joins as one at once: it has no data to catch up on as a learner.
+        return new MembershipChange(n.role().equals("witness") ? MembershipChange.Type.ADD_WITNESS
+            : MembershipChange.Type.ADD_LEARNER, n.id());
       }
       if (n.role().equals("voter") && membership.isLearner(n.id())) {
         return new MembershipChange(MembershipChange.Type.PROMOTE_LEARNER, n.id());

@@ -177,6 +177,19 @@ final class Router {
   /** Completes once this node may serve a linearizable read of {@code group}. */
   <T> CompletableFuture<T> read(long group, boolean stale, Function<KvStateMachine, T> read) {
     KvStateMachine sm = machine(group);
+    Status status;
+    try {
+      status = runner.membership(group).isWitness(nodeId) ? runner.status(group) : null;
+    } catch (IllegalArgumentException stoppedMeanwhile) {
+      throw notRunning(group);
+    }
+    if (status != null) {
+      // Its map is empty, not behind: even a stale read would answer "no such key". The
+      // Detraft-Leader header names the leader (a data replica) to ask instead.
+      throw new KvException(503, "witness", "node " + nodeId + " is a witness of group "
+          + group + ": it keeps no data and serves no reads; ask a data replica (the leader is "
+          + status.leader() + ")", status.leader());
+    }
     if (stale || PlantedBug.STALE_READS) {
       return CompletableFuture.completedFuture(read.apply(sm));
     }
