@@ -79,6 +79,11 @@ public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
      */
     APPLY_BEFORE_SYNC,
     /**
+     * The host stops a group without first telling the node ({@code Node.requestStop}): a
+     * snapshot asked for meanwhile is saved in full, delaying the stop.
+     */
+    STOP_NOT_REQUESTED,
+    /**
      * After an fsync fails, the node retries it (which succeeds: the page cache called the
      * lost writes clean) and goes on, instead of stopping.
      */

@@ -18,6 +18,8 @@ public enum SimMark {
   GROUP_REPLICA_RESTARTED,
   /** A group's replica stopped while it was receiving a snapshot in chunks: dropped at once. */
   GROUP_STOPPED_DURING_SNAPSHOT_INSTALL,
+  /** A snapshot save gave up because its group's stop had been requested (Node.requestStop). */
+  SNAPSHOT_ABANDONED_FOR_STOP,
   /** A frame with a bit flipped in transit failed its checksum and was dropped. */
   CORRUPT_FRAME_REFUSED,
   /** A dial failed (peer down, refused, or no answer within the handshake timeout): backoff. */

@@ -60,6 +60,8 @@ final class SimNode implements Node.Observer {
    * starts them again.
    */
   private final TreeSet<Long> stoppedGroups = new TreeSet<>();
+  /** Groups whose stop was requested ({@link Node#requestStop}) and has not run yet. */
+  private final TreeSet<Long> stopsRequested = new TreeSet<>();
   /** Bumped at every crash and restart; events for an older incarnation are ignored. */
   private int incarnation;
   /** The node of the running incarnation; null while the process is down. */
@@ -209,6 +211,7 @@ final class SimNode implements Node.Observer {
     paused = false;
     incarnation++;
     inbox.clear();
+    stopsRequested.clear(); // the stops waited in the inbox, lost with the process
     ticksPending = 0;
     outstanding = null;
     heldMessages = null;
@@ -323,6 +326,16 @@ final class SimNode implements Node.Observer {
     if (!up) {
       return;
     }
+    if (admin.kind() == Nemesis.Admin.Kind.STOP_GROUP && !stoppedGroups.contains(admin.group())) {
+      // As NodeRunner.stopGroup does: the stop is requested at once, from the operator's side,
+      // so a snapshot the loop saves before the stop itself runs gives up. One is asked for
+      // here, between the request and the stop: it must give up without a trace on disk.
+      if (!sim.hooks().has(SimHooks.NodeBug.STOP_NOT_REQUESTED)) {
+        node.requestStop(admin.group());
+      }
+      stopsRequested.add(admin.group());
+      onAdmin(new Nemesis.Admin(Nemesis.Admin.Kind.SNAPSHOT, admin.group(), 0, null, 0));
+    }
     if (paused || outstanding != null) {
       enqueue(admin);
       return;
@@ -376,16 +389,18 @@ final class SimNode implements Node.Observer {
   /**
    * Stops or starts this node's replica of a group through the node's real code ({@link
    * Node#stopGroup}, {@link Node#startGroup}), between rounds; the process keeps running. A
-   * stop that arrives after the heal (it waited in the inbox) is ignored: the liveness phase
-   * wants every replica running.
+   * stop that runs after the heal (it waited in the inbox) is followed by a start at once: the
+   * liveness phase wants every replica running, and its stop was already requested.
    */
   private void stopOrStart(Nemesis.Admin admin) {
     long group = admin.group();
     Replica replica = replica(group);
     if (admin.kind() == Nemesis.Admin.Kind.STOP_GROUP) {
-      if (stoppedGroups.contains(group) || !sim.nemesis().isActive()) {
+      if (stoppedGroups.contains(group)) {
         return;
       }
+      stopsRequested.remove(group);
+      sim.marks().add(SimMark.SNAPSHOT_ABANDONED_FOR_STOP, node.snapshotsAbandoned(group));
       if (replica.receivingSnapshot()) {
         sim.marks().hit(SimMark.GROUP_STOPPED_DURING_SNAPSHOT_INSTALL);
       }
@@ -393,6 +408,10 @@ final class SimNode implements Node.Observer {
       replica.stopped(sim.marks());
       node.stopGroup(group, "g" + group + " stopped on n" + id + " by the nemesis");
       stoppedGroups.add(group);
+      if (!sim.nemesis().isActive()) {
+        // The stop waited past the heal: the liveness phase wants every replica running.
+        stopOrStart(new Nemesis.Admin(Nemesis.Admin.Kind.START_GROUP, group, 0, null, 0));
+      }
       return;
     }
     if (!stoppedGroups.remove(group)) {
@@ -617,6 +636,10 @@ final class SimNode implements Node.Observer {
 
   @Override
   public void snapshotTaken(long group, Snapshot snapshot) {
+    if (stopsRequested.contains(group)) {
+      throw new SimulationFailure("snapshot-stop", "n" + id + " took a snapshot of g" + group
+          + " at " + snapshot.index() + " after the group's stop was requested");
+    }
     replica(group).snapshotTaken(snapshot);
   }
 

@@ -120,6 +120,19 @@ class CanaryTest {
         PlantedFaults::loneVoterCrashHeavy);
   }
 
+  /**
+   * A group stopped without telling the node first: the snapshot asked for between the stop's
+   * request and the stop itself is taken, not abandoned (the default mix stops groups).
+   */
+  @Test
+  void catchesAStopThatDoesNotReachTheSnapshot() {
+    SimResult result = firstFailure("stop not requested",
+        PlantedFaults.nodeBug(SimHooks.NodeBug.STOP_NOT_REQUESTED),
+        (seed, safety) -> SimOptions.derive(seed).withSafetySeconds(safety));
+    assertEquals("snapshot-stop", result.oracle(), result::report);
+    assertTrue(result.seed() <= 20, result::line);
+  }
+
   /** A rename into place before the file's own fsync: snapshots and new segments. */
   @Test
   void catchesRenamesWithoutTheFilesFsync() {
