@@ -402,8 +402,13 @@ final class SimNode implements Node.Observer {
       replica.started(node);
       sim.marks().hit(SimMark.GROUP_REPLICA_RESTARTED);
     } catch (StorageCorruptionException e) {
-      throw new SimulationFailure("storage", "n" + id + " refused to start g" + group + ": "
-          + e.getMessage());
+      if (!disk.damaged()) {
+        throw new SimulationFailure("storage", "n" + id + " refused to start g" + group + ": "
+            + e.getMessage());
+      }
+      // Its snapshot file is damaged (a replica restarts by reading it back): the node stops,
+      // and its restart verifies the disk.
+      failStop(e);
     } catch (IOException e) {
       failStop(e);
     }

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * time), so the test is bounded even when a canary goes unnoticed.
  */
 class CanaryTest {
-  static final int MAX_SEEDS = 200;
+  static final int MAX_SEEDS = 700;
   static final int MAX_STALE_READ_SEEDS = 20;
   static final int MAX_STALE_TXN_SEEDS = 20;
   static final int MAX_REAPPLIED_RETRY_SEEDS = 10;
