@@ -87,7 +87,7 @@ class LargeSnapshotTest {
       follower = new ProcessBuilder(command).redirectErrorStream(true)
           .redirectOutput(log.toFile()).start();
       // Kill it once it holds a third of the image in its receive file.
-      Path snapshots = followerDir.resolve("snapshots");
+      Path snapshots = followerDir.resolve("raft").resolve("snapshots");
       long killAt = keys * (long) VALUE_BYTES / 3;
       Process first = follower;
       await("node 3 receiving a third of the snapshot", Duration.ofSeconds(300),
@@ -111,6 +111,10 @@ class LargeSnapshotTest {
         assertArrayEquals(value(i), v.get(), key(i));
       }
       assertEquals(0, receiving(snapshots), "a receive file was left behind");
+      try (Stream<Path> files = Files.list(snapshots)) {
+        assertTrue(files.anyMatch(f -> f.toString().endsWith(".snap")
+            && f.toFile().length() > keys * (long) VALUE_BYTES), "no installed snapshot file");
+      }
       String output = read(log);
       assertFalse(output.contains("OutOfMemoryError"), output);
       System.out.println("node 3 holds all " + keys + " keys");
