@@ -133,10 +133,49 @@ public final class SnapshotStore {
     if (ids.isEmpty()) {
       return Optional.empty();
     }
-    try (SnapshotReader reader = open(ids.get(0))) {
-      reader.verifyAll();
-      return Optional.of(reader.snapshot());
+    try {
+      return Optional.of(verify(ids.get(0)));
+    } catch (StorageCorruptionException e) {
+      if (!upgrade(ids.get(0))) {
+        throw e;
+      }
+      return Optional.of(verify(ids.get(0)));
     }
+  }
+
+  private Snapshot verify(SnapshotId id) throws IOException {
+    try (SnapshotReader reader = open(id)) {
+      reader.verifyAll();
+      return reader.snapshot();
+    }
+  }
+
+  /**
+   * Rewrites snapshot {@code id} in format 3 if an older node wrote it in format 2 (whole, in
+   * memory: such files come from nodes that held their snapshots in memory anyway); false if
+   * it is not in format 2.
+   */
+  private boolean upgrade(SnapshotId id) throws IOException {
+    Path file = file(id);
+    ByteBuffer start = ByteBuffer.allocate(8);
+    try (Disk.File f = disk.open(file)) {
+      if (f.size() < 8 || f.read(start, 0) < 8 || start.getInt(0) != MAGIC
+          || start.getInt(4) != EXPORT_VERSION) {
+        return false;
+      }
+    }
+    Stored old;
+    try {
+      old = decode(disk.readAll(file), file);
+    } catch (StorageCorruptionException first) {
+      old = decode(disk.readAll(file), file); // damage at rest fails again
+    }
+    if (old.group() != id.group() || old.snapshot().index() != id.index()
+        || old.snapshot().term() != id.term()) {
+      throw new StorageCorruptionException(file, 8, "snapshot header disagrees with its name");
+    }
+    save(id.group(), old.snapshot());
+    return true;
   }
 
   /** The file that holds (or would hold) snapshot {@code id}. */

@@ -120,6 +120,16 @@ class SnapshotStoreTest {
   }
 
   @Test
+  void aSnapshotFileOfTheOlderFormatIsRewrittenInTheNewOne() throws IOException {
+    SnapshotStore store = new SnapshotStore(dir, 2);
+    Snapshot old = new Snapshot(9, 3, MEMBERS, "state@9".getBytes());
+    Path file = store.file(new SnapshotId(1, 9, 3));
+    Files.write(file, SnapshotStore.encode(1, old)); // format 2, as nodes wrote it before
+    assertEquals(old.withoutData(), store.latest(1).orElseThrow());
+    assertArrayEquals("state@9".getBytes(), store.load(new SnapshotId(1, 9, 3)).data());
+  }
+
+  @Test
   void leftoversOfACrashedSaveAreRemoved() throws IOException {
     Path temp = dir.resolve("snap-00000000000000000001-00000000000000000005-"
         + "00000000000000000001.snap.tmp");
