@@ -1,9 +1,13 @@
 package io.detraft.io;
 
 import io.detraft.core.Codec;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -16,8 +20,12 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>After an accepted answer the dialer sends {@link Frames} and the
  * listener sends nothing more. Both versions must match exactly.
+ *
+ * <p>{@link TcpTransport} reads and writes these on sockets; the simulator's links open with
+ * the same bytes and the same judgement, through the byte-array methods ({@link #hello},
+ * {@link #judge}, {@link #answer}, {@link #answerRefusal}).
  */
-final class Handshake {
+public final class Handshake {
   static final int MAGIC = 0x44524654; // "DRFT"
   /** 2: frames carry a CRC32C of their body ({@link Frames}). */
   static final int PROTOCOL_VERSION = 2;
@@ -48,6 +56,48 @@ final class Handshake {
     }
     return new Hello(magic, in.readUnsignedShort(), in.readUnsignedShort(), in.readLong(),
         in.readLong(), readString(in));
+  }
+
+  /** The hello of node {@code from} dialing node {@code to}: the bytes {@link #writeHello} sends. */
+  public static byte[] hello(String clusterId, long from, long to) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try {
+      writeHello(new DataOutputStream(bytes), clusterId, from, to);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // a byte array does not fail
+    }
+    return bytes.toByteArray();
+  }
+
+  /**
+   * What the listener, node {@code self} of {@code clusterId}, makes of the bytes a dialer sent
+   * first: null to accept, else the reason it refuses (a hello cut short included).
+   */
+  public static String judge(byte[] hello, String clusterId, long self) {
+    try {
+      return refusal(readHello(new DataInputStream(new ByteArrayInputStream(hello))), clusterId,
+          self);
+    } catch (EOFException e) {
+      return "hello cut short after " + hello.length + " bytes";
+    } catch (IOException e) {
+      return "malformed hello: " + e.getMessage();
+    }
+  }
+
+  /** The listener's answer: accepted when {@code refusal} is null. */
+  public static byte[] answer(String refusal) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try {
+      writeAnswer(new DataOutputStream(bytes), refusal);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  /** Null if {@code answer} accepts the connection, else the listener's reason. */
+  public static String answerRefusal(byte[] answer) throws IOException {
+    return readAnswer(new DataInputStream(new ByteArrayInputStream(answer)));
   }
 
   /** Null if {@code hello} may connect to node {@code self} of {@code clusterId}, else why not. */

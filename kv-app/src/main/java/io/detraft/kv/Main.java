@@ -127,7 +127,9 @@ public final class Main {
             "value-size", "keys", "read-ratio", "duration", "warmup", "report", "against",
             "rounds", "groups", "dir", "etcd-binary"), Set.of("stale", "etcd")), out);
         case "snapshot" -> SnapshotCommands.run(rest, out, err);
-        case "sim" -> io.detraft.sim.Main.run(rest, out, err);
+        case "sim" -> io.detraft.sim.Main.run(rest, out, err, java.util.Map.of(
+            io.detraft.sim.Main.OWN_STATE_MACHINE, options -> io.detraft.sim.SimHooks.defaults(),
+            "kv", options -> SimKvAdapter.hooks(options, adapter -> { })));
         // Exit statuses of its own (0 valid, 1 invalid, 2 unknown, 64 bad flags).
         case "test" -> JepsenRun.run(rest, out, err);
         // The checker's own command line starts with the word `check` (its jar's usage), so

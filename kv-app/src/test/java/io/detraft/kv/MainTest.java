@@ -254,4 +254,19 @@ class MainTest {
     assertEquals(0, run("sim", "--help").status());
     assertEquals(0, run("check", "--help").status());
   }
+
+  /**
+   * {@code detraft sim --state-machine kv} replicates kv-app's own state machine in every
+   * seed (SimulatedKvTest runs it over more seeds and checks its sessions did the work).
+   */
+  @Test
+  void simRunsKvAppsStateMachineOnRequest() {
+    Run sweep = run("sim", "--seeds", "1..2", "--safety-seconds", "3", "--state-machine", "kv");
+    assertEquals(0, sweep.status(), sweep.out() + sweep.err());
+    assertTrue(sweep.out().contains("state machine kv"), sweep.out());
+    assertTrue(sweep.out().contains("seeds: 2 passed"), sweep.out());
+    Run bad = run("sim", "--seed", "1", "--state-machine", "redis");
+    assertEquals(2, bad.status());
+    assertTrue(bad.err().contains("no state machine 'redis' here (known: kv, sim"), bad.err());
+  }
 }

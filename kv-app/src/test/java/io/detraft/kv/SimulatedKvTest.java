@@ -31,13 +31,7 @@ class SimulatedKvTest {
     java.util.List<SimKvAdapter> adapters = new java.util.ArrayList<>();
     for (long seed = 1; seed <= 12; seed++) {
       SimOptions options = SimOptions.derive(seed).withSafetySeconds(10);
-      long timeout = options.workload().sessionTimeoutEntries();
-      SimHooks hooks = SimHooks.defaults().withSessionsInStateMachine(true)
-          .withStateMachineFactory(node -> {
-            SimKvAdapter adapter = new SimKvAdapter(timeout);
-            adapters.add(adapter);
-            return adapter;
-          });
+      SimHooks hooks = SimKvAdapter.hooks(options, adapters::add);
       SimResult result = new Simulation(options, hooks).run();
       // A failure replays exactly: run this test's loop for that seed alone.
       assertEquals(SimResult.Verdict.PASS, result.verdict(), () -> "seed " + result.seed()

@@ -11,9 +11,18 @@ final class Event {
     TICK,
     /**
      * node: receiver; peer: sender; payload: encoded message bytes; first: bytes' hash;
-     * second: 1 for a replay of an older packet.
+     * second: 1 for a replay of an older packet, else 2 × the connection it was sent on (see
+     * {@link SimConnections}).
      */
     DELIVER,
+    /**
+     * A dialer's hello reaches the listener, or its answer the dialer. node: receiver; peer:
+     * sender (0: a stray dialer from outside the cluster); first: the dial attempt; second: 1
+     * for an answer; payload: the handshake's bytes.
+     */
+    HANDSHAKE,
+    /** node: the dialer; peer: the listener; first: the attempt that may have timed out. */
+    HANDSHAKE_TIMEOUT,
     /** node: whose fsync completed; first: incarnation. */
     SYNC_DONE,
     /** node: the node asked; payload: the client request. */

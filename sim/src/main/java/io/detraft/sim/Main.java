@@ -6,6 +6,8 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 import java.util.Locale;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -29,7 +31,7 @@ public final class Main {
       "usage: detraft-sim (--seed N | --seeds A..B) [--parallel K] [--safety-seconds S]",
       "                   [--voters V] [--all-nemeses] [--recheck R] [--trace E]",
       "                   [--require-marks] [--quiet | --verbose] [--report DIR]",
-      "                   [--history FILE] [--shard I/N] [--json FILE]",
+      "                   [--history FILE] [--shard I/N] [--json FILE] [--state-machine M]",
       "       detraft-sim merge FILE|DIR...      (the shards' --json files; merge --help)",
       "  --seed N            run one seed and print its options, result and (on failure) trace",
       "  --seeds A..B        run seeds A to B inclusive; print one line per failing seed, then",
@@ -56,6 +58,9 @@ public final class Main {
       "  --shard I/N         run only shard I (0 to N-1) of the --seeds range: the range is cut",
       "                      into N contiguous slices, each seed in exactly one (Kubernetes:",
       "                      --shard $JOB_COMPLETION_INDEX/N)",
+      "  --state-machine M   what the seeds replicate: sim (the default, the simulator's own",
+      "                      KV machine) or kv (kv-app's KvStateMachine and its sessions,",
+      "                      fed the RESP front end's commands; only in ./detraft sim)",
       "  --json FILE         with --seeds: also write the summary as JSON to FILE (options,",
       "                      every seed that did not pass with its options, replay command and",
       "                      fingerprint, mark counts, speed); `merge` adds shards' files up",
@@ -84,7 +89,10 @@ public final class Main {
   private record Arguments(long first, long last, boolean single, int parallel,
       double safetySeconds, int voters, boolean allNemeses, int recheck, int traceEvents,
       boolean requireMarks, boolean quiet, boolean verbose, String report, String history,
-      Shard shard, String json, List<String> raw) {}
+      Shard shard, String json, String stateMachine, List<String> raw) {}
+
+  /** The state machine every seed replicates unless {@code --state-machine} names another. */
+  public static final String OWN_STATE_MACHINE = "sim";
 
   /** Runs the command line; returns the exit status. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
@@ -97,6 +105,16 @@ public final class Main {
    * The command line itself always passes {@link SimHooks#defaults()}.
    */
   static int run(String[] args, PrintStream out, PrintStream err, SimHooks hooks) {
+    return run(args, out, err, Map.of(OWN_STATE_MACHINE, options -> hooks));
+  }
+
+  /**
+   * As {@link #run(String[], PrintStream, PrintStream)}, with more state machines that {@code
+   * --state-machine NAME} may pick: each gives the hooks a seed's run uses, from its options
+   * (kv-app's {@code detraft sim} adds its own key/value state machine as {@code kv}).
+   */
+  public static int run(String[] args, PrintStream out, PrintStream err,
+      Map<String, Function<SimOptions, SimHooks>> stateMachines) {
     if (args.length > 0 && args[0].equals("merge")) {
       return SweepMerge.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
     }
@@ -111,6 +129,14 @@ public final class Main {
     if (arguments == null) {
       out.println(USAGE);
       return 0;
+    }
+    Function<SimOptions, SimHooks> hooks = stateMachines.get(arguments.stateMachine());
+    if (hooks == null) {
+      err.println("detraft-sim: --state-machine: no state machine '" + arguments.stateMachine()
+          + "' here (known: " + String.join(", ", new java.util.TreeSet<>(stateMachines.keySet()))
+          + "; kv-app's is 'kv', in ./detraft sim)");
+      err.println(USAGE);
+      return 2;
     }
     SimReports reports = SimReports.open(arguments.report(), err);
     return arguments.single() ? runOne(arguments, hooks, out, err, reports)
@@ -134,6 +160,7 @@ public final class Main {
     String history = null;
     Shard shard = null;
     String json = null;
+    String stateMachine = OWN_STATE_MACHINE;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       switch (arg) {
@@ -211,6 +238,7 @@ public final class Main {
           shard = Shard.parse(args[++i]);
         }
         case "--json" -> json = value(args, ++i, arg);
+        case "--state-machine" -> stateMachine = value(args, ++i, arg);
         default -> throw new IllegalArgumentException("unknown argument '" + arg + "'");
       }
     }
@@ -237,7 +265,7 @@ public final class Main {
     requireDirectory("--json", json);
     return new Arguments(first, last, single, parallel, safetySeconds, voters, allNemeses,
         recheck, traceEvents, requireMarks, quiet, verbose, report, history,
-        shard != null ? shard : Shard.WHOLE, json, List.of(args));
+        shard != null ? shard : Shard.WHOLE, json, stateMachine, List.of(args));
   }
 
   /** A file to write must have an existing directory, checked before any seed runs. */
@@ -292,13 +320,17 @@ public final class Main {
     return safetySeconds >= 0 ? options.withSafetySeconds(safetySeconds) : options;
   }
 
-  private static int runOne(Arguments arguments, SimHooks hooks, PrintStream out,
-      PrintStream err, SimReports reports) {
+  private static int runOne(Arguments arguments, Function<SimOptions, SimHooks> hooks,
+      PrintStream out, PrintStream err, SimReports reports) {
     SimOptions options = optionsFor(arguments.first(), arguments.safetySeconds(),
         arguments.voters(), arguments.allNemeses());
     out.println("options: " + options.describe());
+    if (!arguments.stateMachine().equals(OWN_STATE_MACHINE)) {
+      out.println("state machine: " + arguments.stateMachine());
+    }
     long wallStart = System.nanoTime();
-    Simulation simulation = new Simulation(options, hooks, arguments.traceEvents());
+    Simulation simulation = new Simulation(options, hooks.apply(options),
+        arguments.traceEvents());
     SimResult result = reports.run(simulation);
     double wall = (System.nanoTime() - wallStart) / 1e9;
     out.println(result.line());
@@ -324,8 +356,14 @@ public final class Main {
 
   /** The command that runs {@code seed} alone with the sweep's overrides, hence the same run. */
   private static String replayCommand(Arguments arguments, long seed) {
-    return replayCommand(seed, arguments.safetySeconds(), arguments.voters(),
+    String command = replayCommand(seed, arguments.safetySeconds(), arguments.voters(),
         arguments.allNemeses());
+    if (arguments.stateMachine().equals(OWN_STATE_MACHINE)) {
+      return command;
+    }
+    // Another state machine is kv-app's, which only its launcher has.
+    return command.replace("java -jar sim/target/detraft-sim.jar", "./detraft sim")
+        + " --state-machine " + arguments.stateMachine();
   }
 
   private static String replayCommand(long seed, double safetySeconds, int voters,
@@ -385,8 +423,8 @@ public final class Main {
   /** One seed's result and the CPU time its thread spent on it. */
   private record Timed(SimResult result, long cpuNanos) {}
 
-  private static int sweep(Arguments arguments, SimHooks hooks, PrintStream out,
-      PrintStream err, SimReports reports) {
+  private static int sweep(Arguments arguments, Function<SimOptions, SimHooks> hooks,
+      PrintStream out, PrintStream err, SimReports reports) {
     int threads = arguments.parallel();
     Shard shard = arguments.shard();
     long first = shard.first(arguments.first(), arguments.last());
@@ -395,7 +433,9 @@ public final class Main {
     if (!arguments.quiet()) {
       out.println("detraft-sim: seeds " + arguments.first() + ".." + arguments.last()
           + (shard.count() > 1 ? ", shard " + shard + ": seeds " + first + ".." + last : "")
-          + " (" + count + "), " + threads + " thread(s)");
+          + " (" + count + "), " + threads + " thread(s)"
+          + (arguments.stateMachine().equals(OWN_STATE_MACHINE) ? ""
+              : ", state machine " + arguments.stateMachine()));
     }
     SweepSummary summary = new SweepSummary(new SweepSummary.Sweep(arguments.first(),
         arguments.last(), shard.count(), arguments.safetySeconds() >= 0
@@ -422,10 +462,10 @@ public final class Main {
             long cpuStart = cpuTimed ? cpu.getCurrentThreadCpuTime() : 0;
             SimOptions options = optionsFor(seed, arguments.safetySeconds(),
                 arguments.voters(), arguments.allNemeses());
-            SimResult result = new Simulation(options, hooks, arguments.traceEvents())
-                .run();
+            SimResult result = new Simulation(options, hooks.apply(options),
+                arguments.traceEvents()).run();
             if (arguments.recheck() > 0 && Math.floorMod(seed, arguments.recheck()) == 0) {
-              result = recheck(result, new Simulation(options, hooks).run());
+              result = recheck(result, new Simulation(options, hooks.apply(options)).run());
             }
             long cpuUsed = cpuTimed ? cpu.getCurrentThreadCpuTime() - cpuStart : 0;
             return new Timed(result, cpuUsed);
@@ -446,7 +486,8 @@ public final class Main {
         }
         if (result.failed()) {
           // The same seed again, recorded: deterministic, so the page shows this very run.
-          reports.run(new Simulation(result.options(), hooks, arguments.traceEvents()));
+          reports.run(new Simulation(result.options(), hooks.apply(result.options()),
+              arguments.traceEvents()));
           reports.written(out);
         }
       }

@@ -312,7 +312,7 @@ final class Nemesis {
       case RETRY: {
         Admin admin = (Admin) event.payload;
         int leader = sim.leaderOf(admin.group());
-        if (leader != 0) {
+        if (leader != 0 && keepsThreeVoters(leader, admin)) {
           sim.node(leader).onAdmin(admin);
         }
         break;
@@ -320,6 +320,22 @@ final class Nemesis {
       default:
         throw new IllegalStateException("unknown action " + action);
     }
+  }
+
+  /**
+   * Whether a retried membership change still leaves 3 voters where a disk may be lost for
+   * good (see {@link #churn}): the configuration may have shrunk since it was first asked.
+   */
+  private boolean keepsThreeVoters(int leader, Admin admin) {
+    MembershipChange change = admin.change();
+    if (change == null || !options.corruptsStorage()) {
+      return true;
+    }
+    Membership m = sim.node(leader).replica(admin.group()).membership();
+    boolean removesVoter = m.isVoter(change.node())
+        && (change.type() == MembershipChange.Type.REMOVE
+            || change.type() == MembershipChange.Type.DEMOTE_VOTER);
+    return !removesVoter || m.voters().length > 3;
   }
 
   /** Asks the leader of {@code group} for a random single-server membership change. */
@@ -341,6 +357,12 @@ final class Nemesis {
       int even = initial % 2 == 0 ? initial : initial + (random.chance(0.5) ? 1 : -1);
       targetVoters = Math.max(1, Math.min(largest, even));
     }
+    // Where one node's disk may be damaged for good (its node then refuses to start and stays
+    // down), no configuration may have fewer than 3 voters: with one member lost, n - 1 of n
+    // voters are a majority only for n >= 3, and without a majority no change can remove the
+    // lost member (Raft's limit; only unsafe recovery gets past it).
+    int minVoters = options.corruptsStorage() ? 3 : 1;
+    targetVoters = Math.max(targetVoters, minVoters);
     // Candidate changes with weights; groups drift towards the target voter count.
     List<MembershipChange> changes = new ArrayList<>();
     List<Integer> weights = new ArrayList<>();
@@ -350,13 +372,18 @@ final class Nemesis {
       if (sim.node((int) id).replica(group).isWitness()) {
         continue; // a witness stays one (its log holds no payloads); never re-added as data
       }
-      if (!m.isMember(id)) {
+      if (sim.node((int) id).refused()) {
+        // The operator removes a node whose disk is damaged for good, and adds it back never.
+        if (m.isMember(id) && (m.isLearner(id) || m.voters().length > minVoters)) {
+          add(changes, weights, MembershipChange.Type.REMOVE, id, 20);
+        }
+      } else if (!m.isMember(id)) {
         add(changes, weights, MembershipChange.Type.ADD_LEARNER, id, shrink ? 1 : 3);
         add(changes, weights, MembershipChange.Type.ADD_VOTER, id, grow ? 2 : 1);
       } else if (m.isLearner(id)) {
         add(changes, weights, MembershipChange.Type.PROMOTE_LEARNER, id, shrink ? 1 : 4);
         add(changes, weights, MembershipChange.Type.REMOVE, id, 1);
-      } else if (m.voters().length > 1) {
+      } else if (m.voters().length > minVoters) {
         add(changes, weights, MembershipChange.Type.DEMOTE_VOTER, id, grow ? 1 : 2);
         add(changes, weights, MembershipChange.Type.REMOVE, id, grow ? 1 : 3);
       }
@@ -500,7 +527,9 @@ final class Nemesis {
    * before it until now, the leader must have handed over (sent the target its TimeoutNow)
    * within {@link #TRANSFER_BOUND_TIMEOUTS} election timeouts and a round trip; whether the
    * target then wins depends on messages the network may delay for seconds. (Under faults a
-   * transfer may be given up; the core gives up after one timeout and serves again.)
+   * transfer may be given up; the core gives up after one timeout and serves again. So does
+   * it when a round trip to the target takes longer than that timeout: the news that the
+   * target caught up may come too late, and the oracle does not judge such a transfer.)
    */
   private void checkTransfer(Transfer transfer) {
     SimOptions.ClusterOptions c = options.cluster();
@@ -511,6 +540,7 @@ final class Nemesis {
     // Superseded by another transfer, or leadership moved: not this transfer's to judge.
     if (transfers[(int) transfer.group - 1] != transfer || transfer.completed
         || transfer.handedOver || !transfer.caughtUp || !calm
+        || 2 * transfer.slowestTransit >= timeout
         || sim.leaderOf(transfer.group) != transfer.leader) {
       return;
     }

@@ -90,6 +90,11 @@ public final class SimDisk implements Disk {
   boolean forceLies;
   /** Test-scope canary: directory syncs do nothing (the node "forgot" them). */
   boolean directorySyncLies;
+  /**
+   * Test-scope canary: the fsync of a file still under a temporary name (a snapshot's {@code
+   * .tmp}, a pre-allocated spare segment) does nothing, as if the node renamed it unsynced.
+   */
+  boolean syncBeforeRenameLies;
   /** This disk corrupts data ({@link SimOptions.DiskOptions#corruption}), drawing from these. */
   private boolean corrupting;
   private SimRandom corruption;
@@ -237,7 +242,9 @@ public final class SimDisk implements Disk {
           writeBack(inode, false); // and the page cache now calls the rest clean
           throw new IOException("Input/output error (simulated EIO) on fsync of " + file);
         }
-        if (!forceLies) {
+        boolean temporary = file.toString().endsWith(".tmp")
+            || file.toString().endsWith(Disk.SPARE_SUFFIX);
+        if (!forceLies && !(syncBeforeRenameLies && temporary)) {
           List<Undo> unforced = inode.unforced;
           if (!unforced.isEmpty() && !unforced.get(unforced.size() - 1).doomed) {
             Undo last = unforced.get(unforced.size() - 1);

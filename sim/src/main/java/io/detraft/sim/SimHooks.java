@@ -67,6 +67,12 @@ public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
     /** Creations and renames (segment rotation, snapshot files) never get a directory fsync. */
     SKIP_DIRECTORY_SYNC,
     /**
+     * A file is renamed into place (a snapshot from its {@code .tmp}, a new segment from the
+     * pre-allocated spare) without the fsync of its own bytes first: a crash can leave the new
+     * name on a file whose content never reached the disk.
+     */
+    SKIP_FSYNC_BEFORE_RENAME,
+    /**
      * The node applies a round's committed entries and advances before that round's fsync
      * completes (its messages still wait): a lone voter then answers clients for entries that
      * are durable nowhere.

@@ -20,6 +20,10 @@ public enum SimMark {
   GROUP_STOPPED_DURING_SNAPSHOT_INSTALL,
   /** A frame with a bit flipped in transit failed its checksum and was dropped. */
   CORRUPT_FRAME_REFUSED,
+  /** A dial failed (peer down, refused, or no answer within the handshake timeout): backoff. */
+  DIAL_FAILED,
+  /** A hello from outside the cluster (stray dialer) was refused by the real handshake check. */
+  STRAY_HANDSHAKE_REFUSED,
   /** WAL recovery found a torn tail (an unsynced write a crash cut short) and cut it off. */
   WAL_TORN_TAIL_CUT,
   /** A node's recovery found data damaged at rest and refused to start, naming file and offset. */

@@ -13,7 +13,9 @@ import org.apache.commons.math3.distribution.ParetoDistribution;
  * transport sends ({@link Frames}: the core codec's bytes and a CRC32C) and is decoded by the
  * same checks a real receiver makes, so the codec and the frame checks run in every run and a
  * message cannot share mutable state between sender and receiver. In some seeds a packet
- * arrives with one bit flipped; the checksum must refuse it.
+ * arrives with one bit flipped; the checksum must refuse it, and the receiver closes the
+ * connection it came on. Frames travel only on connections opened with the real handshake
+ * ({@link SimConnections}).
  *
  * <p>Faults: loss, duplication, delay with a heavy tail (Pareto or log-normal, from Commons
  * Math on the run's generator), reordering (off = FIFO links), partitions (checked both when a
@@ -64,6 +66,7 @@ final class SimNetwork {
   /** past[from][to]: the link's last packets (encoded) and their count; only with replays. */
   private final byte[][][][] past;
   private final long[][] pastCount;
+  private final SimConnections connections;
   private boolean clean;
   private long sent;
   private long dropped;
@@ -83,10 +86,27 @@ final class SimNetwork {
     this.lastArrival = new long[size + 1][size + 1];
     this.past = options.replay() > 0 ? new byte[size + 1][size + 1][REPLAY_RING][] : null;
     this.pastCount = new long[size + 1][size + 1];
+    this.connections = new SimConnections(sim, this, size, sim.options().seed(),
+        options.strayDialers());
   }
 
-  /** Sends a message from replica {@code from}; the receiver is {@code message.to()}. */
+  SimConnections connections() {
+    return connections;
+  }
+
+  /**
+   * Sends a message from replica {@code from}; the receiver is {@code message.to()}. It goes
+   * now if the link has an open connection, else it waits for one (or is dropped).
+   */
   void send(int from, Message message) {
+    long connection = connections.connectionFor(from, (int) message.to(), message, sim.now());
+    if (connection >= 0) {
+      sendFrame(from, message, connection);
+    }
+  }
+
+  /** Puts {@code message} on the wire of connection {@code connection}. */
+  void sendFrame(int from, Message message, long connection) {
     int to = (int) message.to();
     byte[] bytes = Frames.encode(message); // what TcpTransport writes: body and checksum
     long hash = Trace.hashBytes(bytes);
@@ -106,11 +126,11 @@ final class SimNetwork {
     long arrival = arrival(now, from, to);
     sim.nemesis().onTransit(from, to, arrival - now);
     sim.trace().record(now, Trace.Kind.SEND, from, to, hash, arrival, message);
-    sim.schedule(new Event(arrival, Event.Kind.DELIVER, to, from, hash, 0, bytes));
+    sim.schedule(new Event(arrival, Event.Kind.DELIVER, to, from, hash, 2 * connection, bytes));
     if (!clean && random.chance(options.duplicate())) {
       long copy = arrival(now, from, to);
       sim.trace().record(now, Trace.Kind.DUPLICATE, from, to, hash, copy, null);
-      sim.schedule(new Event(copy, Event.Kind.DELIVER, to, from, hash, 0, bytes));
+      sim.schedule(new Event(copy, Event.Kind.DELIVER, to, from, hash, 2 * connection, bytes));
     }
     if (past != null && !clean) {
       replay(now, from, to);
@@ -135,12 +155,20 @@ final class SimNetwork {
     sim.schedule(new Event(arrival, Event.Kind.DELIVER, to, from, hash, 1, old));
   }
 
-  /** A packet arrives: unless a partition now separates the two, the receiver gets it. */
+  /**
+   * A packet arrives: unless a partition now separates the two, or the connection it was sent
+   * on is closed, the receiver gets it.
+   */
   void deliver(Event event) {
     int to = event.node;
     int from = event.peer;
     if (cut[from][to]) {
       drop(event.time, from, to, event.first, "partitioned in flight");
+      return;
+    }
+    boolean replayed = event.second == 1;
+    if (!replayed && !connections.deliverable(from, to, event.second / 2)) {
+      drop(event.time, from, to, event.first, "its connection closed");
       return;
     }
     byte[] frame = (byte[]) event.payload;
@@ -160,6 +188,9 @@ final class SimNetwork {
       }
       sim.marks().hit(SimMark.CORRUPT_FRAME_REFUSED);
       drop(event.time, from, to, event.first, "corrupted: " + e.getMessage());
+      if (!replayed) {
+        connections.onRefusedFrame(event.time, from, to);
+      }
       return;
     }
     if (flipped) {
@@ -167,7 +198,7 @@ final class SimNetwork {
           + " with a flipped bit was accepted as " + message);
     }
     sim.trace().record(event.time, Trace.Kind.DELIVER, to, from, event.first, 0, message);
-    if (event.second == 1 && sim.node(to).isUp()
+    if (replayed && sim.node(to).isUp()
         && sim.node(to).replica(message.group()).term() == message.term()) {
       sim.marks().hit(SimMark.OLD_MESSAGE_REPLAYED_IN_TERM);
     }

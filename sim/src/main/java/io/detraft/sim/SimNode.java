@@ -219,6 +219,7 @@ final class SimNode implements Node.Observer {
     retireReplicas();
     disk.crash();
     sim.trace().record(sim.now(), Trace.Kind.CRASH, id, 0, 0, 0, why);
+    sim.network().connections().onCrash(id, sim.now());
   }
 
   /** Counts what every replica of this incarnation hit (at a crash, or at the end of a run). */
@@ -402,13 +403,10 @@ final class SimNode implements Node.Observer {
       replica.started(node);
       sim.marks().hit(SimMark.GROUP_REPLICA_RESTARTED);
     } catch (StorageCorruptionException e) {
-      if (!disk.damaged()) {
-        throw new SimulationFailure("storage", "n" + id + " refused to start g" + group + ": "
-            + e.getMessage());
-      }
-      // Its snapshot file is damaged (a replica restarts by reading it back): the node stops,
-      // and its restart verifies the disk.
-      failStop(e);
+      // The group's own files are damaged: judged as at a boot, and a right refusal takes the
+      // whole node down for good (the operator rebuilds it; see refuse).
+      crash("g" + group + " refused to start: " + e.getMessage());
+      refuse(e);
     } catch (IOException e) {
       failStop(e);
     }

@@ -27,6 +27,8 @@ public record SimOptions(
   static final long SECOND = 1_000_000_000L;
   /** The probability that a crash tears the last unsynced write, where torn writes are on. */
   private static final double TORN_WRITE = 0.5;
+  /** Where stray dialers are drawn, the share of dials a stray hello comes with. */
+  private static final double STRAY_DIALERS = 0.2;
 
   /**
    * The nodes, the Raft groups they run and their clocks.
@@ -87,10 +89,11 @@ public record SimOptions(
       boolean paretoTail, double tailScale, double tailShape, long delayMaxNanos,
       boolean reorder, boolean partitions, long partitionEveryNanos, long partitionMaxNanos,
       boolean clogging, long clogEveryNanos, long clogMaxNanos, double replay,
-      double corrupt) {
+      double corrupt, double strayDialers) {
     public NetworkOptions {
       check(loss >= 0 && loss < 1 && duplicate >= 0 && duplicate < 1 && replay >= 0
-          && replay < 1 && corrupt >= 0 && corrupt < 1, "bad probabilities");
+          && replay < 1 && corrupt >= 0 && corrupt < 1 && strayDialers >= 0
+          && strayDialers < 1, "bad probabilities");
       check(delayMinNanos > 0 && delayMaxNanos >= delayMinNanos, "bad delay bounds");
       check(tailScale > 0 && tailShape > 0, "bad tail parameters");
     }
@@ -151,12 +154,15 @@ public record SimOptions(
   }
 
   /**
-   * Whether one node's disk corrupts data in this run: only with at least 3 voters and a
-   * fixed membership, where the node that refuses to start on a damaged disk (for good: no
-   * operator repairs it) still leaves a majority to serve.
+   * Whether one node's disk corrupts data in this run: only with at least 3 voters, where the
+   * node that refuses to start on a damaged disk (for good: no operator repairs it) still
+   * leaves a majority to serve. Membership churn then keeps every group at 3 voters or more
+   * and removes the refused node ({@code Nemesis}). Not with witnesses: an entry committed by
+   * one data voter and the witness has its payload on that voter alone, so losing that disk
+   * for good leaves the group stuck (rightly: it must not lose the entry).
    */
   public boolean corruptsStorage() {
-    return disk.corruption() > 0 && cluster.voters() >= 3 && protocol.churnEveryNanos() == 0;
+    return disk.corruption() > 0 && cluster.voters() >= 3 && !protocol.witness();
   }
 
   /** Process faults: crash then restart from durable state; pause (the process stops). */
@@ -312,7 +318,9 @@ public record SimOptions(
         n.chance(0.5), n.between(SECOND, 5 * SECOND), n.between(200 * MS, 4 * SECOND),
         n.chance(0.3), n.between(SECOND, 5 * SECOND), n.between(100 * MS, 2 * SECOND),
         // Drawn last, so that adding them left every earlier network draw as it was.
-        n.chance(0.3) ? replayRate(n) : 0, n.chance(0.3) ? corruptRate(n) : 0);
+        n.chance(0.3) ? replayRate(n) : 0, n.chance(0.3) ? corruptRate(n) : 0,
+        // From a generator of its own, so that adding it changed no other draw.
+        new SimRandom(seed).fork(17).chance(0.3) ? STRAY_DIALERS : 0);
 
     SimRandom d = root.fork(3);
     long fsyncMin = d.between(50_000, 1 * MS);
@@ -432,7 +440,7 @@ public record SimOptions(
             n.paretoTail(), n.tailScale(), n.tailShape(), n.delayMaxNanos(), true, true,
             n.partitionEveryNanos(), n.partitionMaxNanos(), true, n.clogEveryNanos(),
             n.clogMaxNanos(), n.replay() > 0 ? n.replay() : replayRate(r),
-            n.corrupt() > 0 ? n.corrupt() : corruptRate(r)),
+            n.corrupt() > 0 ? n.corrupt() : corruptRate(r), STRAY_DIALERS),
         new DiskOptions(d.fsyncMinNanos(), d.fsyncMaxNanos(), TORN_WRITE, d.earlyReplication(),
             d.segmentBytes(), d.fsyncFailure() > 0 ? d.fsyncFailure() : fsyncFailureRate(r),
             d.diskFull() > 0 ? d.diskFull() : diskFullRate(r),
@@ -482,6 +490,7 @@ public record SimOptions(
     add(drawn, network.corrupt() > 0, "network: corruption");
     add(drawn, network.partitions(), "network: partitions");
     add(drawn, network.clogging(), "network: clogged links");
+    add(drawn, network.strayDialers() > 0, "network: stray dialers (handshakes)");
     add(drawn, disk.tornWrite() > 0, "disk: torn writes");
     add(drawn, disk.fsyncFailure() > 0, "disk: failed fsyncs");
     add(drawn, disk.diskFull() > 0, "disk: full disk");
@@ -528,6 +537,7 @@ public record SimOptions(
         .append(" dup=").append(n.duplicate() > 0 ? pct(n.duplicate()) : "off")
         .append(" replay=").append(n.replay() > 0 ? pct(n.replay()) : "off")
         .append(" corrupt=").append(n.corrupt() > 0 ? fmt("%.2f%%", n.corrupt() * 100) : "off")
+        .append(n.strayDialers() > 0 ? " strays=" + pct(n.strayDialers()) : "")
         .append(" delay=").append(ms(n.delayMinNanos())).append('+')
         .append(n.paretoTail()
             ? fmt("pareto(%s,a=%.2f)", ms((long) n.tailScale()), n.tailShape())

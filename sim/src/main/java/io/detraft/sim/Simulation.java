@@ -127,6 +127,7 @@ public final class Simulation {
       }
       SimDisk disk = hooks.diskFactory().create(id, options.disk(), root.fork(200 + id));
       disk.directorySyncLies = hooks.has(SimHooks.NodeBug.SKIP_DIRECTORY_SYNC);
+      disk.syncBeforeRenameLies = hooks.has(SimHooks.NodeBug.SKIP_FSYNC_BEFORE_RENAME);
       if (id == corruptedNode) {
         disk.corrupts(new SimRandom(options.seed()).fork(16));
       }
@@ -288,6 +289,8 @@ public final class Simulation {
     switch (event.kind) {
       case TICK -> nodes[event.node].onTick(event.first);
       case DELIVER -> network.deliver(event);
+      case HANDSHAKE -> network.connections().onHandshake(event);
+      case HANDSHAKE_TIMEOUT -> network.connections().onTimeout(event);
       case SYNC_DONE -> nodes[event.node].onSyncDone(event.first);
       case CLIENT_REQUEST -> nodes[event.node].onClientRequest((Workload.Request) event.payload);
       case CLIENT_REPLY -> workload.onReply((Workload.Reply) event.payload);

@@ -136,6 +136,14 @@ class CanaryTest {
         PlantedFaults::loneVoterCrashHeavy);
   }
 
+  /** A rename into place before the file's own fsync: snapshots and new segments. */
+  @Test
+  void catchesRenamesWithoutTheFilesFsync() {
+    firstFailure("no fsync of a file before its rename",
+        PlantedFaults.nodeBug(SimHooks.NodeBug.SKIP_FSYNC_BEFORE_RENAME),
+        PlantedFaults::storageHeavy);
+  }
+
   @Test
   void catchesRotationsWithoutADirectorySync() {
     firstFailure("no directory fsync after a rename",

@@ -39,11 +39,22 @@ class FaultInjectorsTest {
   private static SimOptions.NetworkOptions options(double duplicate, boolean reorder) {
     return new SimOptions.NetworkOptions(0, duplicate, 100_000, true, 200_000, 1.5, 5 * MS,
         reorder, true, SimOptions.SECOND, SimOptions.SECOND, true, SimOptions.SECOND,
-        SimOptions.SECOND, 0, 0);
+        SimOptions.SECOND, 0, 0, 0);
   }
 
+  /** A network whose every link has a connection open, by the real handshake. */
   private SimNetwork network(SimOptions.NetworkOptions options) {
-    return new SimNetwork(sim, options, N, new SimRandom(7));
+    SimNetwork net = new SimNetwork(sim, options, N, new SimRandom(7));
+    for (int id = 1; id <= N; id++) {
+      sim.node(id).boot(); // listening, so that the dials are accepted
+    }
+    sendOnEveryLink(net); // each dials, and its heartbeat waits for the connection
+    for (Event e = sim.agenda().poll(); e != null; e = sim.agenda().poll()) {
+      if (e.kind == Event.Kind.HANDSHAKE) {
+        net.connections().onHandshake(e);
+      }
+    }
+    return net;
   }
 
   /** Sends a heartbeat numbered by {@link #round}, so deliveries tell which send they are. */

@@ -29,6 +29,8 @@ class MainTest {
       {"--seed", "1", "--voters", "0"},
       {"--seed", "1", "--voters", "8"},
       {"--seed", "1", "--require-marks"},
+      {"--seed", "1", "--state-machine"},
+      {"--seed", "1", "--state-machine", "kv"}, // kv-app's: only in ./detraft sim
     };
     for (String[] args : bad) {
       Run run = run(args);

@@ -192,7 +192,7 @@ final class PlantedFaults {
         .withNetwork(new SimOptions.NetworkOptions(n.loss(), n.duplicate(), n.delayMinNanos(),
             n.paretoTail(), n.tailScale(), n.tailShape(), n.delayMaxNanos(), n.reorder(), true,
             400 * ms, 2000 * ms, n.clogging(), n.clogEveryNanos(), n.clogMaxNanos(),
-            n.replay(), n.corrupt()))
+            n.replay(), n.corrupt(), n.strayDialers()))
         .withWorkload(new SimOptions.WorkloadOptions(w.clients(), w.opsPerSecond(), 4, 2, 1, 2,
             w.timeoutNanos(), w.clientLatencyNanos(), 0, w.sessionTimeoutEntries()))
         .withListAppend(new SimOptions.ListAppendOptions(5, 100, 1, l.appendsPerKey(), 2, 0.7));

@@ -5,6 +5,7 @@ import io.detraft.io.BatchingStateMachine;
 import io.detraft.kv.resp.RespTranslation;
 import io.detraft.sim.ListTxn;
 import io.detraft.sim.SimHooks;
+import io.detraft.sim.SimOptions;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -44,6 +45,20 @@ final class SimKvAdapter implements BatchingStateMachine, SimHooks.ExpiredSessio
   private long watchAborted;
   /** Inside a batch of the node's apply: KvStateMachine stages writes until its end. */
   private boolean batching;
+
+  /**
+   * The hooks that make a seed's run replicate kv-app's state machine, with the run's session
+   * timeout: {@code ./detraft sim --state-machine kv} and {@code SimulatedKvTest}.
+   */
+  static SimHooks hooks(SimOptions options, java.util.function.Consumer<SimKvAdapter> made) {
+    long timeout = options.workload().sessionTimeoutEntries();
+    return SimHooks.defaults().withSessionsInStateMachine(true)
+        .withStateMachineFactory(node -> {
+          SimKvAdapter adapter = new SimKvAdapter(timeout);
+          made.accept(adapter);
+          return adapter;
+        });
+  }
 
   /** {@code sessionTimeoutEntries}: the run's, as core's session layer would have used. */
   SimKvAdapter(long sessionTimeoutEntries) {
