@@ -324,12 +324,11 @@ class CanaryTest {
   void catchesAMembershipChangeBeforeACommitOfTheTerm() {
     // A rare canary (1.5 % of seeds): first caught at seed 60, at 138 since witnesses joined
     // the default mix (a witness's group churns less: its witness is never changed and its
-    // last two data voters stay), at 319 since snapshots stream (their files are read and
-    // written differently, so every seed takes another course). Seed 279 fails without the
-    // bug too (liveness: a witness holds a longer log than both live data voters while the
-    // third refuses its damaged disk; it fails on the commit before streaming as well).
+    // last two data voters stay), at 319 when snapshots began to stream (their files are read
+    // and written differently, so every seed takes another course; seed 279 then failed
+    // without the bug too, see firstFailure), at 23 since churn runs with disk corruption.
     firstDefaultFailure("membership change before a commit of the term",
-        PlantedFaults.coreBug(PlantedBug.MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT), 400,
+        PlantedFaults.coreBug(PlantedBug.MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT), 200,
         Set.of("membership"));
   }
 
