@@ -38,6 +38,11 @@ import java.util.function.Consumer;
  *     heartbeats of idle groups on hosts with many; a group whose leader dies while quiet
  *     elects a new one only when a request or a restarted node wakes it. At least twice the
  *     election timeout, so a woken follower campaigns before it could go quiet again
+ * @param streamSnapshots a follower hands each accepted snapshot chunk to the host
+ *     ({@link Ready#snapshotChunks}) instead of assembling the image in memory, and the
+ *     snapshot it installs carries metadata only: for hosts that keep snapshots in files and
+ *     serve them through {@link LogStorage#snapshotChunk}, so that no image is ever whole in
+ *     memory. Off: the image is assembled in memory and installed with its data
  * @param plantedBugs bugs planted on purpose by a test ({@link PlantedBug}); always empty
  *     outside tests
  */
@@ -55,6 +60,7 @@ public record Config(
     boolean leaseReads,
     int leaseDriftMarginTicks,
     int quiesceAfterTicks,
+    boolean streamSnapshots,
     Set<PlantedBug> plantedBugs) {
 
   public Config {
@@ -91,7 +97,7 @@ public record Config(
 
   /** Sensible defaults: election 10 ticks, heartbeat 1, PreVote and CheckQuorum on. */
   public static Config defaults(long id) {
-    return new Config(id, 1, 10, 1, true, true, true, 1 << 20, 256, 1 << 20, false, 2, 0,
+    return new Config(id, 1, 10, 1, true, true, true, 1 << 20, 256, 1 << 20, false, 2, 0, false,
         EnumSet.noneOf(PlantedBug.class));
   }
 
@@ -140,6 +146,10 @@ public record Config(
     return edit(b -> b.quiesceAfterTicks = quiesceAfterTicks);
   }
 
+  public Config withStreamSnapshots(boolean streamSnapshots) {
+    return edit(b -> b.streamSnapshots = streamSnapshots);
+  }
+
   /** Tests only: a copy with {@code bug} planted (see {@link PlantedBug}). */
   public Config withPlantedBug(PlantedBug bug) {
     return edit(b -> {
@@ -160,7 +170,7 @@ public record Config(
     return new Config(f.id, f.group, f.electionTimeoutTicks, f.heartbeatIntervalTicks,
         f.preVote, f.checkQuorum, f.forwardProposals, f.maxAppendBytes, f.maxInflightAppends,
         f.snapshotChunkBytes, f.leaseReads, f.leaseDriftMarginTicks, f.quiesceAfterTicks,
-        f.plantedBugs);
+        f.streamSnapshots, f.plantedBugs);
   }
 
   /** The record's components, mutable, for {@link #edit}. */
@@ -178,6 +188,7 @@ public record Config(
     boolean leaseReads;
     int leaseDriftMarginTicks;
     int quiesceAfterTicks;
+    boolean streamSnapshots;
     Set<PlantedBug> plantedBugs;
 
     Fields(Config c) {
@@ -194,6 +205,7 @@ public record Config(
       leaseReads = c.leaseReads;
       leaseDriftMarginTicks = c.leaseDriftMarginTicks;
       quiesceAfterTicks = c.quiesceAfterTicks;
+      streamSnapshots = c.streamSnapshots;
       plantedBugs = c.plantedBugs;
     }
   }

@@ -12,7 +12,7 @@ final class IncomingSnapshot {
   final long totalBytes;
   /** Grows with the chunks received, never from the sender's claimed total alone. */
   private byte[] buffer = new byte[0];
-  private int size;
+  private long size;
 
   IncomingSnapshot(long index, long term, long totalBytes) {
     this.index = index;
@@ -26,14 +26,21 @@ final class IncomingSnapshot {
 
   void append(byte[] chunk) {
     Invariants.check(size + (long) chunk.length <= totalBytes, "snapshot chunks exceed total");
-    if (size + chunk.length > buffer.length) {
-      buffer = Arrays.copyOf(buffer, Math.max(size + chunk.length, buffer.length * 2));
+    int at = (int) size;
+    if (at + chunk.length > buffer.length) {
+      buffer = Arrays.copyOf(buffer, Math.max(at + chunk.length, buffer.length * 2));
     }
-    System.arraycopy(chunk, 0, buffer, size, chunk.length);
+    System.arraycopy(chunk, 0, buffer, at, chunk.length);
     size += chunk.length;
   }
 
+  /** Counts {@code bytes} the host received (streamed installs keep no bytes here). */
+  void skip(int bytes) {
+    Invariants.check(size + (long) bytes <= totalBytes, "snapshot chunks exceed total");
+    size += bytes;
+  }
+
   byte[] bytes() {
-    return Arrays.copyOf(buffer, size);
+    return Arrays.copyOf(buffer, (int) size);
   }
 }

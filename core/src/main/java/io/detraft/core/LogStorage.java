@@ -38,4 +38,14 @@ public interface LogStorage {
    * {@code term(snapshot().index())} is its term whenever that index is still in range.
    */
   Snapshot snapshot();
+
+  /**
+   * Up to {@code maxBytes} bytes of {@code snapshot}'s image from {@code offset} (at least one
+   * when {@code offset < snapshot.sizeBytes()}), for a leader streaming it to a follower; null
+   * if this storage no longer holds that snapshot (a newer one replaced it): the leader then
+   * starts over with the latest. The default serves snapshots that carry their data.
+   */
+  default byte[] snapshotChunk(Snapshot snapshot, long offset, int maxBytes) {
+    return snapshot.hasData() ? snapshot.chunk(offset, maxBytes) : null;
+  }
 }

@@ -14,7 +14,6 @@ import io.detraft.core.Message.VoteRequest;
 import io.detraft.core.Message.VoteResponse;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.TreeMap;
 
@@ -98,6 +97,8 @@ final class Raft {
 
   /** Follower only: the snapshot being received from the leader, or null. */
   private IncomingSnapshot incoming;
+  /** Follower only, with {@link Config#streamSnapshots}: chunks accepted since the last Ready. */
+  private final List<SnapshotChunk> snapshotChunks = new ArrayList<>();
 
   /** Output waiting for the next Ready. */
   private final List<Message> outbox = new ArrayList<>();
@@ -627,12 +628,21 @@ final class Raft {
       send(new SnapshotResponse(config.group(), id, m.from(), term, index, wanted));
       return;
     }
-    incoming.append(m.chunk());
+    if (config.streamSnapshots()) {
+      // The host writes the chunk before this Ready's reply leaves (persist, then send).
+      incoming.skip(m.chunk().length);
+      snapshotChunks.add(new SnapshotChunk(index, m.snapshotTerm(), m.membership(),
+          m.totalBytes(), m.offset(), m.chunk(), m.done()));
+    } else {
+      incoming.append(m.chunk());
+    }
     if (!m.done()) {
       send(new SnapshotResponse(config.group(), id, m.from(), term, index, incoming.size()));
       return;
     }
-    Snapshot snapshot = new Snapshot(index, m.snapshotTerm(), m.membership(), incoming.bytes());
+    Snapshot snapshot = config.streamSnapshots()
+        ? Snapshot.metadata(index, m.snapshotTerm(), m.membership(), m.totalBytes())
+        : new Snapshot(index, m.snapshotTerm(), m.membership(), incoming.bytes());
     incoming = null;
     if (log.matchTerm(index, snapshot.term())) {
       // We hold its last entry, so by log matching our log already contains the snapshot's
@@ -862,12 +872,12 @@ final class Raft {
     // on: 400,000 chunks in flight). Any other offset is what the follower holds now (more,
     // or less after a restart or a stale answer) and moves us there; copies collapse again.
     // (A witness's snapshot has no data: its one answer is both "installed" and offset 0.)
-    if (m.nextOffset() == p.snapshotOffset && p.snapshot.data().length > 0) {
+    if (m.nextOffset() == p.snapshotOffset && p.snapshot.sizeBytes() > 0) {
       return;
     }
     boolean restarted = m.nextOffset() == 0;
     p.chunkInFlight = false;
-    if (m.nextOffset() >= p.snapshot.data().length) {
+    if (m.nextOffset() >= p.snapshot.sizeBytes()) {
       p.becomeProbe(); // Installed: replicate what follows the snapshot.
       maybeSendAppend(m.from(), true);
       return;
@@ -945,12 +955,7 @@ final class Raft {
     if (prevTerm < 0 || p.next < log.firstIndex()) {
       // §7: the entries it needs were compacted away; send the snapshot instead.
       coverage.hit(Mark.SNAPSHOT_SENT);
-      Snapshot latest = log.latestSnapshot();
-      // A witness gets the snapshot's metadata only: index, term and membership. Judged by
-      // the snapshot's own membership, as the witness judges it when it installs: one taken
-      // before the node became a witness goes whole (the node restores it like any member).
-      p.becomeSnapshot(latest.membership().isWitness(to) ? new Snapshot(latest.index(),
-          latest.term(), latest.membership(), new byte[0]) : latest);
+      p.becomeSnapshot(snapshotFor(to));
       sendSnapshotChunk(to, p);
       return true;
     }
@@ -986,16 +991,41 @@ final class Raft {
     return stripped;
   }
 
+  /** The latest snapshot, as follower {@code to} gets it. */
+  private Snapshot snapshotFor(long to) {
+    Snapshot latest = log.latestSnapshot();
+    // A witness gets the snapshot's metadata only: index, term and membership. Judged by
+    // the snapshot's own membership, as the witness judges it when it installs: one taken
+    // before the node became a witness goes whole (the node restores it like any member).
+    return latest.membership().isWitness(to) ? new Snapshot(latest.index(), latest.term(),
+        latest.membership(), new byte[0]) : latest;
+  }
+
   private void sendSnapshotChunk(long to, Progress p) {
+    long offset = p.snapshotOffset;
+    byte[] chunk = log.snapshotChunk(p.snapshot, offset, config.snapshotChunkBytes());
+    if (chunk == null) {
+      // The host replaced that snapshot with a newer one and no longer holds its image:
+      // start over with the latest (the follower's answer about the old one is ignored).
+      Snapshot latest = snapshotFor(to);
+      if (latest.index() == p.snapshot.index()) {
+        return; // Not replaced, only unreadable now; the next heartbeat round tries again.
+      }
+      p.becomeSnapshot(latest);
+      offset = 0;
+      chunk = log.snapshotChunk(latest, 0, config.snapshotChunkBytes());
+      if (chunk == null) {
+        return;
+      }
+    }
     Snapshot snapshot = p.snapshot;
-    int offset = (int) p.snapshotOffset;
-    int end = (int) Math.min((long) offset + config.snapshotChunkBytes(), snapshot.data().length);
     if (p.lastChunkOffset == offset) {
       coverage.hit(Mark.SNAPSHOT_CHUNK_RETRY);
     }
+    long end = offset + chunk.length;
     send(new InstallSnapshot(config.group(), id, to, term, snapshot.index(), snapshot.term(),
-        snapshot.membership(), snapshot.data().length, offset,
-        Arrays.copyOfRange(snapshot.data(), offset, end), end == snapshot.data().length));
+        snapshot.membership(), snapshot.sizeBytes(), offset, chunk,
+        end == snapshot.sizeBytes()));
     p.chunkInFlight = true;
     p.lastChunkOffset = offset;
   }
@@ -1189,6 +1219,7 @@ final class Raft {
         || log.committed != lastHardState.commit()
         || log.hasUnstableEntries()
         || log.pendingSnapshot() != null
+        || !snapshotChunks.isEmpty()
         || !readStates.isEmpty()
         || log.hasNextCommittedEntries();
   }
@@ -1213,7 +1244,9 @@ final class Raft {
         readStates,
         mustSync,
         role == Role.LEADER && hard.term() == lastHardState.term()
-            && hard.vote() == lastHardState.vote());
+            && hard.vote() == lastHardState.vote(),
+        snapshotChunks);
+    snapshotChunks.clear();
     outbox.clear();
     readStates.clear();
     lastSoftState = soft;

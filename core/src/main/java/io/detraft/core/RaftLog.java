@@ -266,6 +266,12 @@ final class RaftLog {
     }
   }
 
+  /** Bytes of a snapshot's image, as {@link LogStorage#snapshotChunk}. */
+  byte[] snapshotChunk(Snapshot snapshot, long offset, int maxBytes) {
+    return snapshot.hasData() ? snapshot.chunk(offset, maxBytes)
+        : storage.snapshotChunk(snapshot, offset, maxBytes);
+  }
+
   /** The snapshot a leader sends: pending (rare) or the stored one. */
   Snapshot latestSnapshot() {
     return pendingSnapshot != null ? pendingSnapshot : storage.snapshot();

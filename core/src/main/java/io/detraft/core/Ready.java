@@ -18,6 +18,9 @@ import java.util.List;
  * @param replicationBeforeSync this replica leads and this Ready changes neither its term nor
  *     its vote: its replication messages may leave before the fsync (see
  *     {@link #maySendBeforeSync})
+ * @param snapshotChunks with {@link Config#streamSnapshots}: pieces of a snapshot from the
+ *     leader, to write (in order) before anything else of this Ready; {@code snapshot} then
+ *     carries metadata only, and its image is what the chunks wrote
  */
 public record Ready(
     SoftState softState,
@@ -28,13 +31,23 @@ public record Ready(
     List<Message> messages,
     List<ReadState> readStates,
     boolean mustSync,
-    boolean replicationBeforeSync) {
+    boolean replicationBeforeSync,
+    List<SnapshotChunk> snapshotChunks) {
 
   public Ready {
+    snapshotChunks = List.copyOf(snapshotChunks);
     entries = List.copyOf(entries);
     committedEntries = List.copyOf(committedEntries);
     messages = List.copyOf(messages);
     readStates = List.copyOf(readStates);
+  }
+
+  /** A Ready without snapshot chunks. */
+  public Ready(SoftState softState, HardState hardState, Snapshot snapshot, List<Entry> entries,
+      List<Entry> committedEntries, List<Message> messages, List<ReadState> readStates,
+      boolean mustSync, boolean replicationBeforeSync) {
+    this(softState, hardState, snapshot, entries, committedEntries, messages, readStates,
+        mustSync, replicationBeforeSync, List.of());
   }
 
   /**

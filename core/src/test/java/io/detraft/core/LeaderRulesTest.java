@@ -296,4 +296,89 @@ class LeaderRulesTest {
     assertEquals(1, next.size());
     assertEquals(5, next.get(0).entries().get(0).index());
   }
+
+  /**
+   * A host that keeps snapshot images in files keeps only the newest few: a leader whose
+   * snapshot file went while it sent it starts over with the latest snapshot.
+   */
+  @Test
+  void aLeaderWhoseSnapshotImageIsGoneStartsOverWithTheLatest() {
+    MemoryLogStorage memory = new MemoryLogStorage(THREE);
+    SingleReplica r = new SingleReplica(config(1).withSnapshotChunkBytes(2), memory,
+        keepingOnlyTheLatestImage(memory));
+    r.raw.campaign();
+    r.drain();
+    r.answer(new VoteResponse(1, 2, 1, 1, true, false));
+    r.answer(ack(2, 1, 1));
+    for (String s : List.of("a", "b", "c")) {
+      r.raw.propose(bytes(s));
+    }
+    r.drain();
+    r.answer(ack(2, 1, 4));
+    memory.createSnapshot(4, THREE, bytes("abcd"));
+    memory.compact(4);
+    Message.InstallSnapshot first = sentTo(r.answer(heartbeatAck(3, 1, 0)), 3,
+        Message.InstallSnapshot.class).get(0);
+    assertEquals(4, first.snapshotIndex());
+    assertFalse(first.done());
+    for (String s : List.of("d", "e")) {
+      r.raw.propose(bytes(s));
+    }
+    r.drain();
+    r.answer(ack(2, 1, 6));
+    memory.createSnapshot(6, THREE, bytes("abcdef")); // the file of the one at 4 goes
+    memory.compact(6);
+    List<Message.InstallSnapshot> next = sentTo(r.answer(new Message.SnapshotResponse(1, 3, 1,
+        1, 4, 2)), 3, Message.InstallSnapshot.class);
+    assertEquals(1, next.size(), "" + next);
+    assertEquals(6, next.get(0).snapshotIndex());
+    assertEquals(0, next.get(0).offset());
+    assertEquals(6, next.get(0).totalBytes());
+  }
+
+  /** {@code memory}, with snapshots as metadata and only the latest one's image readable. */
+  private static LogStorage keepingOnlyTheLatestImage(MemoryLogStorage memory) {
+    return new LogStorage() {
+      @Override
+      public HardState hardState() {
+        return memory.hardState();
+      }
+
+      @Override
+      public Membership membership() {
+        return memory.membership();
+      }
+
+      @Override
+      public long firstIndex() {
+        return memory.firstIndex();
+      }
+
+      @Override
+      public long lastIndex() {
+        return memory.lastIndex();
+      }
+
+      @Override
+      public long term(long index) {
+        return memory.term(index);
+      }
+
+      @Override
+      public List<Entry> entries(long lo, long hi, long maxBytes) {
+        return memory.entries(lo, hi, maxBytes);
+      }
+
+      @Override
+      public Snapshot snapshot() {
+        return memory.snapshot().withoutData();
+      }
+
+      @Override
+      public byte[] snapshotChunk(Snapshot s, long offset, int maxBytes) {
+        Snapshot latest = memory.snapshot();
+        return s.index() == latest.index() ? latest.chunk(offset, maxBytes) : null;
+      }
+    };
+  }
 }

@@ -166,6 +166,37 @@ class RaftRulesTest {
   }
 
   @Test
+  void aStreamingFollowerHandsEachChunkToTheHostAndInstallsMetadataOnly() {
+    SingleReplica r = new SingleReplica(config(1).withStreamSnapshots(true), THREE);
+    r.raw.step(new InstallSnapshot(1, 2, 1, 1, 5, 1, THREE, 5, 0, new byte[] {1, 2, 3},
+        false));
+    Ready first = r.raw.ready();
+    assertEquals(List.of(3L), first.snapshotChunks().stream().map(c -> (long) c.bytes().length)
+        .toList());
+    assertEquals(null, first.snapshot(), "nothing to install before the last chunk");
+    // The reply leaves with the Ready that hands the chunk over: after the host wrote it.
+    assertEquals(3, SingleReplica.sentTo(first.messages(), 2, SnapshotResponse.class).get(0)
+        .nextOffset());
+    r.raw.advance(first);
+    // A chunk out of order is not handed over.
+    r.raw.step(new InstallSnapshot(1, 2, 1, 1, 5, 1, THREE, 5, 4, new byte[] {9}, true));
+    Ready refused = r.raw.ready();
+    assertTrue(refused.snapshotChunks().isEmpty());
+    r.raw.advance(refused);
+    r.raw.step(new InstallSnapshot(1, 2, 1, 1, 5, 1, THREE, 5, 3, new byte[] {4, 5}, true));
+    Ready last = r.raw.ready();
+    SnapshotChunk chunk = last.snapshotChunks().get(0);
+    assertEquals(3, chunk.offset());
+    assertTrue(chunk.done());
+    assertEquals(Snapshot.metadata(5, 1, THREE, 5), last.snapshot());
+    assertFalse(last.snapshot().hasData());
+    r.storage.installSnapshot(last.snapshot()); // the image is the host's, in its file
+    r.storage.setHardState(last.hardState());
+    r.raw.advance(last);
+    assertEquals(5, r.status().commit());
+  }
+
+  @Test
   void aFollowerForwardsProposalsToItsLeaderButNeverBackToTheLeader() {
     SingleReplica r = new SingleReplica(config(1), THREE);
     r.answer(heartbeat(2, 1));

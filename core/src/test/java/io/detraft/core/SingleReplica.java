@@ -24,8 +24,13 @@ final class SingleReplica {
   }
 
   SingleReplica(Config config, MemoryLogStorage storage) {
+    this(config, storage, storage);
+  }
+
+  /** A replica that reads through {@code view} what the test writes to {@code storage}. */
+  SingleReplica(Config config, MemoryLogStorage storage, LogStorage view) {
     this.storage = storage;
-    this.raw = new RawNode(config, storage, config.id());
+    this.raw = new RawNode(config, view, config.id());
   }
 
   /** Config of node 1 (or {@code id}): election timeout 10 ticks, heartbeat 1, no CheckQuorum. */

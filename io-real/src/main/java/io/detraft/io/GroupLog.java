@@ -22,13 +22,20 @@ final class GroupLog implements LogStorage {
   /** The membership the group was bootstrapped with; the snapshot's takes over once one exists. */
   private final Membership bootstrap;
   private HardState hardState;
-  /** The latest snapshot saved durably, or the empty one. */
+  /** The latest snapshot saved durably (metadata only: the image is in its file), or empty. */
   private Snapshot snapshot;
   /** Index and term of the last compacted entry; the stored entries follow it. */
   private long compactedIndex;
   private long compactedTerm;
   /** entries.get(i) has index compactedIndex + 1 + i. */
   private final ArrayList<Entry> entries = new ArrayList<>();
+  /** Reads chunks of the snapshot's image from where the host keeps it. */
+  interface ChunkSource {
+    /** As {@link LogStorage#snapshotChunk}; the host deals with read errors itself. */
+    byte[] chunk(Snapshot snapshot, long offset, int maxBytes);
+  }
+
+  private ChunkSource chunks = (s, offset, maxBytes) -> null;
   /** {@link #recover} restarted the log after the snapshot, which the WAL does not know yet. */
   private boolean resetOnRecovery;
 
@@ -74,7 +81,7 @@ final class GroupLog implements LogStorage {
           log.hardState = new HardState(snapshot.term(), 0, log.hardState.commit());
         }
       }
-      log.snapshot = snapshot;
+      log.snapshot = snapshot.withoutData();
     }
     return log;
   }
@@ -104,6 +111,18 @@ final class GroupLog implements LogStorage {
   @Override
   public Snapshot snapshot() {
     return snapshot;
+  }
+
+  void serveChunksFrom(ChunkSource chunks) {
+    this.chunks = chunks;
+  }
+
+  @Override
+  public byte[] snapshotChunk(Snapshot s, long offset, int maxBytes) {
+    if (s.hasData()) {
+      return s.chunk(offset, maxBytes);
+    }
+    return chunks.chunk(s, offset, maxBytes);
   }
 
   @Override
@@ -176,7 +195,7 @@ final class GroupLog implements LogStorage {
       throw new IllegalArgumentException("snapshot " + taken + " does not fit the log ("
           + compactedIndex + ", " + lastIndex() + "] after snapshot " + snapshot.index());
     }
-    snapshot = taken;
+    snapshot = taken.withoutData();
   }
 
   /** Drops entries up to {@code index}, which the snapshot must cover. */
@@ -198,7 +217,7 @@ final class GroupLog implements LogStorage {
           + " is not newer than ours at " + snapshot.index());
     }
     resetTo(received);
-    snapshot = received;
+    snapshot = received.withoutData();
   }
 
   private void resetTo(Snapshot s) {

@@ -266,11 +266,15 @@ public final class Node {
   // ---------------------------------------------------------------- the Ready contract
 
   public boolean hasReady() {
-    return host.hasReady();
+    return host.hasReady() || storage.failed();
   }
 
-  /** Steps 1-2: persists every group's part of the next Ready (not synced). */
+  /**
+   * Steps 1-2: persists every group's part of the next Ready (not synced). Throws, and the
+   * node must stop, if a snapshot file failed while a step read it for a follower.
+   */
   public Round persist() throws IOException {
+    storage.checkChunkReads();
     RaftHost.Batch batch = host.ready();
     for (RaftHost.GroupReady g : batch.groups()) {
       storage.persist(g.group(), g.ready());
@@ -297,7 +301,7 @@ public final class Node {
     List<Replica> ready = new ArrayList<>(round.batch().groups().size());
     for (RaftHost.GroupReady g : round.batch().groups()) {
       Replica r = replicas.get(g.group());
-      r.apply(g.ready());
+      r.apply(g.ready(), storage);
       ready.add(r);
     }
     host.advance(round.batch());

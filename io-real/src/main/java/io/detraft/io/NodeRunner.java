@@ -388,7 +388,7 @@ public final class NodeRunner implements AutoCloseable {
     CompletableFuture<io.detraft.core.Snapshot> future = new CompletableFuture<>();
     return submit(group, future, (n, deadline) -> {
       n.snapshot(group);
-      future.complete(storage.log(group).snapshot());
+      future.complete(storage.loadSnapshot(group));
     });
   }
 

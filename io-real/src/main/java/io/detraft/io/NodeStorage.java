@@ -6,12 +6,16 @@ import io.detraft.core.Membership;
 import io.detraft.core.MemoryLogStorage;
 import io.detraft.core.Ready;
 import io.detraft.core.Snapshot;
+import io.detraft.core.SnapshotChunk;
+import io.detraft.core.SnapshotSink;
 import io.detraft.core.UnsafeRecovery;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 /**
  * One node's durable state for all of its groups: the {@link WriteAheadLog} they share, the
@@ -48,6 +52,17 @@ public final class NodeStorage implements AutoCloseable {
    * WAL (which still holds their records), for the replica's restart.
    */
   private final TreeSet<Long> detached = new TreeSet<>();
+  /**
+   * Per group, the snapshot being received from its leader ({@link Ready#snapshotChunks}),
+   * written to a temporary file as chunks arrive. In memory only: a crash loses the install
+   * (the store deletes the temporary file when it opens) and the leader starts it over.
+   */
+  private final TreeMap<Long, SnapshotWriter> receiving = new TreeMap<>();
+  /**
+   * A snapshot file that failed while the core read chunks of it for a follower (inside a
+   * step, which cannot throw it): the next {@link #persist} throws it, so the node stops.
+   */
+  private IOException chunkFailure;
 
   private NodeStorage(WriteAheadLog wal, SnapshotStore snapshots) {
     this.wal = wal;
@@ -94,6 +109,14 @@ public final class NodeStorage implements AutoCloseable {
     } else {
       snapshot = snapshots.latest(group).orElse(Snapshot.empty(bootstrap));
       log = GroupLog.recover(bootstrap, wal.recovered().get(group), snapshot);
+      log.serveChunksFrom((s, offset, maxBytes) -> {
+        try {
+          return snapshots.chunk(group, s, offset, maxBytes);
+        } catch (IOException e) {
+          chunkFailure = chunkFailure != null ? chunkFailure : e;
+          return null; // nothing is sent; the node stops at its next persist
+        }
+      });
       if (log.needsReset()) {
         // The snapshot from the leader was saved, but the crash came before its WAL record.
         wal.installSnapshot(group, snapshot.index(), snapshot.term());
@@ -132,12 +155,27 @@ public final class NodeStorage implements AutoCloseable {
    * records never keeps a commit index without its entries.
    */
   public void persist(long group, Ready ready) throws IOException {
+    checkChunkReads();
     GroupLog log = groupLog(group);
+    boolean received = false;
+    for (SnapshotChunk chunk : ready.snapshotChunks()) {
+      receive(group, chunk);
+      received |= chunk.done();
+    }
     Snapshot snapshot = ready.snapshot();
     if (snapshot != null) {
-      snapshots.save(group, snapshot);
-      wal.installSnapshot(group, snapshot.index(), snapshot.term());
-      log.installSnapshot(snapshot);
+      Snapshot saved;
+      if (snapshot.hasData()) {
+        snapshots.save(group, snapshot);
+        saved = snapshot.withoutData();
+      } else {
+        saved = finishReceive(group, snapshot);
+      }
+      wal.installSnapshot(group, saved.index(), saved.term());
+      log.installSnapshot(saved);
+    } else if (received) {
+      // The follower's log already held the snapshot's last entry: it keeps its log.
+      abandonReceive(group);
     }
     if (!ready.entries().isEmpty()) {
       wal.append(group, ready.entries());
@@ -155,7 +193,57 @@ public final class NodeStorage implements AutoCloseable {
    */
   public void detach(long group) {
     groupLog(group);
+    try {
+      abandonReceive(group);
+    } catch (IOException e) {
+      // Its temporary file stays until the store next opens (which deletes such leftovers).
+    }
     detached.add(group);
+  }
+
+  /** Writes one chunk of a snapshot from the leader to its receive file. */
+  private void receive(long group, SnapshotChunk chunk) throws IOException {
+    SnapshotWriter writer = receiving.get(group);
+    if (chunk.offset() == 0) {
+      abandonReceive(group); // an install starts (over)
+      writer = snapshots.create(group, chunk.index(), chunk.term(), chunk.membership());
+      receiving.put(group, writer);
+    } else if (writer == null || writer.index() != chunk.index()
+        || writer.term() != chunk.term() || writer.sizeBytes() != chunk.offset()) {
+      throw new IllegalStateException("group " + group + ": snapshot chunk at " + chunk.offset()
+          + " of " + chunk.index() + "@" + chunk.term() + " does not continue what was received");
+    }
+    writer.write(chunk.bytes());
+  }
+
+  /** The received snapshot {@code snapshot} is complete: its file is made durable. */
+  private Snapshot finishReceive(long group, Snapshot snapshot) throws IOException {
+    SnapshotWriter writer = receiving.remove(group);
+    if (writer == null || writer.index() != snapshot.index() || writer.term() != snapshot.term()
+        || writer.sizeBytes() != snapshot.sizeBytes()) {
+      throw new IllegalStateException("group " + group + ": installing " + snapshot
+          + ", which was not received whole");
+    }
+    return writer.finish();
+  }
+
+  private void abandonReceive(long group) throws IOException {
+    SnapshotWriter writer = receiving.remove(group);
+    if (writer != null) {
+      writer.close();
+    }
+  }
+
+  /** Whether reading a snapshot for a follower failed: the node must stop ({@link #persist}). */
+  public boolean failed() {
+    return chunkFailure != null;
+  }
+
+  /** Throws what reading a snapshot for a follower failed with, if it did. */
+  public void checkChunkReads() throws IOException {
+    if (chunkFailure != null) {
+      throw chunkFailure;
+    }
   }
 
   /** Hands what {@link #persist} buffered to the disk, without waiting for it. */
@@ -173,30 +261,61 @@ public final class NodeStorage implements AutoCloseable {
    * durably, then compacts the log up to {@code compactTo} (at most the snapshot's index;
    * entries kept behind it let lagging followers catch up from the log). Syncs the WAL.
    */
-  public void saveSnapshot(long group, Snapshot taken, long compactTo) throws IOException {
-    saveSnapshot(group, taken, compactTo, () -> false);
+  public Snapshot saveSnapshot(long group, long index, Membership membership,
+      Consumer<SnapshotSink> image, long compactTo) throws IOException {
+    return saveSnapshot(group, index, membership, image, compactTo, () -> false);
   }
 
   /**
-   * As {@link #saveSnapshot(long, Snapshot, long)}; abandoned, with nothing saved or compacted,
-   * if {@code stopRequested} turns true while the file is written ({@link SnapshotStore#save(
-   * long, Snapshot, java.util.function.BooleanSupplier)}).
+   * As {@link #saveSnapshot(long, long, Membership, Consumer, long)}; abandoned, with nothing
+   * saved or compacted, if {@code stopRequested} turns true while the file is written (it is
+   * asked before every block and before the rename).
    *
    * @throws SnapshotAbandonedException if abandoned
    */
-  public void saveSnapshot(long group, Snapshot taken, long compactTo,
-      java.util.function.BooleanSupplier stopRequested) throws IOException {
+  public Snapshot saveSnapshot(long group, long index, Membership membership,
+      Consumer<SnapshotSink> image, long compactTo, BooleanSupplier stopRequested)
+      throws IOException {
     GroupLog log = groupLog(group);
-    if (compactTo > taken.index()) {
+    if (compactTo > index) {
       throw new IllegalArgumentException("compaction point " + compactTo
-          + " beyond the snapshot at " + taken.index());
+          + " beyond the snapshot at " + index);
     }
-    snapshots.save(group, taken, stopRequested);
+    Snapshot taken;
+    try (SnapshotWriter writer = snapshots.create(group, index, log.term(index), membership)
+        .stoppedBy(stopRequested)) {
+      try {
+        image.accept(writer);
+      } catch (java.io.UncheckedIOException e) {
+        throw e.getCause();
+      }
+      taken = writer.finish();
+    }
     log.setSnapshot(taken);
     if (compactTo > log.compactedIndex()) {
       wal.compact(group, compactTo, log.term(compactTo)); // syncs the WAL
       log.compact(compactTo);
     }
+    return taken;
+  }
+
+  /**
+   * Opens the image of {@code group}'s snapshot {@code snapshot} (one this storage holds) for
+   * a state machine's restore; the caller closes it.
+   */
+  public SnapshotReader openSnapshot(long group, Snapshot snapshot) throws IOException {
+    return snapshots.open(new SnapshotStore.SnapshotId(group, snapshot.index(),
+        snapshot.term()));
+  }
+
+  /**
+   * The latest snapshot of {@code group} with its whole image in memory (empty if none): for
+   * exports, which are held in memory.
+   */
+  public Snapshot loadSnapshot(long group) throws IOException {
+    Snapshot latest = groupLog(group).snapshot();
+    return latest.isEmpty() ? latest : snapshots.load(new SnapshotStore.SnapshotId(group,
+        latest.index(), latest.term()));
   }
 
   /**
@@ -260,6 +379,10 @@ public final class NodeStorage implements AutoCloseable {
   /** Syncs and closes the WAL. */
   @Override
   public void close() throws IOException {
+    for (SnapshotWriter writer : receiving.values()) {
+      writer.close();
+    }
+    receiving.clear();
     wal.close();
   }
 

@@ -97,9 +97,11 @@ final class Replica {
     NodeStorage.RecoveredGroup recovered = storage.recover(g.id(), g.voters(), g.appliedIndex());
     observer.recovered(g.id(), recovered);
     if (recovered.restore() && !recovered.snapshot().membership().isWitness(g.config().id())) {
-      g.stateMachine().restore(recovered.snapshot().data());
+      restore(g.stateMachine(), storage, g.id(), recovered.snapshot());
     } // a witness's snapshot holds no data: its state machine stays as it is, empty
-    RawNode node = host.addGroup(g.config(), recovered.log(), seed, recovered.appliedIndex());
+    // Snapshots live in files here: a follower writes chunks as they come (none held whole).
+    RawNode node = host.addGroup(g.config().withStreamSnapshots(true), recovered.log(), seed,
+        recovered.appliedIndex());
     return new Replica(g.id(), node, recovered.log(), g.stateMachine(),
         recovered.appliedIndex(), observer, seed * 0xBF58476D1CE4E5B9L);
   }
@@ -175,10 +177,10 @@ final class Replica {
    * committed entries, answers the requests they settle, then fails those a lost leadership
    * leaves behind.
    */
-  void apply(Ready rd) {
+  void apply(Ready rd, NodeStorage storage) throws IOException {
     if (rd.snapshot() != null) {
       if (!rd.snapshot().membership().isWitness(nodeId)) {
-        stateMachine.restore(rd.snapshot().data());
+        restore(stateMachine, storage, group, rd.snapshot());
       } // else the leader sent a witness the snapshot's metadata only
       applied = rd.snapshot().index();
       snapshotsInstalled++;
@@ -298,10 +300,10 @@ final class Replica {
       snapshotsAbandoned++;
       return last;
     }
-    Snapshot taken = new Snapshot(applied, log.term(applied), node.membershipAt(applied),
-        stateMachine.snapshot());
+    Snapshot taken;
     try {
-      storage.saveSnapshot(group, taken, Math.max(0, applied - policy.trailingEntries()),
+      taken = storage.saveSnapshot(group, applied, node.membershipAt(applied),
+          stateMachine::saveSnapshot, Math.max(0, applied - policy.trailingEntries()),
           () -> stopRequested);
     } catch (SnapshotAbandonedException e) {
       snapshotsAbandoned++; // nothing saved, nothing compacted: the previous snapshot stands
@@ -319,6 +321,16 @@ final class Replica {
    */
   void requestStop() {
     stopRequested = true;
+  }
+
+  /** Streams the image of {@code snapshot} from its file into {@code stateMachine}. */
+  private static void restore(StateMachine stateMachine, NodeStorage storage, long group,
+      Snapshot snapshot) throws IOException {
+    try (SnapshotReader image = storage.openSnapshot(group, snapshot)) {
+      stateMachine.restoreSnapshot(image);
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause(); // a damaged block stops the node as a damaged file does
+    }
   }
 
   // ---------------------------------------------------------------- failures

@@ -1,5 +1,10 @@
 package io.detraft.io;
 
+import static io.detraft.io.SnapshotFormat.FIXED_HEADER_BYTES;
+import static io.detraft.io.SnapshotFormat.MAGIC;
+import static io.detraft.io.SnapshotFormat.getIds;
+import static io.detraft.io.SnapshotFormat.putIds;
+
 import io.detraft.core.Membership;
 import io.detraft.core.Snapshot;
 import java.io.IOException;
@@ -7,7 +12,6 @@ import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -16,28 +20,23 @@ import java.util.zip.CRC32C;
 /**
  * Snapshot files, one per (group, index, term), the newest {@code keep} of each group kept.
  *
- * <p>A save is crash-atomic: the bytes go to a temporary file that is fsynced, renamed over
- * its final name, and the directory is fsynced, so after a crash a snapshot file is either
- * complete or absent. Loads verify a CRC32C over the whole file anyway, because disks rot.
- *
- * <pre>
- * file = magic:u32 version:u32 group:u64 index:u64 term:u64
- *        voterCount:u32 voter:u64* learnerCount:u32 learner:u64*
- *        dataLength:u64 data crc32c:u32        (big-endian; the crc covers everything before it)
- * </pre>
+ * <p>Images are streamed: written through a {@link SnapshotWriter} as the state machine (or a
+ * leader, chunk by chunk) produces them, read back through a {@link SnapshotReader} block by
+ * block, so no image is ever whole in memory (the file layout is {@link SnapshotFormat}'s,
+ * version 3). A save is crash-atomic: the bytes go to a temporary file that is fsynced,
+ * renamed over its final name, and the directory is fsynced, so after a crash a snapshot file
+ * is either complete or absent. Reads verify checksums anyway, because disks rot.
  *
  * <p>The metadata is what Raft needs to start a log after the snapshot (index, term and the
  * membership in force there); the data is opaque: what a state machine image holds is its
  * business. Thread-safe only under external synchronization. Part of the node layer: all I/O
  * goes through the {@link Disk} it is given.
+ *
+ * <p>Exports for disaster recovery ({@link #encode}, {@link #decode}) use the older, whole
+ * format (version 2), held in memory.
  */
 public final class SnapshotStore {
-  private static final int MAGIC = 0x4452534E; // "DRSN"
-  private static final int VERSION = 2;
-  /** magic, version, group, index, term. */
-  private static final int FIXED_HEADER_BYTES = 32;
-  /** The most members a snapshot may name: a bound on what a damaged count can make us read. */
-  private static final int MAX_MEMBERS = 1 << 16;
+  private static final int EXPORT_VERSION = 2;
   private static final String SUFFIX = ".snap";
   private static final String TEMP_SUFFIX = ".snap.tmp";
 
@@ -59,7 +58,7 @@ public final class SnapshotStore {
     disk.createDirectories(dir);
     for (String name : disk.list(dir)) {
       if (name.endsWith(TEMP_SUFFIX)) {
-        disk.delete(dir.resolve(name)); // a save that crashed before its rename
+        disk.delete(dir.resolve(name)); // a save or a receive that crashed before its rename
       }
     }
   }
@@ -69,70 +68,44 @@ public final class SnapshotStore {
     this(new RealDisk(), dir, keep);
   }
 
-  /** Writes {@code snapshot} of {@code group} durably, then deletes all but the newest. */
-  public Path save(long group, Snapshot snapshot) throws IOException {
-    return save(group, snapshot, () -> false);
+  /**
+   * Starts a new snapshot file of {@code group} at {@code index} and {@code term}: write the
+   * image to the returned writer, then {@link SnapshotWriter#finish} it.
+   */
+  public SnapshotWriter create(long group, long index, long term, Membership membership)
+      throws IOException {
+    if (group <= 0 || index <= 0 || term <= 0) {
+      throw new IllegalArgumentException("nothing to save: group " + group + ", snapshot at "
+          + index + " of term " + term);
+    }
+    Path target = file(new SnapshotId(group, index, term));
+    return new SnapshotWriter(this, disk, group, index, term, membership,
+        dir.resolve(target.getFileName() + ".tmp"), target);
   }
 
-  /** The most bytes written between two looks at a save's stop signal. */
-  static final int WRITE_CHUNK_BYTES = 1 << 20;
-
-  /**
-   * As {@link #save(long, Snapshot)}, but abandoned if {@code stopRequested} turns true before
-   * the rename (it is asked before every chunk of {@link #WRITE_CHUNK_BYTES} and once more
-   * before the rename): the temporary file is deleted and nothing of the save is left that a
-   * restart would read (dragonboat's stop channel, for a group stopped in the middle).
-   *
-   * @throws SnapshotAbandonedException if abandoned; the store is as it was before
-   */
-  public Path save(long group, Snapshot snapshot, java.util.function.BooleanSupplier stopRequested)
-      throws IOException {
-    if (group <= 0 || snapshot.isEmpty()) {
+  /** Writes {@code snapshot} (which carries its data) durably, then prunes the group's old ones. */
+  public Path save(long group, Snapshot snapshot) throws IOException {
+    if (group <= 0 || snapshot.isEmpty() || !snapshot.hasData()) {
       throw new IllegalArgumentException("nothing to save: group " + group + ", " + snapshot);
     }
-    SnapshotId id = new SnapshotId(group, snapshot.index(), snapshot.term());
-    ByteBuffer header = header(group, snapshot);
-    CRC32C crc = new CRC32C();
-    crc.update(header.array(), 0, header.limit());
-    crc.update(snapshot.data());
-    ByteBuffer trailer = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
-    Path target = file(id);
-    Path temp = dir.resolve(target.getFileName() + ".tmp");
-    disk.delete(temp); // a leftover of a crashed save would leave stale bytes past our end
-    boolean abandoned = false;
-    try (Disk.File file = disk.open(temp)) {
-      long position = 0;
-      for (ByteBuffer part : new ByteBuffer[] {header, ByteBuffer.wrap(snapshot.data()), trailer}) {
-        // One write per part when it fits in a chunk (an empty part too), as before chunks.
-        do {
-          abandoned = stopRequested.getAsBoolean();
-          if (abandoned) {
-            break;
-          }
-          ByteBuffer chunk = part.slice();
-          chunk.limit(Math.min(chunk.remaining(), WRITE_CHUNK_BYTES));
-          int bytes = chunk.remaining();
-          file.write(chunk, position);
-          part.position(part.position() + bytes);
-          position += bytes;
-        } while (part.hasRemaining());
-        if (abandoned) {
-          break;
-        }
-      }
-      if (!abandoned) {
-        file.force();
-      }
+    try (SnapshotWriter writer = create(group, snapshot.index(), snapshot.term(),
+        snapshot.membership())) {
+      writer.write(snapshot.data());
+      writer.finish();
     }
-    if (abandoned || stopRequested.getAsBoolean()) {
-      disk.delete(temp); // never renamed: a restart would have deleted it anyway
-      throw new SnapshotAbandonedException("snapshot " + id + " of group " + group
-          + " abandoned: the group is stopping");
-    }
+    return file(new SnapshotId(group, snapshot.index(), snapshot.term()));
+  }
+
+  /** A finished writer's file: renamed into place, made durable, old ones pruned. */
+  void commit(long group, Path temp, Path target) throws IOException {
     disk.rename(temp, target);
     disk.syncDirectory(dir); // the rename must survive a crash before the log relies on it
     prune(group);
-    return target;
+  }
+
+  /** An abandoned writer's file. */
+  void abandon(Path temp) throws IOException {
+    disk.delete(temp);
   }
 
   /** The snapshots of {@code group} on disk, newest (highest index) first. */
@@ -149,14 +122,60 @@ public final class SnapshotStore {
   }
 
   /**
-   * The newest snapshot of {@code group}, verified, or empty if there is none.
+   * The metadata (and image size) of the newest snapshot of {@code group}, after verifying the
+   * whole file (block by block, nothing kept), or empty if there is none.
    *
    * @throws StorageCorruptionException if the newest one fails verification (an older one is
    *     not silently used instead: the log may already be compacted past it)
    */
   public Optional<Snapshot> latest(long group) throws IOException {
     List<SnapshotId> ids = list(group);
-    return ids.isEmpty() ? Optional.empty() : Optional.of(load(ids.get(0)));
+    if (ids.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(verify(ids.get(0)));
+    } catch (StorageCorruptionException e) {
+      if (!upgrade(ids.get(0))) {
+        throw e;
+      }
+      return Optional.of(verify(ids.get(0)));
+    }
+  }
+
+  private Snapshot verify(SnapshotId id) throws IOException {
+    try (SnapshotReader reader = open(id)) {
+      reader.verifyAll();
+      return reader.snapshot();
+    }
+  }
+
+  /**
+   * Rewrites snapshot {@code id} in format 3 if an older node wrote it in format 2 (whole, in
+   * memory: such files come from nodes that held their snapshots in memory anyway); false if
+   * it is not in format 2.
+   */
+  private boolean upgrade(SnapshotId id) throws IOException {
+    Path file = file(id);
+    ByteBuffer start = ByteBuffer.allocate(8);
+    try (Disk.File f = disk.open(file)) {
+      if (f.size() < 8 || f.read(start, 0) < 8 || start.getInt(0) != MAGIC
+          || start.getInt(4) != EXPORT_VERSION) {
+        return false;
+      }
+    }
+    Stored old;
+    try {
+      old = decode(disk.readAll(file), file);
+    } catch (StorageCorruptionException first) {
+      old = decode(disk.readAll(file), file); // damage at rest fails again
+    }
+    if (old.group() != id.group() || old.snapshot().index() != id.index()
+        || old.snapshot().term() != id.term()) {
+      throw new StorageCorruptionException(file, 8, "snapshot header disagrees with its name");
+    }
+    save(id.group(), old.snapshot());
+    return true;
   }
 
   /** The file that holds (or would hold) snapshot {@code id}. */
@@ -166,37 +185,47 @@ public final class SnapshotStore {
   }
 
   /**
-   * Reads and verifies one snapshot. A file that fails verification is read again: it is
-   * damaged only if two reads in a row agree (a bit flipped on its way from the disk is not
-   * damage at rest).
+   * Opens snapshot {@code id} for reading its image; its header and trailer are verified, its
+   * blocks as they are read.
    */
-  public Snapshot load(SnapshotId id) throws IOException {
+  public SnapshotReader open(SnapshotId id) throws IOException {
     Path file = file(id);
-    byte[] bytes = disk.readAll(file);
-    for (int read = 1; ; read++) {
-      try {
-        return verify(id, file, bytes);
-      } catch (StorageCorruptionException e) {
-        byte[] again = disk.readAll(file);
-        if (Arrays.equals(bytes, again)) {
-          throw e;
-        }
-        if (read == 3) {
-          throw new IOException("reads of " + file + " keep returning different bytes");
-        }
-        bytes = again;
-      }
+    if (!disk.exists(file)) {
+      throw new IOException("no snapshot file " + file);
+    }
+    SnapshotReader reader = SnapshotReader.open(disk, file);
+    Snapshot s = reader.snapshot();
+    if (reader.group() != id.group() || s.index() != id.index() || s.term() != id.term()) {
+      reader.close();
+      throw new StorageCorruptionException(file, 8, "snapshot header disagrees with its name");
+    }
+    return reader;
+  }
+
+  /**
+   * Up to {@code maxBytes} of the image of {@code group}'s snapshot {@code snapshot} from
+   * {@code offset}, or null if its file is gone (pruned after a newer one).
+   */
+  public byte[] chunk(long group, Snapshot snapshot, long offset, int maxBytes)
+      throws IOException {
+    SnapshotId id = new SnapshotId(group, snapshot.index(), snapshot.term());
+    if (!disk.exists(file(id))) {
+      return null;
+    }
+    try (SnapshotReader reader = open(id)) {
+      return reader.chunk(offset, maxBytes);
     }
   }
 
-  private static Snapshot verify(SnapshotId id, Path file, byte[] bytes)
-      throws StorageCorruptionException {
-    Stored stored = decode(bytes, file);
-    if (stored.group() != id.group() || stored.snapshot().index() != id.index()
-        || stored.snapshot().term() != id.term()) {
-      throw new StorageCorruptionException(file, 8, "snapshot header disagrees with its name");
+  /**
+   * Reads and verifies one snapshot with its whole image in memory: for exports and tests
+   * only (images a node handles stream through {@link #open}).
+   */
+  public Snapshot load(SnapshotId id) throws IOException {
+    try (SnapshotReader reader = open(id)) {
+      Snapshot s = reader.snapshot();
+      return new Snapshot(s.index(), s.term(), s.membership(), reader.readAll());
     }
-    return stored.snapshot();
   }
 
   /** Deletes the file of snapshot {@code id} (if present) and syncs the directory. */
@@ -205,15 +234,46 @@ public final class SnapshotStore {
     disk.syncDirectory(dir);
   }
 
-  /** A snapshot and its group, as a snapshot file holds them. */
+  private void prune(long group) throws IOException {
+    List<SnapshotId> ids = list(group);
+    if (ids.size() <= keep) {
+      return;
+    }
+    for (SnapshotId old : ids.subList(keep, ids.size())) {
+      disk.delete(file(old));
+    }
+    disk.syncDirectory(dir);
+  }
+
+  private static SnapshotId parse(String name) {
+    if (!name.startsWith("snap-") || !name.endsWith(SUFFIX) || name.length() != 5 + 62 + 5) {
+      return null;
+    }
+    try {
+      return new SnapshotId(Long.parseLong(name.substring(5, 25)),
+          Long.parseLong(name.substring(26, 46)), Long.parseLong(name.substring(47, 67)));
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  // ---------------------------------------------------------------- exports (version 2)
+
+  /** A snapshot and its group, as an export file holds them. */
   public record Stored(long group, Snapshot snapshot) {}
 
   /**
-   * The bytes of a snapshot file of {@code group} (the format above), for copies of a
-   * snapshot outside the store (an export for disaster recovery).
+   * The bytes of an export of {@code group}'s {@code snapshot} (which carries its data), for
+   * copies of a snapshot outside the store (disaster recovery), held whole in memory:
+   *
+   * <pre>
+   * file = magic:u32 version:u32 group:u64 index:u64 term:u64
+   *        voterCount:u32 voter:u64* learnerCount:u32 learner:u64*
+   *        dataLength:u64 data crc32c:u32        (big-endian; the crc covers everything before it)
+   * </pre>
    */
   public static byte[] encode(long group, Snapshot snapshot) {
-    ByteBuffer header = header(group, snapshot);
+    ByteBuffer header = exportHeader(group, snapshot);
     ByteBuffer out = ByteBuffer.allocate(header.limit() + snapshot.data().length + 4);
     out.put(header).put(snapshot.data());
     CRC32C crc = new CRC32C();
@@ -222,7 +282,7 @@ public final class SnapshotStore {
   }
 
   /**
-   * Verifies and reads the bytes of a snapshot file.
+   * Verifies and reads the bytes of an export.
    *
    * @param source named in errors
    * @throws StorageCorruptionException if the checksum fails or the content is not a snapshot
@@ -238,8 +298,9 @@ public final class SnapshotStore {
     if (buf.getInt(end) != (int) crc.getValue()) {
       throw new StorageCorruptionException(source, end, "snapshot checksum mismatch");
     }
-    if (buf.getInt(0) != MAGIC || buf.getInt(4) != VERSION) {
-      throw new StorageCorruptionException(source, 0, "not a version " + VERSION + " snapshot");
+    if (buf.getInt(0) != MAGIC || buf.getInt(4) != EXPORT_VERSION) {
+      throw new StorageCorruptionException(source, 0,
+          "not a version " + EXPORT_VERSION + " snapshot export");
     }
     buf.position(FIXED_HEADER_BYTES).limit(end);
     try {
@@ -265,56 +326,14 @@ public final class SnapshotStore {
   }
 
   /** Everything before the data, length included; the checksum covers it and the data. */
-  private static ByteBuffer header(long group, Snapshot snapshot) {
+  private static ByteBuffer exportHeader(long group, Snapshot snapshot) {
     Membership members = snapshot.membership();
     ByteBuffer header = ByteBuffer.allocate(FIXED_HEADER_BYTES + 4 + 8 * members.voters().length
         + 4 + 8 * members.learners().length + 8);
-    header.putInt(MAGIC).putInt(VERSION).putLong(group).putLong(snapshot.index())
+    header.putInt(MAGIC).putInt(EXPORT_VERSION).putLong(group).putLong(snapshot.index())
         .putLong(snapshot.term());
     putIds(header, members.votersWitnessesNegated()); // witnesses negated, as the codec does
     putIds(header, members.learners());
     return header.putLong(snapshot.data().length).flip();
-  }
-
-  private void prune(long group) throws IOException {
-    List<SnapshotId> ids = list(group);
-    if (ids.size() <= keep) {
-      return;
-    }
-    for (SnapshotId old : ids.subList(keep, ids.size())) {
-      disk.delete(file(old));
-    }
-    disk.syncDirectory(dir);
-  }
-
-  private static void putIds(ByteBuffer buf, long[] ids) {
-    buf.putInt(ids.length);
-    for (long id : ids) {
-      buf.putLong(id);
-    }
-  }
-
-  private static long[] getIds(ByteBuffer buf) {
-    int count = buf.getInt();
-    if (count < 0 || count > MAX_MEMBERS) {
-      throw new IllegalArgumentException("member count " + count);
-    }
-    long[] ids = new long[count];
-    for (int i = 0; i < count; i++) {
-      ids[i] = buf.getLong();
-    }
-    return ids;
-  }
-
-  private static SnapshotId parse(String name) {
-    if (!name.startsWith("snap-") || !name.endsWith(SUFFIX) || name.length() != 5 + 62 + 5) {
-      return null;
-    }
-    try {
-      return new SnapshotId(Long.parseLong(name.substring(5, 25)),
-          Long.parseLong(name.substring(26, 46)), Long.parseLong(name.substring(47, 67)));
-    } catch (NumberFormatException e) {
-      return null;
-    }
   }
 }

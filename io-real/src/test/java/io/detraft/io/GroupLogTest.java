@@ -35,7 +35,7 @@ class GroupLogTest {
   void recoversTheSnapshotAndTheEntriesKeptAroundIt() {
     Snapshot snapshot = new Snapshot(20, 2, LATER, new byte[] {7});
     GroupLog log = GroupLog.recover(BOOT, wal(15, 2, 16, 30, 2, 30), snapshot);
-    assertEquals(snapshot, log.snapshot());
+    assertEquals(snapshot.withoutData(), log.snapshot()); // the image stays in its file
     assertEquals(16, log.firstIndex());
     assertEquals(30, log.lastIndex());
     assertEquals(2, log.term(15));
@@ -77,7 +77,7 @@ class GroupLogTest {
     log.compact(20);
     assertEquals(21, log.firstIndex());
     assertEquals(1, log.term(20));
-    assertEquals(taken, log.snapshot());
+    assertEquals(taken.withoutData(), log.snapshot());
     assertThrows(IllegalStateException.class, () -> log.append(entries(25, 25, 2, 4)));
     Snapshot received = new Snapshot(100, 4, LATER, new byte[] {2});
     log.installSnapshot(received);

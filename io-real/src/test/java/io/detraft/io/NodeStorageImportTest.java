@@ -55,7 +55,9 @@ class NodeStorageImportTest {
         NodeStorage.RecoveredGroup g = storage.recover(1, OLD, 0);
         assertEquals(10, g.snapshot().index());
         assertEquals(Membership.of(1), g.snapshot().membership());
-        assertArrayEquals("export@10".getBytes(), g.snapshot().data());
+        try (SnapshotReader image = storage.openSnapshot(1, g.snapshot())) {
+          assertArrayEquals("export@10".getBytes(), image.readAll());
+        }
         assertTrue(g.restore());
         assertEquals(10, g.appliedIndex());
         assertEquals(10, g.log().lastIndex());

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A snapshot being saved when its group is asked to stop is abandoned at its next chunk
+ * A snapshot being saved when its group is asked to stop is abandoned at its next block
  * (dragonboat closes a stop channel for this): the stop does not wait for a whole image to be
  * written, and nothing of the abandoned save stays for a restart to read. Driven by hand on the
  * node layer, as the simulator drives it; the stop request arrives in the middle of the file's
@@ -26,8 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SnapshotStopTest {
   private static final long GROUP = 1;
-  /** Large enough for several chunks of {@link SnapshotStore#WRITE_CHUNK_BYTES}. */
-  private static final int IMAGE_BYTES = 6 * SnapshotStore.WRITE_CHUNK_BYTES;
+  /** Several of the snapshot file's blocks ({@link SnapshotFormat#BLOCK_BYTES}). */
+  private static final int IMAGE_BYTES = 6 * SnapshotFormat.BLOCK_BYTES;
 
   @TempDir Path dir;
 
@@ -68,12 +68,12 @@ class SnapshotStopTest {
       electAndPropose(10);
       long first = node.snapshot(GROUP); // a whole save: the snapshot the restart will use
       int chunksOfAWholeSave = tempChunks;
-      assertTrue(chunksOfAWholeSave >= IMAGE_BYTES / SnapshotStore.WRITE_CHUNK_BYTES,
+      assertTrue(chunksOfAWholeSave >= IMAGE_BYTES / SnapshotFormat.BLOCK_BYTES,
           "a whole save wrote " + chunksOfAWholeSave + " chunks");
 
       propose(10);
       tempChunks = 0;
-      stopAfterChunk = 2; // the stop arrives while the third chunk is due
+      stopAfterChunk = 2; // after the header and the first block: the second block is due
       long latest = node.snapshot(GROUP);
       assertEquals(first, latest, "the abandoned snapshot is not the latest");
       assertEquals(1, node.snapshotsAbandoned(GROUP));

@@ -1,12 +1,16 @@
 package io.detraft.kv;
 
 import io.detraft.core.SessionStateMachine;
+import io.detraft.core.SnapshotSink;
+import io.detraft.core.SnapshotSource;
 import io.detraft.io.BatchingStateMachine;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import java.util.TreeMap;
 import java.util.function.BiConsumer;
 
@@ -40,8 +44,8 @@ import java.util.function.BiConsumer;
  * are also kept in memory, so that a command in a session reads nothing from the store unless
  * it is a retry (which needs the remembered answer).
  *
- * <p><b>Snapshots</b> list every data, session and system record sorted by raw key, so equal
- * states give equal bytes: {@code "DKV" 01 appliedIndex:u64 count:u64 (key:bytes
+ * <p><b>Snapshots</b> stream every data, session and system record sorted by raw key, so equal
+ * states give equal bytes (only the keys are held in memory while one is written): {@code "DKV" 01 appliedIndex:u64 count:u64 (key:bytes
  * value:bytes)*}.
  *
  * <p>Only one thread applies. {@link #read} may be called from any thread.
@@ -462,56 +466,87 @@ public final class KvStateMachine implements BatchingStateMachine {
 
   // ------------------------------------------------------------------ snapshots
 
+  /**
+   * Streams the state to {@code sink} in key order: only the keys are sorted in memory, each
+   * value is read from the store as it is written.
+   */
   @Override
-  public byte[] snapshot() {
+  public void saveSnapshot(SnapshotSink sink) {
     checkNoBatch();
-    List<byte[][]> entries = new ArrayList<>();
+    List<byte[]> keys = new ArrayList<>();
     store.forEach((k, v) -> {
       if (k.length > 0 && k[0] != META) {
-        entries.add(new byte[][] {k, v});
+        keys.add(k);
       }
     });
-    entries.sort((a, b) -> Arrays.compareUnsigned(a[0], b[0]));
-    Wire.Writer w = new Wire.Writer(64 + entries.size() * 32).raw(SNAPSHOT_MAGIC)
-        .u64(appliedIndex).u64(entries.size());
-    for (byte[][] e : entries) {
-      w.bytes(e[0]).bytes(e[1]);
+    keys.sort(Arrays::compareUnsigned);
+    SnapshotStream.Writer w = new SnapshotStream.Writer(sink).raw(SNAPSHOT_MAGIC)
+        .u64(appliedIndex).u64(keys.size());
+    for (byte[] key : keys) {
+      byte[] value = store.get(key);
+      if (value == null) {
+        throw new IllegalStateException("a key vanished while the snapshot was written");
+      }
+      w.bytes(key).bytes(value);
     }
-    return w.toByteArray();
+    w.flush();
   }
 
   /**
-   * Replaces the whole state with a {@link #snapshot()} image; the image is checked in full
-   * before anything changes.
+   * Replaces the whole state with an image {@link #saveSnapshot} wrote, streamed from {@code
+   * source} into the store's {@link KvStore#replaceAll}, which installs all or nothing: an
+   * image found malformed part way leaves the state as it was.
    */
   @Override
-  public void restore(byte[] snapshot) {
+  public void restoreSnapshot(SnapshotSource source) {
     checkNoBatch();
-    List<byte[][]> entries = new ArrayList<>();
+    SnapshotStream.Reader r = new SnapshotStream.Reader(source);
     long index;
+    long count;
     try {
-      Wire.Reader r = new Wire.Reader(snapshot, 0);
       for (byte m : SNAPSHOT_MAGIC) {
         if (r.u8() != (m & 0xFF)) {
           throw new Wire.MalformedException("not a KV snapshot");
         }
       }
       index = r.u64();
-      long count = r.u64();
-      for (long i = 0; i < count; i++) {
-        byte[] key = r.bytes();
-        byte[] value = r.bytes();
-        if (key.length == 0 || key[0] == META || key[0] > SYSTEM) {
-          throw new Wire.MalformedException("entry " + i + " has a foreign key");
-        }
-        entries.add(new byte[][] {key, value});
-      }
-      r.expectEnd();
+      count = r.u64();
     } catch (Wire.MalformedException e) {
       throw new IllegalArgumentException("cannot restore: " + e.getMessage());
     }
-    entries.add(new byte[][] {APPLIED_KEY, new WriteBatch(store).redoRecord(index)});
-    store.replaceAll(entries);
+    byte[][] applied = {APPLIED_KEY, new WriteBatch(store).redoRecord(index)};
+    store.replaceAll(() -> new Iterator<>() {
+      private long read;
+      private boolean appliedDone;
+
+      @Override
+      public boolean hasNext() {
+        return !appliedDone;
+      }
+
+      @Override
+      public byte[][] next() {
+        if (appliedDone) {
+          throw new NoSuchElementException();
+        }
+        try {
+          if (read == count) {
+            r.expectEnd();
+            appliedDone = true;
+            return applied;
+          }
+          byte[] key = r.bytes();
+          byte[] value = r.bytes();
+          if (key.length == 0 || key[0] == META || key[0] > SYSTEM) {
+            throw new Wire.MalformedException("entry " + read + " has a foreign key");
+          }
+          read++;
+          return new byte[][] {key, value};
+        } catch (Wire.MalformedException e) {
+          throw new IllegalArgumentException("cannot restore: " + e.getMessage());
+        }
+      }
+    });
     appliedIndex = index;
     lastApplied = index;
     rebuildSessionIndex();

@@ -182,7 +182,7 @@ final class Replica {
     if (recovered.restore()) {
       appliedIndex = snapshot.index();
       if (!witness) {
-        oracles.onRestore(id, snapshot, "restarted from");
+        oracles.onRestore(id, snapshot, "restarted from", null);
       }
       sim.marks().hit(SimMark.SNAPSHOT_RESTORED_ON_RESTART);
     }
@@ -330,7 +330,7 @@ final class Replica {
     Snapshot snapshot = ready.snapshot();
     if (snapshot != null) {
       if (!witness) {
-        oracles.checkSnapshot(id, snapshot, "received");
+        oracles.checkSnapshot(id, snapshot, "received", null);
       }
       resetChain(snapshot.index());
     }
@@ -418,7 +418,7 @@ final class Replica {
   void restored(Snapshot snapshot) {
     appliedIndex = snapshot.index();
     if (!witness) {
-      oracles.onRestore(id, snapshot, "installed");
+      oracles.onRestore(id, snapshot, "installed", stateMachine.snapshot());
     }
     sim.trace().record(sim.now(), Trace.Kind.RESTORE, id, (int) group, snapshot.index(),
         snapshot.term(), snapshot);
@@ -484,7 +484,7 @@ final class Replica {
   /** The node took a snapshot of this group's state machine and compacted its log. */
   void snapshotTaken(Snapshot snapshot) {
     if (!witness) {
-      oracles.checkSnapshot(id, snapshot, "took");
+      oracles.checkSnapshot(id, snapshot, "took", stateMachine.snapshot());
     }
     sim.marks().hit(SimMark.SNAPSHOT_TAKEN);
     sim.trace().record(sim.now(), Trace.Kind.SNAPSHOT, id, (int) group, snapshot.index(),

@@ -30,15 +30,31 @@ class CanaryTest {
 
   private static SimResult firstFailure(String canary, SimHooks hooks,
       BiFunction<Long, Double, SimOptions> mix) {
-    for (long seed = 1; seed <= MAX_SEEDS; seed++) {
+    return firstFailure(canary, hooks, mix, MAX_SEEDS, Set.of());
+  }
+
+  /**
+   * As above, over seeds 1..{@code maxSeeds}; a seed that fails with an oracle outside {@code
+   * expected} (when given) and fails without the planted bug too is skipped with a note: a
+   * failure of the correct host there, which the canary is not about.
+   */
+  private static SimResult firstFailure(String canary, SimHooks hooks,
+      BiFunction<Long, Double, SimOptions> mix, int maxSeeds, Set<String> expected) {
+    for (long seed = 1; seed <= maxSeeds; seed++) {
       SimResult result = new Simulation(mix.apply(seed, SAFETY_SECONDS), hooks).run();
+      if (result.failed() && !expected.isEmpty() && !expected.contains(result.oracle())
+          && new Simulation(result.options()).run().failed()) {
+        System.out.println("canary '" + canary + "': seed " + seed + " fails without the "
+            + "planted bug too, skipped: " + result.failure().lines().findFirst().orElse(""));
+        continue;
+      }
       if (result.failed()) {
         System.out.println("canary '" + canary + "' caught after " + seed + " seed(s): "
             + result.failure().lines().findFirst().orElse(""));
         return result;
       }
     }
-    return fail("canary '" + canary + "' not caught within " + MAX_SEEDS + " seeds");
+    return fail("canary '" + canary + "' not caught within " + maxSeeds + " seeds");
   }
 
   @Test
@@ -220,7 +236,8 @@ class CanaryTest {
    */
   private static SimResult firstDefaultFailure(String canary, SimHooks hooks, int maxSeeds,
       Set<String> oracles) {
-    SimResult result = firstFailure(canary, hooks, (seed, safety) -> SimOptions.derive(seed));
+    SimResult result = firstFailure(canary, hooks, (seed, safety) -> SimOptions.derive(seed),
+        Math.max(MAX_SEEDS, maxSeeds), oracles);
     assertTrue(oracles.contains(result.oracle()), result::report);
     assertTrue(result.seed() <= maxSeeds, result::line);
     // The correct host passes that seed: the planted bug, not the mix, made it fail.
@@ -320,7 +337,9 @@ class CanaryTest {
   void catchesAMembershipChangeBeforeACommitOfTheTerm() {
     // A rare canary (1.5 % of seeds): first caught at seed 60, at 138 since witnesses joined
     // the default mix (a witness's group churns less: its witness is never changed and its
-    // last two data voters stay).
+    // last two data voters stay), at 319 when snapshots began to stream (their files are read
+    // and written differently, so every seed takes another course; seed 279 then failed
+    // without the bug too, see firstFailure), at 23 since churn runs with disk corruption.
     firstDefaultFailure("membership change before a commit of the term",
         PlantedFaults.coreBug(PlantedBug.MEMBERSHIP_CHANGE_BEFORE_TERM_COMMIT), 200,
         Set.of("membership"));
