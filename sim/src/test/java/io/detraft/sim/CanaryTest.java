@@ -313,6 +313,22 @@ class CanaryTest {
         Set.of("membership"));
   }
 
+  /**
+   * A liveness canary: a candidate that loses retries at once in a new term. No safety oracle
+   * can see it (every election stays safe); the liveness phase must, as an election storm
+   * that fails the seed with its trace: its voters go through more than {@link
+   * the terms its nodes could start on election timeouts} after the heal. First caught at seed 8 (2026-12-04, about a
+   * fifth of the seeds fail), allowed 40.
+   */
+  @Test
+  void catchesAnElectionStormOfALosingCandidateRetryingAtOnce() {
+    SimResult result = firstDefaultFailure("losing candidate retries at once",
+        PlantedFaults.coreBug(PlantedBug.LOSING_CANDIDATE_RETRIES_AT_ONCE), 40,
+        Set.of("liveness"));
+    assertTrue(result.failure().contains("election storm"), result::report);
+    assertFalse(result.traceTail().isEmpty(), result::report);
+  }
+
   /** ReadIndex answered without a quorum round. */
   @Test
   void catchesReadIndexWithoutAQuorumRound() {
