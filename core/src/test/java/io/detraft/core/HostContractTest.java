@@ -1,5 +1,6 @@
 package io.detraft.core;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -358,5 +359,79 @@ class HostContractTest {
     assertEquals(2, b.hits(Mark.values()[0])); // The other is left as it was.
     assertEquals(Mark.values().length, a.asMap().size());
     assertEquals(1L, a.asMap().get(last));
+  }
+
+  // ---------------------------------------------------------------- leaf checks
+
+  @Test
+  void anInflightWindowChecksItsCapacityAndOrderAcrossTheWrap() {
+    refused(() -> new Inflights(0));
+    Inflights one = new Inflights(1);
+    one.add(3);
+    assertTrue(one.full());
+    one.freeFirst();
+    one.freeFirst(); // Nothing left to free: still empty, not negative.
+    assertEquals(0, one.count());
+    one.add(2); // Empty again: any index goes.
+    Inflights window = new Inflights(3);
+    window.add(1);
+    window.add(2);
+    window.add(3);
+    window.freeFirst();
+    window.freeFirst();
+    window.add(4); // Wraps to slot 0; the newest before it sits in slot 2.
+    refused(() -> window.add(4));
+    window.add(5);
+    assertTrue(window.full());
+    window.freeUpTo(4);
+    assertEquals(1, window.count()); // 5 is left, the oldest being at slot 1.
+    refused(() -> window.add(5));
+    window.add(6);
+    window.freeFirst();
+    window.freeUpTo(5);
+    assertEquals(1, window.count());
+    window.freeUpTo(6);
+    assertEquals(0, window.count());
+  }
+
+  @Test
+  void prngDrawsStayInTheirRange() {
+    Prng prng = new Prng(42);
+    refused(() -> prng.nextLong(0));
+    assertEquals(0, prng.nextLong(1));
+    double sum = 0;
+    for (int i = 0; i < 10_000; i++) {
+      double d = prng.nextDouble();
+      assertTrue(d >= 0 && d < 1, () -> Double.toString(d));
+      sum += d;
+      long bounded = prng.nextLong(7);
+      assertTrue(bounded >= 0 && bounded < 7);
+    }
+    assertEquals(0.5, sum / 10_000, 0.02);
+    assertFalse(prng.chance(0));
+    assertTrue(prng.chance(1));
+  }
+
+  @Test
+  void anIncomingSnapshotTakesChunksUpToItsTotal() {
+    IncomingSnapshot incoming = new IncomingSnapshot(5, 2, 6);
+    incoming.append(new byte[] {1, 2});
+    incoming.append(new byte[] {3, 4, 5, 6}); // Exactly the total.
+    refused(() -> incoming.append(new byte[] {7}));
+    assertEquals(6, incoming.size());
+    assertArrayEquals(new byte[] {1, 2, 3, 4, 5, 6}, incoming.bytes());
+  }
+
+  @Test
+  void unsafeRecoveryNeedsASnapshotAVoterAndAHigherTerm() {
+    Snapshot exported = new Snapshot(9, 3, Membership.of(1, 2, 3), new byte[] {1});
+    refused(() -> UnsafeRecovery.rebuild(Snapshot.empty(Membership.of(1)), Membership.of(1), 4));
+    refused(() -> UnsafeRecovery.rebuild(exported, new Membership(new long[0], new long[] {1}),
+        4));
+    refused(() -> UnsafeRecovery.rebuild(exported, Membership.of(1), 3));
+    MemoryLogStorage rebuilt = UnsafeRecovery.rebuild(exported, Membership.of(1), 4);
+    assertEquals(Membership.of(1), rebuilt.snapshot().membership());
+    assertEquals(new HardState(4, 0, 9), rebuilt.hardState());
+    assertEquals(9, rebuilt.lastIndex());
   }
 }
