@@ -128,6 +128,22 @@ class HostContractTest {
     host.tick();
   }
 
+  /** The batch holds every group, also those with nothing to do in it. */
+  @Test
+  void aGroupOutsideTheOutstandingBatchIsRefusedToo() {
+    RaftHost host = new RaftHost(1);
+    for (long g = 1; g <= 2; g++) {
+      host.addGroup(Config.defaults(1).withGroup(g), new MemoryLogStorage(Membership.of(1)),
+          g, 0);
+    }
+    host.group(1).campaign();
+    RaftHost.Batch batch = host.ready();
+    assertEquals(1, batch.groups().size()); // Group 2 had no Ready.
+    refused(host::tick);
+    refused(() -> host.step(new Message.HeartbeatResponse(2, 2, 1, 1, 0)));
+    host.advance(batch);
+  }
+
   @Test
   void aRemovedGroupIsNoLongerTickedNorStepped() {
     RaftHost host = new RaftHost(1);
@@ -235,6 +251,14 @@ class HostContractTest {
     refused(() -> c.term(2));
     c.compact(3);
     c.compact(1);
+    // A second compaction counts from the new base.
+    MemoryLogStorage twice = storageWith(3, 8);
+    twice.createSnapshot(6, Membership.of(1), null);
+    twice.compact(2);
+    twice.compact(5);
+    assertEquals(6, twice.firstIndex());
+    assertEquals(8, twice.lastIndex());
+    assertEquals(List.of(Entry.normal(3, 6, new byte[] {6})), twice.entries(6, 7, 100));
     assertEquals(4, c.firstIndex());
     assertEquals(5, c.lastIndex());
 

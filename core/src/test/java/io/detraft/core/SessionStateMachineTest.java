@@ -182,4 +182,51 @@ class SessionStateMachineTest {
     assertEquals(Status.OK, apply(target, 16, cmd(kept, 2, "b")).status());
     assertEquals(1, target.sessionCount());
   }
+
+  /** Lengths (of answers and of the inner state) use all their bytes, not just the lowest. */
+  @Test
+  void longAnswersAndStatesSurviveSnapshots() {
+    StateMachine echo = new StateMachine() {
+      byte[] state = new byte[0];
+
+      @Override
+      public byte[] apply(long index, byte[] command) {
+        state = new byte[300 + command.length];
+        state[299] = 7;
+        return state.clone();
+      }
+
+      @Override
+      public byte[] snapshot() {
+        return state.clone();
+      }
+
+      @Override
+      public void restore(byte[] snapshot) {
+        state = snapshot.clone();
+      }
+    };
+    SessionStateMachine sm = new SessionStateMachine(echo, 100);
+    long client = SessionStateMachine.clientIdOf(apply(sm, 1, SessionStateMachine.register()));
+    Result first = apply(sm, 2, cmd(client, 1, "a"));
+    assertEquals(301, first.payload().length);
+    SessionStateMachine restored = new SessionStateMachine(echo, 100);
+    restored.restore(sm.snapshot());
+    assertArrayEquals(sm.snapshot(), restored.snapshot());
+    assertArrayEquals(first.payload(), apply(restored, 3, cmd(client, 1, "a")).payload());
+  }
+
+  /** Sessions a restore dropped are not counted as expired later. */
+  @Test
+  void aRestoreForgetsTheOldSessionsActivityToo() {
+    SessionStateMachine target = new SessionStateMachine(new Appender(), 10);
+    apply(target, 1, SessionStateMachine.register());
+    apply(target, 2, SessionStateMachine.register());
+    SessionStateMachine source = new SessionStateMachine(new Appender(), 10);
+    apply(source, 5, SessionStateMachine.register());
+    target.restore(source.snapshot());
+    apply(target, 100, SessionStateMachine.register()); // Expires everything before 90.
+    assertEquals(1, target.expiredCount());
+    assertEquals(1, target.sessionCount());
+  }
 }
