@@ -142,6 +142,13 @@ class HostContractTest {
     refused(host::tick);
     refused(() -> host.step(new Message.HeartbeatResponse(2, 2, 1, 1, 0)));
     host.advance(batch);
+    // Even a batch with no group in it is outstanding until advanced.
+    RaftHost.Batch empty = host.ready();
+    assertEquals(List.of(), empty.groups());
+    refused(host::tick);
+    refused(() -> host.step(new Message.HeartbeatResponse(2, 2, 1, 1, 0)));
+    host.advance(empty);
+    host.tick();
   }
 
   @Test
