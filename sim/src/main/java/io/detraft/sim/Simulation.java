@@ -438,7 +438,7 @@ public final class Simulation {
     return highest;
   }
 
-  /** The most terms a group's voters went through after the heal (0 before the heal). */
+  /** The most terms a group went through after the heal, as the liveness checks saw it. */
   long termsSinceHeal() {
     return termsSinceHeal;
   }
