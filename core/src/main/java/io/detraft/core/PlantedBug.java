@@ -55,5 +55,13 @@ public enum PlantedBug {
    * holds no data, so whose log is more complete is none of its business. A candidate
    * missing committed entries then wins with the witness's vote and overwrites them.
    */
-  WITNESS_VOTES_WITHOUT_LOG_CHECK
+  WITNESS_VOTES_WITHOUT_LOG_CHECK,
+  /**
+   * A (pre-)candidate that loses its election retries at once, in a new term, instead of
+   * becoming a follower and waiting out a randomized election timeout (§5.2). Safe, but not
+   * live: a candidate whose log is behind loses every election, and each retry moves the
+   * others to its new term, which restarts their timers, so none of them ever campaigns. An
+   * election storm, for the liveness check to catch.
+   */
+  LOSING_CANDIDATE_RETRIES_AT_ONCE
 }

@@ -538,7 +538,13 @@ final class Raft {
             becomeLeader();
           }
         }
-        case LOST -> becomeFollower(term, 0);
+        case LOST -> {
+          if (config.planted(PlantedBug.LOSING_CANDIDATE_RETRIES_AT_ONCE)) {
+            campaign(false, false);
+          } else {
+            becomeFollower(term, 0);
+          }
+        }
         case PENDING -> { }
       }
     }

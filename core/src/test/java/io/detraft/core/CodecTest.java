@@ -314,4 +314,46 @@ class CodecTest {
       }
     }
   }
+
+  @Test
+  void decodesARangeThatEndsExactlyAtTheEndOfTheArray() {
+    byte[] encoded = Codec.encode(new Heartbeat(1, 2, 3, 4, 5, 6));
+    byte[] framed = new byte[encoded.length + 3];
+    System.arraycopy(encoded, 0, framed, 3, encoded.length);
+    assertEquals(new Heartbeat(1, 2, 3, 4, 5, 6), Codec.decode(framed, 3, encoded.length));
+    assertEquals(new Heartbeat(1, 2, 3, 4, 5, 6), Codec.decode(encoded, 0, encoded.length));
+  }
+
+  @Test
+  void theEncodersRefusalNamesTheIndexItExpected() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Codec.encode(new AppendRequest(1, 1, 2, 3, 4, 2,
+            List.of(Entry.normal(3, 5, null), Entry.normal(3, 7, null)), 0)));
+    assertTrue(e.getMessage().contains("entry 1 has index 7, expected 6 (prevLogIndex 4 + 1 + 1)"),
+        e.getMessage());
+  }
+
+  @Test
+  void aSnapshotAtIndexAndTermOneRoundTrips() {
+    InstallSnapshot first = new InstallSnapshot(1, 1, 2, 3, 1, 1, Membership.of(1, 2), 2, 0,
+        new byte[] {4, 5}, true);
+    InstallSnapshot decoded = (InstallSnapshot) Codec.decode(Codec.encode(first));
+    assertEquals(1, decoded.snapshotIndex());
+    assertEquals(1, decoded.snapshotTerm());
+    assertArrayEquals(first.chunk(), decoded.chunk());
+  }
+
+  /** Membership bytes: version, voter count and ids, learner count and ids (varints). */
+  @Test
+  void membershipsMustHavePositiveIncreasingIdsAndNoLearnerThatVotes() {
+    assertEquals(new Membership(new long[] {1, 2}, new long[] {3}),
+        Codec.decodeMembership(bytes(1, 2, 1, 2, 1, 3)));
+    assertThrows(CodecException.class, () -> Codec.decodeMembership(bytes(1, 1, 0, 0)));
+    assertThrows(CodecException.class, () -> Codec.decodeMembership(bytes(1, 2, 1, 1, 0)));
+    assertThrows(CodecException.class, () -> Codec.decodeMembership(bytes(1, 2, 1, 2, 1, 1)));
+    assertThrows(CodecException.class, () -> Codec.decodeMembership(bytes(1, 2, 1, 2, 1, 2)));
+    byte[] encoded = Codec.encodeMembership(Membership.of(1, 2));
+    byte[] trailing = Arrays.copyOf(encoded, encoded.length + 1);
+    assertThrows(CodecException.class, () -> Codec.decodeMembership(trailing));
+  }
 }

@@ -381,4 +381,51 @@ class LeaderRulesTest {
       }
     };
   }
+
+  private static final Membership WITH_WITNESS =
+      new Membership(new long[] {1, 2, 3}, new long[0], new long[] {3});
+
+  /**
+   * A witness's snapshot has no data, so its one answer (offset 0) is both "installed" and
+   * the offset of the chunk in flight: it must not be dropped as a copy, or the witness stays
+   * in snapshot state for good.
+   */
+  @Test
+  void aWitnessThatInstalledItsEmptySnapshotGetsEntriesAgain() {
+    SingleReplica r = SingleReplica.leader(config(1), WITH_WITNESS, 2);
+    for (String s : List.of("a", "b", "c")) {
+      r.raw.propose(bytes(s));
+    }
+    r.drain();
+    r.answer(ack(2, 1, 4));
+    r.storage.createSnapshot(4, WITH_WITNESS, bytes("abc"));
+    r.storage.compact(4);
+    List<Message> sent = r.answer(heartbeatAck(3, 1, 0));
+    List<Message.InstallSnapshot> chunks = sentTo(sent, 3, Message.InstallSnapshot.class);
+    assertEquals(1, chunks.size(), "" + sent);
+    assertEquals(0, chunks.get(0).chunk().length); // No payloads for a witness.
+    List<AppendRequest> resumed = sentTo(
+        r.answer(new Message.SnapshotResponse(1, 3, 1, 1, 4, 0)), 3, AppendRequest.class);
+    assertEquals(1, resumed.size());
+    assertEquals(4, resumed.get(0).prevLogIndex());
+  }
+
+  /** A witness needs two data voters beside it; a group without one may shrink to one. */
+  @Test
+  void witnessesAreAddedOnlyBesideTwoDataVoters() {
+    SingleReplica two = SingleReplica.leader(config(1), Membership.of(1, 2), 2);
+    assertInstanceOf(ProposeResult.Accepted.class, two.raw.proposeMembership(
+        new MembershipChange(MembershipChange.Type.ADD_WITNESS, 3)));
+    SingleReplica one = SingleReplica.leader(config(1), Membership.of(1));
+    assertInstanceOf(ProposeResult.Rejected.class, one.raw.proposeMembership(
+        new MembershipChange(MembershipChange.Type.ADD_WITNESS, 3)));
+    // Without a witness, two data voters may become one.
+    SingleReplica shrinking = SingleReplica.leader(config(1), Membership.of(1, 2), 2);
+    assertInstanceOf(ProposeResult.Accepted.class, shrinking.raw.proposeMembership(
+        new MembershipChange(MembershipChange.Type.REMOVE, 2)));
+    // With one, they may not.
+    SingleReplica kept = SingleReplica.leader(config(1), WITH_WITNESS, 2);
+    assertInstanceOf(ProposeResult.Rejected.class, kept.raw.proposeMembership(
+        new MembershipChange(MembershipChange.Type.REMOVE, 2)));
+  }
 }

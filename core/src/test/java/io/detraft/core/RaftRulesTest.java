@@ -370,4 +370,33 @@ class RaftRulesTest {
     r.tick(19);
     assertEquals(0, r.status().leader());
   }
+
+  /**
+   * §5.2: a candidate that a majority rejected becomes a follower and waits out a new
+   * randomized timeout before it campaigns again; the planted liveness bug retries at once,
+   * in a new term (an election storm in the simulator).
+   */
+  @Test
+  void aCandidateThatLosesWaitsForItsTimeoutBeforeCampaigningAgain() {
+    for (boolean planted : new boolean[] {false, true}) {
+      Config config = planted
+          ? config(1).withPlantedBug(PlantedBug.LOSING_CANDIDATE_RETRIES_AT_ONCE) : config(1);
+      SingleReplica r = new SingleReplica(config, THREE);
+      r.raw.campaign();
+      r.drain();
+      assertEquals(1, r.status().term());
+      r.answer(new VoteResponse(1, 2, 1, 1, false, false));
+      List<Message> sent = r.answer(new VoteResponse(1, 3, 1, 1, false, false));
+      if (planted) {
+        assertEquals(Role.CANDIDATE, r.status().role());
+        assertEquals(2, r.status().term());
+        assertEquals(2, SingleReplica.sentTo(sent, 2, VoteRequest.class).size()
+            + SingleReplica.sentTo(sent, 3, VoteRequest.class).size());
+      } else {
+        assertEquals(Role.FOLLOWER, r.status().role());
+        assertEquals(1, r.status().term());
+        assertEquals(List.of(), sent);
+      }
+    }
+  }
 }

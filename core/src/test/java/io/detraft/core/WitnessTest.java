@@ -143,6 +143,11 @@ class WitnessTest {
         new MembershipChange(MembershipChange.Type.REMOVE, other));
     assertTrue(assertInstanceOf(ProposeResult.Rejected.class, lastTwo).reason()
         .contains("two"), lastTwo.toString());
+    // Both rare paths are marked: the leader stripped the payload, the witness never runs.
+    assertTrue(lead.coverage().hits(Mark.WITNESS_PAYLOAD_STRIPPED) > 0);
+    net.nodes.get(3L).campaign();
+    assertTrue(net.nodes.get(3L).coverage().hits(Mark.WITNESS_DID_NOT_CAMPAIGN) > 0);
+    assertEquals(Role.FOLLOWER, net.nodes.get(3L).status().role());
   }
 
   /**

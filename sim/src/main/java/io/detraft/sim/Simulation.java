@@ -61,6 +61,13 @@ public final class Simulation {
   private long now;
   private long events;
   private long livenessDeadline = Long.MAX_VALUE;
+  /** By group - 1: the highest term of its replicas when the faults were healed. */
+  private long[] healedTerms;
+  /** By group - 1: the terms it went through since the heal, at each liveness check. */
+  private long[][] termsAtChecks;
+  private int checks;
+  /** The most terms any group went through since the heal, as the liveness checks saw it. */
+  private long termsSinceHeal;
   private boolean finished;
 
   public Simulation(SimOptions options) {
@@ -306,11 +313,18 @@ public final class Simulation {
     trace.record(now, Trace.Kind.PHASE, 0, 0, 1, 0, "liveness: faults healed, all nodes up");
     livenessDeadline = now + options.phases().livenessBoundNanos();
     nemesis.healAll();
+    healedTerms = new long[oracles.length];
+    termsAtChecks = new long[oracles.length]
+        [(int) (options.phases().livenessBoundNanos() / LIVENESS_CHECK_NANOS) + 2];
+    for (int g = 1; g <= oracles.length; g++) {
+      healedTerms[g - 1] = highestTerm(g);
+    }
     workload.startLiveness(options.phases().livenessOpsPerClient());
     schedule(new Event(now + LIVENESS_CHECK_NANOS, Event.Kind.LIVENESS_CHECK, 0, 0, 0, 0, null));
   }
 
   private void checkLiveness() {
+    checkElectionStorm();
     boolean done = workload.livenessDone();
     for (int g = 1; done && g <= oracles.length; g++) {
       done = stableLeader(g) != 0 && allCaughtUp(g);
@@ -375,12 +389,74 @@ public final class Simulation {
     return true;
   }
 
+  /**
+   * The election-storm verdict: fails the run (oracle "liveness") if a group went through
+   * more terms within the last election timeout than its nodes could have started, instead of
+   * letting it storm for the rest of the liveness bound. A node campaigns (and moves the
+   * group to a new term) only when its randomized election timeout, at least {@code
+   * electionTicks} of its clock, ran out; so a window of {@code window} liveness checks sees
+   * at most {@code window length / shortest timeout + 1} campaigns per node, plus one for a
+   * leadership transfer begun before the heal (a TimeoutNow campaigns at once).
+   */
+  private void checkElectionStorm() {
+    SimOptions.ClusterOptions c = options.cluster();
+    long timeoutNanos = c.electionTicks() * c.tickNanos();
+    int window = (int) ((timeoutNanos + LIVENESS_CHECK_NANOS - 1) / LIVENESS_CHECK_NANOS);
+    // The fastest clock runs driftMax fast: its timeout is the shortest.
+    double shortestNanos = timeoutNanos * (1 - c.driftMax());
+    long campaignsPerNode = (long) Math.floor(window * LIVENESS_CHECK_NANOS / shortestNanos) + 1;
+    long bound = campaignsPerNode * c.size() + 1;
+    int check = checks++;
+    for (int g = 1; g <= oracles.length; g++) {
+      long terms = termsSinceHeal(g);
+      termsSinceHeal = Math.max(termsSinceHeal, terms);
+      termsAtChecks[g - 1][check] = terms;
+      long recent = terms - (check >= window ? termsAtChecks[g - 1][check - window] : 0);
+      if (recent > bound) {
+        throw new SimulationFailure("liveness", "election storm: "
+            + (oracles.length == 1 ? "" : "group " + g + " ") + "went through " + recent
+            + " terms within " + SimOptions.ms(Math.min(check + 1, window) * LIVENESS_CHECK_NANOS)
+            + " (" + terms + " since the heal " + SimOptions.ms((check + 1) * LIVENESS_CHECK_NANOS)
+            + " ago), more than its " + c.size() + " nodes can start on election timeouts of "
+            + SimOptions.ms(timeoutNanos) + " (" + bound + "):" + livenessState());
+      }
+    }
+  }
+
+  /**
+   * How many terms {@code group} went through since the heal. Its highest term rises only
+   * when a replica holding it campaigns (adopting a term never passes the highest), so this
+   * counts campaigns; a term a partitioned node reached alone before the heal and the others
+   * adopt after it does not count.
+   */
+  private long termsSinceHeal(int group) {
+    return highestTerm(group) - healedTerms[group - 1];
+  }
+
+  private long highestTerm(int group) {
+    long highest = 0;
+    for (int id = 1; id < nodes.length; id++) {
+      highest = Math.max(highest, nodes[id].replica(group).term());
+    }
+    return highest;
+  }
+
+  /** The most terms a group went through after the heal, as the liveness checks saw it. */
+  long termsSinceHeal() {
+    return termsSinceHeal;
+  }
+
   private String livenessReport() {
-    StringBuilder out = new StringBuilder("not done within ")
-        .append(SimOptions.ms(options.phases().livenessBoundNanos())).append(" of healing: ");
+    return "not done within " + SimOptions.ms(options.phases().livenessBoundNanos())
+        + " of healing (" + termsSinceHeal + " terms at most in a group since):"
+        + livenessState();
+  }
+
+  private String livenessState() {
+    StringBuilder out = new StringBuilder();
     for (int g = 1; g <= oracles.length; g++) {
       int leader = stableLeader(g);
-      out.append(oracles.length == 1 ? "" : (g > 1 ? "; group " : "group ") + g + ":")
+      out.append(oracles.length == 1 ? "" : (g > 1 ? "; group " : " group ") + g + ":")
           .append(" leader=")
           .append(leader == 0 ? "none" : "n" + leader).append(", committed membership ")
           .append(oracles[g - 1].committedMembership()).append(", acknowledged up to ")

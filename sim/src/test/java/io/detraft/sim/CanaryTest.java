@@ -353,6 +353,24 @@ class CanaryTest {
         Set.of("membership"));
   }
 
+  /**
+   * A liveness canary: a candidate that loses retries at once in a new term. No safety oracle
+   * can see it (every election stays safe); the liveness phase must, as an election storm
+   * that fails the seed with its trace: after the heal, a group goes through more terms
+   * within an election timeout than its nodes could start on their timeouts (see
+   * Simulation#checkElectionStorm). First caught at
+   * seed 8 (2026-12-04; 17.5 % of seeds 1..200 fail); 40 seeds miss it with a chance under
+   * 0.1 %.
+   */
+  @Test
+  void catchesAnElectionStormOfALosingCandidateRetryingAtOnce() {
+    SimResult result = firstDefaultFailure("losing candidate retries at once",
+        PlantedFaults.coreBug(PlantedBug.LOSING_CANDIDATE_RETRIES_AT_ONCE), 40,
+        Set.of("liveness"));
+    assertTrue(result.failure().contains("election storm"), result::report);
+    assertFalse(result.traceTail().isEmpty(), result::report);
+  }
+
   /** ReadIndex answered without a quorum round. */
   @Test
   void catchesReadIndexWithoutAQuorumRound() {
