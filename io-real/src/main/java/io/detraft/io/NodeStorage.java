@@ -257,19 +257,12 @@ public final class NodeStorage implements AutoCloseable {
   }
 
   /**
-   * Saves {@code taken}, a snapshot of {@code group}'s own state machine at an applied index,
-   * durably, then compacts the log up to {@code compactTo} (at most the snapshot's index;
-   * entries kept behind it let lagging followers catch up from the log). Syncs the WAL.
-   */
-  public Snapshot saveSnapshot(long group, long index, Membership membership,
-      Consumer<SnapshotSink> image, long compactTo) throws IOException {
-    return saveSnapshot(group, index, membership, image, compactTo, () -> false);
-  }
-
-  /**
-   * As {@link #saveSnapshot(long, long, Membership, Consumer, long)}; abandoned, with nothing
-   * saved or compacted, if {@code stopRequested} turns true while the file is written (it is
-   * asked before every block and before the rename).
+   * Saves a snapshot of {@code group}'s own state machine at applied index {@code index},
+   * streaming {@code image} to its file durably, then compacts the log up to {@code compactTo}
+   * (at most the snapshot's index; entries kept behind it let lagging followers catch up from
+   * the log). Syncs the WAL. Abandoned, with nothing saved or compacted, if {@code
+   * stopRequested} turns true while the file is written (it is asked before every block and
+   * before the rename).
    *
    * @throws SnapshotAbandonedException if abandoned
    */

@@ -356,20 +356,21 @@ public final class Main {
 
   /** The command that runs {@code seed} alone with the sweep's overrides, hence the same run. */
   private static String replayCommand(Arguments arguments, long seed) {
-    String command = replayCommand(seed, arguments.safetySeconds(), arguments.voters(),
-        arguments.allNemeses());
     if (arguments.stateMachine().equals(OWN_STATE_MACHINE)) {
-      return command;
+      return replayCommand(SIM_JAR, seed, arguments.safetySeconds(), arguments.voters(),
+          arguments.allNemeses());
     }
     // Another state machine is kv-app's, which only its launcher has.
-    return command.replace("java -jar sim/target/detraft-sim.jar", "./detraft sim")
-        + " --state-machine " + arguments.stateMachine();
+    return replayCommand("./detraft sim", seed, arguments.safetySeconds(), arguments.voters(),
+        arguments.allNemeses()) + " --state-machine " + arguments.stateMachine();
   }
 
-  private static String replayCommand(long seed, double safetySeconds, int voters,
-      boolean allNemeses) {
-    StringBuilder command = new StringBuilder("java -jar sim/target/detraft-sim.jar --seed ")
-        .append(seed);
+  /** How the simulator's own jar is run from the repository's root. */
+  private static final String SIM_JAR = "java -jar sim/target/detraft-sim.jar";
+
+  private static String replayCommand(String program, long seed, double safetySeconds,
+      int voters, boolean allNemeses) {
+    StringBuilder command = new StringBuilder(program).append(" --seed ").append(seed);
     if (safetySeconds >= 0) {
       command.append(" --safety-seconds ").append(safetySeconds);
     }
@@ -393,10 +394,10 @@ public final class Main {
     for (boolean allNemeses : new boolean[] {false, true}) {
       for (int voters = 0; voters <= 7; voters++) {
         if (optionsFor(seed, -1, voters, allNemeses).equals(options)) {
-          return replayCommand(seed, -1, voters, allNemeses);
+          return replayCommand(SIM_JAR, seed, -1, voters, allNemeses);
         }
         if (optionsFor(seed, safety, voters, allNemeses).equals(options)) {
-          return replayCommand(seed, safety, voters, allNemeses);
+          return replayCommand(SIM_JAR, seed, safety, voters, allNemeses);
         }
       }
     }

@@ -312,7 +312,7 @@ final class Nemesis {
       case RETRY: {
         Admin admin = (Admin) event.payload;
         int leader = sim.leaderOf(admin.group());
-        if (leader != 0 && keepsThreeVoters(leader, admin)) {
+        if (leader != 0 && keepsMinVoters(leader, admin)) {
           sim.node(leader).onAdmin(admin);
         }
         break;
@@ -323,19 +323,29 @@ final class Nemesis {
   }
 
   /**
-   * Whether a retried membership change still leaves 3 voters where a disk may be lost for
-   * good (see {@link #churn}): the configuration may have shrunk since it was first asked.
+   * The fewest voters churn leaves a configuration with. Where one node's disk may be damaged
+   * for good (its node then refuses to start and stays down), 3: with one member lost, n - 1
+   * of n voters are a majority only for n >= 3, and without a majority no change can remove
+   * the lost member (Raft's limit; only unsafe recovery gets past it).
    */
-  private boolean keepsThreeVoters(int leader, Admin admin) {
+  private int minVoters() {
+    return options.corruptsStorage() ? 3 : 1;
+  }
+
+  /**
+   * Whether a retried membership change still leaves {@link #minVoters}: the configuration may
+   * have shrunk since it was first asked.
+   */
+  private boolean keepsMinVoters(int leader, Admin admin) {
     MembershipChange change = admin.change();
-    if (change == null || !options.corruptsStorage()) {
-      return true;
+    if (change == null || minVoters() == 1) {
+      return true; // the core refuses to remove the last voter itself
     }
     Membership m = sim.node(leader).replica(admin.group()).membership();
     boolean removesVoter = m.isVoter(change.node())
         && (change.type() == MembershipChange.Type.REMOVE
             || change.type() == MembershipChange.Type.DEMOTE_VOTER);
-    return !removesVoter || m.voters().length > 3;
+    return !removesVoter || m.voters().length > minVoters();
   }
 
   /** Asks the leader of {@code group} for a random single-server membership change. */
@@ -357,11 +367,7 @@ final class Nemesis {
       int even = initial % 2 == 0 ? initial : initial + (random.chance(0.5) ? 1 : -1);
       targetVoters = Math.max(1, Math.min(largest, even));
     }
-    // Where one node's disk may be damaged for good (its node then refuses to start and stays
-    // down), no configuration may have fewer than 3 voters: with one member lost, n - 1 of n
-    // voters are a majority only for n >= 3, and without a majority no change can remove the
-    // lost member (Raft's limit; only unsafe recovery gets past it).
-    int minVoters = options.corruptsStorage() ? 3 : 1;
+    int minVoters = minVoters();
     targetVoters = Math.max(targetVoters, minVoters);
     // Candidate changes with weights; groups drift towards the target voter count.
     List<MembershipChange> changes = new ArrayList<>();

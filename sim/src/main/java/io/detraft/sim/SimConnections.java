@@ -51,6 +51,8 @@ final class SimConnections {
   private final SimRandom random;
   /** The chance that a stray hello comes with a dial ({@link SimOptions.NetworkOptions}). */
   private final double strays;
+  /** A handshake message takes one to two of the network's minimum delays. */
+  private final long delayMinNanos;
   private final State[][] state;
   /** The link's current connection (or attempt), numbered from 1. */
   private final long[][] epoch;
@@ -61,12 +63,14 @@ final class SimConnections {
   private final ArrayDeque<Message>[][] queued;
 
   @SuppressWarnings("unchecked")
-  SimConnections(Simulation sim, SimNetwork network, int size, long seed, double strays) {
+  SimConnections(Simulation sim, SimNetwork network, SimOptions.NetworkOptions options,
+      int size, long seed) {
     this.sim = sim;
     this.network = network;
     this.clusterId = "sim-" + seed;
     this.random = new SimRandom(seed).fork(18);
-    this.strays = strays;
+    this.strays = options.strayDialers();
+    this.delayMinNanos = options.delayMinNanos();
     this.state = new State[size + 1][size + 1];
     for (State[] row : state) {
       java.util.Arrays.fill(row, State.CLOSED);
@@ -134,8 +138,7 @@ final class SimConnections {
     if (from != 0 && network.isCut(from, to)) {
       return; // no SYN gets through: the dial times out
     }
-    long delay = sim.options().network().delayMinNanos()
-        + random.nextLong(sim.options().network().delayMinNanos());
+    long delay = delayMinNanos + random.nextLong(delayMinNanos);
     sim.trace().record(now, Trace.Kind.SEND, from, to, attempt, now + delay,
         answer ? "handshake answer" : from == 0 ? "stray hello" : "handshake hello");
     sim.schedule(new Event(now + delay, Event.Kind.HANDSHAKE, to, from, attempt,

@@ -86,8 +86,7 @@ final class SimNetwork {
     this.lastArrival = new long[size + 1][size + 1];
     this.past = options.replay() > 0 ? new byte[size + 1][size + 1][REPLAY_RING][] : null;
     this.pastCount = new long[size + 1][size + 1];
-    this.connections = new SimConnections(sim, this, size, sim.options().seed(),
-        options.strayDialers());
+    this.connections = new SimConnections(sim, this, options, size, sim.options().seed());
   }
 
   SimConnections connections() {
