@@ -75,6 +75,11 @@ final class WalRecovery {
   final TreeMap<Long, GroupReplay> groups = new TreeMap<>();
   /** Sequence of the last BATCH record read; 0 if none. */
   long lastBatchSeq;
+  /**
+   * Whether the last record kept is an intact END: the last batch is then vouched for. If not
+   * (its end was torn off, or damaged and passed over), {@link WriteAheadLog} seals it at open.
+   */
+  boolean lastBatchSealed = true;
   /** Whether older segments were deleted (the first one left is not segment 1). */
   private boolean prefixDeleted;
   /** Where the next record goes in the last segment. */
@@ -174,6 +179,7 @@ final class WalRecovery {
         if (size == 0) {
           break;
         }
+        lastBatchSealed = false; // a damaged marker vouches for nothing the next time
         pos += size;
         continue;
       }
@@ -243,6 +249,7 @@ final class WalRecovery {
   private void apply(ByteBuffer buf, int pos, int size, SegmentInfo segment, Path file)
       throws StorageCorruptionException {
     byte type = WalFormat.type(buf, pos);
+    lastBatchSealed = type == WalFormat.END;
     if (type == WalFormat.BATCH) {
       long seq = WalFormat.longField(buf, pos, 0);
       if (lastBatchSeq != 0 && seq != lastBatchSeq + 1) {

@@ -146,6 +146,14 @@ public final class WriteAheadLog implements AutoCloseable {
     } else {
       channel = disk.open(segments.getLast().path);
       fileOffset = recovery.tailOffset;
+      if (!recovery.lastBatchSealed) {
+        // Recovery kept the last batch without an intact END (the crash tore it off, or a bit
+        // flipped in it), and the node now acts on what the batch says. Without a seal, damage
+        // to the batch found at a later start would pass for a torn write and be cut, losing a
+        // vote or entries acted on since. An empty batch vouches for it and for itself.
+        reserve(0);
+        sync();
+      }
     }
   }
 

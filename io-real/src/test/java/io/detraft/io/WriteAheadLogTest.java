@@ -299,6 +299,34 @@ class WriteAheadLogTest {
   }
 
   @Test
+  void aLastBatchKeptWithoutItsEndMarkerIsSealedSoLaterDamageRefuses() throws IOException {
+    Path segment;
+    long end;
+    try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
+      wal.saveHardState(1, new HardState(3, 2, 0));
+      wal.append(1, entries(1, 2, 3, 40));
+      wal.sync();
+      segment = wal.currentSegment();
+      end = wal.writtenOffset();
+    }
+    // The crash came after the batch's records but before its end marker: the records verify,
+    // so recovery keeps them, and the node goes on as having voted for 2 in term 3.
+    zero(segment, end - 17, 17);
+    long entry2 = end - 17 - (9 + 25 + 40);
+    try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
+      assertEquals(new HardState(3, 2, 0), wal.recovered().get(1L).hardState());
+      assertEquals(entries(1, 2, 3, 40), wal.recovered().get(1L).entries());
+    }
+    // Then a bit rots in the batch. Had the open not sealed it, this would pass for a torn
+    // write, be cut, and the node would forget its vote; now it refuses, naming the record.
+    flip(segment, entry2 + 30);
+    var error = assertThrows(StorageCorruptionException.class,
+        () -> WriteAheadLog.open(dir, ROOMY));
+    assertEquals(segment, error.file());
+    assertEquals(entry2, error.offset());
+  }
+
+  @Test
   void aBitFlippedOnTheWayFromTheDiskIsReadAgainNotTakenForDamage() throws IOException {
     try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
       wal.append(1, entries(1, 5, 1, 40));
