@@ -196,7 +196,7 @@ final class WalRecovery {
       return;
     }
     confirm(file, buf);
-    int later = WalFormat.findBatch(buf, pos, lastBatchSeq + 1, lastBatchSeq + 2, crc);
+    int later = WalFormat.findBatch(buf, pos, lastBatchSeq, crc);
     if (later >= 0) {
       throw new StorageCorruptionException(file, pos,
           "record fails its checksum, but batch written after it was synced starts at offset "

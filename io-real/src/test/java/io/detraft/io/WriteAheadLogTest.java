@@ -250,6 +250,34 @@ class WriteAheadLogTest {
   }
 
   @Test
+  void damageFollowedByAnyLaterBatchRefusesEvenWithBatchesMissingBetween() throws IOException {
+    long second = 0;
+    long fourth = 0;
+    Path segment;
+    try (WriteAheadLog wal = WriteAheadLog.open(dir, ROOMY)) {
+      for (int batch = 1; batch <= 4; batch++) {
+        if (batch == 2) {
+          second = wal.writtenOffset();
+        }
+        wal.append(1, entries(3 * batch - 2, 3 * batch, 1, 40));
+        wal.sync();
+        if (batch == 3) {
+          fourth = wal.writtenOffset();
+        }
+      }
+      segment = wal.currentSegment();
+    }
+    // A misdirected write wiped batches 2 and 3, both synced; batch 4 still vouches for them.
+    // (Looking only for the next one or two batch numbers, recovery took this for a torn
+    // tail and cut batch 4 with them.)
+    zero(segment, second, (int) (fourth - second));
+    var error = assertThrows(StorageCorruptionException.class,
+        () -> WriteAheadLog.open(dir, ROOMY));
+    assertEquals(second, error.offset());
+    assertTrue(error.getMessage().contains("batch written after it"), error.getMessage());
+  }
+
+  @Test
   void aFlippedBitInALastBatchThatReachedTheDiskWholeRefuses() throws IOException {
     long secondBatch;
     Path segment;
