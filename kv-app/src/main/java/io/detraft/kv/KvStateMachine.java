@@ -44,6 +44,15 @@ import java.util.function.BiConsumer;
  * are also kept in memory, so that a command in a session reads nothing from the store unless
  * it is a retry (which needs the remembered answer).
  *
+ * <p><b>Session records ride in the redo record.</b> A session's record changes with every
+ * command of its client, and a store write costs far more than copying a few dozen bytes (a
+ * Chronicle Map put was about half of the write path's samples, sessions half of those). So a
+ * changed session record does not go to the store at once: it is carried, and every redo
+ * record holds every carried record, so the newest redo record, which a restart replays, puts
+ * them all back. Only when the carried records pass {@link #CARRY_BYTES} do they go to the
+ * store (and before a snapshot is saved). Reads of session records see the carried ones
+ * first.
+ *
  * <p><b>Snapshots</b> stream every data, session and system record sorted by raw key, so equal
  * states give equal bytes (only the keys are held in memory while one is written): {@code "DKV" 01 appliedIndex:u64 count:u64 (key:bytes
  * value:bytes)*}.
@@ -63,11 +72,21 @@ public final class KvStateMachine implements BatchingStateMachine {
   private static final byte KIND_COMMAND = 2;
   private static final byte KIND_UNSESSIONED = 3;
 
+  /** Carried session records beyond this many redo bytes go to the store. */
+  static final long CARRY_BYTES = 32 << 10;
+
   /** Sessions idle for this many entries of a group expire (about minutes at full load). */
   public static final long DEFAULT_SESSION_TIMEOUT_ENTRIES = 1_000_000;
 
   private final KvStore store;
   private final long sessionTimeoutEntries;
+  /**
+   * Session records (by raw key) newer than the store's, in every redo record until they go
+   * to the store; {@link #carriedBytes} is their size in a redo record.
+   */
+  private final LinkedHashMap<WriteBatch.Key, byte[]> carried = new LinkedHashMap<>();
+  private long carriedBytes;
+
    /**
    * Each session's {lastSequence, lastIndex}, as its store record says (after staging), in
    * the order of their last activity: a session touched by an entry moves to the end (its
@@ -168,7 +187,7 @@ public final class KvStateMachine implements BatchingStateMachine {
           + " was applied before a restart").encode());
     }
     long previous = lastApplied;
-    WriteBatch entry = staged != null ? staged.child() : new WriteBatch(store);
+    WriteBatch entry = staged != null ? staged.child() : new WriteBatch(this::beneathBatches);
     expireSessions(index - sessionTimeoutEntries, entry);
     byte[] result = applyEnvelope(index, command, entry);
     lastApplied = index;
@@ -178,7 +197,7 @@ public final class KvStateMachine implements BatchingStateMachine {
         > KvCommand.MAX_ENTRY_WRITE_BYTES) {
       // One redo record must fit in the store: the run so far goes first, on its own.
       commit(staged, previous);
-      staged = new WriteBatch(store);
+      staged = new WriteBatch(this::beneathBatches);
       entry.moveInto(staged);
     } else {
       entry.mergeIntoParent();
@@ -210,12 +229,45 @@ public final class KvStateMachine implements BatchingStateMachine {
     }
   }
 
-  /** The redo record first (it makes the whole batch redoable), then the writes. */
+  /**
+   * The redo record first (it makes the whole batch redoable, and holds every carried session
+   * record), then the writes, except the batch's session records, which are carried.
+   */
   private void commit(WriteBatch batch, long index) {
-    store.put(APPLIED_KEY, batch.redoRecord(index));
+    if (batch.redoRecordBytes() + carriedBytes > KvCommand.MAX_ENTRY_WRITE_BYTES) {
+      // The redo record must fit in the store. (Before this batch's records join the carried
+      // ones: they must never reach the store under an index before their entries.)
+      storeCarried();
+    }
+    carriedBytes += batch.takePuts(SESSION, carried);
+    store.put(APPLIED_KEY, batch.redoRecord(index, carried, carriedBytes));
     batch.applyTo(store);
     appliedIndex = index;
+    if (carriedBytes > CARRY_BYTES) {
+      // They are in the redo record just written, so they need no record of their own.
+      carried.forEach((k, v) -> store.put(k.bytes(), v));
+      carried.clear();
+      carriedBytes = 0;
+    }
     notifySystemRecords(batch);
+  }
+
+  /** What the batches read beneath their own writes: carried session records, then the store. */
+  private byte[] beneathBatches(byte[] rawKey) {
+    byte[] v = rawKey[0] == SESSION ? carried.get(new WriteBatch.Key(rawKey)) : null;
+    return v != null ? v : store.get(rawKey);
+  }
+
+  /** Puts the carried session records in the store, behind a redo record of their own. */
+  private void storeCarried() {
+    if (carried.isEmpty()) {
+      return;
+    }
+    WriteBatch none = new WriteBatch(this::beneathBatches);
+    store.put(APPLIED_KEY, none.redoRecord(appliedIndex, carried, carriedBytes));
+    carried.forEach((k, v) -> store.put(k.bytes(), v));
+    carried.clear();
+    carriedBytes = 0;
   }
 
   private byte[] applyEnvelope(long index, byte[] command, WriteBatch batch) {
@@ -473,6 +525,7 @@ public final class KvStateMachine implements BatchingStateMachine {
   @Override
   public void saveSnapshot(SnapshotSink sink) {
     checkNoBatch();
+    storeCarried(); // the snapshot reads the store
     List<byte[]> keys = new ArrayList<>();
     store.forEach((k, v) -> {
       if (k.length > 0 && k[0] != META) {
@@ -514,7 +567,9 @@ public final class KvStateMachine implements BatchingStateMachine {
     } catch (Wire.MalformedException e) {
       throw new IllegalArgumentException("cannot restore: " + e.getMessage());
     }
-    byte[][] applied = {APPLIED_KEY, new WriteBatch(store).redoRecord(index)};
+    byte[][] applied = {APPLIED_KEY, new WriteBatch(this::beneathBatches).redoRecord(index)};
+    carried.clear(); // records of the state being replaced
+    carriedBytes = 0;
     store.replaceAll(() -> new Iterator<>() {
       private long read;
       private boolean appliedDone;

@@ -32,14 +32,17 @@ import java.util.function.UnaryOperator;
  * travel as decimal text. The commands are built by the RESP front end's own translation
  * ({@link RespTranslation}), so the simulator replicates what RESP clients send.
  */
-final class SimKvAdapter implements BatchingStateMachine, SimHooks.ExpiredSessions {
+final class SimKvAdapter implements BatchingStateMachine, SimHooks.ExpiredSessions,
+    SimHooks.ReopensAfterCrash {
   // The envelope kinds, from core's encoders (its documented format: a kind byte first).
   private static final byte REGISTER = SessionStateMachine.register()[0];
   private static final byte COMMAND = SessionStateMachine.command(0, 0, new byte[0])[0];
   private static final byte UNSESSIONED = SessionStateMachine.unsessioned(new byte[0])[0];
   private static final int SIM_COMMAND_BYTES = 26;
 
-  private final KvStateMachine kv;
+  private final MemoryKvStore store = new MemoryKvStore();
+  private final long sessionTimeoutEntries;
+  private KvStateMachine kv;
   private long expiredSessions;
   private long watchApplied;
   private long watchAborted;
@@ -62,7 +65,20 @@ final class SimKvAdapter implements BatchingStateMachine, SimHooks.ExpiredSessio
 
   /** {@code sessionTimeoutEntries}: the run's, as core's session layer would have used. */
   SimKvAdapter(long sessionTimeoutEntries) {
-    kv = new KvStateMachine(new MemoryKvStore(), sessionTimeoutEntries);
+    this.sessionTimeoutEntries = sessionTimeoutEntries;
+    kv = new KvStateMachine(store, sessionTimeoutEntries);
+  }
+
+  /**
+   * After a crash, in seeds whose state machines persist: a new KvStateMachine over the same
+   * store, as kv-app's restart opens its map. What reached the store (its redo record with the
+   * carried session records included) is all it has.
+   */
+  @Override
+  public long reopen() {
+    batching = false;
+    kv = new KvStateMachine(store, sessionTimeoutEntries);
+    return kv.appliedIndex();
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.detraft.kv;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Writes collected before any reaches the store, so that they can be made durable as a unit
@@ -26,7 +27,8 @@ final class WriteBatch {
 
   private static final byte[] REMOVED = new byte[0];
 
-  private final KvStore store;
+  /** Where reads go past the batches: the store, or a view over it. */
+  private final Function<byte[], byte[]> store;
   private final WriteBatch parent;
   /** Raw key to value, or {@link #REMOVED}; insertion order is the order of application. */
   private final LinkedHashMap<Key, byte[]> writes = new LinkedHashMap<>();
@@ -35,11 +37,11 @@ final class WriteBatch {
   /** The exact size of {@link #redoRecord}'s write list (without its 12-byte header). */
   private long redoBytes;
 
-  WriteBatch(KvStore store) {
+  WriteBatch(Function<byte[], byte[]> store) {
     this(store, null);
   }
 
-  private WriteBatch(KvStore store, WriteBatch parent) {
+  private WriteBatch(Function<byte[], byte[]> store, WriteBatch parent) {
     this.store = store;
     this.parent = parent;
   }
@@ -53,7 +55,7 @@ final class WriteBatch {
     if (v != null) {
       return v == REMOVED ? null : v;
     }
-    return parent != null ? parent.get(rawKey) : store.get(rawKey);
+    return parent != null ? parent.get(rawKey) : store.apply(rawKey);
   }
 
   void put(byte[] rawKey, byte[] value) {
@@ -78,7 +80,7 @@ final class WriteBatch {
     }
   }
 
-  private static long redoSize(byte[] rawKey, byte[] value) {
+  static long redoSize(byte[] rawKey, byte[] value) {
     return 1 + 4 + rawKey.length + (value == REMOVED ? 0 : 4 + value.length);
   }
 
@@ -117,11 +119,56 @@ final class WriteBatch {
     return 12 + redoBytes;
   }
 
+  /**
+   * Takes this batch's puts of keys that start with {@code prefix} out of it, into {@code
+   * into} (replacing what it held for those keys); a removal of such a key stays in the batch
+   * and leaves {@code into}. Returns how {@code into}'s redo size changed.
+   */
+  long takePuts(byte prefix, Map<Key, byte[]> into) {
+    long change = 0;
+    for (var it = writes.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<Key, byte[]> e = it.next();
+      byte[] k = e.getKey().bytes();
+      if (k[0] != prefix) {
+        continue;
+      }
+      byte[] old = into.remove(e.getKey());
+      if (old != null) {
+        change -= redoSize(k, old);
+      }
+      if (e.getValue() != REMOVED) {
+        into.put(e.getKey(), e.getValue());
+        change += redoSize(k, e.getValue());
+        redoBytes -= redoSize(k, e.getValue());
+        it.remove();
+      }
+    }
+    return change;
+  }
+
   /** The redo record: {@code index:u64 count:u32 (removed:u8 key:bytes [value:bytes])*}. */
   byte[] redoRecord(long index) {
-    byte[] out = new byte[Math.toIntExact(redoRecordBytes())];
+    return redoRecord(index, Map.of(), 0);
+  }
+
+  /**
+   * The redo record of this batch's writes and of the puts in {@code extra} (keys this batch
+   * does not write; {@code extraBytes} their redo size).
+   */
+  byte[] redoRecord(long index, Map<Key, byte[]> extra, long extraBytes) {
+    byte[] out = new byte[Math.toIntExact(redoRecordBytes() + extraBytes)];
     Wire.putLong(out, 0, index);
-    int at = putInt(out, 8, writes.size());
+    int at = putInt(out, 8, writes.size() + extra.size());
+    at = putWrites(out, at, writes);
+    at = putWrites(out, at, extra);
+    if (at != out.length) {
+      throw new IllegalStateException("redo record of " + at + " bytes, " + out.length
+          + " expected");
+    }
+    return out;
+  }
+
+  private static int putWrites(byte[] out, int at, Map<Key, byte[]> writes) {
     for (Map.Entry<Key, byte[]> e : writes.entrySet()) {
       byte[] k = e.getKey().bytes();
       byte[] v = e.getValue();
@@ -136,7 +183,7 @@ final class WriteBatch {
         at += v.length;
       }
     }
-    return out;
+    return at;
   }
 
   private static int putInt(byte[] b, int at, int v) {

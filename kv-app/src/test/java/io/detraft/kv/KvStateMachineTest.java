@@ -230,10 +230,14 @@ class KvStateMachineTest {
 
   /** A random mix of commands in sessions (retries, stale numbers, expiry, transactions). */
   private static List<byte[]> workload(long seed, int n) {
+    return workload(seed, n, 32);
+  }
+
+  private static List<byte[]> workload(long seed, int n, int maxClients) {
     Random random = new Random(seed);
     List<byte[]> out = new ArrayList<>();
     int registered = 0;
-    long[] sequences = new long[32];
+    long[] sequences = new long[maxClients];
     for (int i = 0; i < n; i++) {
       if (registered == 0 || (registered < sequences.length && random.nextInt(15) == 0)) {
         out.add(SessionStateMachine.register());
@@ -312,6 +316,83 @@ class KvStateMachineTest {
     assertEquals(commands.size(), batched.appliedIndex());
     singleStore.close();
     batchedStore.close();
+  }
+
+  /**
+   * The process dies at random points, inside batches too, and a new state machine opens the
+   * same store and applies again from its applied index, as the node does: every answer and
+   * the final state are those of a run without crashes. With many clients, so that carried
+   * session records both ride in redo records and reach the store.
+   */
+  @Test
+  void aCrashAnywhereChangesNoAnswerAndNoState() {
+    List<byte[]> commands = workload(13, 8000, 1500);
+    KvStateMachine reference = new KvStateMachine(new MemoryKvStore(), 3000);
+    List<byte[]> expected = replay(reference, commands, null);
+    List<Long> clients = new ArrayList<>(); // a client's id is its registration's index
+    for (int i = 0; i < commands.size(); i++) {
+      if (commands.get(i).length == 1) {
+        clients.add(i + 1L);
+      }
+    }
+    MemoryKvStore store = new MemoryKvStore();
+    KvStateMachine sm = new KvStateMachine(store, 3000);
+    Random random = new Random(17);
+    int crashes = 0;
+    long next = 1;
+    while (next <= commands.size()) {
+      int n = 1 + random.nextInt(40);
+      int crashAt = random.nextInt(6) == 0 ? random.nextInt(n) : -1;
+      sm.beginBatch();
+      for (int j = 0; j < n && next <= commands.size(); j++, next++) {
+        if (j == crashAt) {
+          break;
+        }
+        byte[] command = commands.get((int) next - 1);
+        if (command[0] == 2) {
+          command = command.clone();
+          Wire.putLong(command, 1, clients.get((int) Wire.getLong(command, 1)));
+        }
+        assertArrayEquals(expected.get((int) next - 1), sm.apply(next, command), "entry " + next);
+      }
+      if (crashAt >= 0) {
+        sm = new KvStateMachine(store, 3000); // what was staged is gone; the redo record is not
+        next = sm.appliedIndex() + 1;
+        crashes++;
+      } else {
+        sm.endBatch();
+      }
+    }
+    assertTrue(crashes > 30, "crashes: " + crashes);
+    assertArrayEquals(reference.snapshot(), sm.snapshot());
+    long storedSessions = 0;
+    for (long id : clients) {
+      byte[] key = new byte[9];
+      key[0] = KvStateMachine.SESSION;
+      Wire.putLong(key, 1, id);
+      storedSessions += store.get(key) != null ? 1 : 0;
+    }
+    assertTrue(storedSessions > 0 && storedSessions == sm.sessionCount(),
+        "after the snapshot every session is in the store: " + storedSessions);
+  }
+
+  /** A changed session record is carried in the redo record, not written to the store. */
+  @Test
+  void sessionRecordsRideInTheRedoRecord() {
+    MemoryKvStore store = new MemoryKvStore();
+    KvStateMachine sm = new KvStateMachine(store, 1000);
+    long client = SessionStateMachine.clientIdOf(SessionStateMachine.decodeResult(
+        sm.apply(++index, SessionStateMachine.register())));
+    byte[] cas = new KvCommand.Cas(b("k"), null, b("v")).encode();
+    byte[] first = sm.apply(++index, SessionStateMachine.command(client, 1, cas));
+    byte[] key = new byte[9];
+    key[0] = KvStateMachine.SESSION;
+    Wire.putLong(key, 1, client);
+    assertNull(store.get(key), "carried, not stored");
+    KvStateMachine reopened = new KvStateMachine(store, 1000); // a crash: the redo record replays
+    assertArrayEquals(first, reopened.apply(++index,
+        SessionStateMachine.command(client, 1, cas)), "a retry gets the first answer");
+    assertEquals(1, reopened.sessionCount());
   }
 
   @Test

@@ -122,6 +122,17 @@ final class Replica {
     long persisted = 0;
     if (stateMachine != null && sim.options().disk().stateMachinePersists()) {
       persisted = appliedIndex;
+      if (inner instanceof SimHooks.ReopensAfterCrash store) {
+        // It may resume behind: entries it never saw (no-ops, configurations, reads served
+        // beside it) are not in its applied index, and the node applies them again.
+        long resumed = store.reopen();
+        if (resumed > persisted) {
+          throw new SimulationFailure("durability", "n" + id + " g" + group + ": the state"
+              + " machine reopened its store at index " + resumed + ", past the " + persisted
+              + " it had applied");
+        }
+        persisted = resumed;
+      }
     } else {
       inner = sim.hooks().stateMachineFactory().apply(id);
       hostSessions = sim.hooks().sessionsInStateMachine() ? null

@@ -114,6 +114,16 @@ public record SimHooks(DiskFactory diskFactory, EarlySend earlySend,
     long expiredSessions();
   }
 
+  /**
+   * A persisting state machine ({@link SimOptions.DiskOptions#stateMachinePersists}) that
+   * keeps its state in a store of its own: after a crash it reopens that store, as a restarted
+   * process does, and forgets whatever it held in memory only.
+   */
+  public interface ReopensAfterCrash {
+    /** Reopens the store; returns the applied index it resumes from. */
+    long reopen();
+  }
+
   /** Decides whether a message may leave before the writes of its Ready are durable. */
   @FunctionalInterface
   public interface EarlySend {
