@@ -12,16 +12,32 @@ import java.util.function.Function;
  * a transaction within an entry) merges into its parent only if it succeeds.
  */
 final class WriteBatch {
-  /** A byte array with value equality, as a map key. */
-  record Key(byte[] bytes) {
+  /**
+   * A byte array with value equality, as a map key. The hash is computed once: a key moves
+   * through several maps (a command's scratch batch, its entry's, the run's, the carried
+   * session records).
+   */
+  static final class Key {
+    private final byte[] bytes;
+    private final int hash;
+
+    Key(byte[] bytes) {
+      this.bytes = bytes;
+      this.hash = Arrays.hashCode(bytes);
+    }
+
+    byte[] bytes() {
+      return bytes;
+    }
+
     @Override
     public boolean equals(Object other) {
-      return other instanceof Key k && Arrays.equals(bytes, k.bytes);
+      return other instanceof Key k && hash == k.hash && Arrays.equals(bytes, k.bytes);
     }
 
     @Override
     public int hashCode() {
-      return Arrays.hashCode(bytes);
+      return hash;
     }
   }
 
