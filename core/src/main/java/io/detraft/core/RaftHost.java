@@ -137,8 +137,11 @@ public final class RaftHost {
       return false;
     }
     for (RawNode node : ordered) {
-      if (node.hasReady()) {
-        return true;
+      if (node.touched) {
+        if (node.hasReady()) {
+          return true;
+        }
+        node.touched = false; // nothing to do until its next input
       }
     }
     return false;
@@ -149,7 +152,7 @@ public final class RaftHost {
     checkNoOutstandingBatch();
     List<GroupReady> ready = new ArrayList<>();
     for (int i = 0; i < ordered.length; i++) {
-      if (ordered[i].hasReady()) {
+      if (ordered[i].touched && ordered[i].hasReady()) {
         ready.add(new GroupReady(orderedIds[i], ordered[i].ready()));
       }
     }

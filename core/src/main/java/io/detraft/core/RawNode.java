@@ -8,6 +8,12 @@ public final class RawNode {
   private final Raft raft;
   /** The Ready handed out and not yet advanced, or null. */
   private Ready outstanding;
+  /**
+   * Whether an input came since {@link #hasReady} last found nothing to do: only inputs
+   * (ticks, messages, requests, advances) change what a replica has ready, so a host of many
+   * groups asks only the touched ones ({@link RaftHost#hasReady}).
+   */
+  boolean touched = true;
 
   /** A replica over {@code storage}, with nothing applied yet. */
   public RawNode(Config config, LogStorage storage, long seed) {
@@ -24,7 +30,7 @@ public final class RawNode {
 
   /** Advances logical time by one tick. */
   public void tick() {
-    checkNoOutstandingReady();
+    input();
     raft.tick();
   }
 
@@ -34,7 +40,7 @@ public final class RawNode {
    * @throws IllegalArgumentException if the message is for another group or node
    */
   public void step(Message message) {
-    checkNoOutstandingReady();
+    input();
     if (message.group() != raft.config.group() || message.to() != raft.id) {
       throw new IllegalArgumentException(
           "message for group " + message.group() + " node " + message.to()
@@ -45,7 +51,7 @@ public final class RawNode {
 
   /** Proposes a command; see {@link ProposeResult} for what the answer promises. */
   public ProposeResult propose(byte[] data) {
-    checkNoOutstandingReady();
+    input();
     return raft.propose(data);
   }
 
@@ -54,7 +60,7 @@ public final class RawNode {
    * accepts, and only one change may be uncommitted at a time.
    */
   public ProposeResult proposeMembership(MembershipChange change) {
-    checkNoOutstandingReady();
+    input();
     return raft.proposeMembership(change);
   }
 
@@ -85,7 +91,7 @@ public final class RawNode {
    * meanwhile are dropped, and counted as {@link Mark#PROPOSAL_REFUSED_DURING_TRANSFER}.
    */
   public ProposeResult transferLeadership(long target) {
-    checkNoOutstandingReady();
+    input();
     return raft.transferLeadership(target);
   }
 
@@ -95,13 +101,13 @@ public final class RawNode {
    * read is silently dropped if leadership changes first: time it out and retry.
    */
   public ProposeResult readIndex(byte[] context) {
-    checkNoOutstandingReady();
+    input();
     return raft.readIndex(context);
   }
 
   /** Starts an election now (PreVote first when configured), as if the election timer fired. */
   public void campaign() {
-    checkNoOutstandingReady();
+    input();
     raft.hup();
   }
 
@@ -120,6 +126,7 @@ public final class RawNode {
   public void advance(Ready ready) {
     Invariants.check(ready != null && ready == outstanding, "advance without matching ready()");
     outstanding = null;
+    touched = true;
     raft.advance(ready);
   }
 
@@ -130,6 +137,11 @@ public final class RawNode {
   /** How often this replica reached each rare path ({@link Mark}). */
   public Coverage coverage() {
     return raft.coverage;
+  }
+
+  private void input() {
+    checkNoOutstandingReady();
+    touched = true;
   }
 
   private void checkNoOutstandingReady() {

@@ -134,6 +134,34 @@ class RaftHostTest {
             Membership.of(1)), 1, 0));
   }
 
+  /**
+   * A host asks only the groups that had an input since they last had nothing to do; an input
+   * through any door (here a proposal made on the replica itself, between rounds) makes its
+   * group ready again, and the others stay out of the batch.
+   */
+  @Test
+  void onlyGroupsWithAnInputSinceTheirLastIdleCheckAreAsked() {
+    Hosts cluster = new Hosts();
+    for (long node = 1; node <= 3; node++) {
+      for (long group = 1; group <= GROUPS; group++) {
+        cluster.add(node, group, new MemoryLogStorage(Membership.of(1, 2, 3)));
+      }
+    }
+    cluster.run(60);
+    long leader = cluster.leaderOf(3);
+    RaftHost host = cluster.hosts.get(leader);
+    assertTrue(!host.hasReady(), "quiet between ticks");
+    for (long group = 1; group <= GROUPS; group++) {
+      assertTrue(!host.group(group).touched, "group " + group + " was found idle");
+    }
+    assertInstanceOf(ProposeResult.Accepted.class, host.group(3).propose("x".getBytes()));
+    assertTrue(host.group(3).touched);
+    assertTrue(host.hasReady());
+    RaftHost.Batch batch = host.ready();
+    assertEquals(List.of(3L), batch.groups().stream().map(RaftHost.GroupReady::group).toList());
+    host.advance(batch);
+  }
+
   @Test
   void aGroupThatLostItsQuorumIsRebuiltFromAnExportedSnapshot() {
     Hosts old = new Hosts();
