@@ -6,6 +6,7 @@ import io.detraft.core.SnapshotSource;
 import io.detraft.io.BatchingStateMachine;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,9 +50,10 @@ import java.util.function.BiConsumer;
  * Chronicle Map put was about half of the write path's samples, sessions half of those). So a
  * changed session record does not go to the store at once: it is carried, and every redo
  * record holds every carried record, so the newest redo record, which a restart replays, puts
- * them all back. Only when the carried records pass {@link #CARRY_BYTES} do they go to the
- * store (and before a snapshot is saved). Reads of session records see the carried ones
- * first.
+ * them all back. A record pays off while it changes again soon (a busy client); one left
+ * unchanged for {@link #CARRY_COMMITS} redo records goes to the store (as do the oldest when
+ * they pass {@link #CARRY_BYTES}, and all before a snapshot is saved). Reads of session
+ * records see the carried ones first.
  *
  * <p><b>Snapshots</b> stream every data, session and system record sorted by raw key, so equal
  * states give equal bytes (only the keys are held in memory while one is written): {@code "DKV" 01 appliedIndex:u64 count:u64 (key:bytes
@@ -72,7 +74,13 @@ public final class KvStateMachine implements BatchingStateMachine {
   private static final byte KIND_COMMAND = 2;
   private static final byte KIND_UNSESSIONED = 3;
 
-  /** Carried session records beyond this many redo bytes go to the store. */
+  /**
+   * A carried session record unchanged for this many redo records goes to the store: carrying
+   * costs its few dozen bytes in every redo record, a store write costs about as much as
+   * copying it some tens of times.
+   */
+  static final long CARRY_COMMITS = 16;
+  /** Carried session records beyond this many redo bytes go to the store, oldest first. */
   static final long CARRY_BYTES = 32 << 10;
 
   /** Sessions idle for this many entries of a group expire (about minutes at full load). */
@@ -86,6 +94,10 @@ public final class KvStateMachine implements BatchingStateMachine {
    */
   private final LinkedHashMap<WriteBatch.Key, byte[]> carried = new LinkedHashMap<>();
   private long carriedBytes;
+  /** The number of the commit that last changed each carried record ({@link #commits}). */
+  private final HashMap<WriteBatch.Key, Long> changedAt = new HashMap<>();
+  /** Redo records written. */
+  private long commits;
 
    /**
    * Each session's {lastSequence, lastIndex}, as its store record says (after staging), in
@@ -239,15 +251,29 @@ public final class KvStateMachine implements BatchingStateMachine {
       // ones: they must never reach the store under an index before their entries.)
       storeCarried();
     }
-    carriedBytes += batch.takePuts(SESSION, carried);
+    commits++;
+    carriedBytes += batch.takePuts(SESSION, carried, key -> {
+      if (carried.containsKey(key)) {
+        changedAt.put(key, commits);
+      } else {
+        changedAt.remove(key);
+      }
+    });
     store.put(APPLIED_KEY, batch.redoRecord(index, carried, carriedBytes));
     batch.applyTo(store);
     appliedIndex = index;
-    if (carriedBytes > CARRY_BYTES) {
-      // They are in the redo record just written, so they need no record of their own.
-      carried.forEach((k, v) -> store.put(k.bytes(), v));
-      carried.clear();
-      carriedBytes = 0;
+    // Records idle for a while, or the oldest past the size bound, go to the store. They are
+    // in the redo record just written, so they need no record of their own.
+    for (var it = carried.entrySet().iterator(); it.hasNext(); ) {
+      var oldest = it.next(); // in order of their last change
+      boolean idle = changedAt.get(oldest.getKey()) <= commits - CARRY_COMMITS;
+      if (!idle && carriedBytes <= CARRY_BYTES) {
+        break;
+      }
+      store.put(oldest.getKey().bytes(), oldest.getValue());
+      carriedBytes -= WriteBatch.redoSize(oldest.getKey().bytes(), oldest.getValue());
+      changedAt.remove(oldest.getKey());
+      it.remove();
     }
     notifySystemRecords(batch);
   }
@@ -267,6 +293,7 @@ public final class KvStateMachine implements BatchingStateMachine {
     store.put(APPLIED_KEY, none.redoRecord(appliedIndex, carried, carriedBytes));
     carried.forEach((k, v) -> store.put(k.bytes(), v));
     carried.clear();
+    changedAt.clear();
     carriedBytes = 0;
   }
 
@@ -569,6 +596,7 @@ public final class KvStateMachine implements BatchingStateMachine {
     }
     byte[][] applied = {APPLIED_KEY, new WriteBatch(this::beneathBatches).redoRecord(index)};
     carried.clear(); // records of the state being replaced
+    changedAt.clear();
     carriedBytes = 0;
     store.replaceAll(() -> new Iterator<>() {
       private long read;

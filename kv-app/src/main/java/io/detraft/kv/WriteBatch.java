@@ -3,6 +3,7 @@ package io.detraft.kv;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -137,10 +138,11 @@ final class WriteBatch {
 
   /**
    * Takes this batch's puts of keys that start with {@code prefix} out of it, into {@code
-   * into} (replacing what it held for those keys); a removal of such a key stays in the batch
-   * and leaves {@code into}. Returns how {@code into}'s redo size changed.
+   * into} (replacing what it held for those keys, and moving them to its end); a removal of
+   * such a key stays in the batch and leaves {@code into}. {@code changed} hears of every key
+   * concerned. Returns how {@code into}'s redo size changed.
    */
-  long takePuts(byte prefix, Map<Key, byte[]> into) {
+  long takePuts(byte prefix, Map<Key, byte[]> into, Consumer<Key> changed) {
     long change = 0;
     for (var it = writes.entrySet().iterator(); it.hasNext(); ) {
       Map.Entry<Key, byte[]> e = it.next();
@@ -158,6 +160,7 @@ final class WriteBatch {
         redoBytes -= redoSize(k, e.getValue());
         it.remove();
       }
+      changed.accept(e.getKey());
     }
     return change;
   }
