@@ -102,8 +102,8 @@ class RaftHostTest {
     }
   }
 
-  @Test
-  void groupsElectIndependentlyAndShareBatches() {
+  /** Three hosts of {@link #GROUPS} groups each, run until every group has elected. */
+  private static Hosts electedGroups() {
     Hosts cluster = new Hosts();
     for (long node = 1; node <= 3; node++) {
       for (long group = 1; group <= GROUPS; group++) {
@@ -111,6 +111,12 @@ class RaftHostTest {
       }
     }
     cluster.run(60);
+    return cluster;
+  }
+
+  @Test
+  void groupsElectIndependentlyAndShareBatches() {
+    Hosts cluster = electedGroups();
     for (long group = 1; group <= GROUPS; group++) {
       long leader = cluster.leaderOf(group);
       assertNotEquals(0, leader, "group " + group + " has no leader");
@@ -141,13 +147,7 @@ class RaftHostTest {
    */
   @Test
   void onlyGroupsWithAnInputSinceTheirLastIdleCheckAreAsked() {
-    Hosts cluster = new Hosts();
-    for (long node = 1; node <= 3; node++) {
-      for (long group = 1; group <= GROUPS; group++) {
-        cluster.add(node, group, new MemoryLogStorage(Membership.of(1, 2, 3)));
-      }
-    }
-    cluster.run(60);
+    Hosts cluster = electedGroups();
     long leader = cluster.leaderOf(3);
     RaftHost host = cluster.hosts.get(leader);
     assertTrue(!host.hasReady(), "quiet between ticks");
