@@ -51,6 +51,60 @@ public final class SnapshotReader implements SnapshotSource, AutoCloseable {
     }
   }
 
+  /**
+   * Opens the snapshot file that lies at {@code offset} in {@code name}, {@code length} bytes
+   * long (a disaster recovery export embeds one), and verifies its header and trailer. Offsets
+   * in its errors count from {@code offset}.
+   */
+  public static SnapshotReader openEmbedded(Disk disk, Path name, long offset, long length)
+      throws IOException {
+    Disk.File whole = disk.open(name);
+    Disk.File window = new Window(whole, offset, length);
+    try {
+      return new SnapshotReader(window, name, SnapshotFormat.layout(window, name));
+    } catch (IOException | RuntimeException e) {
+      whole.close();
+      throw e;
+    }
+  }
+
+  /** A read-only view of {@code length} bytes of a file from {@code offset}. */
+  private record Window(Disk.File file, long offset, long length) implements Disk.File {
+    @Override
+    public void write(ByteBuffer source, long position) {
+      throw new UnsupportedOperationException("an embedded snapshot is read-only");
+    }
+
+    @Override
+    public int read(ByteBuffer target, long position) throws IOException {
+      if (position >= length) {
+        return -1;
+      }
+      int limit = target.limit();
+      target.limit(target.position() + (int) Math.min(target.remaining(), length - position));
+      try {
+        return file.read(target, offset + position);
+      } finally {
+        target.limit(limit);
+      }
+    }
+
+    @Override
+    public long size() {
+      return length;
+    }
+
+    @Override
+    public void force() {
+      throw new UnsupportedOperationException("an embedded snapshot is read-only");
+    }
+
+    @Override
+    public void close() throws IOException {
+      file.close();
+    }
+  }
+
   /** What the file's header and trailer say (image size included). */
   public Snapshot snapshot() {
     return layout.snapshot();

@@ -9,6 +9,7 @@ import io.detraft.core.Entry;
 import io.detraft.core.HardState;
 import io.detraft.core.Membership;
 import io.detraft.core.Snapshot;
+import io.detraft.core.SnapshotSource;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,8 +48,9 @@ class NodeStorageImportTest {
       Snapshot exported = new Snapshot(10, 2, OLD, "export@10".getBytes());
       try (NodeStorage storage = NodeStorage.open(disk, dir, WriteAheadLog.Options.defaults(),
           2)) {
-        Snapshot imported = storage.importSnapshot(1, exported, Membership.of(1));
-        assertEquals(new Snapshot(10, 2, Membership.of(1), "export@10".getBytes()), imported);
+        Snapshot imported = storage.importSnapshot(1, exported.withoutData(),
+            SnapshotSource.of(exported.data()), Membership.of(1));
+        assertEquals(Snapshot.metadata(10, 2, Membership.of(1), 9), imported);
       }
       try (NodeStorage storage = NodeStorage.open(disk, dir, WriteAheadLog.Options.defaults(),
           2)) {
@@ -78,7 +80,7 @@ class NodeStorageImportTest {
         NodeStorage storage = NodeStorage.open(disk, dir, WriteAheadLog.Options.defaults(), 2)) {
       storage.recover(1, OLD, 0);
       assertThrows(IllegalStateException.class, () -> storage.importSnapshot(1,
-          new Snapshot(10, 2, OLD, new byte[0]), Membership.of(1)));
+          Snapshot.metadata(10, 2, OLD, 0), SnapshotSource.of(new byte[0]), Membership.of(1)));
     }
   }
 }
