@@ -52,18 +52,18 @@ public final class SnapshotReader implements SnapshotSource, AutoCloseable {
   }
 
   /**
-   * Opens the snapshot file that lies at {@code offset} in {@code name}, {@code length} bytes
-   * long (a disaster recovery export embeds one), and verifies its header and trailer. Offsets
-   * in its errors count from {@code offset}.
+   * Reads the snapshot file that lies at {@code offset} in {@code file} (named {@code name}),
+   * {@code length} bytes long (a disaster recovery export embeds one), after verifying its
+   * header and trailer. The reader closes {@code file}. Offsets in its errors count from
+   * {@code offset}.
    */
-  public static SnapshotReader openEmbedded(Disk disk, Path name, long offset, long length)
-      throws IOException {
-    Disk.File whole = disk.open(name);
-    Disk.File window = new Window(whole, offset, length);
+  public static SnapshotReader openEmbedded(Disk.File file, Path name, long offset,
+      long length) throws IOException {
+    Disk.File window = new Window(file, offset, length);
     try {
       return new SnapshotReader(window, name, SnapshotFormat.layout(window, name));
     } catch (IOException | RuntimeException e) {
-      whole.close();
+      file.close();
       throw e;
     }
   }
@@ -110,7 +110,8 @@ public final class SnapshotReader implements SnapshotSource, AutoCloseable {
     return layout.snapshot();
   }
 
-  long group() {
+  /** The group the file's header names. */
+  public long group() {
     return layout.group();
   }
 
@@ -119,8 +120,12 @@ public final class SnapshotReader implements SnapshotSource, AutoCloseable {
     return layout.dataLength();
   }
 
-  /** Reads every block once, verifying it; the image is not kept. */
-  void verifyAll() throws IOException {
+  /**
+   * Reads every block once, verifying it; the image is not kept.
+   *
+   * @throws StorageCorruptionException naming the offset of the first damaged block
+   */
+  public void verifyAll() throws IOException {
     for (long b = 0; b < layout.blocks(); b++) {
       load(b);
     }

@@ -118,8 +118,7 @@ class DisasterRecoveryTest {
           dir.resolve("g2.snapshot").toString(), "--endpoints", e1, "--auth-token-file",
           dir.resolve("token").toString());
       assertEquals(Main.OK, one.status(), one.out());
-      SnapshotFile g2 = SnapshotFile.decode(Files.readAllBytes(dir.resolve("g2.snapshot")),
-          dir.resolve("g2.snapshot"));
+      SnapshotFile g2 = SnapshotFile.verify(dir.resolve("g2.snapshot"));
       assertEquals(2, g2.group());
       assertEquals(cluster.servers.get(1L).clusterId(), g2.clusterId());
       assertEquals(Membership.of(1, 2, 3), g2.snapshot().membership());
