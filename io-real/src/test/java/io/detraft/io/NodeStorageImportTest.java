@@ -83,4 +83,61 @@ class NodeStorageImportTest {
           Snapshot.metadata(10, 2, OLD, 0), SnapshotSource.of(new byte[0]), Membership.of(1)));
     }
   }
+
+  /**
+   * The image streams into the store in pieces of whatever size the source gives (here 1,000
+   * bytes, over four blocks); a source that ends before the size it claims fails the import.
+   */
+  @Test
+  void anImportStreamsItsImageAndRefusesOneThatEndsEarly() throws IOException {
+    byte[] image = new byte[200_000];
+    new java.util.SplittableRandom(3).nextBytes(image);
+    try (RealDisk disk = new RealDisk()) {
+      try (NodeStorage storage = NodeStorage.open(disk, dir, WriteAheadLog.Options.defaults(),
+          2)) {
+        SnapshotSource dribble = new SnapshotSource() {
+          private int at;
+
+          @Override
+          public long sizeBytes() {
+            return image.length;
+          }
+
+          @Override
+          public int read(byte[] target, int offset, int length) {
+            int n = Math.min(Math.min(length, 1000), image.length - at);
+            if (n <= 0) {
+              return -1;
+            }
+            System.arraycopy(image, at, target, offset, n);
+            at += n;
+            return n;
+          }
+        };
+        storage.importSnapshot(1, Snapshot.metadata(10, 2, OLD, image.length), dribble,
+            Membership.of(1));
+        SnapshotSource shortOne = new SnapshotSource() {
+          @Override
+          public long sizeBytes() {
+            return 5000;
+          }
+
+          @Override
+          public int read(byte[] target, int offset, int length) {
+            return -1;
+          }
+        };
+        IOException e = assertThrows(IOException.class, () -> storage.importSnapshot(2,
+            Snapshot.metadata(10, 2, OLD, 5000), shortOne, Membership.of(1)));
+        assertTrue(e.getMessage().contains("ended after 0 of 5000 bytes"), e.getMessage());
+      }
+      try (NodeStorage storage = NodeStorage.open(disk, dir, WriteAheadLog.Options.defaults(),
+          2)) {
+        NodeStorage.RecoveredGroup g = storage.recover(1, OLD, 0);
+        try (SnapshotReader reader = storage.openSnapshot(1, g.snapshot())) {
+          assertArrayEquals(image, reader.readAll());
+        }
+      }
+    }
+  }
 }
