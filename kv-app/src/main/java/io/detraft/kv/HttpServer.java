@@ -34,8 +34,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * <p>Supported: keep-alive (HTTP/1.1 by default, HTTP/1.0 with {@code Connection:
  * keep-alive}), pipelined requests (answered one at a time, in order), bodies by
  * {@code Content-Length} or chunked, {@code Expect: 100-continue}, {@code HEAD} answers
- * without a body, and answers whose body streams ({@link Exchange#respondStreamed}: a file, say,
- * read a piece at a time as the socket drains, never whole in memory). Refused, with the connection closed: malformed requests (400), heads over
+ * without a body, and answers whose body streams ({@link Exchange#respondStreamed}: a file,
+ * say, read a piece at a time as the socket drains, never whole in memory). Refused, with the
+ * connection closed: malformed requests (400), heads over
  * {@link #MAX_HEAD_BYTES} (431), bodies over the server's limit (413), other transfer codings
  * (501), other HTTP versions (505). Idle connections close after a while.
  */

@@ -37,8 +37,10 @@ import java.util.stream.Stream;
  * fresh snapshot of a group and writes it to a {@link SnapshotFile} (index, term, membership,
  * cluster id, checksummed blocks, a checksum over everything) as it arrives. Neither side
  * holds an image whole: the node streams its snapshot file, export writes the body to disk as
- * it comes, import copies the image block by block into the node's snapshot store. Import, on a stopped node's data directory, replaces each group's log
- * with the exported snapshot, relabelled with the new voters (this node unless {@code
+ * it comes, import copies the image block by block into the node's snapshot store.
+ *
+ * <p>Import, on a stopped node's data directory, replaces each group's log with the exported
+ * snapshot, relabelled with the new voters (this node unless {@code
  * --voters} names more; each of them must import the same files), at a term above any its log
  * saw ({@link NodeStorage#importSnapshot}, core's {@code UnsafeRecovery}), and discards the
  * group's map so that the node restores it from the snapshot when it starts. Into an empty

@@ -33,10 +33,11 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Streamed snapshots, end to end (and exports and imports, below): a follower whose JVM has a 128 MB heap installs a snapshot
- * of 300 MB of data (a {@code detraft server} child process, killed with SIGKILL in the middle
- * of the install and started again), and then holds every byte of it. Before snapshots
- * streamed, the follower assembled the image in a byte array: it could not even hold it.
+ * Streamed snapshots, end to end (and exports and imports, below): a follower whose JVM has a 128
+ * MB heap installs a snapshot of 300 MB of data (a {@code detraft server} child process, killed
+ * with SIGKILL in the middle of the install and started again), and then holds every byte of it.
+ * Before snapshots streamed, the follower assembled the image in a byte array: it could not even
+ * hold it.
  *
  * <p>The two other nodes run in this JVM (512 MB of heap, so they snapshot every 1,500
  * entries to keep their in-memory logs short). {@code -Ddetraft.largeSnapshotMb=N} changes
