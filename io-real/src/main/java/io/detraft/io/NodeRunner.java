@@ -380,15 +380,17 @@ public final class NodeRunner implements AutoCloseable {
   }
 
   /**
-   * Takes a snapshot of {@code group} now (as {@link #snapshot}) and completes with the newest
-   * snapshot this node holds (empty if the group never applied anything): what a disaster
-   * recovery export writes out.
+   * Takes a snapshot of {@code group} now (as {@link #snapshot}) and completes with the file of
+   * the newest snapshot this node holds, open (null if the group never applied anything): what
+   * a disaster recovery export copies out, streamed. The receiver closes it; if the future
+   * completes after its receiver gave up, the file stays open until the collector finds it
+   * (rare: an export whose caller went away).
    */
-  public CompletableFuture<io.detraft.core.Snapshot> exportSnapshot(long group) {
-    CompletableFuture<io.detraft.core.Snapshot> future = new CompletableFuture<>();
+  public CompletableFuture<NodeStorage.StoredSnapshotFile> exportSnapshot(long group) {
+    CompletableFuture<NodeStorage.StoredSnapshotFile> future = new CompletableFuture<>();
     return submit(group, future, (n, deadline) -> {
       n.snapshot(group);
-      future.complete(storage.loadSnapshot(group));
+      future.complete(storage.openLatestSnapshotFile(group));
     });
   }
 

@@ -8,6 +8,7 @@ import io.detraft.core.Ready;
 import io.detraft.core.Snapshot;
 import io.detraft.core.SnapshotChunk;
 import io.detraft.core.SnapshotSink;
+import io.detraft.core.SnapshotSource;
 import io.detraft.core.UnsafeRecovery;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -302,13 +303,30 @@ public final class NodeStorage implements AutoCloseable {
   }
 
   /**
-   * The latest snapshot of {@code group} with its whole image in memory (empty if none): for
-   * exports, which are held in memory.
+   * Opens the file of {@code group}'s latest snapshot as it lies in the store (format 3:
+   * header, checksummed blocks, trailer), for a disaster recovery export that copies it out
+   * byte for byte; null if the group has no snapshot. The caller closes it. The open file stays
+   * readable if a newer snapshot prunes it meanwhile (POSIX keeps an unlinked open file).
    */
-  public Snapshot loadSnapshot(long group) throws IOException {
+  public StoredSnapshotFile openLatestSnapshotFile(long group) throws IOException {
     Snapshot latest = groupLog(group).snapshot();
-    return latest.isEmpty() ? latest : snapshots.load(new SnapshotStore.SnapshotId(group,
-        latest.index(), latest.term()));
+    if (latest.isEmpty()) {
+      return null;
+    }
+    Path name = snapshots.file(new SnapshotStore.SnapshotId(group, latest.index(), latest.term()));
+    return new StoredSnapshotFile(latest.withoutData(), name, snapshots.openRaw(name));
+  }
+
+  /**
+   * A snapshot file of the store opened for copying out: its metadata, its name and the open
+   * file (read it with {@link Disk.File#read}; its size is {@link Disk.File#size}).
+   */
+  public record StoredSnapshotFile(Snapshot snapshot, Path name, Disk.File file)
+      implements AutoCloseable {
+    @Override
+    public void close() throws IOException {
+      file.close();
+    }
   }
 
   /**
@@ -325,10 +343,20 @@ public final class NodeStorage implements AutoCloseable {
    * this class cannot tell from a normal state. The caller records that an import is under
    * way and repeats it before the node starts (kv-app's import leaves a marker file); the
    * repeated import repairs every such mix ({@code ImportCrashTest} in sim crashes the disk
-   * at each operation). Returns the snapshot as this node now holds it.
+   * at each operation). Returns the snapshot as this node now holds it (metadata only).
+   *
+   * <p>The image streams from {@code image} into a new file of the snapshot store, block by
+   * block; it is never whole in memory.
+   *
+   * @param exported the exported snapshot's index, term, membership and image size
+   * @param image its image, read once from the start; its read errors (unchecked) propagate
    */
-  public Snapshot importSnapshot(long group, Snapshot exported, Membership newMembership)
-      throws IOException {
+  public Snapshot importSnapshot(long group, Snapshot exported, SnapshotSource image,
+      Membership newMembership) throws IOException {
+    if (image.sizeBytes() != exported.sizeBytes()) {
+      throw new IllegalArgumentException("an image of " + image.sizeBytes() + " bytes for a"
+          + " snapshot of " + exported.sizeBytes());
+    }
     if (logs.containsKey(group)) {
       throw new IllegalStateException("group " + group + " is running on this storage");
     }
@@ -343,8 +371,11 @@ public final class NodeStorage implements AutoCloseable {
     for (SnapshotStore.SnapshotId id : snapshots.list(group)) {
       highestTerm = Math.max(highestTerm, id.term());
     }
-    MemoryLogStorage rebuilt = UnsafeRecovery.rebuild(exported, newMembership, highestTerm + 1);
-    Snapshot relabelled = rebuilt.snapshot();
+    // UnsafeRecovery checks the rules and says the hard state; the image is not its business.
+    MemoryLogStorage rebuilt = UnsafeRecovery.rebuild(exported.withoutData(), newMembership,
+        highestTerm + 1);
+    Snapshot relabelled = Snapshot.metadata(exported.index(), exported.term(), newMembership,
+        exported.sizeBytes());
     // Newer snapshot files would win over the import at the next start: they go first. The
     // store prunes older ones itself.
     for (SnapshotStore.SnapshotId id : snapshots.list(group)) {
@@ -352,7 +383,21 @@ public final class NodeStorage implements AutoCloseable {
         snapshots.delete(id);
       }
     }
-    snapshots.save(group, relabelled);
+    try (SnapshotWriter writer = snapshots.create(group, relabelled.index(), relabelled.term(),
+        newMembership)) {
+      byte[] piece = new byte[SnapshotFormat.BLOCK_BYTES];
+      long copied = 0;
+      for (int n; (n = image.read(piece, 0, piece.length)) > 0; copied += n) {
+        writer.write(piece, 0, n);
+      }
+      if (copied != relabelled.sizeBytes()) {
+        throw new IOException("the exported image ended after " + copied + " of "
+            + relabelled.sizeBytes() + " bytes");
+      }
+      writer.finish();
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause(); // a write error of the writer, or a read error of the image
+    }
     wal.restartGroup(group, relabelled.index(), relabelled.term());
     wal.saveHardState(group, rebuilt.hardState());
     wal.sync();

@@ -51,12 +51,67 @@ public final class SnapshotReader implements SnapshotSource, AutoCloseable {
     }
   }
 
+  /**
+   * Reads the snapshot file that lies at {@code offset} in {@code file} (named {@code name}),
+   * {@code length} bytes long (a disaster recovery export embeds one), after verifying its
+   * header and trailer. The reader closes {@code file}. Offsets in its errors count from
+   * {@code offset}.
+   */
+  public static SnapshotReader openEmbedded(Disk.File file, Path name, long offset,
+      long length) throws IOException {
+    Disk.File window = new Window(file, offset, length);
+    try {
+      return new SnapshotReader(window, name, SnapshotFormat.layout(window, name));
+    } catch (IOException | RuntimeException e) {
+      file.close();
+      throw e;
+    }
+  }
+
+  /** A read-only view of {@code length} bytes of a file from {@code offset}. */
+  private record Window(Disk.File file, long offset, long length) implements Disk.File {
+    @Override
+    public void write(ByteBuffer source, long position) {
+      throw new UnsupportedOperationException("an embedded snapshot is read-only");
+    }
+
+    @Override
+    public int read(ByteBuffer target, long position) throws IOException {
+      if (position >= length) {
+        return -1;
+      }
+      int limit = target.limit();
+      target.limit(target.position() + (int) Math.min(target.remaining(), length - position));
+      try {
+        return file.read(target, offset + position);
+      } finally {
+        target.limit(limit);
+      }
+    }
+
+    @Override
+    public long size() {
+      return length;
+    }
+
+    @Override
+    public void force() {
+      throw new UnsupportedOperationException("an embedded snapshot is read-only");
+    }
+
+    @Override
+    public void close() throws IOException {
+      file.close();
+    }
+  }
+
   /** What the file's header and trailer say (image size included). */
   public Snapshot snapshot() {
     return layout.snapshot();
   }
 
-  long group() {
+  /** The group the file's header names. */
+  public long group() {
     return layout.group();
   }
 
@@ -65,8 +120,12 @@ public final class SnapshotReader implements SnapshotSource, AutoCloseable {
     return layout.dataLength();
   }
 
-  /** Reads every block once, verifying it; the image is not kept. */
-  void verifyAll() throws IOException {
+  /**
+   * Reads every block once, verifying it; the image is not kept.
+   *
+   * @throws StorageCorruptionException naming the offset of the first damaged block
+   */
+  public void verifyAll() throws IOException {
     for (long b = 0; b < layout.blocks(); b++) {
       load(b);
     }

@@ -32,8 +32,9 @@ import java.util.zip.CRC32C;
  * business. Thread-safe only under external synchronization. Part of the node layer: all I/O
  * goes through the {@link Disk} it is given.
  *
- * <p>Exports for disaster recovery ({@link #encode}, {@link #decode}) use the older, whole
- * format (version 2), held in memory.
+ * <p>{@link #encode} and {@link #decode} read and write the older, whole format (version 2),
+ * held in memory, in which older nodes (and version 1 exports) kept snapshots: the store
+ * rewrites such files in version 3 when it meets them.
  */
 public final class SnapshotStore {
   private static final int EXPORT_VERSION = 2;
@@ -218,14 +219,19 @@ public final class SnapshotStore {
   }
 
   /**
-   * Reads and verifies one snapshot with its whole image in memory: for exports and tests
-   * only (images a node handles stream through {@link #open}).
+   * Reads and verifies one snapshot with its whole image in memory: for tests only (images a
+   * node handles stream through {@link #open}).
    */
   public Snapshot load(SnapshotId id) throws IOException {
     try (SnapshotReader reader = open(id)) {
       Snapshot s = reader.snapshot();
       return new Snapshot(s.index(), s.term(), s.membership(), reader.readAll());
     }
+  }
+
+  /** Opens a file of this store as it lies, unverified: for copying it out byte for byte. */
+  Disk.File openRaw(Path file) throws IOException {
+    return disk.open(file);
   }
 
   /** Deletes the file of snapshot {@code id} (if present) and syncs the directory. */

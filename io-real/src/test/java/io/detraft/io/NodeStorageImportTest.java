@@ -9,6 +9,7 @@ import io.detraft.core.Entry;
 import io.detraft.core.HardState;
 import io.detraft.core.Membership;
 import io.detraft.core.Snapshot;
+import io.detraft.core.SnapshotSource;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,8 +48,9 @@ class NodeStorageImportTest {
       Snapshot exported = new Snapshot(10, 2, OLD, "export@10".getBytes());
       try (NodeStorage storage = NodeStorage.open(disk, dir, WriteAheadLog.Options.defaults(),
           2)) {
-        Snapshot imported = storage.importSnapshot(1, exported, Membership.of(1));
-        assertEquals(new Snapshot(10, 2, Membership.of(1), "export@10".getBytes()), imported);
+        Snapshot imported = storage.importSnapshot(1, exported.withoutData(),
+            SnapshotSource.of(exported.data()), Membership.of(1));
+        assertEquals(Snapshot.metadata(10, 2, Membership.of(1), 9), imported);
       }
       try (NodeStorage storage = NodeStorage.open(disk, dir, WriteAheadLog.Options.defaults(),
           2)) {
@@ -78,7 +80,64 @@ class NodeStorageImportTest {
         NodeStorage storage = NodeStorage.open(disk, dir, WriteAheadLog.Options.defaults(), 2)) {
       storage.recover(1, OLD, 0);
       assertThrows(IllegalStateException.class, () -> storage.importSnapshot(1,
-          new Snapshot(10, 2, OLD, new byte[0]), Membership.of(1)));
+          Snapshot.metadata(10, 2, OLD, 0), SnapshotSource.of(new byte[0]), Membership.of(1)));
+    }
+  }
+
+  /**
+   * The image streams into the store in pieces of whatever size the source gives (here 1,000
+   * bytes, over four blocks); a source that ends before the size it claims fails the import.
+   */
+  @Test
+  void anImportStreamsItsImageAndRefusesOneThatEndsEarly() throws IOException {
+    byte[] image = new byte[200_000];
+    new java.util.SplittableRandom(3).nextBytes(image);
+    try (RealDisk disk = new RealDisk()) {
+      try (NodeStorage storage = NodeStorage.open(disk, dir, WriteAheadLog.Options.defaults(),
+          2)) {
+        SnapshotSource dribble = new SnapshotSource() {
+          private int at;
+
+          @Override
+          public long sizeBytes() {
+            return image.length;
+          }
+
+          @Override
+          public int read(byte[] target, int offset, int length) {
+            int n = Math.min(Math.min(length, 1000), image.length - at);
+            if (n <= 0) {
+              return -1;
+            }
+            System.arraycopy(image, at, target, offset, n);
+            at += n;
+            return n;
+          }
+        };
+        storage.importSnapshot(1, Snapshot.metadata(10, 2, OLD, image.length), dribble,
+            Membership.of(1));
+        SnapshotSource shortOne = new SnapshotSource() {
+          @Override
+          public long sizeBytes() {
+            return 5000;
+          }
+
+          @Override
+          public int read(byte[] target, int offset, int length) {
+            return -1;
+          }
+        };
+        IOException e = assertThrows(IOException.class, () -> storage.importSnapshot(2,
+            Snapshot.metadata(10, 2, OLD, 5000), shortOne, Membership.of(1)));
+        assertTrue(e.getMessage().contains("ended after 0 of 5000 bytes"), e.getMessage());
+      }
+      try (NodeStorage storage = NodeStorage.open(disk, dir, WriteAheadLog.Options.defaults(),
+          2)) {
+        NodeStorage.RecoveredGroup g = storage.recover(1, OLD, 0);
+        try (SnapshotReader reader = storage.openSnapshot(1, g.snapshot())) {
+          assertArrayEquals(image, reader.readAll());
+        }
+      }
     }
   }
 }

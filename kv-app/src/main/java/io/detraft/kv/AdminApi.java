@@ -31,7 +31,8 @@ import java.util.concurrent.CompletableFuture;
  *                             starts a replica (201)
  * DELETE /v1/groups/G         stops this node's replica of G, keeping its data
  * GET    /v1/snapshot/G       group G's snapshot, taken now, as an export file for disaster
- *                             recovery ({@link SnapshotFile}, {@code detraft snapshot export})
+ *                             recovery ({@link SnapshotFile}, streamed from the node's
+ *                             snapshot file; {@code detraft snapshot export})
  * GET    /metrics             Prometheus text
  * </pre>
  *
@@ -442,18 +443,34 @@ final class AdminApi {
       throw new KvException(409, "witness", "node " + server.nodeId() + " is a witness of group "
           + group + ": its snapshots hold no data; export from a data replica");
     }
-    // Encoded off the Raft thread (the future completes there): it copies the whole image.
-    CompletableFuture<byte[]> file = runner.exportSnapshot(group).thenApplyAsync(snapshot -> {
-      if (snapshot.isEmpty()) {
-        throw new KvException(409, "no_snapshot", "group " + group + " has applied nothing");
-      }
-      // The hashed group count, fixed with the cluster (an import checks it), not the number
-      // of groups running here.
-      return new SnapshotFile(server.clusterId(), server.nodeId(), server.groupCount(), group,
-          snapshot).encode();
-    });
-    api.answer(exchange, "snapshot_export", start, file,
-        (ex, bytes) -> Http.send(ex, 200, "application/octet-stream", bytes, 0));
+    // Streamed from the node's snapshot file, a piece at a time as the client takes it, by a
+    // worker until the socket is full and by the selector thread after: never on the Raft
+    // thread (the future completes there), never whole in memory.
+    CompletableFuture<SnapshotFile.Stream> file = runner.exportSnapshot(group)
+        .thenApplyAsync(stored -> {
+          if (stored == null) {
+            throw new KvException(409, "no_snapshot", "group " + group + " has applied nothing");
+          }
+          try {
+            // The hashed group count, fixed with the cluster (an import checks it), not the
+            // number of groups running here.
+            return SnapshotFile.stream(server.clusterId(), server.nodeId(), server.groupCount(),
+                stored);
+          } catch (java.io.IOException e) {
+            closeQuietly(stored);
+            throw new java.io.UncheckedIOException(e);
+          }
+        }, executor());
+    api.answer(exchange, "snapshot_export", start, file, (ex, stream) ->
+        ex.respondStreamed(200, "application/octet-stream", stream.length(), stream.body()));
+  }
+
+  private static void closeQuietly(AutoCloseable file) {
+    try {
+      file.close();
+    } catch (Exception e) {
+      // Only reading it failed; nothing to undo.
+    }
   }
 
   private static String ids(long[] ids) {

@@ -34,7 +34,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * <p>Supported: keep-alive (HTTP/1.1 by default, HTTP/1.0 with {@code Connection:
  * keep-alive}), pipelined requests (answered one at a time, in order), bodies by
  * {@code Content-Length} or chunked, {@code Expect: 100-continue}, {@code HEAD} answers
- * without a body. Refused, with the connection closed: malformed requests (400), heads over
+ * without a body, and answers whose body streams ({@link Exchange#respondStreamed}: a file,
+ * say, read a piece at a time as the socket drains, never whole in memory). Refused, with the
+ * connection closed: malformed requests (400), heads over
  * {@link #MAX_HEAD_BYTES} (431), bodies over the server's limit (413), other transfer codings
  * (501), other HTTP versions (505). Idle connections close after a while.
  */
@@ -293,6 +295,13 @@ final class HttpServer implements AutoCloseable {
     /** Once {@link #pending} drains: the current answer is complete (and maybe closes). */
     private boolean finishWhenDrained;
     private boolean closeWhenDrained;
+    /** The streamed body of the current answer, if it has one and it is not all sent. */
+    private StreamedBody streaming;
+    /** Bytes of {@link #streaming} still to send. */
+    private long streamingLeft;
+    private boolean closeAfterStreaming;
+    /** The piece of {@link #streaming} being written; reused once the socket took it. */
+    private ByteBuffer piece;
     private boolean inputClosed;
     private boolean readPaused;
     private boolean closed;
@@ -713,6 +722,65 @@ final class HttpServer implements AutoCloseable {
       }
     }
 
+    /** Called by {@link Exchange#respondStreamed}, from any thread. */
+    void sendStreamed(Exchange exchange, ByteBuffer head, long length, StreamedBody body,
+        boolean close) {
+      synchronized (this) {
+        if (closed || exchange != current) {
+          closeQuietly(body);
+          return;
+        }
+        streaming = body;
+        streamingLeft = length;
+        closeAfterStreaming = close;
+        write(head, false, false);
+        if (!closed && pending.isEmpty()) {
+          pumpBody();
+        }
+      }
+    }
+
+    /**
+     * Writes pieces of the streamed body while the socket takes them; what it does not take
+     * waits in {@link #pending} for the selector thread, which calls this again once it is
+     * written. A body that fails or ends early closes the connection: the client sees a short
+     * body, never a wrong one. Called holding this connection's lock.
+     */
+    private void pumpBody() {
+      try {
+        while (streamingLeft > 0) {
+          if (piece == null) {
+            piece = ByteBuffer.allocate(STREAMED_PIECE_BYTES);
+          }
+          piece.clear().limit((int) Math.min(STREAMED_PIECE_BYTES, streamingLeft));
+          int n = streaming.read(piece);
+          if (n < 0) {
+            throw new IOException("the streamed body ended " + streamingLeft + " bytes early");
+          }
+          streamingLeft -= n;
+          piece.flip();
+          channel.write(piece);
+          if (piece.hasRemaining()) {
+            pending.add(piece);
+            if (Thread.currentThread() == thread) {
+              enableWrites();
+            } else {
+              onSelectorThread(this::enableWrites);
+            }
+            return;
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "a streamed answer failed: " + e);
+        close();
+        return;
+      }
+      closeQuietly(streaming);
+      streaming = null;
+      piece = null;
+      finished(closeAfterStreaming);
+    }
+
     /** Writes what the socket takes now; the rest goes to the selector thread. */
     private void write(ByteBuffer out, boolean finishes, boolean close) {
       if (pending.isEmpty()) {
@@ -768,6 +836,12 @@ final class HttpServer implements AutoCloseable {
         close();
         return;
       }
+      if (streaming != null) {
+        pumpBody();
+        if (closed || !pending.isEmpty()) {
+          return;
+        }
+      }
       key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
       if (finishWhenDrained) {
         finishWhenDrained = false;
@@ -814,6 +888,10 @@ final class HttpServer implements AutoCloseable {
       }
       closed = true;
       pending.clear();
+      if (streaming != null) {
+        closeQuietly(streaming);
+        streaming = null;
+      }
       try {
         channel.close(); // cancels the key; the peer sees EOF at once
       } catch (IOException e) {
@@ -893,6 +971,29 @@ final class HttpServer implements AutoCloseable {
     }
 
     /**
+     * Sends an answer whose body of {@code length} bytes is read from {@code body} a piece at
+     * a time as the socket drains (never whole in memory), then closes {@code body}; later
+     * calls are ignored (and close their body). Never blocks on the client: once the socket is
+     * full, the selector thread goes on. The body is read by the calling thread until then, and
+     * by the selector thread after: it must be quick to read (a local file).
+     */
+    void respondStreamed(int status, String contentType, long length, StreamedBody body) {
+      if (!answered.compareAndSet(false, true)) {
+        closeQuietly(body);
+        return;
+      }
+      boolean close = !keepAlive;
+      ByteBuffer head = encode(status, contentType, null, length, 0, close, true,
+          connection.dateHeader());
+      if (this.head) {
+        closeQuietly(body);
+        connection.send(this, head, close);
+      } else {
+        connection.sendStreamed(this, head, length, body, close);
+      }
+    }
+
+    /**
      * Sends the answer; later calls are ignored. Never blocks: output the socket cannot take
      * at once is finished by the selector thread.
      *
@@ -905,6 +1006,26 @@ final class HttpServer implements AutoCloseable {
       boolean close = !keepAlive;
       connection.send(this, encode(status, contentType, content, leaderHint, close,
           head, connection.dateHeader()), close);
+    }
+  }
+
+  /** A body read in pieces (see {@link Exchange#respondStreamed}). */
+  interface StreamedBody extends AutoCloseable {
+    /** Reads bytes into {@code target} (at least one if it has room), or -1 at the end. */
+    int read(ByteBuffer target) throws IOException;
+
+    @Override
+    void close() throws IOException;
+  }
+
+  /** How much of a streamed body is read and written at a time. */
+  private static final int STREAMED_PIECE_BYTES = 64 << 10;
+
+  private static void closeQuietly(StreamedBody body) {
+    try {
+      body.close();
+    } catch (IOException | RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "closing a streamed body: " + e);
     }
   }
 
@@ -923,9 +1044,15 @@ final class HttpServer implements AutoCloseable {
   /** The whole answer (head and body) in one buffer. */
   static ByteBuffer encode(int status, String contentType, byte[] content, long leaderHint,
       boolean close, boolean head, byte[] date) {
+    return encode(status, contentType, content, content.length, leaderHint, close, head, date);
+  }
+
+  /** The head, and the body unless {@code head}: {@code content} may be null only then. */
+  private static ByteBuffer encode(int status, String contentType, byte[] content,
+      long contentLength, long leaderHint, boolean close, boolean head, byte[] date) {
     byte[] reason = status == 200 ? OK_200 : ascii(status + " " + reason(status));
     byte[] type = contentType.getBytes(StandardCharsets.ISO_8859_1);
-    byte[] length = ascii(Integer.toString(content.length));
+    byte[] length = ascii(Long.toString(contentLength));
     byte[] leader = leaderHint == 0 ? null : ascii(Long.toString(leaderHint));
     int size = HTTP11.length + reason.length + CONTENT_TYPE.length + type.length
         + CONTENT_LENGTH.length + length.length + CRLF.length + date.length + CRLF.length

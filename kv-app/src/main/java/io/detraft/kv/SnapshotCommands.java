@@ -4,16 +4,22 @@ import io.detraft.core.Membership;
 import io.detraft.core.Snapshot;
 import io.detraft.io.NodeStorage;
 import io.detraft.io.RealDisk;
+import io.detraft.io.SnapshotReader;
 import io.detraft.io.WriteAheadLog;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,9 +34,13 @@ import java.util.stream.Stream;
  * their quorum for good (most of their nodes' disks are gone).
  *
  * <p>Export asks a running node ({@code GET /v1/snapshot/G}, behind the admin token) for a
- * fresh snapshot of a group and writes it to a {@link SnapshotFile}: index, term, membership,
- * cluster id, checksum. Import, on a stopped node's data directory, replaces each group's log
- * with the exported snapshot, relabelled with the new voters (this node unless {@code
+ * fresh snapshot of a group and writes it to a {@link SnapshotFile} (index, term, membership,
+ * cluster id, checksummed blocks, a checksum over everything) as it arrives. Neither side
+ * holds an image whole: the node streams its snapshot file, export writes the body to disk as
+ * it comes, import copies the image block by block into the node's snapshot store.
+ *
+ * <p>Import, on a stopped node's data directory, replaces each group's log with the exported
+ * snapshot, relabelled with the new voters (this node unless {@code
  * --voters} names more; each of them must import the same files), at a term above any its log
  * saw ({@link NodeStorage#importSnapshot}, core's {@code UnsafeRecovery}), and discards the
  * group's map so that the node restores it from the snapshot when it starts. Into an empty
@@ -119,18 +129,25 @@ final class SnapshotCommands {
         Files.createDirectories(to);
       }
       for (long g : groups) {
-        HttpResponse<byte[]> r = get(client, scheme + endpoint + "/v1/snapshot/" + g, headers);
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(scheme + endpoint
+            + "/v1/snapshot/" + g)).timeout(Duration.ofMinutes(5)).GET();
+        headers.forEach(request::header);
+        HttpResponse<InputStream> r = client.send(request.build(),
+            HttpResponse.BodyHandlers.ofInputStream());
         if (r.statusCode() != 200) {
+          String why;
+          try (InputStream body = r.body()) {
+            why = new String(body.readNBytes(64 << 10), StandardCharsets.UTF_8);
+          }
           err.println("detraft: " + endpoint + " refused the export of group " + g + ": "
-              + r.statusCode() + " " + new String(r.body(), StandardCharsets.UTF_8));
+              + r.statusCode() + " " + why);
           return Main.FAILED;
         }
         Path file = f.has("group") ? to : to.resolve(SnapshotFile.fileName(g));
-        SnapshotFile exported = SnapshotFile.decode(r.body(), file); // verified before written
-        DurableFiles.replace(file, r.body());
-        out.println("group " + g + ": " + describe(exported.snapshot()) + ", " + r.body().length
-            + " bytes from node " + exported.node() + " of cluster " + exported.clusterId()
-            + " -> " + file);
+        SnapshotFile exported = download(r.body(), file);
+        out.println("group " + g + ": " + describe(exported.snapshot()) + ", "
+            + Files.size(file) + " bytes from node " + exported.node() + " of cluster "
+            + exported.clusterId() + " -> " + file);
       }
       return Main.OK;
     } catch (IOException e) {
@@ -142,6 +159,41 @@ final class SnapshotCommands {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return Main.FAILED;
+    }
+  }
+
+  /**
+   * Writes {@code body} to {@code file} as it arrives, never whole in memory: into a temporary
+   * file beside it, fsynced and verified (every checksum) before it is renamed into place and
+   * the directory fsynced, so {@code file} is a complete, good export or what it was before.
+   */
+  private static SnapshotFile download(InputStream body, Path file)
+      throws IOException, SnapshotFile.InvalidException {
+    Path temp = file.resolveSibling(file.getFileName() + ".part");
+    boolean done = false;
+    try {
+      try (InputStream in = body; FileChannel channel = FileChannel.open(temp,
+          StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+          StandardOpenOption.WRITE)) {
+        byte[] piece = new byte[64 << 10];
+        for (int n; (n = in.read(piece)) >= 0; ) {
+          ByteBuffer buf = ByteBuffer.wrap(piece, 0, n);
+          while (buf.hasRemaining()) {
+            channel.write(buf);
+          }
+        }
+        channel.force(true);
+      }
+      SnapshotFile exported = SnapshotFile.verify(temp);
+      Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE,
+          StandardCopyOption.REPLACE_EXISTING);
+      DurableFiles.syncDirectory(file.toAbsolutePath().getParent());
+      done = true;
+      return exported;
+    } finally {
+      if (!done) {
+        Files.deleteIfExists(temp);
+      }
     }
   }
 
@@ -215,7 +267,7 @@ final class SnapshotCommands {
     String owner = node == null ? null : dataDir + " holds node " + node.nodeId();
     try {
       for (Path file : files(from)) {
-        SnapshotFile s = SnapshotFile.decode(Files.readAllBytes(file), file);
+        SnapshotFile s = SnapshotFile.verify(file); // every checksum, nothing kept
         if (cluster == null) { // a new node: the first file says which cluster it joins
           cluster = s.clusterId();
           groups = s.groups();
@@ -272,8 +324,12 @@ final class SnapshotCommands {
               new TreeMap<>(Map.of(self, f.get("raft"))), false).write(dataDir);
         }
         for (SnapshotFile s : files.values()) {
-          Snapshot imported = storage.importSnapshot(s.group(), s.snapshot(),
-              Membership.of(voters));
+          Snapshot imported;
+          // Block by block from the file into the store, each block verified again as read.
+          try (SnapshotReader image = s.openImage()) {
+            imported = storage.importSnapshot(s.group(), s.snapshot(), image,
+                Membership.of(voters));
+          }
           // The map restarts empty and is restored from the snapshot when the node starts.
           Path kv = dataDir.resolve("kv");
           Files.deleteIfExists(kv.resolve("group-" + s.group() + ".cm"));
@@ -284,6 +340,9 @@ final class SnapshotCommands {
         }
       }
       Files.delete(marker);
+    } catch (SnapshotFile.InvalidException e) { // the file changed since it was verified
+      err.println("detraft: import failed: " + e.getMessage());
+      return Main.FAILED;
     } catch (IOException | RuntimeException e) {
       err.println("detraft: import failed (run the same command again): " + e);
       return Main.FAILED;

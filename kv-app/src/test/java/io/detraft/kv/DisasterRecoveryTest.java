@@ -74,6 +74,20 @@ class DisasterRecoveryTest {
     }
   }
 
+  /** Every file under {@code root} with its size and modification time. */
+  private static Map<String, String> listing(Path root) throws IOException {
+    Map<String, String> out = new TreeMap<>();
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path p : walk.filter(Files::isRegularFile).toList()) {
+        if (!p.getFileName().toString().equals("LOCK")) {
+          out.put(root.relativize(p).toString(), Files.size(p) + "@"
+              + Files.getLastModifiedTime(p).toMillis());
+        }
+      }
+    }
+    return out;
+  }
+
   private static void deleteTree(Path root) throws IOException {
     try (Stream<Path> walk = Files.walk(root)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
@@ -118,8 +132,7 @@ class DisasterRecoveryTest {
           dir.resolve("g2.snapshot").toString(), "--endpoints", e1, "--auth-token-file",
           dir.resolve("token").toString());
       assertEquals(Main.OK, one.status(), one.out());
-      SnapshotFile g2 = SnapshotFile.decode(Files.readAllBytes(dir.resolve("g2.snapshot")),
-          dir.resolve("g2.snapshot"));
+      SnapshotFile g2 = SnapshotFile.verify(dir.resolve("g2.snapshot"));
       assertEquals(2, g2.group());
       assertEquals(cluster.servers.get(1L).clusterId(), g2.clusterId());
       assertEquals(Membership.of(1, 2, 3), g2.snapshot().membership());
@@ -203,7 +216,8 @@ class DisasterRecoveryTest {
 
   /**
    * Import refuses, changing nothing: into a running node (exit 1), a file whose checksum
-   * fails (1), another cluster's file (1), bad flags (2). A node whose import was cut short
+   * fails (1), a truncated file (1), another cluster's file (1), a node with another group
+   * count (1), bad flags (2). A node whose import was cut short
    * refuses to start until the import is run again.
    */
   @Test
@@ -227,6 +241,7 @@ class DisasterRecoveryTest {
       assertTrue(running.out().contains("stop it first"), running.out());
       cluster.stop(1);
 
+      Map<String, String> before = listing(node);
       // A damaged copy: one byte flipped in the middle.
       Path damaged = dir.resolve("damaged.snapshot");
       byte[] bytes = Files.readAllBytes(export.resolve("group-1.snapshot"));
@@ -236,6 +251,18 @@ class DisasterRecoveryTest {
           damaged.toString());
       assertEquals(Main.FAILED, bad.status(), bad.out());
       assertTrue(bad.out().contains("checksum mismatch"), bad.out());
+      assertTrue(bad.out().contains(damaged.toString()), bad.out());
+      assertEquals(before, listing(node), "nothing changed");
+
+      // A truncated copy (a copy cut short): refused, naming where it ends.
+      Path truncated = dir.resolve("truncated.snapshot");
+      int cutAt = bytes.length * 2 / 3;
+      Files.write(truncated, java.util.Arrays.copyOf(bytes, cutAt));
+      Run cut = inProcess("snapshot", "import", "--data-dir", node.toString(), "--from",
+          truncated.toString());
+      assertEquals(Main.FAILED, cut.status(), cut.out());
+      assertTrue(cut.out().contains(truncated + ": truncated at offset " + cutAt), cut.out());
+      assertEquals(before, listing(node), "nothing changed");
 
       // Another cluster's node (same shape, another id).
       Path stranger = dir.resolve("stranger");
@@ -246,6 +273,19 @@ class DisasterRecoveryTest {
       assertEquals(Main.FAILED, foreign.status(), foreign.out());
       assertTrue(foreign.out().contains("belongs to cluster"), foreign.out());
       assertFalse(Files.exists(stranger.resolve("raft")), "nothing written");
+
+      // A node of the same cluster with another group count (keys hash elsewhere).
+      Path reshaped = dir.resolve("reshaped");
+      String clusterId = NodeMetadata.read(node).orElseThrow().clusterId();
+      new NodeMetadata(clusterId, 1, TestCluster.GROUPS + 1, "127.0.0.1:1", "127.0.0.1:2",
+          new TreeMap<>(Map.of(1L, "127.0.0.1:1")), false).write(reshaped);
+      Run groups = inProcess("snapshot", "import", "--data-dir", reshaped.toString(), "--from",
+          export.toString());
+      assertEquals(Main.FAILED, groups.status(), groups.out());
+      assertTrue(groups.out().contains("comes from a cluster of " + TestCluster.GROUPS
+          + " groups"), groups.out());
+      assertFalse(Files.exists(reshaped.resolve("raft")), "nothing written");
+      assertEquals(before, listing(node), "nothing changed");
 
       assertEquals(Main.USAGE, inProcess("snapshot", "import", "--data-dir",
           node.toString()).status());

@@ -8,6 +8,7 @@ import io.detraft.core.Entry;
 import io.detraft.core.HardState;
 import io.detraft.core.Membership;
 import io.detraft.core.Snapshot;
+import io.detraft.core.SnapshotSource;
 import io.detraft.io.Disk;
 import io.detraft.io.NodeStorage;
 import io.detraft.io.SnapshotStore;
@@ -62,7 +63,8 @@ class ImportCrashTest {
   /** Imports {@code EXPORT} into group 1; false if the disk "crashed" on the way. */
   private static boolean importOnce(Disk disk) {
     try (NodeStorage storage = NodeStorage.open(disk, DIR, WAL, 2)) {
-      storage.importSnapshot(1, EXPORT, Membership.of(1));
+      storage.importSnapshot(1, EXPORT.withoutData(), SnapshotSource.of(EXPORT.data()),
+          Membership.of(1));
       return true;
     } catch (IOException e) {
       return false;
