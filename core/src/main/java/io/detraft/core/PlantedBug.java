@@ -64,6 +64,11 @@ public enum PlantedBug {
    */
   WITNESS_STRIPPED_BEFORE_COMMIT,
   /**
+   * A leader sends a witness entries and snapshots whole, payloads and image included: safe,
+   * but the witness holds the data it exists not to hold (the simulator's witness oracle).
+   */
+  WITNESS_GETS_PAYLOADS,
+  /**
    * A (pre-)candidate that loses its election retries at once, in a new term, instead of
    * becoming a follower and waiting out a randomized election timeout (§5.2). Safe, but not
    * live: a candidate whose log is behind loses every election, and each retry moves the

@@ -969,7 +969,7 @@ final class Raft {
     if (entries.isEmpty() && !sendIfEmpty) {
       return false;
     }
-    if (log.membership().isWitness(to)) {
+    if (log.membership().isWitness(to) && !config.planted(PlantedBug.WITNESS_GETS_PAYLOADS)) {
       entries = withoutPayloads(to, entries);
     }
     send(new AppendRequest(config.group(), id, to, term, prevIndex, prevTerm, entries,
@@ -1019,6 +1019,9 @@ final class Raft {
   /** The latest snapshot, as follower {@code to} gets it. */
   private Snapshot snapshotFor(long to) {
     Snapshot latest = log.latestSnapshot();
+    if (config.planted(PlantedBug.WITNESS_GETS_PAYLOADS)) {
+      return latest;
+    }
     // A witness gets the snapshot's metadata only: index, term and membership. The follower
     // restores the image unless the snapshot's own membership marks it a witness (the only
     // thing it can judge by), so a data-less snapshot must carry such a membership.
@@ -1042,7 +1045,8 @@ final class Raft {
   }
 
   private void sendSnapshotChunk(long to, Progress p) {
-    if (p.snapshot.sizeBytes() > 0 && log.membership().isWitness(to) && committedWitness(to)) {
+    if (p.snapshot.sizeBytes() > 0 && log.membership().isWitness(to) && committedWitness(to)
+        && !config.planted(PlantedBug.WITNESS_GETS_PAYLOADS)) {
       // Its ADD_WITNESS committed while it was getting the whole image: it needs no more of
       // it (and the follower drops a partial image for a snapshot of another index).
       p.becomeSnapshot(snapshotFor(to));
