@@ -57,6 +57,18 @@ public enum PlantedBug {
    */
   WITNESS_VOTES_WITHOUT_LOG_CHECK,
   /**
+   * A leader strips payloads (and snapshot images) for a node as soon as its ADD_WITNESS is
+   * appended, before it commits: if the change is rolled back, the node is left a non-member
+   * whose committed entries (or restored image) are silently empty, and added again later as
+   * a learner it would hold them as data.
+   */
+  WITNESS_STRIPPED_BEFORE_COMMIT,
+  /**
+   * A leader sends a witness entries and snapshots whole, payloads and image included: safe,
+   * but the witness holds the data it exists not to hold (the simulator's witness oracle).
+   */
+  WITNESS_GETS_PAYLOADS,
+  /**
    * A (pre-)candidate that loses its election retries at once, in a new term, instead of
    * becoming a follower and waiting out a randomized election timeout (§5.2). Safe, but not
    * live: a candidate whose log is behind loses every election, and each retry moves the

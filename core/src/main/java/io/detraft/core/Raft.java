@@ -969,8 +969,8 @@ final class Raft {
     if (entries.isEmpty() && !sendIfEmpty) {
       return false;
     }
-    if (log.membership().isWitness(to)) {
-      entries = withoutPayloads(entries);
+    if (log.membership().isWitness(to) && !config.planted(PlantedBug.WITNESS_GETS_PAYLOADS)) {
+      entries = withoutPayloads(to, entries);
     }
     send(new AppendRequest(config.group(), id, to, term, prevIndex, prevTerm, entries,
         log.committed));
@@ -980,14 +980,33 @@ final class Raft {
   }
 
   /**
-   * A witness's copy of {@code entries}: commands lose their payload (an empty command, as a
-   * leader's no-op); membership entries stay whole, since the witness must know the
-   * membership to vote.
+   * Whether {@code to}'s status as a witness is committed: then it stays a witness until it is
+   * removed (a witness is never made a data member, {@link #membershipChangeRefusal}), and
+   * anything sent to it may go without payloads. While the ADD_WITNESS is only appended it may
+   * be rolled back, and {@code to} would be left a non-member holding a log (or snapshot) it
+   * believes whole; added later as a learner, it would serve that log as data.
    */
-  private List<Entry> withoutPayloads(List<Entry> entries) {
+  private boolean committedWitness(long to) {
+    return log.membershipAt(log.committed).isWitness(to);
+  }
+
+  /**
+   * Witness {@code to}'s copy of {@code entries}: commands lose their payload (an empty command,
+   * as a leader's no-op); membership entries stay whole, since the witness must know the
+   * membership to vote. Until {@code to}'s ADD_WITNESS commits, only the entries from that
+   * one on are stripped: the log itself says {@code to} is a witness there, so if the change
+   * is rolled back, so are they (a follower truncates its log from the first entry that
+   * conflicts, and everything after an uncommitted entry is uncommitted too). The entries
+   * before it go whole, as to any member.
+   */
+  private List<Entry> withoutPayloads(long to, List<Entry> entries) {
+    boolean committedWitness = committedWitness(to);
     List<Entry> stripped = new ArrayList<>(entries.size());
     for (Entry e : entries) {
-      if (e.type() == EntryType.NORMAL && e.data().length > 0) {
+      boolean strip = e.type() == EntryType.NORMAL && e.data().length > 0
+          && (committedWitness || log.membershipAt(e.index()).isWitness(to)
+              || config.planted(PlantedBug.WITNESS_STRIPPED_BEFORE_COMMIT));
+      if (strip) {
         coverage.hit(Mark.WITNESS_PAYLOAD_STRIPPED);
         stripped.add(Entry.normal(e.term(), e.index(), new byte[0]));
       } else {
@@ -1000,14 +1019,38 @@ final class Raft {
   /** The latest snapshot, as follower {@code to} gets it. */
   private Snapshot snapshotFor(long to) {
     Snapshot latest = log.latestSnapshot();
-    // A witness gets the snapshot's metadata only: index, term and membership. Judged by
-    // the snapshot's own membership, as the witness judges it when it installs: one taken
-    // before the node became a witness goes whole (the node restores it like any member).
-    return latest.membership().isWitness(to) ? new Snapshot(latest.index(), latest.term(),
-        latest.membership(), new byte[0]) : latest;
+    if (config.planted(PlantedBug.WITNESS_GETS_PAYLOADS)) {
+      return latest;
+    }
+    // A witness gets the snapshot's metadata only: index, term and membership. The follower
+    // restores the image unless the snapshot's own membership marks it a witness (the only
+    // thing it can judge by), so a data-less snapshot must carry such a membership.
+    if (latest.membership().isWitness(to)) {
+      return new Snapshot(latest.index(), latest.term(), latest.membership(), new byte[0]);
+    }
+    // One taken before the node became a witness does not: with the change committed, the
+    // leader makes one at its commit index instead (a witness's snapshot has no image, so any
+    // committed index will do, and the membership there is the committed one that marks it).
+    if (committedWitness(to) && log.committed >= latest.index()) {
+      return new Snapshot(log.committed, log.term(log.committed),
+          log.membershipAt(log.committed), new byte[0]);
+    }
+    if (config.planted(PlantedBug.WITNESS_STRIPPED_BEFORE_COMMIT)
+        && log.membership().isWitness(to)) {
+      return new Snapshot(latest.index(), latest.term(), latest.membership(), new byte[0]);
+    }
+    // Still uncommitted, the change may be rolled back: the node gets the data, as any
+    // member (a later chunk switches to the data-less snapshot if the change commits first).
+    return latest;
   }
 
   private void sendSnapshotChunk(long to, Progress p) {
+    if (p.snapshot.sizeBytes() > 0 && log.membership().isWitness(to) && committedWitness(to)
+        && !config.planted(PlantedBug.WITNESS_GETS_PAYLOADS)) {
+      // Its ADD_WITNESS committed while it was getting the whole image: it needs no more of
+      // it (and the follower drops a partial image for a snapshot of another index).
+      p.becomeSnapshot(snapshotFor(to));
+    }
     long offset = p.snapshotOffset;
     byte[] chunk = log.snapshotChunk(p.snapshot, offset, config.snapshotChunkBytes());
     if (chunk == null) {

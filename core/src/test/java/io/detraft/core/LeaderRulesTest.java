@@ -428,4 +428,116 @@ class LeaderRulesTest {
     assertInstanceOf(ProposeResult.Rejected.class, kept.raw.proposeMembership(
         new MembershipChange(MembershipChange.Type.REMOVE, 2)));
   }
+
+  /** Node 3's answer to the leader's first append: it holds nothing. */
+  private static List<Message> fresh3Rejects(SingleReplica r, List<Message> sent) {
+    AppendRequest probe = sentTo(sent, 3, AppendRequest.class).get(0);
+    return r.answer(new Message.AppendResponse(1, 3, 1, 1, true, probe.prevLogIndex(), 0, 0));
+  }
+
+  /**
+   * Until node 3's ADD_WITNESS commits it may be rolled back, leaving 3 a non-member whose
+   * committed entries would be empty if the leader had stripped them (and, added later as a
+   * learner, it would hold them as data). So the entries before the change go whole, those
+   * after it are stripped (rolled back with it), and once it commits everything is stripped.
+   * The planted bug strips everything at once.
+   */
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void anUncommittedWitnessGetsWholeEntriesBeforeItsChange(boolean planted) {
+    Config config = planted ? config(1).withPlantedBug(PlantedBug.WITNESS_STRIPPED_BEFORE_COMMIT)
+        : config(1);
+    SingleReplica r = SingleReplica.leader(config, Membership.of(1, 2), 2);
+    r.raw.propose(bytes("a")); // index 2
+    r.drain();
+    r.answer(ack(2, 1, 2));
+    long change = assertInstanceOf(ProposeResult.Accepted.class, r.raw.proposeMembership(
+        new MembershipChange(MembershipChange.Type.ADD_WITNESS, 3))).index();
+    r.raw.propose(bytes("b"));
+    List<AppendRequest> sent = sentTo(fresh3Rejects(r, r.drain()), 3, AppendRequest.class);
+    assertEquals(1, sent.size(), "" + sent);
+    assertEquals(0, sent.get(0).prevLogIndex());
+    for (Entry e : sent.get(0).entries()) {
+      boolean stripped = e.type() == EntryType.NORMAL && e.data().length == 0;
+      if (e.index() == 2) {
+        assertEquals(planted, stripped, "entry before the change: " + e);
+      } else if (e.index() > change) {
+        assertTrue(stripped, "entry after the change: " + e);
+      }
+    }
+    // Committed: from now on it stays a witness until removed, and gets no payload at all.
+    r.answer(ack(2, 1, change + 1));
+    assertTrue(r.status().commit() >= change);
+    List<Message> again = r.answer(new Message.AppendResponse(1, 3, 1, 1, true, 0, 0, 0));
+    r.raw.propose(bytes("c"));
+    again.addAll(r.drain());
+    for (AppendRequest a : sentTo(again, 3, AppendRequest.class)) {
+      for (Entry e : a.entries()) {
+        assertFalse(e.type() == EntryType.NORMAL && e.data().length > 0, "payload " + e);
+      }
+    }
+  }
+
+  /**
+   * A node added as a witness after the latest snapshot: that snapshot's membership does not
+   * mark it a witness, so it would restore the image. While the change is uncommitted it gets
+   * the whole image (it may yet be rolled back); once committed, a data-less snapshot at the
+   * commit index, whose membership marks it a witness. The planted bug sends the old
+   * snapshot without its image: the node would restore an empty state machine as data.
+   */
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void aWitnessAddedAfterTheSnapshotNeverGetsItsImage(boolean planted) {
+    Config config = planted ? config(1).withPlantedBug(PlantedBug.WITNESS_STRIPPED_BEFORE_COMMIT)
+        : config(1);
+    for (boolean committedFirst : new boolean[] {false, true}) {
+      SingleReplica r = SingleReplica.leader(config, Membership.of(1, 2), 2);
+      for (String s : List.of("a", "b", "c")) {
+        r.raw.propose(bytes(s));
+      }
+      r.drain();
+      r.answer(ack(2, 1, 4));
+      r.storage.createSnapshot(4, Membership.of(1, 2), bytes("abc"));
+      r.storage.compact(4);
+      long change = assertInstanceOf(ProposeResult.Accepted.class, r.raw.proposeMembership(
+          new MembershipChange(MembershipChange.Type.ADD_WITNESS, 3))).index();
+      List<Message> sent = r.drain();
+      if (committedFirst) {
+        r.answer(ack(2, 1, change));
+        assertEquals(change, r.status().commit());
+      }
+      List<Message.InstallSnapshot> chunks =
+          sentTo(fresh3Rejects(r, sent), 3, Message.InstallSnapshot.class);
+      assertEquals(1, chunks.size(), "" + chunks);
+      Message.InstallSnapshot chunk = chunks.get(0);
+      if (chunk.totalBytes() == 0) {
+        // Data-less: the follower skips the restore only if the membership says witness.
+        assertTrue(planted || chunk.membership().isWitness(3), "" + chunk);
+        if (planted && !committedFirst) {
+          assertFalse(chunk.membership().isWitness(3), "the planted bug did not fire");
+        }
+      } else {
+        assertFalse(committedFirst, "a committed witness got the image: " + chunk);
+        assertFalse(planted);
+        assertEquals(4, chunk.snapshotIndex());
+      }
+      if (committedFirst) {
+        assertEquals(0, chunk.totalBytes());
+        assertEquals(change, chunk.snapshotIndex());
+        // Installed, it continues after the change, by log.
+        List<AppendRequest> resumed = sentTo(r.answer(new Message.SnapshotResponse(1, 3, 1, 1,
+            change, 0)), 3, AppendRequest.class);
+        assertEquals(change, resumed.get(0).prevLogIndex());
+      } else if (!planted) {
+        // The change commits while the image streams: the rest of it is not sent, the
+        // data-less snapshot at the commit index replaces it.
+        r.answer(ack(2, 1, change));
+        List<Message.InstallSnapshot> next = sentTo(
+            r.answer(heartbeatAck(3, 1, 0)), 3, Message.InstallSnapshot.class);
+        assertEquals(1, next.size(), "" + next);
+        assertEquals(0, next.get(0).totalBytes());
+        assertEquals(change, next.get(0).snapshotIndex());
+      }
+    }
+  }
 }

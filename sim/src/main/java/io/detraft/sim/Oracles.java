@@ -428,6 +428,25 @@ final class Oracles {
     }
   }
 
+  /**
+   * A witness holds no data: every command entry it persists or applies has lost its payload,
+   * and a snapshot it receives has no image and a membership that marks it a witness (the
+   * node restores the image of any other; see core's Raft.snapshotFor). {@code what} names
+   * the path that handed it over.
+   */
+  void checkWitnessHoldsNoData(int node, Entry entry, Snapshot snapshot, String what) {
+    if (entry != null && entry.type() == EntryType.NORMAL && entry.data().length > 0) {
+      fail("witness-no-data", "witness n" + node + " " + what + " entry " + entry.index()
+          + " with a payload of " + entry.data().length + " bytes");
+    }
+    if (snapshot != null && (snapshot.sizeBytes() > 0
+        || !snapshot.membership().isWitness(node))) {
+      fail("witness-no-data", "witness n" + node + " " + what + " a snapshot at "
+          + snapshot.index() + " of " + snapshot.sizeBytes() + " bytes with membership "
+          + snapshot.membership());
+    }
+  }
+
   /** A node's state machine, serialized, must equal the reference state at its applied index. */
   void checkState(int node, long applied, byte[] state) {
     if (Trace.hashBytes(state) != referenceDigest.get((int) applied)) {

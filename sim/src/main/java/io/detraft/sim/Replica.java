@@ -342,10 +342,15 @@ final class Replica {
     if (snapshot != null) {
       if (!witness) {
         oracles.checkSnapshot(id, snapshot, "received", null);
+      } else {
+        oracles.checkWitnessHoldsNoData(id, null, snapshot, "received");
       }
       resetChain(snapshot.index());
     }
     for (Entry e : ready.entries()) {
+      if (witness) {
+        oracles.checkWitnessHoldsNoData(id, e, null, "persisted");
+      }
       extendChain(e);
       unsyncedChains.set(unsyncedEntries.size(), chain.get((int) e.index()));
       unsyncedEntries.add(e);
@@ -464,6 +469,8 @@ final class Replica {
   void applied(Entry e, byte[] result) {
     if (!witness) {
       oracles.onApply(id, e, chain.get((int) e.index()));
+    } else {
+      oracles.checkWitnessHoldsNoData(id, e, null, "applied");
     }
     appliedIndex = e.index();
     // A witness's applied entries are not in the committed log the oracles record (it has no

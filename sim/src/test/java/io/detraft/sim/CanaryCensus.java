@@ -53,6 +53,8 @@ class CanaryCensus {
     CANARIES.put("stale reads (no ReadIndex)", PlantedFaults.staleReads());
     CANARIES.put("witness votes without the log check",
         PlantedFaults.coreBug(PlantedBug.WITNESS_VOTES_WITHOUT_LOG_CHECK));
+    CANARIES.put("witness gets payloads",
+        PlantedFaults.coreBug(PlantedBug.WITNESS_GETS_PAYLOADS));
     CANARIES.put("losing candidate retries at once (election storm)",
         PlantedFaults.coreBug(PlantedBug.LOSING_CANDIDATE_RETRIES_AT_ONCE));
   }

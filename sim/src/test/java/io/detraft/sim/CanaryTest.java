@@ -284,6 +284,18 @@ class CanaryTest {
   }
 
   /**
+   * A leader that sends a witness its payloads: safe, but the witness holds the data it exists
+   * not to hold, and the witness oracle must say so (at the first command replicated in a
+   * seed with a witness: a quarter of the seeds draw one).
+   */
+  @Test
+  void catchesAWitnessThatGetsPayloads() {
+    SimResult result = firstDefaultFailure("witness gets payloads",
+        PlantedFaults.coreBug(PlantedBug.WITNESS_GETS_PAYLOADS), 20, Set.of("witness-no-data"));
+    assertTrue(result.options().protocol().witness(), result::line);
+  }
+
+  /**
    * A lease that never runs out, caught as the deposed leader serves a read. A rare canary
    * (about 2 % of seeds): first caught at seed 53, at 124 since the group-stop nemesis joined
    * the default mix and changed the runs of the seeds that draw it; 200 seeds miss it with a

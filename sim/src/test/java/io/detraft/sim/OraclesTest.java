@@ -11,6 +11,7 @@ import io.detraft.core.HardState;
 import io.detraft.core.Membership;
 import io.detraft.core.Message;
 import io.detraft.core.SessionStateMachine;
+import io.detraft.core.Snapshot;
 import io.detraft.io.WriteAheadLog;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -168,6 +169,21 @@ class OraclesTest {
     byte[] empty = new SessionStateMachine(new KvStateMachine(), SESSION_TIMEOUT).snapshot();
     oracles.checkState(1, 1, empty);
     assertFails("state-machine-safety", () -> oracles.checkState(2, 1, new byte[] {1}));
+  }
+
+  @Test
+  void aWitnessHoldsNoPayloadNorSnapshotImage() {
+    Membership withWitness = new Membership(new long[] {1, 2, 3}, new long[0], new long[] {3});
+    oracles.checkWitnessHoldsNoData(3, entry(1, 1), null, "persisted");
+    oracles.checkWitnessHoldsNoData(3, null, new Snapshot(4, 1, withWitness, new byte[0]),
+        "received");
+    assertFails("witness-no-data", () -> oracles.checkWitnessHoldsNoData(3,
+        Entry.normal(1, 2, new byte[] {7}), null, "applied"));
+    assertFails("witness-no-data", () -> oracles.checkWitnessHoldsNoData(3, null,
+        new Snapshot(4, 1, withWitness, new byte[] {1}), "received"));
+    // Data-less, but its membership does not say witness: the node would restore it as data.
+    assertFails("witness-no-data", () -> oracles.checkWitnessHoldsNoData(3, null,
+        new Snapshot(4, 1, Membership.of(1, 2, 3), new byte[0]), "received"));
   }
 
   @Test
