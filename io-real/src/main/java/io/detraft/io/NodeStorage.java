@@ -353,6 +353,17 @@ public final class NodeStorage implements AutoCloseable {
    */
   public Snapshot importSnapshot(long group, Snapshot exported, SnapshotSource image,
       Membership newMembership) throws IOException {
+    return importSnapshot(group, exported, image, newMembership, 0);
+  }
+
+  /**
+   * As {@link #importSnapshot(long, Snapshot, SnapshotSource, Membership)}, at a term above
+   * {@code minTerm} too: a node whose disk was replaced has no log to say which terms the group
+   * used, and the rebuilt group should not reuse them (the simulator's oracles, and anything
+   * that keys on terms, would take the new leaders for old ones).
+   */
+  public Snapshot importSnapshot(long group, Snapshot exported, SnapshotSource image,
+      Membership newMembership, long minTerm) throws IOException {
     if (image.sizeBytes() != exported.sizeBytes()) {
       throw new IllegalArgumentException("an image of " + image.sizeBytes() + " bytes for a"
           + " snapshot of " + exported.sizeBytes());
@@ -360,7 +371,7 @@ public final class NodeStorage implements AutoCloseable {
     if (logs.containsKey(group)) {
       throw new IllegalStateException("group " + group + " is running on this storage");
     }
-    long highestTerm = exported.term();
+    long highestTerm = Math.max(exported.term(), minTerm);
     WriteAheadLog.RecoveredGroup old = wal.recovered().get(group);
     if (old != null) {
       highestTerm = Math.max(highestTerm, Math.max(old.hardState().term(), old.compactedTerm()));

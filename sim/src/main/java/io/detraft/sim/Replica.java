@@ -200,6 +200,15 @@ final class Replica {
     writtenHardState = state;
   }
 
+  /**
+   * Disaster recovery replaced this replica's data: the next start builds a fresh state
+   * machine, which the node restores from the imported snapshot.
+   */
+  void forgetStateMachine() {
+    stateMachine = null;
+    appliedIndex = 0;
+  }
+
   /** The process dies (or the run ends): count what this incarnation hit. */
   void retire(Marks marks) {
     if (node == null) {

@@ -301,6 +301,15 @@ public final class SimDisk implements Disk {
     return names.containsKey(file);
   }
 
+  /** The disk is lost for good and replaced by a blank one (after a crash). */
+  void wipe() {
+    names.clear();
+    durableNames.clear();
+    journal.clear();
+    locked.clear();
+    lastWritten = null;
+  }
+
   @Override
   public void createDirectories(Path dir) {
     for (Path d = dir; d != null && !names.containsKey(d); d = d.getParent()) {

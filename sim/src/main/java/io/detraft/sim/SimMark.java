@@ -20,6 +20,11 @@ public enum SimMark {
   GROUP_STOPPED_DURING_SNAPSHOT_INSTALL,
   /** A snapshot save gave up because its group's stop had been requested (Node.requestStop). */
   SNAPSHOT_ABANDONED_FOR_STOP,
+  /**
+   * Disaster recovery: a majority's disks lost for good, the group rebuilt on every node from
+   * a snapshot exported before (NodeStorage.importSnapshot), and serving again.
+   */
+  DISASTER_RECOVERED,
   /** A frame with a bit flipped in transit failed its checksum and was dropped. */
   CORRUPT_FRAME_REFUSED,
   /** A dial failed (peer down, refused, or no answer within the handshake timeout): backoff. */

@@ -202,6 +202,57 @@ final class SimNode implements Node.Observer {
     sim.nemesis().restartLater(id);
   }
 
+  // ---------------------------------------------------------------- disaster recovery
+
+  /**
+   * Disaster recovery's export, as {@code detraft snapshot export} asks a running node: a
+   * snapshot of {@code group} taken now through the node's code, read back whole from its
+   * snapshot store (the simulated export file). Null if the node is in the middle of a round
+   * (try again later) or never applied anything.
+   */
+  Snapshot exportSnapshot(long group) {
+    if (!up || paused || outstanding != null) {
+      return null;
+    }
+    try {
+      node.snapshot(group);
+      Snapshot latest = storage.log(group).snapshot();
+      if (latest.index() == 0) {
+        return null;
+      }
+      try (var image = storage.openSnapshot(group, latest)) {
+        return new Snapshot(latest.index(), latest.term(), latest.membership(), image.readAll());
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("export failed after the heal: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The disaster reaches this node: the process dies (its disk replaced by a blank one when
+   * {@code diskLost}), the operator imports {@code exported} into its data directory as
+   * {@code detraft snapshot import} does (through {@link NodeStorage#importSnapshot}, with the
+   * group's own membership, at a term above {@code minTerm}), and the node starts again. Its
+   * state machine is rebuilt from the imported snapshot.
+   */
+  void rebuildFrom(long group, Snapshot exported, boolean diskLost, long minTerm) {
+    crash(diskLost ? "disaster: disk lost for good" : "disaster: the group lost its quorum");
+    if (diskLost) {
+      disk.wipe();
+    }
+    SimOptions.DiskOptions d = sim.options().disk();
+    try (NodeStorage s = NodeStorage.open(disk, DATA_DIR,
+        new WriteAheadLog.Options(d.segmentBytes(), tailRule()), 2)) {
+      s.importSnapshot(group, exported.withoutData(),
+          io.detraft.core.SnapshotSource.of(exported.data()), exported.membership(), minTerm);
+    } catch (IOException e) {
+      throw new IllegalStateException("import failed after the heal: " + e.getMessage(), e);
+    }
+    disk.crash(); // what the import made durable is all there is
+    replica(group).forgetStateMachine();
+    boot();
+  }
+
   /** The process dies: memory is gone, unsynced writes may be lost or torn. */
   void crash(String why) {
     if (!up) {

@@ -161,6 +161,18 @@ public record SimOptions(
    * one data voter and the witness has its payload on that voter alone, so losing that disk
    * for good leaves the group stuck (rightly: it must not lose the entry).
    */
+  /**
+   * Whether the run ends with a disaster recovery ({@link PhaseOptions#disaster}): drawn, and
+   * a seed it suits: one group of 3 or more voters and no other nodes (the disaster takes a
+   * majority for good), a fixed membership, no witness (a witness has no image to export) and
+   * no corrupting disk (a node it took down for good would leave too few to rebuild from).
+   */
+  public boolean disasterRecovery() {
+    return phases.disaster() && cluster.groups() == 1 && cluster.voters() >= 3
+        && cluster.size() == cluster.voters() && protocol.churnEveryNanos() == 0
+        && !protocol.witness() && !corruptsStorage();
+  }
+
   public boolean corruptsStorage() {
     return disk.corruption() > 0 && cluster.voters() >= 3 && !protocol.witness();
   }
@@ -251,8 +263,12 @@ public record SimOptions(
    * @param livenessBoundNanos after healing, a leader must emerge and all client work finish
    *     within this bound
    * @param livenessOpsPerClient new operations each client must complete after healing
+   * @param disaster after the liveness phase, a disaster: a majority of the nodes lose their
+   *     disks for good, and the group is rebuilt from an exported snapshot (in the seeds it
+   *     suits, {@link SimOptions#disasterRecovery()}); then another liveness round
    */
-  public record PhaseOptions(long safetyNanos, long livenessBoundNanos, int livenessOpsPerClient) {
+  public record PhaseOptions(long safetyNanos, long livenessBoundNanos, int livenessOpsPerClient,
+      boolean disaster) {
     public PhaseOptions {
       check(safetyNanos >= 0 && livenessBoundNanos > 0 && livenessOpsPerClient >= 0,
           "bad phase lengths");
@@ -352,7 +368,8 @@ public record SimOptions(
         (int) l.between(1, 4), l.uniform(0.3, 0.7));
 
     SimRandom ph = root.fork(6);
-    PhaseOptions phases = new PhaseOptions(ph.between(20, 30) * SECOND, 30 * SECOND, 3);
+    PhaseOptions phases = new PhaseOptions(ph.between(20, 30) * SECOND, 30 * SECOND, 3,
+        ph.chance(0.5)); // drawn last: the other phase draws stay as they were
     return new SimOptions(seed, cluster, network, disk, process, protocol, workload, listAppend,
         phases);
   }
@@ -461,7 +478,7 @@ public record SimOptions(
   /** A shorter run: the safety phase lasts {@code seconds} (tests keep {@code mvn verify} fast). */
   public SimOptions withSafetySeconds(double seconds) {
     return withPhases(new PhaseOptions((long) (seconds * SECOND), phases.livenessBoundNanos(),
-        phases.livenessOpsPerClient()));
+        phases.livenessOpsPerClient(), phases.disaster()));
   }
 
   /** One readable line with every option; printed before a run. */
@@ -503,6 +520,7 @@ public record SimOptions(
     add(drawn, protocol.transferEveryNanos() > 0, "nemesis: leadership transfers");
     add(drawn, protocol.groupStopEveryNanos() > 0, "nemesis: group replicas stopped");
     add(drawn, protocol.witness() && cluster.voters() >= 3, "cluster: a witness per group");
+    add(drawn, disasterRecovery(), "nemesis: disaster recovery (export, majority lost, import)");
     add(drawn, listAppend.clients() > 0, "workload: list-append transactions");
     return drawn;
   }
@@ -587,7 +605,8 @@ public record SimOptions(
         .append(l.maxTxnLength()).append(" reads=").append(pct(l.readFraction())).append('}');
     out.append(" phases{safety=").append(ms(phases.safetyNanos())).append(" liveness<=")
         .append(ms(phases.livenessBoundNanos())).append(" +")
-        .append(phases.livenessOpsPerClient()).append(" ops/client}");
+        .append(phases.livenessOpsPerClient()).append(" ops/client")
+        .append(disasterRecovery() ? " disaster}" : "}");
     return out.toString();
   }
 

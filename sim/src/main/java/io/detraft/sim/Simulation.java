@@ -9,8 +9,11 @@ import io.detraft.core.Config;
 import io.detraft.core.PlantedBug;
 import io.detraft.core.Membership;
 import io.detraft.core.Role;
+import io.detraft.core.Snapshot;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
 
@@ -69,6 +72,8 @@ public final class Simulation {
   /** The most terms any group went through since the heal, as the liveness checks saw it. */
   private long termsSinceHeal;
   private boolean finished;
+  /** Whether the disaster ({@link SimOptions#disasterRecovery}) struck and the group was rebuilt. */
+  private boolean disasterDone;
 
   public Simulation(SimOptions options) {
     this(options, SimHooks.defaults());
@@ -311,8 +316,14 @@ public final class Simulation {
 
   private void startLiveness() {
     trace.record(now, Trace.Kind.PHASE, 0, 0, 1, 0, "liveness: faults healed, all nodes up");
-    livenessDeadline = now + options.phases().livenessBoundNanos();
     nemesis.healAll();
+    startLivenessRound();
+  }
+
+  /** A liveness round: within the bound, clients finish new work and the replicas catch up. */
+  private void startLivenessRound() {
+    livenessDeadline = now + options.phases().livenessBoundNanos();
+    checks = 0;
     healedTerms = new long[oracles.length];
     termsAtChecks = new long[oracles.length]
         [(int) (options.phases().livenessBoundNanos() / LIVENESS_CHECK_NANOS) + 2];
@@ -329,11 +340,66 @@ public final class Simulation {
     for (int g = 1; done && g <= oracles.length; g++) {
       done = stableLeader(g) != 0 && allCaughtUp(g);
     }
+    if (done && options.disasterRecovery() && !disasterDone) {
+      if (disaster()) {
+        disasterDone = true;
+        return; // a new liveness round checks from here
+      }
+      done = false; // the group is not at rest yet: the next check tries again
+    }
     if (done) {
       finished = true;
       return;
     }
     schedule(new Event(now + LIVENESS_CHECK_NANOS, Event.Kind.LIVENESS_CHECK, 0, 0, 0, 0, null));
+  }
+
+  /**
+   * Disaster recovery, as an operator runs it (kv-app's {@code detraft snapshot export} and
+   * {@code import}): once the group is at rest (no client work in flight, every replica holding
+   * and having applied exactly what the leader committed), the leader's snapshot is exported
+   * through the node's code; then a majority of the nodes lose their disks for good, and every
+   * node, survivors and blank ones alike, imports the export and starts again. At rest, the
+   * export holds every committed entry, so nothing acknowledged is lost and the oracles need no
+   * new epoch; the import's term lies above every term the group used, so no term is reused. A
+   * second liveness round follows: the rebuilt group must elect and serve new work.
+   */
+  private boolean disaster() {
+    int leader = stableLeader(1);
+    long at = nodes[leader].replica(1).appliedIndex();
+    long highestTerm = 0;
+    for (int id = 1; id < nodes.length; id++) {
+      Replica r = nodes[id].replica(1);
+      if (!nodes[id].isUp() || r.lastIndex() != at || r.appliedIndex() != at) {
+        return false;
+      }
+      highestTerm = Math.max(highestTerm, r.term());
+    }
+    Snapshot exported = nodes[leader].exportSnapshot(1);
+    if (exported == null) {
+      return false;
+    }
+    if (exported.index() != at) {
+      throw new SimulationFailure("disaster", "n" + leader + " exported a snapshot at "
+          + exported.index() + ", but the group is at rest at " + at);
+    }
+    int n = nodes.length - 1;
+    List<Integer> lost = new ArrayList<>();
+    for (int id = 1; id < nodes.length; id++) {
+      lost.add(id);
+    }
+    SimRandom pick = new SimRandom(options.seed()).fork(19);
+    while (lost.size() > n / 2 + 1) {
+      lost.remove(pick.nextInt(lost.size()));
+    }
+    trace.record(now, Trace.Kind.PHASE, 0, 0, 2, 0, "disaster: n" + leader + " exported "
+        + exported + "; disks of " + lost + " lost for good; every node imports it");
+    for (int id = 1; id < nodes.length; id++) {
+      nodes[id].rebuildFrom(1, exported, lost.contains(id), highestTerm);
+    }
+    marks.hit(SimMark.DISASTER_RECOVERED);
+    startLivenessRound();
+    return true;
   }
 
   /** The live node that leads {@code group} in the highest term, or 0. */

@@ -578,11 +578,19 @@ final class Workload {
     return other >= node ? other + 1 : other;
   }
 
-  /** The faults are healed: each client must now complete a few new operations. */
+  /**
+   * The faults are healed (or, in a later round, the group was rebuilt after a disaster): each
+   * client must now complete a few new operations.
+   */
   void startLiveness(int opsPerClient) {
+    boolean again = liveness; // the clients stopped after the last round: start them
     liveness = true;
     for (Client c : clients) {
       c.livenessLeft = opsPerClient;
+      if (again && !c.busy) {
+        c.nominalNext = Math.max(c.nominalNext, sim.now());
+        sim.schedule(new Event(c.nominalNext, Event.Kind.CLIENT_NEXT, 0, 0, c.index, 0, null));
+      }
     }
   }
 
