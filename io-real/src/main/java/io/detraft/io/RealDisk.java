@@ -27,11 +27,24 @@ public final class RealDisk implements Disk, AutoCloseable {
 
   @Override
   public File open(Path file) throws IOException {
-    FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE,
-        StandardOpenOption.READ, StandardOpenOption.WRITE);
+    return file(file, true);
+  }
+
+  /** Opens an existing file for reading only (a backup may be a read-only file). */
+  public static File openReadOnly(Path file) throws IOException {
+    return file(file, false);
+  }
+
+  private static File file(Path file, boolean writable) throws IOException {
+    FileChannel channel = writable ? FileChannel.open(file, StandardOpenOption.CREATE,
+        StandardOpenOption.READ, StandardOpenOption.WRITE)
+        : FileChannel.open(file, StandardOpenOption.READ);
     return new File() {
       @Override
       public void write(ByteBuffer source, long position) throws IOException {
+        if (!writable) {
+          throw new UnsupportedOperationException(file + " is open for reading only");
+        }
         while (source.hasRemaining()) {
           position += channel.write(source, position);
         }

@@ -3,6 +3,7 @@ package io.detraft.kv;
 import io.detraft.core.Snapshot;
 import io.detraft.io.NodeStorage;
 import io.detraft.io.Disk;
+import io.detraft.io.RealDisk;
 import io.detraft.io.SnapshotReader;
 import io.detraft.io.StorageCorruptionException;
 import java.io.IOException;
@@ -240,34 +241,7 @@ record SnapshotFile(Path path, String clusterId, long node, int groups, long gro
    * @throws InvalidException if the embedded snapshot's header or trailer is damaged
    */
   SnapshotReader openImage() throws InvalidException, IOException {
-    // Read only: a backup may be a read-only file.
-    FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
-    Disk.File file = new Disk.File() {
-      @Override
-      public void write(ByteBuffer source, long position) {
-        throw new UnsupportedOperationException(path + " is read only");
-      }
-
-      @Override
-      public int read(ByteBuffer target, long position) throws IOException {
-        return channel.read(target, position);
-      }
-
-      @Override
-      public long size() throws IOException {
-        return channel.size();
-      }
-
-      @Override
-      public void force() {
-        throw new UnsupportedOperationException(path + " is read only");
-      }
-
-      @Override
-      public void close() throws IOException {
-        channel.close();
-      }
-    };
+    Disk.File file = RealDisk.openReadOnly(path);
     try {
       return SnapshotReader.openEmbedded(file, path, snapshotFileOffset, snapshotFileLength);
     } catch (StorageCorruptionException e) {
