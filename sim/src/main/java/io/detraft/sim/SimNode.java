@@ -103,10 +103,8 @@ final class SimNode implements Node.Observer {
     if (refused) {
       return;
     }
-    SimOptions.DiskOptions d = sim.options().disk();
     try {
-      storage = NodeStorage.open(disk, DATA_DIR,
-          new WriteAheadLog.Options(d.segmentBytes(), tailRule()), 2);
+      storage = openStorage();
     } catch (StorageCorruptionException e) {
       refuse(e);
       return;
@@ -127,7 +125,7 @@ final class SimNode implements Node.Observer {
       }
     }
     try {
-      node = Node.recover(id, storage, groups, snapshotPolicy, d.earlyReplication(),
+      node = Node.recover(id, storage, groups, snapshotPolicy, sim.options().disk().earlyReplication(),
           random.nextLong(), this);
       for (Replica replica : replicas) {
         if (!stoppedGroups.contains(replica.group)) {
@@ -146,6 +144,12 @@ final class SimNode implements Node.Observer {
     sim.schedule(new Event(sim.now() + 1 + random.nextLong(tickNanos), Event.Kind.TICK, id, 0,
         incarnation, 0, null));
     drive();
+  }
+
+  /** The node's storage on its disk, as the deployed node opens it (2 snapshot files kept). */
+  private NodeStorage openStorage() throws IOException {
+    return NodeStorage.open(disk, DATA_DIR,
+        new WriteAheadLog.Options(sim.options().disk().segmentBytes(), tailRule()), 2);
   }
 
   private WriteAheadLog.TailRule tailRule() {
@@ -240,9 +244,7 @@ final class SimNode implements Node.Observer {
     if (diskLost) {
       disk.wipe();
     }
-    SimOptions.DiskOptions d = sim.options().disk();
-    try (NodeStorage s = NodeStorage.open(disk, DATA_DIR,
-        new WriteAheadLog.Options(d.segmentBytes(), tailRule()), 2)) {
+    try (NodeStorage s = openStorage()) {
       s.importSnapshot(group, exported.withoutData(),
           io.detraft.core.SnapshotSource.of(exported.data()), exported.membership(), minTerm);
     } catch (IOException e) {
