@@ -539,15 +539,11 @@ public final class NodeRunner implements AutoCloseable {
     Node.Round round = node.persist();
     // A leader's replication messages go out first, so followers write while we do
     // (Ready#maySendBeforeSync); every other message waits for the fsync.
-    for (Message m : round.early()) {
-      transport.send(m);
-    }
+    transport.send(round.early()); // one batch per peer, every group's messages in it
     if (round.mustSync()) {
       node.sync(); // one fsync for every group and every proposal in this round
     }
-    for (Message m : round.held()) {
-      transport.send(m);
-    }
+    transport.send(round.held());
     node.finish(round);
     return true;
   }

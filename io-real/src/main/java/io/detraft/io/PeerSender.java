@@ -7,13 +7,17 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The outbound half of the link to one peer: a bounded queue the Raft thread drops messages
- * into (never waiting), and a thread that dials, handshakes and writes them as frames.
+ * The outbound half of the link to one peer: a bounded queue the Raft thread drops batches of
+ * messages into (never waiting), and a thread that dials, handshakes and writes them as frames.
+ * A round's messages for this peer, from every group, arrive as one batch: one hand-off and
+ * one write for all of them, however many groups the node hosts.
  *
  * <p>When the queue is full, or the peer is unreachable, messages are dropped: Raft resends
  * what matters (heartbeats, append retries, new elections), and a stale backlog delivered
@@ -26,7 +30,9 @@ final class PeerSender implements Runnable {
 
   private final TcpTransport transport;
   private final long peer;
-  private final ArrayBlockingQueue<Message> queue;
+  private final LinkedBlockingQueue<List<Message>> queue = new LinkedBlockingQueue<>();
+  /** Messages in {@link #queue}, bounded by the transport's send queue capacity. */
+  private final AtomicInteger queued = new AtomicInteger();
   private final Thread thread;
   private volatile InetSocketAddress address;
   private volatile boolean closed;
@@ -45,7 +51,6 @@ final class PeerSender implements Runnable {
     this.transport = transport;
     this.peer = peer;
     this.address = address;
-    this.queue = new ArrayBlockingQueue<>(transport.options().sendQueueCapacity());
     this.thread = new Thread(this, "detraft-send-" + transport.options().nodeId() + "-to-" + peer);
     thread.setDaemon(true);
   }
@@ -54,9 +59,26 @@ final class PeerSender implements Runnable {
     thread.start();
   }
 
-  /** Queues {@code message} without blocking; false if the queue is full (dropped). */
-  boolean offer(Message message) {
-    return queue.offer(message);
+  /**
+   * Queues {@code batch} (in order, written together) without blocking; false if the queue
+   * has no room for all of it (dropped whole).
+   */
+  boolean offer(List<Message> batch) {
+    int capacity = transport.options().sendQueueCapacity();
+    if (queued.addAndGet(batch.size()) > capacity) {
+      queued.addAndGet(-batch.size());
+      return false;
+    }
+    queue.add(batch);
+    return true;
+  }
+
+  private List<Message> poll() {
+    List<Message> batch = queue.poll();
+    if (batch != null) {
+      queued.addAndGet(-batch.size());
+    }
+    return batch;
   }
 
   InetSocketAddress address() {
@@ -81,15 +103,19 @@ final class PeerSender implements Runnable {
   public void run() {
     while (!closed) {
       try {
-        Message first = queue.poll(100, TimeUnit.MILLISECONDS);
+        List<Message> first = queue.poll(100, TimeUnit.MILLISECONDS);
         if (first == null) {
           continue;
         }
+        queued.addAndGet(-first.size());
         if (socket == null || !address.equals(connectedTo)) {
           closeSocket();
           if (!connect()) {
-            transport.countDropped(1 + queue.size());
-            queue.clear(); // stale by the time we get through
+            int stale = first.size(); // stale by the time we get through
+            for (List<Message> b; (b = poll()) != null; ) {
+              stale += b.size();
+            }
+            transport.countDropped(stale);
             sleepBackoff();
             continue;
           }
@@ -106,21 +132,25 @@ final class PeerSender implements Runnable {
     }
   }
 
-  private void write(Message first) throws IOException {
+  /** Writes {@code first} and every batch queued behind it, then flushes once. */
+  private void write(List<Message> first) throws IOException {
     int maxFrame = transport.options().maxFrameBytes();
     int written = 0;
     writeStartedNanos = System.nanoTime() | 1; // never 0 while writing
-    for (Message m = first; m != null; m = queue.poll()) {
-      byte[] frame = Frames.encode(m); // length prefix included
-      if (frame.length - 4 > maxFrame) {
-        // The receiver would close the connection over it; Raft will send smaller ones.
-        LOG.log(System.Logger.Level.WARNING, "dropping a " + frame.length + "-byte message to node "
-            + peer + ": over the " + maxFrame + "-byte frame limit");
-        transport.countDropped(1);
-        continue;
+    for (List<Message> batch = first; batch != null; batch = poll()) {
+      for (Message m : batch) {
+        byte[] frame = Frames.encode(m); // length prefix included
+        if (frame.length - 4 > maxFrame) {
+          // The receiver would close the connection over it; Raft will send smaller ones.
+          LOG.log(System.Logger.Level.WARNING, "dropping a " + frame.length
+              + "-byte message to node " + peer + ": over the " + maxFrame
+              + "-byte frame limit");
+          transport.countDropped(1);
+          continue;
+        }
+        out.write(frame);
+        written++;
       }
-      out.write(frame);
-      written++;
     }
     out.flush();
     writeStartedNanos = 0;

@@ -212,12 +212,33 @@ public final class TcpTransport implements AutoCloseable {
    * (unknown peer, or its queue is full).
    */
   public boolean send(Message message) {
-    PeerSender sender = senders.get(message.to());
-    if (sender != null && sender.offer(message)) {
-      return true;
+    return send(List.of(message)) == 1;
+  }
+
+  /**
+   * Queues {@code messages} and returns at once: each peer's share, in order, as one batch
+   * that its link writes with one flush (so a round's messages for a peer, from every group,
+   * cost one hand-off and one syscall). Returns how many were queued; a peer's whole share is
+   * dropped if its queue has no room for it.
+   */
+  public int send(List<Message> messages) {
+    if (messages.isEmpty()) {
+      return 0;
     }
-    dropped.incrementAndGet();
-    return false;
+    Map<Long, List<Message>> byPeer = new HashMap<>(4);
+    for (Message m : messages) {
+      byPeer.computeIfAbsent(m.to(), peer -> new ArrayList<>()).add(m);
+    }
+    int queued = 0;
+    for (var e : byPeer.entrySet()) {
+      PeerSender sender = senders.get(e.getKey());
+      if (sender != null && sender.offer(e.getValue())) {
+        queued += e.getValue().size();
+      } else {
+        dropped.addAndGet(e.getValue().size());
+      }
+    }
+    return queued;
   }
 
   public Stats stats() {

@@ -16,6 +16,8 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -71,6 +73,41 @@ class TcpTransportTest {
       assertEquals(heartbeat(1, 2, i), atB.poll(5, TimeUnit.SECONDS));
     }
     assertEquals(heartbeat(2, 1, 7), atA.poll(5, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void aRoundsMessagesGoToEachPeerInOrderAndABatchTooLargeForTheQueueIsDroppedWhole()
+      throws Exception {
+    TcpTransport c = TcpTransport.bind(options(CLUSTER, 3));
+    BlockingQueue<Message> atC = new LinkedBlockingQueue<>();
+    try {
+      c.start(atC::add);
+      a.setPeer(3, c.localAddress());
+      List<Message> round = new ArrayList<>();
+      for (int i = 1; i <= 300; i++) { // interleaved, as a round of many groups is
+        round.add(heartbeat(1, 2 + i % 2, i));
+      }
+      round.add(heartbeat(1, 7, 1)); // no address: dropped, the others still go
+      assertEquals(300, a.send(round));
+      for (int i = 1; i <= 300; i++) {
+        assertEquals(heartbeat(1, 2 + i % 2, i),
+            (i % 2 == 0 ? atB : atC).poll(5, TimeUnit.SECONDS));
+      }
+      long dropped = a.stats().dropped();
+      assertEquals(1, dropped);
+
+      // The queue holds 1,000 messages: a share bigger than that is refused whole.
+      List<Message> tooMany = new ArrayList<>();
+      for (int i = 0; i < 1001; i++) {
+        tooMany.add(heartbeat(1, 2, 5000 + i));
+      }
+      assertEquals(0, a.send(tooMany));
+      assertEquals(dropped + 1001, a.stats().dropped());
+      assertHealthy();
+      assertNull(atB.poll(200, TimeUnit.MILLISECONDS), "a dropped batch arrived in part");
+    } finally {
+      c.close();
+    }
   }
 
   @Test

@@ -107,7 +107,10 @@ final class Router {
     }
     return attempt.exceptionallyCompose(e -> {
       KvException k = unwrap(e);
-      boolean moving = k.code.equals("no_leader") || k.code.equals("leadership_transfer");
+      // A forward can reach a node that has just handed the group on ("not leader, the leader
+      // is N"): leadership is moving, and nothing was proposed.
+      boolean moving = k.code.equals("no_leader") || k.code.equals("leadership_transfer")
+          || k.code.equals("not_leader");
       if (!moving || System.nanoTime() - rerouteUntil >= 0) {
         return CompletableFuture.failedFuture(k);
       }
