@@ -122,8 +122,8 @@ final class Bench {
         load.stale(), start, end, load.etcd());
     List<BenchLoop> loops = new ArrayList<>();
     List<Thread> threads = new ArrayList<>();
-    int loopCount = Math.min(Runtime.getRuntime().availableProcessors(),
-        (load.clients() + CLIENTS_PER_LOOP - 1) / CLIENTS_PER_LOOP);
+    int loopCount = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(),
+        (load.clients() + CLIENTS_PER_LOOP - 1) / CLIENTS_PER_LOOP));
     int perLoop = (load.clients() + loopCount - 1) / loopCount;
     for (int first = 0; first < load.clients(); first += perLoop) {
       BenchLoop loop = new BenchLoop(plan, load.endpoints(), first,

@@ -53,8 +53,7 @@ import java.util.function.BiConsumer;
  * them all back. A record pays off while it changes again soon (a busy client); one left
  * unchanged for {@link #CARRY_COMMITS} redo records goes to the store (as do the oldest when
  * they pass {@link #CARRY_BYTES} or {@link #CARRY_RATIO} times the batch, and all before a
- * snapshot is saved). Reads of session
- * records see the carried ones first.
+ * snapshot is saved). Reads of session records see the carried ones first.
  *
  * <p><b>Snapshots</b> stream every data, session and system record sorted by raw key, so equal
  * states give equal bytes (only the keys are held in memory while one is written): {@code "DKV" 01 appliedIndex:u64 count:u64 (key:bytes
