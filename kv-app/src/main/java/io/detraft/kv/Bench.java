@@ -26,7 +26,7 @@ final class Bench {
   /**
    * Clients per selector thread of the load generator, at least; and no more threads than
    * cores. On a 2-core machine shared with the nodes under test, eight loops for 256 clients
-   * took about a third of the machine; two served 20-30 % more writes (2026-12-04).
+   * took about a third of the machine; two served up to 30 % more writes (2026-12-04).
    */
   private static final int CLIENTS_PER_LOOP = 32;
 
