@@ -73,8 +73,9 @@ final class PeerSender implements Runnable {
     return true;
   }
 
-  private List<Message> poll() {
-    List<Message> batch = queue.poll();
+  /** The next batch, waiting up to {@code millis} for one; null if none came. */
+  private List<Message> poll(long millis) throws InterruptedException {
+    List<Message> batch = queue.poll(millis, TimeUnit.MILLISECONDS);
     if (batch != null) {
       queued.addAndGet(-batch.size());
     }
@@ -103,16 +104,15 @@ final class PeerSender implements Runnable {
   public void run() {
     while (!closed) {
       try {
-        List<Message> first = queue.poll(100, TimeUnit.MILLISECONDS);
+        List<Message> first = poll(100);
         if (first == null) {
           continue;
         }
-        queued.addAndGet(-first.size());
         if (socket == null || !address.equals(connectedTo)) {
           closeSocket();
           if (!connect()) {
             int stale = first.size(); // stale by the time we get through
-            for (List<Message> b; (b = poll()) != null; ) {
+            for (List<Message> b; (b = poll(0)) != null; ) {
               stale += b.size();
             }
             transport.countDropped(stale);
@@ -133,11 +133,11 @@ final class PeerSender implements Runnable {
   }
 
   /** Writes {@code first} and every batch queued behind it, then flushes once. */
-  private void write(List<Message> first) throws IOException {
+  private void write(List<Message> first) throws IOException, InterruptedException {
     int maxFrame = transport.options().maxFrameBytes();
     int written = 0;
     writeStartedNanos = System.nanoTime() | 1; // never 0 while writing
-    for (List<Message> batch = first; batch != null; batch = poll()) {
+    for (List<Message> batch = first; batch != null; batch = poll(0)) {
       for (Message m : batch) {
         byte[] frame = Frames.encode(m); // length prefix included
         if (frame.length - 4 > maxFrame) {

@@ -80,15 +80,15 @@ public final class KvStateMachine implements BatchingStateMachine {
    * copying it some tens of times.
    */
   static final long CARRY_COMMITS = 16;
-  /**
-   * Carried session records beyond this many redo bytes go to the store, oldest first; and
-   * beyond {@link #CARRY_RATIO} times the batch's own redo bytes: a small batch (one of many
-   * groups, each with a slice of the load) must not copy every busy client's record each
-   * time. With 8 groups and 256 clients, carrying them all made copying redo records 18 %
-   * of the Raft threads' samples.
-   */
+  /** Carried session records beyond this many redo bytes go to the store, oldest first. */
   static final long CARRY_BYTES = 32 << 10;
 
+  /**
+   * Carried session records beyond this many times the batch's own redo bytes go to the store
+   * too: a small batch (one of many groups, each with a slice of the load) must not copy every
+   * busy client's record each time. With 8 groups and 256 clients, carrying them all made
+   * copying redo records 18 % of the Raft threads' samples.
+   */
   static final long CARRY_RATIO = 4;
 
   /** Sessions idle for this many entries of a group expire (about minutes at full load). */
