@@ -3,6 +3,8 @@ package io.detraft.kv;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,6 +26,11 @@ import java.util.stream.Stream;
  * machine, on the same disk, measured by the same load generator ({@link Bench#measure}) over
  * each one's HTTP/JSON API, in alternating order over several rounds so that noise shows as
  * ranges. fsync stays on in both: etcd's defaults, detraft's defaults.
+ *
+ * <p>A third row, {@code no-op}, is the ceiling: an HTTP server (detraft's own, in this JVM)
+ * that answers every etcd-shaped request at once and does nothing else. No system measured
+ * here can serve more than it: it is what this machine's loopback sockets, HTTP and the load
+ * generator itself allow, with nothing left for consensus, disks or state.
  *
  * <p>Both clusters run for the whole comparison, idle while the other is measured. Each is
  * measured at its leader: detraft's clients send every request to its group's leader, etcd's
@@ -71,8 +78,9 @@ final class BenchCompare {
     List<Process> processes = new ArrayList<>();
     Thread cleanup = new Thread(() -> stop(processes));
     Runtime.getRuntime().addShutdownHook(cleanup);
-    try {
-      out.printf("bench: detraft (%s groups) and etcd, 3 nodes each on loopback, data in %s%n",
+    try (HttpServer noOp = startNoOp()) {
+      out.printf("bench: detraft (%s groups) and etcd, 3 nodes each on loopback, data in %s;"
+          + " and the ceiling, an HTTP server that does nothing (" + NO_OP + ")%n",
           groupCounts.stream().map(String::valueOf).collect(Collectors.joining(", ")), dir);
       // Every cluster runs throughout; each is idle while another is measured.
       Map<String, List<String>> systems = new LinkedHashMap<>();
@@ -85,10 +93,12 @@ final class BenchCompare {
       systems.put("etcd", etcd);
       out.println("bench: etcd leader at " + etcd.get(0) + " (" + etcdVersion(etcdBinary)
           + ")");
+      systems.put(NO_OP, List.of(noOp.address().getHostString() + ":"
+          + noOp.address().getPort()));
       for (var s : systems.entrySet()) {
         // Every key written once (reads find values), which also warms detraft's JIT up.
-        Bench.preload(new Bench.Load(s.getValue(), s.getKey().equals("etcd"), 64, keys, value,
-            0, false, 1, 0), out);
+        Bench.preload(new Bench.Load(s.getValue(), !s.getKey().startsWith("detraft"), 64,
+            keys, value, 0, false, 1, 0), out);
       }
       List<Cell> cells = new ArrayList<>();
       for (int round = 1; round <= rounds; round++) {
@@ -100,7 +110,7 @@ final class BenchCompare {
           for (int clients : clientCounts) {
             for (String system : order) {
               Bench.Result r = Bench.measure(new Bench.Load(systems.get(system),
-                  system.equals("etcd"), clients, keys, value, workload.equals("read") ? 1 : 0,
+                  !system.startsWith("detraft"), clients, keys, value, workload.equals("read") ? 1 : 0,
                   false, seconds, warmup), null);
               out.printf("round %d  %-10s %-5s %4d clients  %,9.0f ops/s  p50 %6.2f ms  p99 "
                   + "%6.2f ms  p99.9 %6.2f ms  %d errors%s%n", round, system, workload, clients,
@@ -132,8 +142,9 @@ final class BenchCompare {
   static String table(List<Cell> cells, int rounds, List<Integer> clientCounts,
       List<String> systems) {
     StringBuilder t = new StringBuilder();
-    t.append(String.format("%n%d rounds; ranges are min-max over the rounds; latency in ms%n%n",
-        rounds));
+    t.append(String.format("%n%d rounds; ranges are min-max over the rounds; latency in ms%s%n%n",
+        rounds, systems.contains(NO_OP) ? "; " + NO_OP + ": an HTTP server that answers at once"
+            + " and does nothing (the ceiling of this machine and load generator)" : ""));
     t.append("| load | clients | system | ops/s | vs etcd | p50 | p99 | p99.9 |\n"
         + "|---|---|---|---|---|---|---|---|\n");
     for (String workload : List.of("write", "read")) {
@@ -191,6 +202,19 @@ final class BenchCompare {
   }
 
   // ------------------------------------------------------------------ the clusters
+
+  /** The ceiling's name in the table. */
+  static final String NO_OP = "no-op";
+
+  /** An HTTP server that answers every request with an etcd-shaped 200 at once. */
+  private static HttpServer startNoOp() throws IOException {
+    HttpServer server = new HttpServer(new InetSocketAddress(InetAddress.getLoopbackAddress(),
+        0), 1024, 1 << 20, 60_000, "detraft-bench-no-op");
+    byte[] answer = "{\"header\":{}}".getBytes(StandardCharsets.US_ASCII);
+    server.route("/", exchange -> exchange.respond(200, "application/json", answer, 0));
+    server.start();
+    return server;
+  }
 
   /**
    * Three {@code detraft server} JVMs (the launcher's JVM flags), data in {@code

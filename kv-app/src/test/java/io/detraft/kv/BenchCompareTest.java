@@ -17,9 +17,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A smoke test of {@code detraft bench --against etcd}: both clusters start, both answer the
- * same load, the table has both, and nothing is left running. It asserts no speed (benchmarks
- * are not tests); it is skipped, saying why, where etcd is not installed.
+ * A smoke test of {@code detraft bench --against etcd}: both clusters and the no-op ceiling
+ * start, all answer the same load, the table has them all, and nothing is left running. It
+ * asserts no speed (benchmarks are not tests); it is skipped, saying why, where etcd is not
+ * installed.
  */
 @Timeout(300)
 class BenchCompareTest {
@@ -36,7 +37,7 @@ class BenchCompareTest {
         "2,1", "--dir", dir.toString()}, out, out);
     String text = bytes.toString(StandardCharsets.UTF_8);
     assertEquals(Main.OK, status, text);
-    for (String system : new String[] {"detraft/2", "detraft/1", "etcd"}) {
+    for (String system : new String[] {"detraft/2", "detraft/1", "etcd", "no-op"}) {
       for (String load : new String[] {"write", "read"}) {
         Matcher m = Pattern.compile("round 1  " + Pattern.quote(system) + " +" + load
             + " +8 clients\\s+([\\d,]+) ops/s.* (\\d+) errors").matcher(text);
