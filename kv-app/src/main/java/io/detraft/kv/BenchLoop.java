@@ -327,6 +327,9 @@ final class BenchLoop implements Runnable {
 
   private void onAnswer(Client c, Answer a) {
     if (a.status() == 200 || (c.read && a.status() == 404)) {
+      if (a.leader() != 0 && !plan.etcd()) {
+        directory.leaderMoved(c.group, a.leader()); // the node forwarded it to the leader
+      }
       long now = System.nanoTime();
       if (c.startedNanos - plan.startNanos() >= 0 && now - plan.endNanos() < 0) {
         samples.add(now - c.startedNanos, now);

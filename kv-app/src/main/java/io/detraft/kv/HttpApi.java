@@ -237,8 +237,10 @@ final class HttpApi {
   private void write(Exchange exchange, String op, long start, long group,
       KvCommand command) {
     byte[] envelope = envelope(exchange, command.encode());
-    answer(exchange, op, start, router.propose(group, envelope),
-        (ex, result) -> sendResult(ex, op, result));
+    answer(exchange, op, start, router.propose(group, envelope), (ex, result) -> {
+      ex.defaultLeaderHint(router.leaderElsewhere(group)); // it was forwarded: go there next
+      sendResult(ex, op, result);
+    });
   }
 
   private static byte[] envelope(Exchange exchange, byte[] payload) {
@@ -305,6 +307,7 @@ final class HttpApi {
     long group = groupParameter(exchange);
     answer(exchange, "register", start,
         router.propose(group, SessionStateMachine.register()), (ex, result) -> {
+          ex.defaultLeaderHint(router.leaderElsewhere(group));
           long client = SessionStateMachine.clientIdOf(SessionStateMachine.decodeResult(result));
           Http.json(ex, 200, "{\"group\":" + group + ",\"client\":" + client + "}");
         });

@@ -923,6 +923,7 @@ final class HttpServer implements AutoCloseable {
     private final byte[] body;
     private final boolean keepAlive;
     private final boolean head;
+    private volatile long defaultLeaderHint;
     private final java.util.concurrent.atomic.AtomicBoolean answered =
         new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -1004,8 +1005,14 @@ final class HttpServer implements AutoCloseable {
         return;
       }
       boolean close = !keepAlive;
-      connection.send(this, encode(status, contentType, content, leaderHint, close,
-          head, connection.dateHeader()), close);
+      connection.send(this, encode(status, contentType, content,
+          leaderHint != 0 ? leaderHint : defaultLeaderHint, close, head,
+          connection.dateHeader()), close);
+    }
+
+    /** The {@code Detraft-Leader} of an answer that names none itself (0: none). */
+    void defaultLeaderHint(long leader) {
+      defaultLeaderHint = leader;
     }
   }
 

@@ -219,6 +219,9 @@ public final class KvClient implements AutoCloseable {
         int status = r.status();
         if (status == 200 || status == 404 || (status == 409 && r.text().contains(
             "\"cas_failed\""))) {
+          if (r.leader() != 0) {
+            leaderByGroup.put(group, r.leader()); // the node forwarded it to the leader
+          }
           return r;
         }
         KvException e = Router.fromErrorAnswer(r, 0);

@@ -134,6 +134,20 @@ final class Router {
     });
   }
 
+  /**
+   * The leader of {@code group} if another node leads it, else 0: named in the answer to a
+   * write this node forwarded, so that a client sends the next one to the leader directly
+   * (leaders move: the balancer spreads them after a start, elections move them).
+   */
+  long leaderElsewhere(long group) {
+    try {
+      long leader = runner.status(group).leader();
+      return leader == nodeId ? 0 : leader;
+    } catch (IllegalArgumentException stoppedMeanwhile) {
+      return 0;
+    }
+  }
+
   /** Proposes on this node only (the internal endpoint's side of a forward). */
   CompletableFuture<byte[]> proposeHere(long group, byte[] command) {
     return runner.propose(group, command).exceptionallyCompose(
