@@ -27,7 +27,7 @@ import java.util.stream.Stream;
  * each one's HTTP/JSON API, in alternating order over several rounds so that noise shows as
  * ranges. fsync stays on in both: etcd's defaults, detraft's defaults.
  *
- * <p>A third row, {@code no-op}, is the ceiling: an HTTP server (detraft's own, in this JVM)
+ * <p>A third system, {@code no-op}, is the ceiling: an HTTP server (detraft's own, in this JVM)
  * that answers every etcd-shaped request at once and does nothing else. No system measured
  * here can serve more than it: it is what this machine's loopback sockets, HTTP and the load
  * generator itself allow, with nothing left for consensus, disks or state.
@@ -97,8 +97,8 @@ final class BenchCompare {
           + noOp.address().getPort()));
       for (var s : systems.entrySet()) {
         // Every key written once (reads find values), which also warms detraft's JIT up.
-        Bench.preload(new Bench.Load(s.getValue(), !s.getKey().startsWith("detraft"), 64,
-            keys, value, 0, false, 1, 0), out);
+        Bench.preload(new Bench.Load(s.getValue(), speaksEtcd(s.getKey()), 64, keys, value,
+            0, false, 1, 0), out);
       }
       List<Cell> cells = new ArrayList<>();
       for (int round = 1; round <= rounds; round++) {
@@ -110,7 +110,7 @@ final class BenchCompare {
           for (int clients : clientCounts) {
             for (String system : order) {
               Bench.Result r = Bench.measure(new Bench.Load(systems.get(system),
-                  !system.startsWith("detraft"), clients, keys, value, workload.equals("read") ? 1 : 0,
+                  speaksEtcd(system), clients, keys, value, workload.equals("read") ? 1 : 0,
                   false, seconds, warmup), null);
               out.printf("round %d  %-10s %-5s %4d clients  %,9.0f ops/s  p50 %6.2f ms  p99 "
                   + "%6.2f ms  p99.9 %6.2f ms  %d errors%s%n", round, system, workload, clients,
@@ -205,6 +205,11 @@ final class BenchCompare {
 
   /** The ceiling's name in the table. */
   static final String NO_OP = "no-op";
+
+  /** etcd and the no-op server are sent etcd's JSON gateway requests. */
+  private static boolean speaksEtcd(String system) {
+    return !system.startsWith("detraft");
+  }
 
   /** An HTTP server that answers every request with an etcd-shaped 200 at once. */
   private static HttpServer startNoOp() throws IOException {
