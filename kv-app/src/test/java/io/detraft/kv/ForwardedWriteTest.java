@@ -27,7 +27,7 @@ class ForwardedWriteTest {
       long group = 1;
       long leader = cluster.leaderOf(group);
       long follower = leader % 3 + 1;
-      String key = keyOf(group);
+      String key = TestCluster.keysOf(group, 1).get(0);
 
       try (HttpPool pool = new HttpPool(Duration.ofSeconds(10), 1)) {
         HttpPool.Response atFollower = pool.send(Peers.address(cluster.endpoint(follower)),
@@ -46,15 +46,6 @@ class ForwardedWriteTest {
         assertEquals(Peers.address(cluster.endpoint(leader)), client.leaderAddress(group),
             "the client learned the leader from the answer");
         assertEquals("v3", client.get(key).orElseThrow());
-      }
-    }
-  }
-
-  private static String keyOf(long group) {
-    Partitioner partitioner = new Partitioner(TestCluster.GROUPS);
-    for (int i = 0; ; i++) {
-      if (partitioner.groupOf(("k" + i).getBytes(StandardCharsets.UTF_8)) == group) {
-        return "k" + i;
       }
     }
   }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -39,24 +38,12 @@ class GroupsAdminTest {
     return http(endpoint, method, target, ADMIN, body);
   }
 
-  /** Keys that hash to {@code group} of the test cluster's groups. */
-  private static List<String> keysOf(long group, int count) {
-    Partitioner p = new Partitioner(TestCluster.GROUPS);
-    List<String> keys = new ArrayList<>();
-    for (int i = 0; keys.size() < count; i++) {
-      if (p.groupOf(("k" + i).getBytes(StandardCharsets.UTF_8)) == group) {
-        keys.add("k" + i);
-      }
-    }
-    return keys;
-  }
-
   @Test
   void aStoppedReplicaStaysStoppedAcrossARestartThenStartsAndCatchesUp() throws Exception {
     try (TestCluster cluster = new TestCluster(dir, 3, TOKEN.getBytes(StandardCharsets.UTF_8));
         KvClient client = KvClient.connect(cluster.endpoints())) {
       cluster.awaitLeaders();
-      List<String> keys = keysOf(2, 40);
+      List<String> keys = TestCluster.keysOf(2, 40);
       for (String k : keys.subList(0, 10)) {
         client.put(k, "before");
       }
@@ -145,7 +132,7 @@ class GroupsAdminTest {
       assertEquals(409, twice.status(), twice.text());
 
       // A key written to group 10 is there, and only there: no existing key moved.
-      String key = keysOf(1, 1).get(0);
+      String key = TestCluster.keysOf(1, 1).get(0);
       assertEquals(200, putRetrying(cluster.endpoint(2), key + "?group=10", "in-ten"));
       assertEquals("in-ten", http(cluster.endpoint(3), "GET", "/v1/kv/" + key + "?group=10",
           Map.of(), null).text());

@@ -108,6 +108,18 @@ final class TestCluster implements AutoCloseable {
     });
   }
 
+  /** Keys that hash to {@code group} of the test cluster's groups. */
+  static List<String> keysOf(long group, int count) {
+    Partitioner p = new Partitioner(GROUPS);
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; keys.size() < count; i++) {
+      if (p.groupOf(("k" + i).getBytes(java.nio.charset.StandardCharsets.UTF_8)) == group) {
+        keys.add("k" + i);
+      }
+    }
+    return keys;
+  }
+
   /** The node leading {@code group}, or 0. */
   long leaderOf(long group) {
     for (KvServer s : servers.values()) {
