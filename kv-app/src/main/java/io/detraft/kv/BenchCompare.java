@@ -5,7 +5,6 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -231,18 +230,19 @@ final class BenchCompare {
     String[] http = new String[3];
     StringJoiner peers = new StringJoiner(",");
     for (int i = 0; i < 3; i++) {
-      raft[i] = "127.0.0.1:" + freePort();
-      http[i] = "127.0.0.1:" + freePort();
+      raft[i] = "127.0.0.1:" + Ports.free();
+      http[i] = "127.0.0.1:" + Ports.free();
       peers.add((i + 1) + "=" + raft[i]);
     }
+    Map<Path, Process> started = new LinkedHashMap<>();
     for (int i = 0; i < 3; i++) {
       List<String> cmd = new ArrayList<>(JepsenNodeMain.command(List.of())); // JVM defaults
       cmd.addAll(List.of("server", "--id", String.valueOf(i + 1), "--data-dir",
           dir.resolve(prefix + "-" + (i + 1)).toString(), "--raft", raft[i], "--http", http[i],
           "--peers", peers.toString(), "--groups", String.valueOf(groups)));
-      processes.add(start(cmd, dir.resolve(prefix + "-" + (i + 1) + ".log")));
+      start(cmd, dir.resolve(prefix + "-" + (i + 1) + ".log"), started, processes);
     }
-    return await("detraft did not elect every group's leader", pool -> {
+    return await("detraft did not elect every group's leader", started, pool -> {
       Map<String, Object> status = Json.parseObject(pool.send(Peers.address(http[0]), "GET",
           "/v1/status", Map.of(), null).text());
       return ((List<?>) status.get("groups")).stream().allMatch(
@@ -257,9 +257,10 @@ final class BenchCompare {
     String[] client = new String[3];
     String[] peer = new String[3];
     StringJoiner cluster = new StringJoiner(",");
+    Map<Path, Process> started = new LinkedHashMap<>();
     for (int i = 0; i < 3; i++) {
-      client[i] = "http://127.0.0.1:" + freePort();
-      peer[i] = "http://127.0.0.1:" + freePort();
+      client[i] = "http://127.0.0.1:" + Ports.free();
+      peer[i] = "http://127.0.0.1:" + Ports.free();
       cluster.add("e" + (i + 1) + "=" + peer[i]);
     }
     for (int i = 0; i < 3; i++) {
@@ -274,9 +275,9 @@ final class BenchCompare {
           + "TERM; while kill -0 " + ProcessHandle.current().pid() + " 2>/dev/null && kill -0 $e"
           + " 2>/dev/null; do sleep 1; done; kill $e 2>/dev/null; wait $e", "etcd"));
       cmd.addAll(etcd);
-      processes.add(start(cmd, dir.resolve("etcd-" + (i + 1) + ".log")));
+      start(cmd, dir.resolve("etcd-" + (i + 1) + ".log"), started, processes);
     }
-    return await("etcd did not elect a leader", pool -> {
+    return await("etcd did not elect a leader", started, pool -> {
       for (String c : client) {
         String member = c.substring("http://".length());
         try {
@@ -300,11 +301,22 @@ final class BenchCompare {
     T poll(HttpPool pool) throws Exception;
   }
 
-  /** Polls {@code probe} every 200 ms until it answers; gives up after 60 s. */
-  private static <T> T await(String failure, Probe<T> probe) throws IOException {
+  /**
+   * Polls {@code probe} every 200 ms until it answers; gives up after 60 s, or at once, with the
+   * end of its log, when one of the servers just {@code started} (by log) has exited.
+   */
+  private static <T> T await(String failure, Map<Path, Process> started, Probe<T> probe)
+      throws IOException {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     try (HttpPool pool = new HttpPool(Duration.ofSeconds(2), 1)) {
       while (true) {
+        for (var server : started.entrySet()) {
+          if (!server.getValue().isAlive()) {
+            throw new IOException(server.getKey().getFileName() + ": the server exited (status "
+                + server.getValue().exitValue() + ") while starting; its log ends: "
+                + tail(server.getKey()));
+          }
+        }
         try {
           T answer = probe.poll(pool);
           if (answer != null) {
@@ -321,9 +333,26 @@ final class BenchCompare {
     }
   }
 
-  private static Process start(List<String> cmd, Path log) throws IOException {
-    return new ProcessBuilder(cmd).redirectErrorStream(true)
+  /** Starts {@code cmd}, its output appended to {@code log}, and records it in both. */
+  private static void start(List<String> cmd, Path log, Map<Path, Process> started,
+      List<Process> processes) throws IOException {
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    synchronized (processes) {
+      processes.add(p);
+    }
+    started.put(log, p);
+  }
+
+  /** The last lines of a server's log, on one line. */
+  private static String tail(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8).stream()
+          .filter(l -> !l.isBlank()).toList();
+      return String.join(" | ", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
+    } catch (IOException | UncheckedIOException e) {
+      return "(unreadable: " + e.getMessage() + ")";
+    }
   }
 
   private static void stop(List<Process> processes) {
@@ -362,11 +391,6 @@ final class BenchCompare {
     return first.trim();
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
   private static void sleep(long millis) {
     try {

@@ -1,7 +1,6 @@
 package io.detraft.kv;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -72,8 +71,8 @@ final class JepsenNodes implements AutoCloseable {
     for (int i = 1; i <= nodes; i++) {
       ids[i] = i;
       raft[i] = net != null ? net.address(i) + ":" + RAFT_PORT
-          : relays != null ? relays.raftAddress(i) : "127.0.0.1:" + freePort();
-      http[i] = (net != null ? net.address(i) + ":" + HTTP_PORT : "127.0.0.1:" + freePort());
+          : relays != null ? relays.raftAddress(i) : "127.0.0.1:" + Ports.free();
+      http[i] = (net != null ? net.address(i) + ":" + HTTP_PORT : "127.0.0.1:" + Ports.free());
     }
   }
 
@@ -466,9 +465,4 @@ final class JepsenNodes implements AutoCloseable {
     JepsenNet.run(List.of("kill", signal, String.valueOf(processes[node].pid())));
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 }

@@ -241,7 +241,7 @@ public final class Main {
     Path tls = f.has("tls-dir") ? Path.of(f.get("tls-dir")) : null;
     java.util.SortedMap<Long, String> peers = new java.util.TreeMap<>();
     for (long id = 1; id <= nodes; id++) {
-      peers.put(id, "127.0.0.1:" + (basePort == 0 ? freePort() : basePort - 1000 + id - 1));
+      peers.put(id, "127.0.0.1:" + (basePort == 0 ? Ports.free() : basePort - 1000 + id - 1));
     }
     List<KvServer> servers = new java.util.ArrayList<>();
     List<java.net.InetSocketAddress> respAddresses = new java.util.ArrayList<>();
@@ -340,13 +340,6 @@ public final class Main {
     return status;
   }
 
-  private static int freePort() {
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-  }
 
   static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);

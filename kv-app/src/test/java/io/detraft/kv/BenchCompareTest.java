@@ -57,6 +57,28 @@ class BenchCompareTest {
   }
 
   @Test
+  void aServerThatDiesWhileStartingFailsTheBenchAtOnceWithTheEndOfItsLog() throws Exception {
+    Path etcd = dir.resolve("fake-etcd");
+    Files.writeString(etcd, "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'etcd Version: "
+        + "fake'; exit 0; fi\necho 'fake etcd: cannot start, for this test'\nexit 3\n");
+    assertTrue(etcd.toFile().setExecutable(true));
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    long start = System.nanoTime();
+    int status = Main.run(new String[] {"bench", "--against", "etcd", "--etcd-binary",
+        etcd.toString(), "--groups", "1", "--dir", dir.resolve("run").toString()}, out, out);
+    String text = bytes.toString(StandardCharsets.UTF_8);
+    assertEquals(Main.FAILED, status, text);
+    assertTrue(text.contains("etcd-1.log: the server exited (status 3) while starting; its log "
+        + "ends: fake etcd: cannot start, for this test"), text);
+    assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(50),
+        "not the 60 s wait for a leader:\n" + text);
+    assertTrue(ProcessHandle.current().descendants().noneMatch(p -> p.isAlive() && p.info()
+        .commandLine().map(c -> c.contains(dir.toString())).orElse(false)),
+        "detraft's servers stopped with the failed bench");
+  }
+
+  @Test
   void anUnknownSystemIsAUsageError() {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);

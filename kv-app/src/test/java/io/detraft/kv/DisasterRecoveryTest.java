@@ -186,7 +186,7 @@ class DisasterRecoveryTest {
         }
         return true;
       });
-      String raft4 = "127.0.0.1:" + TestCluster.freePort();
+      String raft4 = "127.0.0.1:" + Ports.free();
       HttpPool.Response added = admin(cluster.endpoint(1), "POST", "/v1/members",
           "{\"id\":4,\"raft\":\"" + raft4 + "\",\"role\":\"voter\"}");
       assertTrue(added.status() == 200 || added.status() == 202, added.text());
@@ -342,7 +342,7 @@ class DisasterRecoveryTest {
     deleteTree(dir.resolve("gone"));
 
     Path fresh = dir.resolve("fresh");
-    String raft = "127.0.0.1:" + TestCluster.freePort();
+    String raft = "127.0.0.1:" + Ports.free();
     Path partial = dir.resolve("partial");
     Files.createDirectories(partial);
     Files.copy(export.resolve("group-1.snapshot"), partial.resolve("group-1.snapshot"));

@@ -73,8 +73,8 @@ class HttpsTest {
   }
 
   private void withServer(List<String> extra, Body body) throws Exception {
-    int http = TestCluster.freePort();
-    String raft = "127.0.0.1:" + TestCluster.freePort();
+    int http = Ports.free();
+    String raft = "127.0.0.1:" + Ports.free();
     List<String> args = new ArrayList<>(List.of("--id", "1", "--data-dir",
         dir.resolve("d1").toString(), "--raft", raft, "--http", "127.0.0.1:" + http, "--peers",
         "1=" + raft));
@@ -185,7 +185,7 @@ class HttpsTest {
 
   @Test
   void badTlsFlagsAndFiles() throws IOException {
-    String raft = "127.0.0.1:" + TestCluster.freePort();
+    String raft = "127.0.0.1:" + Ports.free();
     String[] base = {"server", "--id", "1", "--data-dir", dir.resolve("bad").toString(),
         "--raft", raft, "--http", "127.0.0.1:0", "--peers", "1=" + raft, "--http-tls",
         "--tls-client-ca", file("ca.pem")};

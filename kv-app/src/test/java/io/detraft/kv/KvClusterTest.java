@@ -91,8 +91,8 @@ class KvClusterTest {
       writer.start();
       TestCluster.await("some writes", () -> written.get() > 20);
       cluster.stop(mover);
-      String raft = "127.0.0.1:" + TestCluster.freePort();
-      String httpAt = "127.0.0.1:" + TestCluster.freePort();
+      String raft = "127.0.0.1:" + Ports.free();
+      String httpAt = "127.0.0.1:" + Ports.free();
       int before = written.get();
       TestCluster.await("writes while the node is away", () -> written.get() > before + 20);
       KvServer moved = cluster.restartAt(mover, raft, httpAt);
@@ -209,7 +209,7 @@ class KvClusterTest {
       for (int i = 0; i < 50; i++) {
         client.put("k" + i, "v" + i);
       }
-      String raft4 = "127.0.0.1:" + TestCluster.freePort();
+      String raft4 = "127.0.0.1:" + Ports.free();
       HttpPool.Response added = http(cluster.endpoint(2), "POST", "/v1/members",
           "{\"id\":4,\"raft\":\"" + raft4 + "\",\"role\":\"voter\"}");
       assertTrue(added.status() == 200 || added.status() == 202, added.text());
@@ -473,7 +473,7 @@ class KvClusterTest {
         c.restart(victim);
         awaitSnapshotCatchUp(c, victim, target, victimLast);
 
-        String raft4 = "127.0.0.1:" + TestCluster.freePort();
+        String raft4 = "127.0.0.1:" + Ports.free();
         HttpPool.Response added = http(c.endpoint(keeper), "POST", "/v1/members",
             "{\"id\":4,\"raft\":\"" + raft4 + "\",\"role\":\"voter\"}");
         assertTrue(added.status() == 200 || added.status() == 202, added.text());

@@ -55,7 +55,7 @@ class LargeSnapshotTest {
     int keys = (int) (Long.getLong("detraft.largeSnapshotMb", 300) * MB / VALUE_BYTES);
     SortedMap<Long, String> peers = new TreeMap<>();
     for (long id = 1; id <= 3; id++) {
-      peers.put(id, "127.0.0.1:" + TestCluster.freePort());
+      peers.put(id, "127.0.0.1:" + Ports.free());
     }
     KvServer.Tuning tuning = KvServer.Tuning.defaults()
         .withSnapshots(new NodeRunner.SnapshotPolicy(1_500, 10, 2));
@@ -81,7 +81,7 @@ class LargeSnapshotTest {
         assertEquals(200, r.statusCode(), r.body());
       }
 
-      String followerHttp = "127.0.0.1:" + TestCluster.freePort();
+      String followerHttp = "127.0.0.1:" + Ports.free();
       Path followerDir = dir.resolve("n3");
       List<String> command = followerCommand(followerDir, peers, followerHttp);
       Path log = dir.resolve("n3.log");
@@ -139,7 +139,7 @@ class LargeSnapshotTest {
   void exportAndImportOfA200MbGroupFitInLessHeapThanTheImage() throws Exception {
     int keys = (int) (Long.getLong("detraft.largeExportMb", 200) * MB / VALUE_BYTES);
     SortedMap<Long, String> peers = new TreeMap<>();
-    peers.put(1L, "127.0.0.1:" + TestCluster.freePort());
+    peers.put(1L, "127.0.0.1:" + Ports.free());
     KvServer.Tuning tuning = KvServer.Tuning.defaults()
         .withSnapshots(new NodeRunner.SnapshotPolicy(1_500, 10, 2));
     Path dataDir = dir.resolve("n1");

@@ -72,10 +72,10 @@ class MainTest {
 
   @Test
   void restartingWithOtherPeersIsRefused() throws Exception {
-    String peers = "1=127.0.0.1:" + TestCluster.freePort();
+    String peers = "1=127.0.0.1:" + Ports.free();
     Path data = bootstrapAndStop(peers);
     Run r = run("server", "--id", "1", "--data-dir", data.toString(), "--http", "127.0.0.1:0",
-        "--peers", peers + ",2=127.0.0.1:" + TestCluster.freePort());
+        "--peers", peers + ",2=127.0.0.1:" + Ports.free());
     assertEquals(Main.FAILED, r.status());
     assertTrue(r.err().contains("was bootstrapped with --peers " + peers), r.err());
     assertTrue(r.err().contains("restart with only --data-dir"), r.err());
@@ -85,11 +85,11 @@ class MainTest {
 
   @Test
   void aDataDirOfAnotherClusterIsRefused() throws Exception {
-    Path data = bootstrapAndStop("1=127.0.0.1:" + TestCluster.freePort());
+    Path data = bootstrapAndStop("1=127.0.0.1:" + Ports.free());
     try (TestCluster other = new TestCluster(dir.resolve("other"), 3)) {
       other.awaitLeaders();
       Run r = run("server", "--id", "7", "--data-dir", data.toString(), "--raft",
-          "127.0.0.1:" + TestCluster.freePort(), "--http", "127.0.0.1:0", "--join",
+          "127.0.0.1:" + Ports.free(), "--http", "127.0.0.1:0", "--join",
           other.endpoint(1));
       assertEquals(Main.FAILED, r.status());
       assertTrue(r.err().contains("belongs to cluster") && r.err().contains(
@@ -99,7 +99,7 @@ class MainTest {
     Path stranger = Files.createDirectories(dir.resolve("stranger"));
     Files.writeString(stranger.resolve("wal-0001"), "not ours");
     Run r = run("server", "--id", "1", "--data-dir", stranger.toString(), "--http",
-        "127.0.0.1:0", "--peers", "1=127.0.0.1:" + TestCluster.freePort());
+        "127.0.0.1:0", "--peers", "1=127.0.0.1:" + Ports.free());
     assertEquals(Main.FAILED, r.status());
     assertTrue(r.err().contains("is not empty (wal-0001)"), r.err());
   }
@@ -126,7 +126,7 @@ class MainTest {
       assertEquals(Main.FAILED, used.status());
       assertTrue(used.err().contains("node id 3 is already in use"), used.err());
       Run notAdded = run("server", "--id", "9", "--data-dir", dir.resolve("n9").toString(),
-          "--raft", "127.0.0.1:" + TestCluster.freePort(), "--http", "127.0.0.1:0", "--join",
+          "--raft", "127.0.0.1:" + Ports.free(), "--http", "127.0.0.1:0", "--join",
           cluster.endpoint(2));
       assertEquals(Main.FAILED, notAdded.status());
       assertTrue(notAdded.err().contains("add it first"), notAdded.err());

@@ -394,8 +394,8 @@ class RespTest {
         "3", "--cluster", "prod"}, new PrintStream(new ByteArrayOutputStream()), System.err));
     Path token = base.resolve("token");
     Files.writeString(token, "let-me-in\n");
-    int respPort = TestCluster.freePort();
-    String raft = "127.0.0.1:" + TestCluster.freePort();
+    int respPort = Ports.free();
+    String raft = "127.0.0.1:" + Ports.free();
     String[] args = {"--id", "1", "--data-dir", base.resolve("d1").toString(), "--raft",
         raft, "--http", "127.0.0.1:0", "--peers", "1=" + raft, "--resp", "127.0.0.1:" + respPort,
         "--auth-token-file", token.toString(), "--tls-cert", certs.resolve("node-1.pem")

@@ -3,8 +3,6 @@ package io.detraft.kv;
 import io.detraft.core.Role;
 import io.detraft.io.NodeRunner;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,7 +38,7 @@ final class TestCluster implements AutoCloseable {
     this.authToken = authToken;
     this.peerTls = peerTls;
     for (long id = 1; id <= size; id++) {
-      peers.put(id, "127.0.0.1:" + freePort());
+      peers.put(id, "127.0.0.1:" + Ports.free());
     }
     for (long id = 1; id <= size; id++) {
       servers.put(id, KvServer.start(bootstrapOptions(id)));
@@ -62,13 +60,6 @@ final class TestCluster implements AutoCloseable {
         GROUPS, tuning(id));
   }
 
-  static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
 
   List<String> endpoints() {
     List<String> out = new ArrayList<>();

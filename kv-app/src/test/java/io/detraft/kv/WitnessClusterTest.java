@@ -48,7 +48,7 @@ class WitnessClusterTest {
   void twoDataNodesAndAWitnessSurviveTheLossOfADataNode() throws Exception {
     try (TestCluster cluster = new TestCluster(dir, 2)) {
       cluster.awaitLeaders();
-      String raft3 = "127.0.0.1:" + TestCluster.freePort();
+      String raft3 = "127.0.0.1:" + Ports.free();
       HttpPool.Response bad = http(cluster.endpoint(1), "POST", "/v1/members",
           "{\"id\":3,\"raft\":\"" + raft3 + "\",\"role\":\"observer\"}");
       assertEquals(400, bad.status());
