@@ -404,6 +404,11 @@ public final class NodeRunner implements AutoCloseable {
     return node.membership(group);
   }
 
+  /** The fsyncs of this node's WAL and snapshots so far, for a metrics page. */
+  public RealDisk.Syncs syncs() {
+    return disk.syncs();
+  }
+
   /** Why the runner stopped by itself, if it did. */
   public Optional<Throwable> failure() {
     return Optional.ofNullable(failure);

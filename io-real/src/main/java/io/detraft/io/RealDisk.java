@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Stream;
 
 /**
@@ -23,19 +24,72 @@ import java.util.stream.Stream;
  * Close it to stop the pre-allocation threads and remove their unused spares.
  */
 public final class RealDisk implements Disk, AutoCloseable {
+  /**
+   * Upper bounds, in seconds, of the buckets {@link #syncs} sorts fsyncs into: 100 µs doubling
+   * up to 6.6 s (etcd's wal_fsync_duration_seconds starts at 1 ms; SSDs sync in less).
+   */
+  public static final double[] SYNC_BUCKETS = new double[17];
+
+  static {
+    for (int i = 0; i < SYNC_BUCKETS.length; i++) {
+      SYNC_BUCKETS[i] = 0.0001 * (1 << i);
+    }
+  }
+
   private final Map<Path, SegmentPreallocator> preallocators = new HashMap<>();
+  /** fsyncs by bucket (the last: slower than every bound), and their total time. */
+  private final LongAdder[] syncsIn = new LongAdder[SYNC_BUCKETS.length + 1];
+  private final LongAdder syncNanos = new LongAdder();
+
+  public RealDisk() {
+    for (int i = 0; i < syncsIn.length; i++) {
+      syncsIn[i] = new LongAdder();
+    }
+  }
+
+  /**
+   * The fsyncs of files and directories so far: how many, their total time, and for each of
+   * {@link #SYNC_BUCKETS} how many took at most that long (cumulative, as Prometheus counts).
+   */
+  public record Syncs(long count, double seconds, long[] atMost) {}
+
+  public Syncs syncs() {
+    long[] atMost = new long[SYNC_BUCKETS.length];
+    long count = 0;
+    for (int i = 0; i < syncsIn.length; i++) {
+      count += syncsIn[i].sum();
+      if (i < atMost.length) {
+        atMost[i] = count;
+      }
+    }
+    return new Syncs(count, syncNanos.sum() / 1e9, atMost);
+  }
+
+  private void timed(FileChannel channel, boolean metadata) throws IOException {
+    long start = System.nanoTime();
+    channel.force(metadata);
+    long nanos = System.nanoTime() - start;
+    syncNanos.add(nanos);
+    int bucket = 0;
+    while (bucket < SYNC_BUCKETS.length && nanos > SYNC_BUCKETS[bucket] * 1e9) {
+      bucket++;
+    }
+    syncsIn[bucket].increment();
+  }
 
   @Override
   public File open(Path file) throws IOException {
-    return file(file, true);
+    return file(file, this);
   }
 
   /** Opens an existing file for reading only (a backup may be a read-only file). */
   public static File openReadOnly(Path file) throws IOException {
-    return file(file, false);
+    return file(file, null);
   }
 
-  private static File file(Path file, boolean writable) throws IOException {
+  /** A file of {@code disk}, which times its forces; null: opened for reading only. */
+  private static File file(Path file, RealDisk disk) throws IOException {
+    boolean writable = disk != null;
     FileChannel channel = writable ? FileChannel.open(file, StandardOpenOption.CREATE,
         StandardOpenOption.READ, StandardOpenOption.WRITE)
         : FileChannel.open(file, StandardOpenOption.READ);
@@ -62,7 +116,11 @@ public final class RealDisk implements Disk, AutoCloseable {
 
       @Override
       public void force() throws IOException {
-        channel.force(false);
+        if (disk == null) {
+          channel.force(false);
+        } else {
+          disk.timed(channel, false);
+        }
       }
 
       @Override
@@ -111,7 +169,7 @@ public final class RealDisk implements Disk, AutoCloseable {
   @Override
   public void syncDirectory(Path dir) throws IOException {
     try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-      channel.force(true);
+      timed(channel, true);
     }
   }
 

@@ -138,6 +138,7 @@ class NodeRunnerTest {
     TcpTransport transport = TcpTransport.bind(TcpTransport.Options.defaults("gc", 1));
     NodeRunner.Options options = NodeRunner.Options.defaults(1, dir)
         .withStorage(new WriteAheadLog.Options(1 << 20), 1 << 18);
+    RealDisk.Syncs syncs;
     try (NodeRunner runner = NodeRunner.start(options, transport,
         List.of(NodeRunner.Group.of(1, Membership.of(1), gate)))) {
       LocalCluster.await(() -> runner.status(1).role() == Role.LEADER, WAIT, "a leader");
@@ -151,9 +152,15 @@ class NodeRunnerTest {
       held.get(5, TimeUnit.SECONDS);
       CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(5, TimeUnit.SECONDS);
       assertFalse(runner.failure().isPresent());
+      syncs = runner.syncs();
     } // closes the WAL: nothing is left unsynced
     long fsyncs = WalRecovery.run(new RealDisk(), dir).lastBatchSeq; // the whole run, election included
     assertTrue(fsyncs < proposals / 10, fsyncs + " fsyncs for " + proposals + " proposals");
+    // The runner's fsync metric counted every batch's fdatasync (and a few directory fsyncs).
+    assertTrue(syncs.count() >= fsyncs - 1 && syncs.count() < fsyncs + 10, syncs.count()
+        + " fsyncs counted, " + fsyncs + " batches");
+    assertTrue(syncs.seconds() > 0 && syncs.atMost()[RealDisk.SYNC_BUCKETS.length - 1]
+        <= syncs.count(), String.valueOf(syncs));
   }
 
   /** {offset, size} of every ENTRY record with a command in {@code segment}, in order. */

@@ -2,6 +2,7 @@ package io.detraft.kv;
 
 import io.detraft.core.Status;
 import io.detraft.io.NodeRunner;
+import io.detraft.io.RealDisk;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -51,6 +52,18 @@ final class Metrics {
     out.append("# HELP detraft_forwarded_total Commands handed to another node's leader.\n")
         .append("# TYPE detraft_forwarded_total counter\n")
         .append("detraft_forwarded_total ").append(forwarded.sum()).append('\n');
+    RealDisk.Syncs syncs = runner.syncs();
+    out.append("# HELP detraft_disk_fsync_seconds fsyncs of the WAL, snapshots and their "
+            + "directories on the write path, by duration.\n")
+        .append("# TYPE detraft_disk_fsync_seconds histogram\n");
+    for (int i = 0; i < RealDisk.SYNC_BUCKETS.length; i++) {
+      out.append("detraft_disk_fsync_seconds_bucket{le=\"").append(RealDisk.SYNC_BUCKETS[i])
+          .append("\"} ").append(syncs.atMost()[i]).append('\n');
+    }
+    out.append("detraft_disk_fsync_seconds_bucket{le=\"+Inf\"} ").append(syncs.count())
+        .append('\n').append("detraft_disk_fsync_seconds_sum ").append(syncs.seconds())
+        .append('\n').append("detraft_disk_fsync_seconds_count ").append(syncs.count())
+        .append('\n');
     gauge(out, "detraft_raft_term", "Current term, per group.", runner, groups, nodeId,
         Status::term);
     gauge(out, "detraft_raft_commit_index", "Commit index, per group.", runner, groups, nodeId,

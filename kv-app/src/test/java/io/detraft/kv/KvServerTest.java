@@ -4,12 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.detraft.io.RealDisk;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,6 +88,20 @@ class KvServerTest {
       assertTrue(status.contains("\"role\":\"leader\"") || status.contains("follower"), status);
       String metrics = http(cluster.endpoint(1), "GET", "/metrics", null).text();
       assertTrue(metrics.contains("detraft_raft_commit_index{node=\"1\",group=\"1\"}"), metrics);
+      // The writes above were synced: a histogram of fsyncs, cumulative up to +Inf == count.
+      List<Long> buckets = new ArrayList<>();
+      Matcher bucket = Pattern.compile("detraft_disk_fsync_seconds_bucket\\{le=\"[^\"]+\"\\} "
+          + "(\\d+)").matcher(metrics);
+      while (bucket.find()) {
+        buckets.add(Long.parseLong(bucket.group(1)));
+      }
+      Matcher count = Pattern.compile("detraft_disk_fsync_seconds_count (\\d+)").matcher(metrics);
+      assertTrue(count.find() && Long.parseLong(count.group(1)) > 0, metrics);
+      assertEquals(RealDisk.SYNC_BUCKETS.length + 1, buckets.size(), metrics);
+      assertEquals(Long.parseLong(count.group(1)), buckets.get(buckets.size() - 1), metrics);
+      for (int i = 1; i < buckets.size(); i++) {
+        assertTrue(buckets.get(i) >= buckets.get(i - 1), metrics);
+      }
     }
   }
 
