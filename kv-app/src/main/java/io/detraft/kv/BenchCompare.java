@@ -391,7 +391,6 @@ final class BenchCompare {
     return first.trim();
   }
 
-
   private static void sleep(long millis) {
     try {
       Thread.sleep(millis);

@@ -464,5 +464,4 @@ final class JepsenNodes implements AutoCloseable {
   private void signal(int node, String signal) throws IOException {
     JepsenNet.run(List.of("kill", signal, String.valueOf(processes[node].pid())));
   }
-
 }

@@ -340,7 +340,6 @@ public final class Main {
     return status;
   }
 
-
   static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }

@@ -60,7 +60,6 @@ final class TestCluster implements AutoCloseable {
         GROUPS, tuning(id));
   }
 
-
   List<String> endpoints() {
     List<String> out = new ArrayList<>();
     servers.values().forEach(s -> out.add(Peers.format(s.httpAddress())));
