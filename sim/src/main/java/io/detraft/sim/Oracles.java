@@ -73,9 +73,14 @@ final class Oracles {
   /** Digest of the reference state after each index (index 0: the empty state). */
   private final LongList referenceDigest = new LongList();
   private final MembershipOracle membership = new MembershipOracle();
-  /** Granted votes (not PreVotes) delivered, by term, then candidate: who voted for it. */
-  private final TreeMap<Long, Map<Integer, java.util.TreeSet<Long>>> votesDelivered =
-      new TreeMap<>();
+  /**
+   * Granted votes (not PreVotes) delivered, by candidate, then term: who voted for it. Only a
+   * candidate's current term can still elect it, so its older terms are dropped as its term
+   * rises (not by age across nodes: a partitioned pair without PreVote races far ahead in
+   * terms while the majority elects in an older one).
+   */
+  private final Map<Integer, TreeMap<Long, java.util.TreeSet<Long>>> votesDelivered =
+      new HashMap<>();
   /** Digest of the reference's answer to each committed session command (0: none). */
   private final LongList referenceAnswer = new LongList();
   /** The last sequence number each session applied, to notice deduplicated commands. */
@@ -165,6 +170,10 @@ final class Oracles {
           + next.commit() + " within one incarnation");
     }
     f.commit = next.commit();
+    TreeMap<Long, java.util.TreeSet<Long>> votes = votesDelivered.get(node);
+    if (votes != null) {
+      votes.headMap(next.term()).clear(); // terms it left can no longer elect it
+    }
     if (next.term() < previous.term()) {
       fail("term-monotonic", "n" + node + " term went back from " + previous.term() + " to "
           + next.term());
@@ -198,11 +207,8 @@ final class Oracles {
   /** A granted vote reached its candidate. */
   void onVoteDelivered(int candidate, Message.VoteResponse vote) {
     if (vote.granted() && !vote.preVote()) {
-      votesDelivered.computeIfAbsent(vote.term(), t -> new TreeMap<>())
-          .computeIfAbsent(candidate, c -> new java.util.TreeSet<>()).add(vote.from());
-      while (votesDelivered.size() > 8) {
-        votesDelivered.pollFirstEntry(); // only recent terms can still elect
-      }
+      votesDelivered.computeIfAbsent(candidate, c -> new TreeMap<>())
+          .computeIfAbsent(vote.term(), t -> new java.util.TreeSet<>()).add(vote.from());
     }
   }
 
@@ -212,8 +218,8 @@ final class Oracles {
    * learner, a spare) must not count.
    */
   private void checkVotes(int node, long term, Membership own) {
-    java.util.Set<Long> granted = votesDelivered.getOrDefault(term, Map.of())
-        .getOrDefault(node, new java.util.TreeSet<>());
+    java.util.Set<Long> granted = votesDelivered.getOrDefault(node, new TreeMap<>())
+        .getOrDefault(term, new java.util.TreeSet<>());
     int count = own.isVoter(node) ? 1 : 0;
     for (long voter : granted) {
       if (voter != node && own.isVoter(voter)) {

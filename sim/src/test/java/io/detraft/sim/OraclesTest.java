@@ -99,6 +99,21 @@ class OraclesTest {
     oracles.onLeader(3, 2, host, 0);
   }
 
+  /**
+   * Seed -131 (found by jqwik in CI): without PreVote, a partitioned pair voted for each other
+   * in term after term while the majority elected n3 in an older one. The oracle kept the
+   * votes of the 8 highest terms only, had dropped n3's, and failed a correct election.
+   */
+  @Test
+  void votesInAnOldTermStillCountWhileOthersRaceAheadInTerms() {
+    Replica host = replicaHolding();
+    oracles.onVoteDelivered(3, new Message.VoteResponse(1, 2, 3, 2, true, false));
+    for (long term = 3; term <= 20; term++) {
+      oracles.onVoteDelivered(1, new Message.VoteResponse(1, 7, 1, term, true, false));
+    }
+    oracles.onLeader(3, 2, host, 0);
+  }
+
   @Test
   void electionSafetyAllowsOneLeaderPerTerm() {
     Replica host = replicaHolding();
