@@ -945,7 +945,8 @@ final class Raft {
 
   /**
    * Sends the follower an AppendRequest from its next index unless replication to it is
-   * paused; with {@code sendIfEmpty} false, only when there are entries to send.
+   * paused; with {@code sendIfEmpty} false, only when there are entries to send. Whether it
+   * sent anything: callers fill the inflight window while it does.
    */
   private boolean maybeSendAppend(long to, boolean sendIfEmpty) {
     Progress p = progress.get(to);
@@ -953,8 +954,7 @@ final class Raft {
       return false;
     }
     if (p.state == Progress.State.SNAPSHOT) {
-      sendSnapshotChunk(to, p);
-      return true;
+      return sendSnapshotChunk(to, p);
     }
     long prevIndex = p.next - 1;
     long prevTerm = log.term(prevIndex);
@@ -962,8 +962,7 @@ final class Raft {
       // §7: the entries it needs were compacted away; send the snapshot instead.
       coverage.hit(Mark.SNAPSHOT_SENT);
       p.becomeSnapshot(snapshotFor(to));
-      sendSnapshotChunk(to, p);
-      return true;
+      return sendSnapshotChunk(to, p);
     }
     List<Entry> entries = log.entriesFrom(p.next, config.maxAppendBytes());
     if (entries.isEmpty() && !sendIfEmpty) {
@@ -1044,7 +1043,12 @@ final class Raft {
     return latest;
   }
 
-  private void sendSnapshotChunk(long to, Progress p) {
+  /**
+   * Sends the next chunk of the snapshot the follower is getting; false if its image is
+   * unreadable now (nothing is sent and the follower is not paused: a caller that looped
+   * while chunks go out would spin forever on a damaged snapshot file, seed -405).
+   */
+  private boolean sendSnapshotChunk(long to, Progress p) {
     if (p.snapshot.sizeBytes() > 0 && log.membership().isWitness(to) && committedWitness(to)
         && !config.planted(PlantedBug.WITNESS_GETS_PAYLOADS)) {
       // Its ADD_WITNESS committed while it was getting the whole image: it needs no more of
@@ -1058,13 +1062,13 @@ final class Raft {
       // start over with the latest (the follower's answer about the old one is ignored).
       Snapshot latest = snapshotFor(to);
       if (latest.index() == p.snapshot.index()) {
-        return; // Not replaced, only unreadable now; the next heartbeat round tries again.
+        return false; // Not replaced, only unreadable now; the next heartbeat round tries again.
       }
       p.becomeSnapshot(latest);
       offset = 0;
       chunk = log.snapshotChunk(latest, 0, config.snapshotChunkBytes());
       if (chunk == null) {
-        return;
+        return false;
       }
     }
     Snapshot snapshot = p.snapshot;
@@ -1077,6 +1081,7 @@ final class Raft {
         end == snapshot.sizeBytes()));
     p.chunkInFlight = true;
     p.lastChunkOffset = offset;
+    return true;
   }
 
   /** Sends a new heartbeat round; reads registered since the last one wait for it. */

@@ -17,7 +17,9 @@ import io.detraft.core.Message.VoteResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -305,7 +307,7 @@ class LeaderRulesTest {
   void aLeaderWhoseSnapshotImageIsGoneStartsOverWithTheLatest() {
     MemoryLogStorage memory = new MemoryLogStorage(THREE);
     SingleReplica r = new SingleReplica(config(1).withSnapshotChunkBytes(2), memory,
-        keepingOnlyTheLatestImage(memory));
+        keepingOnlyTheLatestImage(memory, s -> true));
     r.raw.campaign();
     r.drain();
     r.answer(new VoteResponse(1, 2, 1, 1, true, false));
@@ -337,7 +339,37 @@ class LeaderRulesTest {
   }
 
   /** {@code memory}, with snapshots as metadata and only the latest one's image readable. */
-  private static LogStorage keepingOnlyTheLatestImage(MemoryLogStorage memory) {
+  /**
+   * A follower that acknowledges entries the leader compacted meanwhile is sent the snapshot,
+   * from the loop that fills its inflight window. When the image cannot be read (a damaged
+   * file: the host stops at its next persist), nothing goes out and the loop must end: it
+   * spun forever in seed -405, whose disk corrupted a snapshot file at rest.
+   */
+  @Test
+  @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // it spun forever
+  void aLeaderThatCannotReadItsSnapshotImageSendsNothingAndGoesOn() {
+    MemoryLogStorage memory = new MemoryLogStorage(THREE);
+    SingleReplica r = new SingleReplica(config(1), memory,
+        keepingOnlyTheLatestImage(memory, s -> false));
+    r.raw.campaign();
+    r.drain();
+    r.answer(new VoteResponse(1, 2, 1, 1, true, false));
+    r.answer(ack(2, 1, 1)); // node 3 has not answered its first append (a probe) yet
+    for (String s : List.of("a", "b", "c")) {
+      r.raw.propose(bytes(s));
+    }
+    r.drain();
+    r.answer(ack(2, 1, 4));
+    memory.createSnapshot(4, THREE, bytes("abc"));
+    memory.compact(4);
+    List<Message> sent = r.answer(ack(3, 1, 1)); // it needs 2.., compacted away
+    assertTrue(sentTo(sent, 3, Message.InstallSnapshot.class).isEmpty(), "" + sent);
+    assertEquals(Role.LEADER, r.status().role());
+  }
+
+  /** The leader's storage, holding only the newest snapshot's image, and that when readable. */
+  private static LogStorage keepingOnlyTheLatestImage(MemoryLogStorage memory,
+      Predicate<Snapshot> readable) {
     return new LogStorage() {
       @Override
       public HardState hardState() {
@@ -377,7 +409,8 @@ class LeaderRulesTest {
       @Override
       public byte[] snapshotChunk(Snapshot s, long offset, int maxBytes) {
         Snapshot latest = memory.snapshot();
-        return s.index() == latest.index() ? latest.chunk(offset, maxBytes) : null;
+        return s.index() == latest.index() && readable.test(latest)
+            ? latest.chunk(offset, maxBytes) : null;
       }
     };
   }
