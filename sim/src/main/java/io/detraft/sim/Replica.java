@@ -565,7 +565,10 @@ final class Replica {
 
   private void resetChain(long base) {
     chainBase = base;
-    chain.setAndTruncate((int) base, base == 0 ? 0 : oracles.committedChainAt(base));
+    // A witness's chain is never compared (its entries have no payloads), and its snapshot
+    // may be of an index only witnesses applied yet, not in the committed log (seed -2868).
+    boolean unknown = base == 0 || (witness && base > oracles.maxCommittedIndex());
+    chain.setAndTruncate((int) base, unknown ? 0 : oracles.committedChainAt(base));
   }
 
   private void extendChain(Entry e) {
