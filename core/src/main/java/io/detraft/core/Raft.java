@@ -397,9 +397,11 @@ final class Raft {
       return;
     }
     if (m instanceof VoteRequest && !log.membership().isVoter(m.from())
-        && leader != 0 && electionElapsed < config.electionTimeoutTicks()) {
+        && leader != 0 && (electionElapsed < config.electionTimeoutTicks() || quiet)) {
       // A removed (or not yet added) node must not disrupt the group: its votes are ignored
-      // before its term can move ours.
+      // before its term can move ours. In a quiet group too, whose timers say nothing of the
+      // leader: a quiet leader never hears that its follower moved to the removed node's
+      // term, and a witness there never campaigns to tell it (seed -2832).
       coverage.hit(Mark.VOTE_FROM_NON_VOTER_IGNORED);
       return;
     }

@@ -242,6 +242,24 @@ class RaftRulesTest {
         .index());
   }
 
+  /**
+   * A removed node that does not know it campaigns in term after term. A quiet follower's
+   * timer runs past its lease, but the quiet leader would never hear that its follower moved
+   * to that term (it ignores the removed node itself), and a witness never campaigns to tell
+   * it: the group stayed split until the next write (seed -2832). So a quiet follower ignores
+   * a non-voter's request as one in lease does; a voter's still moves it.
+   */
+  @Test
+  void aQuietFollowerIgnoresANonVoterCampaigningButNotAVoter() {
+    SingleReplica r = quietFollowerOf2();
+    VoteRequest removed = new VoteRequest(1, 7, 1, 9, 0, 0, false, false);
+    assertTrue(r.answer(removed).isEmpty());
+    assertEquals(1, r.status().term());
+    assertEquals(2, r.status().leader());
+    r.answer(new VoteRequest(1, 3, 1, 9, 0, 0, false, false));
+    assertEquals(9, r.status().term());
+  }
+
   @Test
   void anEmptyAppendAtTheStartOfTheLogMatches() {
     SingleReplica r = new SingleReplica(config(1), THREE);
