@@ -306,19 +306,8 @@ class LeaderRulesTest {
   @Test
   void aLeaderWhoseSnapshotImageIsGoneStartsOverWithTheLatest() {
     MemoryLogStorage memory = new MemoryLogStorage(THREE);
-    SingleReplica r = new SingleReplica(config(1).withSnapshotChunkBytes(2), memory,
-        keepingOnlyTheLatestImage(memory, s -> true));
-    r.raw.campaign();
-    r.drain();
-    r.answer(new VoteResponse(1, 2, 1, 1, true, false));
-    r.answer(ack(2, 1, 1));
-    for (String s : List.of("a", "b", "c")) {
-      r.raw.propose(bytes(s));
-    }
-    r.drain();
-    r.answer(ack(2, 1, 4));
-    memory.createSnapshot(4, THREE, bytes("abcd"));
-    memory.compact(4);
+    SingleReplica r = leaderWithASnapshotAt4(config(1).withSnapshotChunkBytes(2), memory,
+        s -> true);
     Message.InstallSnapshot first = sentTo(r.answer(heartbeatAck(3, 1, 0)), 3,
         Message.InstallSnapshot.class).get(0);
     assertEquals(4, first.snapshotIndex());
@@ -338,7 +327,6 @@ class LeaderRulesTest {
     assertEquals(6, next.get(0).totalBytes());
   }
 
-  /** {@code memory}, with snapshots as metadata and only the latest one's image readable. */
   /**
    * A follower that acknowledges entries the leader compacted meanwhile is sent the snapshot,
    * from the loop that fills its inflight window. When the image cannot be read (a damaged
@@ -348,26 +336,36 @@ class LeaderRulesTest {
   @Test
   @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // it spun forever
   void aLeaderThatCannotReadItsSnapshotImageSendsNothingAndGoesOn() {
-    MemoryLogStorage memory = new MemoryLogStorage(THREE);
-    SingleReplica r = new SingleReplica(config(1), memory,
-        keepingOnlyTheLatestImage(memory, s -> false));
-    r.raw.campaign();
-    r.drain();
-    r.answer(new VoteResponse(1, 2, 1, 1, true, false));
-    r.answer(ack(2, 1, 1)); // node 3 has not answered its first append (a probe) yet
-    for (String s : List.of("a", "b", "c")) {
-      r.raw.propose(bytes(s));
-    }
-    r.drain();
-    r.answer(ack(2, 1, 4));
-    memory.createSnapshot(4, THREE, bytes("abc"));
-    memory.compact(4);
+    SingleReplica r = leaderWithASnapshotAt4(config(1), new MemoryLogStorage(THREE), s -> false);
     List<Message> sent = r.answer(ack(3, 1, 1)); // it needs 2.., compacted away
     assertTrue(sentTo(sent, 3, Message.InstallSnapshot.class).isEmpty(), "" + sent);
     assertEquals(Role.LEADER, r.status().role());
   }
 
-  /** The leader's storage, holding only the newest snapshot's image, and that when readable. */
+  /**
+   * Leader 1 of three over {@code memory}: node 2 acknowledged entries 2-4, which went into a
+   * snapshot at 4 (image "abcd") and were compacted away; node 3 has not answered its first
+   * append (a probe) yet. Snapshot images are served as {@link #keepingOnlyTheLatestImage}.
+   */
+  private static SingleReplica leaderWithASnapshotAt4(Config config, MemoryLogStorage memory,
+      Predicate<Snapshot> readable) {
+    SingleReplica r = new SingleReplica(config, memory,
+        keepingOnlyTheLatestImage(memory, readable));
+    r.raw.campaign();
+    r.drain();
+    r.answer(new VoteResponse(1, 2, 1, 1, true, false));
+    r.answer(ack(2, 1, 1));
+    for (String s : List.of("a", "b", "c")) {
+      r.raw.propose(bytes(s));
+    }
+    r.drain();
+    r.answer(ack(2, 1, 4));
+    memory.createSnapshot(4, THREE, bytes("abcd"));
+    memory.compact(4);
+    return r;
+  }
+
+  /** {@code memory}, its snapshots as metadata, only the latest one's image readable, if so. */
   private static LogStorage keepingOnlyTheLatestImage(MemoryLogStorage memory,
       Predicate<Snapshot> readable) {
     return new LogStorage() {
