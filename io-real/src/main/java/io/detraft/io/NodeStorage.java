@@ -158,25 +158,30 @@ public final class NodeStorage implements AutoCloseable {
   public void persist(long group, Ready ready) throws IOException {
     checkChunkReads();
     GroupLog log = groupLog(group);
-    boolean received = false;
+    Snapshot snapshot = ready.snapshot();
+    Snapshot saved = null;
     for (SnapshotChunk chunk : ready.snapshotChunks()) {
       receive(group, chunk);
-      received |= chunk.done();
+      if (chunk.done()) {
+        // Ended here, not after the loop: the same Ready may start the next install (seed
+        // 9000000000000001206), whose receive must survive.
+        if (snapshot != null && !snapshot.hasData() && snapshot.index() == chunk.index()
+            && snapshot.term() == chunk.term()) {
+          saved = finishReceive(group, snapshot);
+        } else {
+          abandonReceive(group); // the follower's log already held its last entry: kept
+        }
+      }
     }
-    Snapshot snapshot = ready.snapshot();
     if (snapshot != null) {
-      Snapshot saved;
       if (snapshot.hasData()) {
         snapshots.save(group, snapshot);
         saved = snapshot.withoutData();
-      } else {
-        saved = finishReceive(group, snapshot);
+      } else if (saved == null) {
+        saved = finishReceive(group, snapshot); // fails: it was not received whole
       }
       wal.installSnapshot(group, saved.index(), saved.term());
       log.installSnapshot(saved);
-    } else if (received) {
-      // The follower's log already held the snapshot's last entry: it keeps its log.
-      abandonReceive(group);
     }
     if (!ready.entries().isEmpty()) {
       wal.append(group, ready.entries());

@@ -81,6 +81,28 @@ class NodeStorageReceiveTest {
     }
   }
 
+  /**
+   * One Ready may end an install and start the next: the last chunk of the snapshot at 40,
+   * whose last entry the follower's log already held, then the first of one at 41 (seed
+   * 9000000000000001206). Only the ended receive goes; the next one continues.
+   */
+  @Test
+  void aReadyThatEndsOneInstallAndStartsTheNextKeepsTheNext() throws IOException {
+    byte[] image = new byte[20_000];
+    try (NodeStorage storage = open()) {
+      storage.recover(1, THREE, 0);
+      storage.persist(1, ready(null, chunk(image, 0, 10_000)));
+      SnapshotChunk next = new SnapshotChunk(41, 2, THREE, image.length, 0, new byte[10_000],
+          false);
+      storage.persist(1, ready(null, chunk(image, 10_000, 10_000), next));
+      assertEquals(1, temporaryFiles(), "the receive file of the snapshot at 41");
+      Snapshot installed = Snapshot.metadata(41, 2, THREE, image.length);
+      storage.persist(1, ready(installed, new SnapshotChunk(41, 2, THREE, image.length, 10_000,
+          new byte[10_000], true)));
+      assertEquals(installed, storage.log(1).snapshot());
+    }
+  }
+
   private final RealDisk disk = new RealDisk();
 
   @org.junit.jupiter.api.AfterEach
@@ -97,9 +119,10 @@ class NodeStorageReceiveTest {
         Arrays.copyOfRange(image, offset, offset + length), offset + length == image.length);
   }
 
-  private static Ready ready(Snapshot snapshot, SnapshotChunk chunk) {
-    return new Ready(null, snapshot == null ? null : new HardState(2, 0, 40), snapshot,
-        List.of(), List.of(), List.of(), List.of(), snapshot != null, false, List.of(chunk));
+  private static Ready ready(Snapshot snapshot, SnapshotChunk... chunks) {
+    return new Ready(null, snapshot == null ? null
+        : new HardState(2, 0, snapshot.index()), snapshot, List.of(), List.of(), List.of(),
+        List.of(), snapshot != null, false, List.of(chunks));
   }
 
   private long temporaryFiles() throws IOException {
