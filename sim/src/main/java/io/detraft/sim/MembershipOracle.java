@@ -21,22 +21,28 @@ final class MembershipOracle {
   private final List<Pending> pending = new ArrayList<>();
   /** The highest commit index any node wrote to its hard state. */
   private long knownCommit;
+  /** The highest term of an entry at such a commit index: a committed term. */
+  private long knownCommittedTerm;
 
   /**
-   * A node wrote {@code commit} to its hard state: what its log holds up to there is
-   * committed, so no other configuration at or below it can take effect, and the one that
-   * did is where the next change starts from.
+   * A node wrote {@code commit} to its hard state, its entry there of {@code term} (0:
+   * unknown): what its log holds up to there is committed, so no other configuration at or
+   * below it can take effect, and the one that did is where the next change starts from.
+   * The term counts before anyone applies the entry (seed 500000000000000514: a new leader
+   * committed its term's no-op and appended a membership change in one Ready).
    */
-  void onCommit(long commit) {
+  void onCommit(long commit, long term) {
     knownCommit = Math.max(knownCommit, commit);
+    knownCommittedTerm = Math.max(knownCommittedTerm, term);
   }
 
   /**
    * Node {@code node} made {@code config}, of {@code term}, durable at {@code index}; {@code
-   * committedTerm} is the term of the highest entry known applied. Returns the violation, or
+   * appliedTerm} is the term of the highest entry known applied. Returns the violation, or
    * null.
    */
-  String onConfig(int node, long index, long term, Membership config, long committedTerm) {
+  String onConfig(int node, long index, long term, Membership config, long appliedTerm) {
+    long committedTerm = Math.max(appliedTerm, knownCommittedTerm);
     // Out of play: a configuration at or below a commit index (committed, or replaced there;
     // the next change starts from the committed one), and one of a term older than a
     // committed entry: no log holding it can win an election any more. That is why a new

@@ -103,8 +103,6 @@ final class Oracles {
    */
   private final TreeMap<Long, Long> commitKnownInTerm = new TreeMap<>();
   private long maxAcknowledgedIndex;
-  /** The highest term of an entry known committed (see {@link #onCommittedTerm}). */
-  private long highestCommittedTerm;
 
   Oracles(String label, int size, Membership initial, boolean promiseOracles,
       StateMachine referenceInner, long sessionTimeoutEntries, boolean sessionsInStateMachine,
@@ -127,23 +125,14 @@ final class Oracles {
     committedBy.set(0, 0);
   }
 
-  /**
-   * A node made durable a commit index whose entry in its log has {@code term}: an entry of
-   * that term is committed, though maybe applied nowhere yet (seed 500000000000000514: a new
-   * leader committed its term's no-op and appended a membership change in one Ready).
-   */
-  void onCommittedTerm(long term) {
-    highestCommittedTerm = Math.max(highestCommittedTerm, term);
-  }
-
   /** Log matching (§5.3): same index and term on two nodes means the same log up to there. */
   void onAppend(int node, Entry entry, long chain) {
     int index = (int) entry.index();
     if (entry.type() == EntryType.CONFIG_CHANGE) {
       long maxCommitted = maxCommittedIndex();
       String broken = membership.onConfig(node, index, entry.term(),
-          Codec.decodeMembership(entry.data()), Math.max(highestCommittedTerm,
-              maxCommitted == 0 ? 0 : committedTerm.get((int) maxCommitted)));
+          Codec.decodeMembership(entry.data()),
+          maxCommitted == 0 ? 0 : committedTerm.get((int) maxCommitted));
       if (broken != null) {
         fail("membership", broken);
       }
@@ -483,9 +472,12 @@ final class Oracles {
     f.applied = snapshot.index();
   }
 
-  /** A node wrote a hard state with commit index {@code commit}. */
-  void onCommitIndex(long commit) {
-    membership.onCommit(commit);
+  /**
+   * A node wrote a hard state with commit index {@code commit}, whose entry in its log has
+   * {@code term} (0: not in its log, compacted).
+   */
+  void onCommitIndex(long commit, long term) {
+    membership.onCommit(commit, term);
   }
 
   /** The membership of the last committed (and applied somewhere) change. */

@@ -366,7 +366,9 @@ final class Replica {
     }
     HardState hardState = ready.hardState();
     if (hardState != null) {
-      oracles.onCommitIndex(hardState.commit());
+      long commit = hardState.commit();
+      oracles.onCommitIndex(commit, commit >= storage.firstIndex()
+          && commit <= storage.lastIndex() ? storage.term(commit) : 0);
       oracles.onHardState(id, writtenHardState, hardState);
       if (role != Role.LEADER && hardState.commit() > writtenHardState.commit() && !witness) {
         checkFollowerCommit(hardState);
@@ -426,11 +428,6 @@ final class Replica {
   /** Everything the node persisted so far is durable. */
   void synced() {
     oracles.onDurable(id, writtenHardState);
-    long commit = writtenHardState.commit();
-    if (commit > 0 && commit >= storage.firstIndex() && commit <= storage.lastIndex()) {
-      // Its entry at its (now durable) commit index is committed: its term is a committed one.
-      oracles.onCommittedTerm(storage.term(commit));
-    }
     for (int i = 0; i < unsyncedEntries.size(); i++) {
       Entry entry = unsyncedEntries.get(i);
       if (!witness) { // a witness's entries have no payloads: not comparable with the log's

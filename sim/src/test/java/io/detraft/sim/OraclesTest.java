@@ -294,7 +294,7 @@ class OraclesTest {
     assertFalse(MembershipOracle.canBeDisjoint(four, three)); // one step
     assertTrue(MembershipOracle.canBeDisjoint(five, three)); // {3,4,5} and {1,2}
     MembershipOracle oracle = new MembershipOracle();
-    oracle.onCommit(9);
+    oracle.onCommit(9, 0);
     // An old leader (term 2) made "add 5" durable, uncommitted; a new leader of term 3 "removes
     // 4" from the same committed four before committing anything of its term.
     assertNull(oracle.onConfig(1, 10, 2, five, 2));
@@ -302,9 +302,9 @@ class OraclesTest {
     assertTrue(broken != null && broken.contains("disjoint"), broken);
     // Once the new leader commits an entry of its term, the old change is out of play.
     MembershipOracle fixed = new MembershipOracle();
-    fixed.onCommit(9);
+    fixed.onCommit(9, 0);
     assertNull(fixed.onConfig(1, 10, 2, five, 2));
-    fixed.onCommit(10);
+    fixed.onCommit(10, 0);
     assertNull(fixed.onConfig(2, 11, 3, three, 3));
     // One leader with two changes uncommitted at once.
     MembershipOracle twice = new MembershipOracle();
